@@ -1,0 +1,20 @@
+// Human durations: "250ms", "1.5s", "2m", "1m30s".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "detector/time.h"
+
+namespace vigil {
+
+// Parses one or more <number><unit> groups, units ns, us, ms, s, m, h; decimals allowed
+// ("1.5s"). Returns nullopt for anything else: a bare number, an unknown unit, a sign,
+// or a value beyond ~292 years.
+std::optional<Duration> ParseDuration(std::string_view text);
+
+// The shortest exact rendering: "250ms", "1.5s", "2m", "90s".
+std::string FormatDuration(Duration d);
+
+}  // namespace vigil

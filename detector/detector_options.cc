@@ -1,0 +1,63 @@
+#include "detector/detector_options.h"
+
+#include "detector/exponential_detector.h"
+#include "detector/phi_accrual_detector.h"
+#include "detector/timeout_detector.h"
+
+namespace vigil {
+
+std::string_view DetectorKindName(DetectorKind kind) {
+  switch (kind) {
+    case DetectorKind::kPhi:
+      return "phi";
+    case DetectorKind::kPhiExponential:
+      return "phi-exponential";
+    case DetectorKind::kTimeout:
+      return "timeout";
+  }
+  return "phi";
+}
+
+std::optional<DetectorKind> ParseDetectorKind(std::string_view name) {
+  if (name == "phi") return DetectorKind::kPhi;
+  if (name == "phi-exponential") return DetectorKind::kPhiExponential;
+  if (name == "timeout") return DetectorKind::kTimeout;
+  return std::nullopt;
+}
+
+std::unique_ptr<FailureDetector> MakeDetector(const DetectorOptions& options,
+                                              Duration heartbeat_interval) {
+  switch (options.kind) {
+    case DetectorKind::kPhiExponential: {
+      ExponentialOptions o;
+      o.threshold = options.threshold;
+      o.window_size = options.max_sample_size;
+      o.heartbeat_interval = heartbeat_interval;
+      o.max_interval = options.max_interval;
+      return std::make_unique<ExponentialDetector>(o);
+    }
+    case DetectorKind::kTimeout:
+      return std::make_unique<TimeoutDetector>(TimeoutOptions{options.timeout});
+    case DetectorKind::kPhi:
+      break;
+  }
+  PhiAccrualOptions o;
+  o.threshold = options.threshold;
+  o.max_sample_size = options.max_sample_size;
+  o.min_std_deviation = options.min_std_deviation;
+  o.acceptable_heartbeat_pause = options.acceptable_heartbeat_pause;
+  o.first_heartbeat_estimate = options.first_heartbeat_estimate > Duration::zero()
+                                   ? options.first_heartbeat_estimate
+                                   : heartbeat_interval;
+  return std::make_unique<PhiAccrualDetector>(o);
+}
+
+std::optional<double> SuspectLevel(const DetectorOptions& options) {
+  if (options.kind == DetectorKind::kTimeout) {
+    if (!options.suspect_after) return std::nullopt;
+    return ToMillis(*options.suspect_after) / ToMillis(options.timeout);
+  }
+  return options.suspect_threshold;
+}
+
+}  // namespace vigil

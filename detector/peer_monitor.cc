@@ -1,0 +1,143 @@
+#include "detector/peer_monitor.h"
+
+#include <utility>
+
+namespace vigil {
+
+PeerMonitor::PeerMonitor(PeerIndex index, std::unique_ptr<FailureDetector> detector,
+                         const MonitorOptions& options)
+    : index_(index), detector_(std::move(detector)), options_(options) {}
+
+bool PeerMonitor::Crossed(double level, MonoTime now) const {
+  const auto at = detector_->CrossingTime(level);
+  return at && now >= *at;
+}
+
+void PeerMonitor::Move(PeerState to, MonoTime now, TransitionReason reason,
+                       EventIdSource& ids, TransitionSink& sink) {
+  Transition t;
+  t.id = ids.Next();
+  t.peer = index_;
+  t.from = state_;
+  t.to = to;
+  t.at = now;
+  t.level = detector_->Level(now);
+  t.reason = reason;
+  t.incarnation = incarnation_;
+  if (state_ == PeerState::kUp && (to == PeerState::kSuspect || to == PeerState::kDown)) {
+    ++flaps_;
+  }
+  state_ = to;
+  since_ = now;
+  sink.OnTransition(t);
+}
+
+Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventIdSource& ids,
+                                 TransitionSink& sink) {
+  if (heard_ && incarnation < incarnation_) return Verdict::kStaleIncarnation;
+
+  if (heard_ && incarnation > incarnation_) {
+    // A restart: the process is new, so it is up now whatever we thought of the old one.
+    // The silence across the restart is not a heartbeat interval.
+    incarnation_ = incarnation;
+    detector_->Rebase(now);
+    rise_progress_ = 0;
+    Move(PeerState::kUp, now, TransitionReason::kRestart, ids, sink);
+    return Verdict::kAccepted;
+  }
+  if (state_ == PeerState::kLeft) return Verdict::kAfterLeave;
+
+  if (!heard_) {
+    heard_ = true;
+    incarnation_ = incarnation;
+    detector_->Heartbeat(now);
+    Move(PeerState::kUp, now, TransitionReason::kFirstHeartbeat, ids, sink);
+    return Verdict::kAccepted;
+  }
+
+  switch (state_) {
+    case PeerState::kDown: {
+      // A conviction since the previous heartbeat breaks the run of `rise` heartbeats.
+      if (Crossed(detector_->threshold(), now)) rise_progress_ = 0;
+      detector_->Heartbeat(now);
+      if (++rise_progress_ >= options_.rise) {
+        rise_progress_ = 0;
+        Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
+      }
+      break;
+    }
+    case PeerState::kSuspect:
+      detector_->Heartbeat(now);
+      Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
+      break;
+    case PeerState::kUp:
+    case PeerState::kUnknown:
+    case PeerState::kLeft:
+      detector_->Heartbeat(now);
+      break;
+  }
+  return Verdict::kAccepted;
+}
+
+Verdict PeerMonitor::OnLeave(MonoTime now, std::uint64_t incarnation, EventIdSource& ids,
+                             TransitionSink& sink) {
+  if (heard_ && incarnation < incarnation_) return Verdict::kStaleIncarnation;
+  if (state_ == PeerState::kLeft && incarnation == incarnation_) return Verdict::kAfterLeave;
+  heard_ = true;
+  incarnation_ = incarnation;
+  rise_progress_ = 0;
+  Move(PeerState::kLeft, now, TransitionReason::kLeave, ids, sink);
+  return Verdict::kAccepted;
+}
+
+void PeerMonitor::Evaluate(MonoTime now, EventIdSource& ids, TransitionSink& sink) {
+  switch (state_) {
+    case PeerState::kUp:
+      if (Crossed(detector_->threshold(), now)) {
+        Move(PeerState::kDown, now, TransitionReason::kSilence, ids, sink);
+      } else if (options_.suspect_level && Crossed(*options_.suspect_level, now)) {
+        Move(PeerState::kSuspect, now, TransitionReason::kSuspicion, ids, sink);
+      }
+      break;
+    case PeerState::kSuspect:
+      if (Crossed(detector_->threshold(), now)) {
+        Move(PeerState::kDown, now, TransitionReason::kSilence, ids, sink);
+      }
+      break;
+    case PeerState::kDown:
+      // Heartbeats while down that did not yet reach `rise` stop counting once silence
+      // convicts again.
+      if (rise_progress_ > 0 && Crossed(detector_->threshold(), now)) rise_progress_ = 0;
+      break;
+    case PeerState::kUnknown:
+    case PeerState::kLeft:
+      break;
+  }
+}
+
+std::optional<MonoTime> PeerMonitor::NextDeadline() const {
+  switch (state_) {
+    case PeerState::kUp:
+      if (options_.suspect_level) return detector_->CrossingTime(*options_.suspect_level);
+      return detector_->CrossingTime(detector_->threshold());
+    case PeerState::kSuspect:
+      return detector_->CrossingTime(detector_->threshold());
+    case PeerState::kDown:
+      if (rise_progress_ > 0) return detector_->CrossingTime(detector_->threshold());
+      return std::nullopt;
+    case PeerState::kUnknown:
+    case PeerState::kLeft:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+void PeerMonitor::Reconfigure(std::unique_ptr<FailureDetector> detector,
+                              const MonitorOptions& options) {
+  const auto last = detector_->last_heartbeat();
+  detector_ = std::move(detector);
+  if (last) detector_->Rebase(*last);
+  options_ = options;
+}
+
+}  // namespace vigil

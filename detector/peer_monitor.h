@@ -1,0 +1,84 @@
+// The per-peer state machine: unknown -> up -> suspect -> down, left, and restarts.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "detector/failure_detector.h"
+#include "detector/peer_state.h"
+
+namespace vigil {
+
+struct MonitorOptions {
+  // Level at which an up peer becomes suspect; unset means no suspect state. Must be below
+  // the detector's threshold.
+  std::optional<double> suspect_level;
+  // Consecutive heartbeats (with no conviction between them) before a down peer is up.
+  std::uint32_t rise = 1;
+};
+
+// What happened to a heartbeat or leave message.
+enum class Verdict : std::uint8_t {
+  kAccepted,
+  kStaleIncarnation,  // from an older incarnation than the one known: ignored
+  kAfterLeave,        // same incarnation as a leave already seen: ignored
+};
+
+// Owns one peer's detector and turns its level into states. Transitions happen only inside
+// OnHeartbeat, OnLeave and Evaluate, each reported to the sink with a fresh id.
+//
+// Decisions on silence compare `now` with the detector's crossing time, the same moment
+// NextDeadline() reports, so a deadline that fires always finds the transition it was set for.
+//
+// Not thread-safe; one owner. OnHeartbeat does not allocate.
+class PeerMonitor {
+ public:
+  PeerMonitor(PeerIndex index, std::unique_ptr<FailureDetector> detector,
+              const MonitorOptions& options);
+
+  // A heartbeat from `incarnation` arrived at `now`.
+  Verdict OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventIdSource& ids,
+                      TransitionSink& sink);
+
+  // The peer announced a clean shutdown of `incarnation`.
+  Verdict OnLeave(MonoTime now, std::uint64_t incarnation, EventIdSource& ids,
+                  TransitionSink& sink);
+
+  // Applies any transition due by `now` (suspect, down).
+  void Evaluate(MonoTime now, EventIdSource& ids, TransitionSink& sink);
+
+  // When Evaluate next has something to decide if no heartbeat arrives; nullopt if never.
+  std::optional<MonoTime> NextDeadline() const;
+
+  // Replaces the detector and the monitor options (a configuration change). The new
+  // detector starts from its seed history, continuing from the last heartbeat; state, since,
+  // incarnation and counters are kept. Emits no event: the next Evaluate decides.
+  void Reconfigure(std::unique_ptr<FailureDetector> detector, const MonitorOptions& options);
+
+  PeerState state() const { return state_; }
+  MonoTime since() const { return since_; }
+  std::uint64_t incarnation() const { return incarnation_; }
+  std::uint64_t flaps() const { return flaps_; }
+  std::uint32_t rise_progress() const { return rise_progress_; }
+  const FailureDetector& detector() const { return *detector_; }
+  double Level(MonoTime now) const { return detector_->Level(now); }
+  PeerIndex index() const { return index_; }
+
+ private:
+  void Move(PeerState to, MonoTime now, TransitionReason reason, EventIdSource& ids,
+            TransitionSink& sink);
+  bool Crossed(double level, MonoTime now) const;
+
+  PeerIndex index_;
+  std::unique_ptr<FailureDetector> detector_;
+  MonitorOptions options_;
+  PeerState state_ = PeerState::kUnknown;
+  MonoTime since_{};
+  std::uint64_t incarnation_ = 0;
+  bool heard_ = false;
+  std::uint32_t rise_progress_ = 0;
+  std::uint64_t flaps_ = 0;
+};
+
+}  // namespace vigil
