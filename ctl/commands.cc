@@ -1,0 +1,274 @@
+#include "ctl/commands.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "config/config.h"
+#include "ctl/format.h"
+
+namespace vigil {
+
+namespace json = boost::json;
+
+namespace {
+
+// GETs `target` and parses JSON; on failure writes one line to `err` and returns nullopt
+// with *code set.
+std::optional<json::value> GetJson(const CtlOptions& o, const std::string& target,
+                                   std::ostream& err, int* code, std::string* raw = nullptr) {
+  ApiClient client(o.socket);
+  std::string error;
+  const auto r = client.Get(target, &error);
+  if (!r) {
+    err << "vigilctl: " << error << "\n";
+    *code = kExitError;
+    return std::nullopt;
+  }
+  if (raw) *raw = r->body;
+  boost::system::error_code ec;
+  json::value v = json::parse(r->body, ec);
+  if (ec) {
+    err << "vigilctl: vigild sent a response that is not JSON (" << ec.message() << ")\n";
+    *code = kExitError;
+    return std::nullopt;
+  }
+  if (r->status != 200) {
+    const auto* msg = v.is_object() ? v.as_object().if_contains("error") : nullptr;
+    err << "vigilctl: " << (msg && msg->is_string() ? std::string(msg->as_string()) : r->body)
+        << "\n";
+    *code = r->status == 404 ? kExitNo : kExitError;
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::string Str(const json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return "-";
+  if (v->is_string()) return std::string(v->as_string());
+  if (v->is_double()) return fmt::format("{:.2f}", v->as_double());
+  if (v->is_int64()) return std::to_string(v->as_int64());
+  if (v->is_uint64()) return std::to_string(v->as_uint64());
+  if (v->is_bool()) return v->as_bool() ? "true" : "false";
+  return "-";
+}
+
+std::int64_t Int(const json::object& o, const char* key, std::int64_t fallback = -1) {
+  const auto* v = o.if_contains(key);
+  if (!v) return fallback;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+  return fallback;
+}
+
+std::string NowAgo(std::int64_t epoch_ms) {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return FormatAgo(now - epoch_ms);
+}
+
+std::string Phi(const json::object& p) {
+  const auto* inf = p.if_contains("phi_infinite");
+  if (inf && inf->is_bool() && inf->as_bool()) return "inf";
+  const auto* v = p.if_contains("phi");
+  if (v && v->is_double()) return fmt::format("{:.2f}", v->as_double());
+  if (v && v->is_int64()) return std::to_string(v->as_int64());
+  return "-";
+}
+
+std::vector<std::string> PeerRow(const json::object& p) {
+  const std::int64_t age = Int(p, "last_heartbeat_age_ms");
+  const std::string last = age < 0 ? "never" : FormatAgo(age);
+  const std::int64_t since = Int(p, "since");
+  return {Str(p, "id"), Str(p, "address"), Str(p, "state"), Phi(p), last,
+          since < 0 ? "-" : FormatLocalTime(since) + " (" + NowAgo(since) + ")"};
+}
+
+std::string EventLine(const json::object& e) {
+  return fmt::format("{}  #{}  {}  {} -> {}  ({}, phi {})", FormatLocalTime(Int(e, "time")),
+                     Str(e, "id"), Str(e, "peer"), Str(e, "from"), Str(e, "to"), Str(e, "reason"),
+                     Str(e, "phi"));
+}
+
+}  // namespace
+
+int CmdStatus(const CtlOptions& o, std::ostream& out, std::ostream& err) {
+  int code = kExitOk;
+  std::string raw;
+  const auto v = GetJson(o, "/v1/peers", err, &code, &raw);
+  if (!v) return code;
+  if (o.json) {
+    out << raw;
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"PEER", "ADDRESS", "STATE", "PHI", "LAST SEEN", "SINCE"}};
+  for (const auto& p : v->as_object().at("peers").as_array()) rows.push_back(PeerRow(p.as_object()));
+  out << FormatTable(rows);
+  if (rows.size() == 1) out << "(no peers configured)\n";
+  return kExitOk;
+}
+
+int CmdGet(const CtlOptions& o, const std::string& peer, std::ostream& out, std::ostream& err) {
+  int code = kExitOk;
+  std::string raw;
+  const auto v = GetJson(o, "/v1/peers/" + peer, err, &code, &raw);
+  if (!v) return code;
+  if (o.json) {
+    out << raw;
+    return kExitOk;
+  }
+  const auto& p = v->as_object();
+  const std::int64_t last = Int(p, "last_heartbeat");
+  const std::int64_t since = Int(p, "since");
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"peer:", Str(p, "id")});
+  rows.push_back({"address:", Str(p, "address")});
+  rows.push_back({"state:", Str(p, "state")});
+  rows.push_back({"since:", since < 0 ? "-" : FormatLocalTime(since) + " (" + NowAgo(since) + ")"});
+  rows.push_back({"last seen:", last < 0 ? "never"
+                                         : FormatLocalTime(last) + " (" +
+                                               FormatAgo(Int(p, "last_heartbeat_age_ms")) + ")"});
+  rows.push_back({"phi:", Phi(p) + " (threshold " + Str(p, "threshold") + ", " +
+                              Str(p, "detector") + ")"});
+  rows.push_back({"incarnation:", Str(p, "incarnation")});
+  rows.push_back({"heartbeats:", Str(p, "heartbeats_received") + " received, " +
+                                     Str(p, "heartbeats_lost") + " lost"});
+  rows.push_back({"interval:", "mean " + Str(p, "interval_mean_ms") + " ms, stddev " +
+                                   Str(p, "interval_stddev_ms") + " ms"});
+  rows.push_back({"flaps:", Str(p, "flaps")});
+  out << FormatTable(rows);
+  return kExitOk;
+}
+
+int CmdIsUp(const CtlOptions& o, const std::string& peer, std::ostream& out, std::ostream& err) {
+  int code = kExitOk;
+  const auto v = GetJson(o, "/v1/peers/" + peer, err, &code);
+  if (!v) return code == kExitNo ? kExitError : code;  // an unknown peer is an error
+  const std::string state = Str(v->as_object(), "state");
+  if (!o.quiet) out << state << "\n";
+  return state == "up" ? kExitOk : kExitNo;
+}
+
+int CmdWait(const CtlOptions& o, const std::string& peer, const std::string& state,
+            std::chrono::milliseconds timeout, std::ostream& out, std::ostream& err) {
+  static const std::vector<std::string> kStates = {"unknown", "up", "suspect", "down", "left"};
+  if (std::find(kStates.begin(), kStates.end(), state) == kStates.end()) {
+    err << "vigilctl: --state must be one of unknown, up, suspect, down, left\n";
+    return kExitError;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  ApiClient client(o.socket);
+  bool reached = false;
+  int code = kExitOk;
+  std::string error;
+  bool timed_out = false;
+  // Subscribe first, then read the current state: a transition between the two cannot be
+  // missed.
+  const bool ok = client.StreamEvents(
+      std::nullopt,
+      [&] {
+        const auto v = GetJson(o, "/v1/peers/" + peer, err, &code);
+        if (v && Str(v->as_object(), "state") == state) reached = true;
+      },
+      [&](const SseEvent& e) {
+        if (reached || code != kExitOk) return false;
+        boost::system::error_code ec;
+        const auto v = json::parse(e.data, ec);
+        if (ec || !v.is_object()) return true;
+        const auto& ev = v.as_object();
+        if (Str(ev, "peer") == peer && Str(ev, "to") == state) reached = true;
+        return !reached;
+      },
+      deadline, &timed_out, &error);
+  if (code != kExitOk) return code == kExitNo ? kExitError : code;
+  if (reached) {
+    if (!o.quiet) out << peer << " is " << state << "\n";
+    return kExitOk;
+  }
+  if (!ok) {
+    err << "vigilctl: " << error << "\n";
+    return kExitError;
+  }
+  err << "vigilctl: timed out after " << timeout.count() << " ms waiting for " << peer
+      << " to be " << state << "\n";
+  return kExitNo;
+}
+
+int CmdWatch(const CtlOptions& o, std::optional<std::string> last_event_id, std::ostream& out,
+             std::ostream& err) {
+  ApiClient client(o.socket);
+  std::string error;
+  bool timed_out = false;
+  const bool ok = client.StreamEvents(
+      last_event_id, [] {},
+      [&](const SseEvent& e) {
+        if (o.json) {
+          out << e.data << std::endl;
+          return true;
+        }
+        if (e.event == "gap") {
+          out << "(some events were missed: the daemon no longer has them)" << std::endl;
+          return true;
+        }
+        boost::system::error_code ec;
+        const auto v = json::parse(e.data, ec);
+        if (!ec && v.is_object()) out << EventLine(v.as_object()) << std::endl;
+        return true;
+      },
+      std::nullopt, &timed_out, &error);
+  if (!ok) {
+    err << "vigilctl: " << error << "\n";
+    return kExitError;
+  }
+  return kExitOk;
+}
+
+int CmdMetrics(const CtlOptions& o, std::ostream& out, std::ostream& err) {
+  ApiClient client(o.socket);
+  std::string error;
+  const auto r = client.Get("/metrics", &error);
+  if (!r) {
+    err << "vigilctl: " << error << "\n";
+    return kExitError;
+  }
+  out << r->body;
+  return r->status == 200 ? kExitOk : kExitError;
+}
+
+int CmdCheckConfig(const CtlOptions& o, const std::string& file, std::ostream& out,
+                   std::ostream& err) {
+  const ConfigResult r = LoadConfigFile(file);
+  if (o.json) {
+    json::object doc;
+    json::array errors;
+    for (const auto& e : r.errors) {
+      json::object je;
+      je["file"] = e.file;
+      je["line"] = e.line;
+      je["column"] = e.column;
+      je["key"] = e.key;
+      je["message"] = e.message;
+      errors.push_back(std::move(je));
+    }
+    doc["ok"] = r.ok();
+    doc["errors"] = std::move(errors);
+    out << json::serialize(doc) << "\n";
+    return r.ok() ? kExitOk : kExitNo;
+  }
+  if (!r.ok()) {
+    for (const auto& e : r.errors) err << e.ToString() << "\n";
+    err << file << ": " << r.errors.size() << " error(s)\n";
+    return kExitNo;
+  }
+  out << file << ": OK (" << r.config->peers.size() << " peers)\n";
+  return kExitOk;
+}
+
+}  // namespace vigil

@@ -1,0 +1,35 @@
+// vigilctl's commands. Each returns the process exit code and writes to the given streams.
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "ctl/api_client.h"
+
+namespace vigil {
+
+struct CtlOptions {
+  std::string socket;
+  bool json = false;
+  bool quiet = false;
+};
+
+// Exit codes, like systemctl's: 0 success / yes, 1 no / not found / timed out, 2 error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitNo = 1;
+inline constexpr int kExitError = 2;
+
+int CmdStatus(const CtlOptions& o, std::ostream& out, std::ostream& err);
+int CmdGet(const CtlOptions& o, const std::string& peer, std::ostream& out, std::ostream& err);
+int CmdIsUp(const CtlOptions& o, const std::string& peer, std::ostream& out, std::ostream& err);
+int CmdWait(const CtlOptions& o, const std::string& peer, const std::string& state,
+            std::chrono::milliseconds timeout, std::ostream& out, std::ostream& err);
+int CmdWatch(const CtlOptions& o, std::optional<std::string> last_event_id, std::ostream& out,
+             std::ostream& err);
+int CmdMetrics(const CtlOptions& o, std::ostream& out, std::ostream& err);
+int CmdCheckConfig(const CtlOptions& o, const std::string& file, std::ostream& out,
+                   std::ostream& err);
+
+}  // namespace vigil

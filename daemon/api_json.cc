@@ -1,0 +1,159 @@
+#include "daemon/api_json.h"
+
+#include <cmath>
+#include <iterator>
+
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+namespace vigil {
+
+namespace json = boost::json;
+
+namespace {
+
+// JSON has no infinity: an unbounded phi is reported as null with "phi_infinite": true.
+json::value Level(double level) {
+  if (std::isfinite(level)) return json::value(std::round(level * 1000.0) / 1000.0);
+  return nullptr;
+}
+
+double Round3(double x) { return std::round(x * 1000.0) / 1000.0; }
+
+}  // namespace
+
+json::object PeerJson(const PeerRecord& peer, Timestamp now) {
+  const PeerMonitor& m = peer.monitor;
+  const FailureDetector& d = m.detector();
+  json::object o;
+  o["id"] = peer.id;
+  o["address"] = peer.address.ToString();
+  o["state"] = PeerStateName(m.state());
+  const double level = m.Level(now.mono);
+  o["phi"] = Level(level);
+  o["phi_infinite"] = std::isinf(level);
+  o["detector"] = DetectorKindName(peer.detector_options.kind);
+  o["threshold"] = d.threshold();
+  if (peer.last_heartbeat_wall) {
+    o["last_heartbeat"] = EpochMillis(*peer.last_heartbeat_wall);
+    // The age comes from the monotonic clock: a wall-clock step cannot make it negative.
+    const auto last = d.last_heartbeat();
+    o["last_heartbeat_age_ms"] =
+        last ? static_cast<std::int64_t>(std::max(0.0, MillisBetween(*last, now.mono))) : 0;
+  } else {
+    o["last_heartbeat"] = nullptr;
+    o["last_heartbeat_age_ms"] = nullptr;
+  }
+  o["since"] = EpochMillis(peer.since_wall);
+  o["incarnation"] = m.incarnation();
+  o["heartbeats_received"] = peer.heartbeats_received;
+  o["heartbeats_lost"] = peer.sequence.lost();
+  const IntervalStats stats = d.Stats();
+  o["interval_mean_ms"] = Round3(stats.mean_ms);
+  o["interval_stddev_ms"] = Round3(stats.stddev_ms);
+  o["interval_samples"] = stats.samples;
+  o["sender_interval_ms"] = peer.sender_interval_us / 1000.0;
+  o["flaps"] = m.flaps();
+  return o;
+}
+
+json::object PeersJson(const Node& node, Timestamp now) {
+  json::array peers;
+  peers.reserve(node.peers().size());
+  for (const auto& p : node.peers()) peers.push_back(PeerJson(p, now));
+  json::object o;
+  o["peers"] = std::move(peers);
+  return o;
+}
+
+json::object SelfJson(const Node& node, const SelfInfo& self, Timestamp now) {
+  json::object o;
+  o["id"] = self.id;
+  o["version"] = self.version;
+  o["incarnation"] = self.incarnation;
+  o["started"] = EpochMillis(self.started.wall);
+  o["uptime_ms"] = static_cast<std::int64_t>(MillisBetween(self.started.mono, now.mono));
+  o["bind"] = self.bind;
+  o["socket"] = self.socket;
+  json::object counts;
+  const auto by_state = node.CountByState();
+  for (std::size_t s = 0; s < by_state.size(); ++s) {
+    counts[PeerStateName(static_cast<PeerState>(s))] = by_state[s];
+  }
+  o["peers"] = node.peers().size();
+  o["peers_by_state"] = std::move(counts);
+  o["last_event_id"] = node.events().last_id();
+  return o;
+}
+
+json::object EventJson(const EventRecord& e) {
+  json::object o;
+  o["id"] = e.id;
+  o["peer"] = e.peer;
+  o["from"] = PeerStateName(e.from);
+  o["to"] = PeerStateName(e.to);
+  o["reason"] = TransitionReasonName(e.reason);
+  o["time"] = e.wall_ms;
+  o["phi"] = Level(e.level);
+  o["incarnation"] = e.incarnation;
+  return o;
+}
+
+namespace {
+
+void Append(const json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += json::serialize(json::string_view(kv.key()));
+        out += ':';
+        Append(kv.value(), out);
+      }
+      out += '}';
+      break;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        Append(e, out);
+      }
+      out += ']';
+      break;
+    }
+    case json::kind::double_: {
+      const double d = v.get_double();
+      if (std::isfinite(d)) {
+        fmt::format_to(std::back_inserter(out), "{}", d);
+      } else {
+        out += "null";  // JSON has no infinity or NaN
+      }
+      break;
+    }
+    default:
+      out += json::serialize(v);
+  }
+}
+
+}  // namespace
+
+std::string ToJsonText(const json::value& value) {
+  std::string out;
+  Append(value, out);
+  return out;
+}
+
+json::object ErrorJson(int status, std::string_view message) {
+  json::object o;
+  o["status"] = status;
+  o["error"] = message;
+  return o;
+}
+
+}  // namespace vigil

@@ -1,0 +1,35 @@
+// The JSON documents of the local API (docs/api.md describes each field).
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <string>
+
+#include "daemon/clock.h"
+#include "daemon/event_ring.h"
+#include "daemon/node.h"
+
+namespace vigil {
+
+// Facts about the daemon itself for /v1/self.
+struct SelfInfo {
+  std::string id;
+  std::string version;
+  std::uint64_t incarnation = 0;
+  Timestamp started;
+  std::string bind;
+  std::string socket;
+};
+
+boost::json::object PeerJson(const PeerRecord& peer, Timestamp now);
+boost::json::object PeersJson(const Node& node, Timestamp now);
+boost::json::object SelfJson(const Node& node, const SelfInfo& self, Timestamp now);
+boost::json::object EventJson(const EventRecord& event);
+boost::json::object ErrorJson(int status, std::string_view message);
+
+// Serializes like boost::json::serialize, but writes doubles in their shortest plain form
+// ("0.117", "8") instead of Boost 1.81's exponent form ("1.17E-1", "8E0"), which is valid
+// JSON but hard on the humans reading curl output.
+std::string ToJsonText(const boost::json::value& value);
+
+}  // namespace vigil

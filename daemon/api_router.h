@@ -1,0 +1,40 @@
+// Maps an API request to its response. Pure: no sockets, so every route is unit-testable.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "daemon/api_json.h"
+#include "daemon/metrics.h"
+#include "daemon/node.h"
+
+namespace vigil {
+
+struct ApiContext {
+  const Node& node;
+  const DaemonCounters& counters;
+  const SelfInfo& self;
+  Timestamp now;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::string allow;  // for 405: the methods the resource supports
+  // Set for GET /v1/events: the server switches to Server-Sent Events, replaying the ring
+  // after this id first (nullopt: only new events).
+  bool stream_events = false;
+  std::optional<std::uint64_t> resume_after;
+};
+
+// `last_event_id` is the Last-Event-ID header, if any (it wins over ?last_event_id=).
+ApiResponse Route(std::string_view method, std::string_view target,
+                  std::optional<std::string_view> last_event_id, const ApiContext& ctx);
+
+// A JSON error response ({"status": 404, "error": "..."}).
+ApiResponse ErrorResponse(int status, std::string_view message);
+
+}  // namespace vigil

@@ -1,0 +1,335 @@
+#include "daemon/api_server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/basic_stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace vigil {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::local::stream_protocol;
+using Stream = beast::basic_stream<stream_protocol, asio::any_io_executor, beast::unlimited_rate_policy>;
+
+struct ApiServer::Subscriber {
+  explicit Subscriber(asio::any_io_executor ex) : wake(ex), reader_exit(ex) {}
+  std::string pending;         // bytes not yet handed to the socket
+  asio::steady_timer wake;     // cancelled to wake the writer
+  asio::steady_timer reader_exit;  // cancelled when the hang-up reader has finished
+  bool closed = false;
+  bool reader_done = false;
+  stream_protocol::socket* socket = nullptr;
+};
+
+std::string FormatSseEvent(const EventRecord& event) {
+  return fmt::format("id: {}\nevent: transition\ndata: {}\n\n", event.id,
+                     ToJsonText(EventJson(event)));
+}
+
+namespace {
+
+// Whether something accepts connections on the socket file at `path`.
+bool SomeoneListens(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+http::response<http::string_body> MakeResponse(const ApiResponse& r, unsigned version,
+                                               bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "vigild");
+  res.set(http::field::content_type, r.content_type);
+  res.set(http::field::cache_control, "no-store");
+  if (!r.allow.empty()) res.set(http::field::allow, r.allow);
+  res.keep_alive(keep_alive);
+  res.body() = r.body;
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+ApiServer::ApiServer(asio::io_context& io, ApiServerOptions options, RouteFn route,
+                     const EventRing& ring, DaemonCounters& counters, LogFn warn)
+    : io_(io),
+      options_(std::move(options)),
+      route_(std::move(route)),
+      ring_(ring),
+      counters_(counters),
+      warn_(std::move(warn)),
+      acceptor_(io) {}
+
+ApiServer::~ApiServer() { Stop(); }
+
+std::unique_ptr<ApiServer> ApiServer::Open(asio::io_context& io, ApiServerOptions options,
+                                           RouteFn route, const EventRing& ring,
+                                           DaemonCounters& counters, LogFn warn,
+                                           std::string* error) {
+  const std::string path = options.path;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      *error = fmt::format("{} exists and is not a socket; refusing to replace it", path);
+      return nullptr;
+    }
+    if (SomeoneListens(path)) {
+      *error = fmt::format("{} is in use: another vigild is listening there", path);
+      return nullptr;
+    }
+    ::unlink(path.c_str());  // a stale socket from a crashed daemon
+  }
+  std::unique_ptr<ApiServer> server(
+      new ApiServer(io, std::move(options), std::move(route), ring, counters, std::move(warn)));
+  boost::system::error_code ec;
+  server->acceptor_.open(stream_protocol(), ec);
+  if (!ec) {
+    // Create the socket with the final mode directly: no window where it is wider.
+    const mode_t old = ::umask(static_cast<mode_t>(~server->options_.mode & 0777));
+    server->acceptor_.bind(stream_protocol::endpoint(path), ec);
+    ::umask(old);
+  }
+  if (!ec && ::chmod(path.c_str(), static_cast<mode_t>(server->options_.mode)) != 0) {
+    ec = boost::system::error_code(errno, boost::system::system_category());
+  }
+  if (!ec) server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    *error = fmt::format("cannot listen on {}: {}", path, ec.message());
+    return nullptr;
+  }
+  return server;
+}
+
+void ApiServer::Start() {
+  asio::co_spawn(io_, AcceptLoop(), asio::detached);
+}
+
+void ApiServer::set_limits(std::size_t max_connections, Duration idle_timeout,
+                           std::size_t sse_buffer) {
+  options_.max_connections = max_connections;
+  options_.idle_timeout = idle_timeout;
+  options_.sse_buffer_bytes = sse_buffer;
+}
+
+void ApiServer::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ec;
+  if (acceptor_.is_open()) {
+    acceptor_.close(ec);
+    ::unlink(options_.path.c_str());
+  }
+  for (auto* socket : connections_) socket->close(ec);
+  for (auto& sub : subscribers_) {
+    sub->closed = true;
+    sub->wake.cancel();
+  }
+}
+
+asio::awaitable<void> ApiServer::AcceptLoop() {
+  while (!stopped_) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (stopped_ || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // EMFILE and friends: log, back off briefly, keep serving.
+      warn_(fmt::format("API accept failed: {}", ec.message()));
+      asio::steady_timer t(io_, std::chrono::milliseconds(100));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    if (counters_.api_connections >= options_.max_connections) {
+      ++counters_.api_connections_refused;
+      static constexpr std::string_view kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+          "Connection: close\r\nContent-Length: 67\r\n\r\n"
+          "{\"status\":503,\"error\":\"too many connections (api.max_connections)\"}";
+      boost::system::error_code wec;
+      socket.non_blocking(true, wec);
+      socket.write_some(asio::buffer(kBusy), wec);
+      socket.close(wec);
+      continue;
+    }
+    asio::co_spawn(io_, Session(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
+  ++counters_.api_connections;
+  struct Leave {
+    DaemonCounters& c;
+    ~Leave() { --c.api_connections; }
+  } leave{counters_};
+
+  Stream stream(std::move(socket));
+  // Registered so Stop() can close it while this coroutine waits.
+  connections_.push_back(&stream.socket());
+  struct Unregister {
+    std::list<stream_protocol::socket*>& list;
+    std::list<stream_protocol::socket*>::iterator it;
+    ~Unregister() { list.erase(it); }
+  } unregister{connections_, std::prev(connections_.end())};
+
+  beast::flat_buffer buffer;
+  while (!stopped_) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
+    parser.body_limit(options_.body_limit);
+    stream.expires_after(options_.idle_timeout);
+    auto [ec, bytes] =
+        co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == beast::error::timeout || stopped_) {
+      break;
+    }
+    ++counters_.api_requests;
+    if (ec) {
+      int status = 400;
+      std::string message = "malformed HTTP request: " + ec.message();
+      if (ec == http::error::header_limit) {
+        status = 431;
+        message = fmt::format("request headers exceed {} bytes", options_.header_limit);
+      } else if (ec == http::error::body_limit) {
+        status = 413;
+        message = fmt::format("request body exceeds {} bytes", options_.body_limit);
+      }
+      ++counters_.api_errors;
+      auto res = MakeResponse(ErrorResponse(status, message), 11, false);
+      stream.expires_after(options_.idle_timeout);
+      co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      break;
+    }
+    auto& req = parser.get();
+    std::optional<std::string_view> last_event_id;
+    if (auto it = req.find("Last-Event-ID"); it != req.end()) {
+      last_event_id = std::string_view(it->value().data(), it->value().size());
+    }
+    ApiResponse r = route_(std::string_view(req.method_string().data(), req.method_string().size()),
+                           std::string_view(req.target().data(), req.target().size()),
+                           last_event_id);
+    if (r.status >= 400) ++counters_.api_errors;
+
+    if (!r.stream_events) {
+      auto res = MakeResponse(r, req.version(), req.keep_alive());
+      stream.expires_after(options_.idle_timeout);
+      auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      if (wec || !req.keep_alive()) break;
+      continue;
+    }
+
+    // Server-Sent Events: headers, then the replay, then live events until either side
+    // closes. No Content-Length: the body runs until the connection closes.
+    stream.expires_never();
+    auto sub = std::make_shared<Subscriber>(stream.get_executor());
+    sub->socket = &stream.socket();
+    std::string head = fmt::format(
+        "HTTP/1.1 200 OK\r\nServer: vigild\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"
+        "retry: 1000\n\n");
+    sub->pending = std::move(head);
+    if (r.resume_after) {
+      bool gap = false;
+      for (const auto& e : ring_.After(*r.resume_after, &gap)) sub->pending += FormatSseEvent(e);
+      if (gap) {
+        // Some missed events were already evicted: tell the client to re-read the state.
+        sub->pending += fmt::format("event: gap\ndata: {{\"after\":{}}}\n\n", *r.resume_after);
+      }
+    }
+    subscribers_.push_back(sub);
+    ++counters_.sse_clients;
+    const auto sub_it = std::prev(subscribers_.end());
+
+    // A reader notices the client hanging up while we have nothing to write.
+    asio::co_spawn(
+        stream.get_executor(),
+        [sub, &stream]() -> asio::awaitable<void> {
+          std::array<char, 256> sink{};
+          while (!sub->closed) {
+            auto [rec, n] = co_await stream.socket().async_read_some(
+                asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+            if (rec) break;
+          }
+          sub->closed = true;
+          sub->reader_done = true;
+          sub->wake.cancel();
+          sub->reader_exit.cancel();
+        },
+        asio::detached);
+
+    std::string writing;
+    while (!sub->closed && !stopped_) {
+      if (!sub->pending.empty()) {
+        writing.clear();
+        std::swap(writing, sub->pending);
+        auto [wec, wn] = co_await asio::async_write(stream.socket(), asio::buffer(writing),
+                                                    asio::as_tuple(asio::use_awaitable));
+        if (wec) break;
+        continue;
+      }
+      sub->wake.expires_after(options_.keepalive_interval);
+      auto [tec] = co_await sub->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (!tec && !sub->closed) sub->pending += ": keep-alive\n\n";
+    }
+    sub->closed = true;
+    boost::system::error_code cec;
+    stream.socket().shutdown(stream_protocol::socket::shutdown_both, cec);
+    stream.socket().cancel(cec);
+    // The reader uses the stream: wait for it to finish before the stream goes away.
+    if (!sub->reader_done) {
+      sub->reader_exit.expires_at(asio::steady_timer::time_point::max());
+      co_await sub->reader_exit.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    subscribers_.erase(sub_it);
+    --counters_.sse_clients;
+    break;
+  }
+  boost::system::error_code sec;
+  stream.socket().shutdown(stream_protocol::socket::shutdown_both, sec);
+  stream.socket().close(sec);
+}
+
+void ApiServer::Broadcast(const EventRecord& event) {
+  if (subscribers_.empty()) return;
+  const std::string text = FormatSseEvent(event);
+  for (auto& sub : subscribers_) {
+    if (sub->closed) continue;
+    if (sub->pending.size() + text.size() > options_.sse_buffer_bytes) {
+      // Too far behind: drop it rather than buffer without bound.
+      ++counters_.sse_clients_dropped;
+      warn_(fmt::format("event subscriber dropped: more than {} bytes behind (api.sse_buffer)",
+                        options_.sse_buffer_bytes));
+      sub->closed = true;
+      boost::system::error_code ec;
+      sub->socket->close(ec);  // aborts a write stuck on a full socket
+      sub->wake.cancel();
+      continue;
+    }
+    sub->pending += text;
+    sub->wake.cancel();
+  }
+}
+
+}  // namespace vigil

@@ -1,0 +1,344 @@
+#include "daemon/daemon.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/logging.h"
+
+namespace vigil {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+namespace {
+
+udp::endpoint BindEndpoint(const Endpoint& e) {
+  return udp::endpoint(asio::ip::make_address(e.host), e.port);
+}
+
+}  // namespace
+
+Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
+    : config_(std::move(config)),
+      config_path_(std::move(config_path)),
+      clock_(clock),
+      started_(clock.Now()),
+      deadline_timer_(io_),
+      send_timer_(io_),
+      watchdog_timer_(io_),
+      resolve_timer_(io_),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP),
+      reject_log_(std::chrono::seconds(10), 1024),
+      rng_(std::random_device{}()) {
+  // The incarnation is the start time in microseconds: a restart always raises it (unless
+  // the wall clock went back by more than the downtime; issue 4's state file closes that).
+  incarnation_ = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(started_.wall.time_since_epoch())
+          .count());
+  self_.id = config_.node_id;
+  self_.version = kVersion;
+  self_.incarnation = incarnation_;
+  self_.started = started_;
+  self_.socket = config_.api_socket;
+  node_ = std::make_unique<Node>(config_, started_);
+  node_->set_event_listener([this](const EventRecord& e) { OnEvent(e); });
+}
+
+Daemon::~Daemon() = default;
+
+int Daemon::Run() {
+  std::string error;
+  udp_ = UdpEndpoint::Open(io_, BindEndpoint(config_.bind), &error);
+  if (!udp_) {
+    spdlog::critical("{}", error);
+    return 1;
+  }
+  const auto local = udp_->local_endpoint();
+  self_.bind = fmt::format("{}:{}", local.address().to_string(), local.port());
+
+  ApiServerOptions api_options;
+  api_options.path = config_.api_socket;
+  api_options.mode = config_.api_socket_mode;
+  api_options.max_connections = config_.api_max_connections;
+  api_options.idle_timeout = config_.api_idle_timeout;
+  api_options.sse_buffer_bytes = config_.api_sse_buffer_bytes;
+  api_ = ApiServer::Open(
+      io_, api_options,
+      [this](std::string_view m, std::string_view t, std::optional<std::string_view> id) {
+        return Route(m, t, id);
+      },
+      node_->events(), counters_, [](const std::string& line) { spdlog::warn("{}", line); },
+      &error);
+  if (!api_) {
+    spdlog::critical("{}", error);
+    udp_->Close();
+    return 1;
+  }
+
+  ResolveLiteralPeers();
+  api_->Start();
+  asio::co_spawn(io_, udp_->ReceiveLoop(
+                          [this](std::span<const ReceivedDatagram> b) { OnBatch(b); },
+                          [this](const std::error_code& ec) {
+                            ++counters_.receive_errors;
+                            spdlog::warn("UDP receive error: {}", ec.message());
+                          }),
+                 asio::detached);
+  asio::co_spawn(io_, SendLoop(), asio::detached);
+  asio::co_spawn(io_, DeadlineLoop(), asio::detached);
+  asio::co_spawn(io_, SignalLoop(), asio::detached);
+  asio::co_spawn(io_, ResolveLoop(), asio::detached);
+  if (const auto ping = SystemdNotifier::WatchdogPingInterval()) {
+    asio::co_spawn(io_, WatchdogLoop(*ping), asio::detached);
+  }
+
+  spdlog::info("vigild {} node {} incarnation {}: heartbeats on udp {}, API on {}, {} peers",
+               kVersion, config_.node_id, incarnation_, self_.bind, config_.api_socket,
+               node_->peers().size());
+  UpdateStatus();
+  notifier_.Ready();  // both sockets are bound
+  io_.run();
+  spdlog::info("vigild stopped");
+  return 0;
+}
+
+void Daemon::ResolveLiteralPeers() {
+  targets_.assign(node_->peers().size(), std::nullopt);
+  std::size_t unresolved = 0;
+  for (std::size_t i = 0; i < node_->peers().size(); ++i) {
+    const Endpoint& a = node_->peers()[i].address;
+    if (a.kind == Endpoint::HostKind::kName) {
+      ++unresolved;
+      continue;
+    }
+    udp::endpoint ep(asio::ip::make_address(a.host), a.port);
+    if (!udp_->Reachable(ep)) {
+      spdlog::error("peer {} at {} cannot be reached from a socket bound to {} (address family)",
+                    node_->peers()[i].id, a.ToString(), self_.bind);
+      continue;
+    }
+    targets_[i] = ep;
+  }
+  counters_.unresolved_peers = unresolved;
+}
+
+asio::awaitable<void> Daemon::ResolveLoop() {
+  udp::resolver resolver(io_);
+  std::vector<bool> warned(node_->peers().size(), false);
+  while (!stopping_) {
+    std::size_t unresolved = 0;
+    for (std::size_t i = 0; i < node_->peers().size() && !stopping_; ++i) {
+      const Endpoint& a = node_->peers()[i].address;
+      if (a.kind != Endpoint::HostKind::kName || targets_[i]) continue;
+      auto [ec, results] = co_await resolver.async_resolve(
+          a.host, std::to_string(a.port), asio::as_tuple(asio::use_awaitable));
+      if (stopping_ || i >= targets_.size()) break;
+      bool found = false;
+      if (!ec) {
+        for (const auto& r : results) {
+          udp::endpoint ep = r.endpoint();
+          if (udp_->Reachable(ep)) {
+            targets_[i] = ep;
+            found = true;
+            spdlog::info("peer {}: {} resolved to {}", node_->peers()[i].id, a.host,
+                         ep.address().to_string());
+            break;
+          }
+        }
+      }
+      if (!found) {
+        ++unresolved;
+        if (i < warned.size() && !warned[i]) {
+          warned[i] = true;
+          spdlog::warn("peer {}: cannot resolve {}: {}; retrying every 10s",
+                       node_->peers()[i].id, a.host,
+                       ec ? ec.message() : "no address of a usable family");
+        }
+      }
+    }
+    counters_.unresolved_peers = unresolved;
+    if (unresolved == 0) co_return;
+    resolve_timer_.expires_after(std::chrono::seconds(10));
+    co_await resolve_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+void Daemon::SendToAll(MessageType type) {
+  Message m;
+  m.type = type;
+  m.incarnation = incarnation_;
+  m.sequence = ++sequence_;
+  m.interval_us = static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(config_.heartbeat_interval).count());
+  m.send_time_us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now().mono.time_since_epoch())
+          .count());
+  m.sender_id = config_.node_id;
+  std::array<std::uint8_t, kMaxMessageSize> buffer{};
+  const std::size_t size = Encode(m, buffer);
+  if (size == 0) return;
+  const std::span<const std::uint8_t> datagram(buffer.data(), size);
+  for (const auto& target : targets_) {
+    if (!target) continue;
+    std::error_code ec;
+    if (udp_->SendTo(datagram, *target, &ec)) {
+      type == MessageType::kLeave ? ++counters_.leaves_sent : ++counters_.heartbeats_sent;
+    } else {
+      ++counters_.send_errors;
+      std::uint64_t suppressed = 0;
+      if (reject_log_.Allow("send:" + target->address().to_string(), clock_.Now().mono,
+                            &suppressed)) {
+        spdlog::warn("cannot send to {}: {}{}", target->address().to_string(), ec.message(),
+                     suppressed ? fmt::format(" ({} more suppressed)", suppressed) : "");
+      }
+    }
+  }
+}
+
+asio::awaitable<void> Daemon::SendLoop() {
+  while (!stopping_) {
+    SendToAll(MessageType::kHeartbeat);
+    // Spread sends uniformly by +-jitter so a cluster does not send in lockstep; the mean
+    // interval stays exact.
+    std::uniform_real_distribution<double> spread(-config_.heartbeat_jitter,
+                                                  config_.heartbeat_jitter);
+    const double factor = 1.0 + spread(rng_);
+    send_timer_.expires_after(std::chrono::duration_cast<Duration>(config_.heartbeat_interval * factor));
+    co_await send_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> Daemon::DeadlineLoop() {
+  while (!stopping_) {
+    const MonoTime wake = node_->NextWakeup();
+    deadline_timer_.expires_at(wake == kNever ? asio::steady_timer::time_point::max()
+                                              : asio::steady_timer::time_point(wake.time_since_epoch()));
+    co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    // Cancelled means an earlier deadline appeared: loop to re-arm. Either way run what is due.
+    node_->RunDue(clock_.Now());
+  }
+}
+
+void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
+  const Timestamp now = clock_.Now();
+  for (const auto& d : batch) {
+    const auto rejected = node_->OnDatagram(d.data, d.truncated, now);
+    if (!rejected) continue;
+    std::uint64_t suppressed = 0;
+    const std::string source = fmt::format("{}:{}", d.from.address().to_string(), d.from.port());
+    if (reject_log_.Allow(d.from.address().to_string(), now.mono, &suppressed)) {
+      spdlog::warn("rejected datagram from {}: {} ({} bytes){}", source,
+                   RejectReasonName(*rejected), d.data.size(),
+                   suppressed ? fmt::format("; {} more from this address suppressed", suppressed)
+                              : "");
+    }
+  }
+  // A heartbeat may have brought a deadline earlier than the one the timer waits for.
+  const MonoTime wake = node_->NextWakeup();
+  if (wake != kNever && asio::steady_timer::time_point(wake.time_since_epoch()) < deadline_timer_.expiry()) {
+    deadline_timer_.cancel();
+  }
+}
+
+void Daemon::OnEvent(const EventRecord& e) {
+  spdlog::info("peer {} {} -> {} ({}, phi {:.2f}, incarnation {})", e.peer, PeerStateName(e.from),
+               PeerStateName(e.to), TransitionReasonName(e.reason), e.level, e.incarnation);
+  if (api_) api_->Broadcast(e);
+  UpdateStatus();
+}
+
+void Daemon::UpdateStatus() {
+  const auto counts = node_->CountByState();
+  std::string status = fmt::format("{} peers:", node_->peers().size());
+  bool first = true;
+  for (auto s : {PeerState::kUp, PeerState::kSuspect, PeerState::kDown, PeerState::kLeft,
+                 PeerState::kUnknown}) {
+    const auto n = counts[static_cast<std::size_t>(s)];
+    if (n == 0) continue;
+    status += fmt::format("{} {} {}", first ? "" : ",", n, PeerStateName(s));
+    first = false;
+  }
+  notifier_.Status(status);
+}
+
+asio::awaitable<void> Daemon::WatchdogLoop(Duration interval) {
+  // Pinged from the event loop itself: if the loop is stuck, the pings stop and systemd
+  // restarts us.
+  while (!stopping_) {
+    notifier_.Watchdog();
+    watchdog_timer_.expires_after(interval);
+    co_await watchdog_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> Daemon::SignalLoop() {
+  while (!stopping_) {
+    auto [ec, signo] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (signo == SIGHUP) {
+      Reload();
+      continue;
+    }
+    spdlog::info("signal {}: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    Stop();
+  }
+}
+
+void Daemon::Reload() {
+  notifier_.Reloading();
+  spdlog::info("SIGHUP: reloading {}", config_path_);
+  ConfigResult r = LoadConfigFile(config_path_);
+  if (!r.ok()) {
+    for (const auto& e : r.errors) spdlog::error("reload: {}", e.ToString());
+    spdlog::error("reload failed with {} error(s); still running the previous configuration",
+                  r.errors.size());
+    notifier_.Status(fmt::format("reload failed: {}; running the previous configuration",
+                                 r.errors.front().ToString()));
+    notifier_.Ready();
+    return;
+  }
+  // Only the log level is applied live so far; everything else needs a restart.
+  if (r.config->log_level != config_.log_level) {
+    SetLogLevel(r.config->log_level);
+    config_.log_level = r.config->log_level;
+  }
+  spdlog::warn("reload: configuration is valid; only log.level is applied without a restart "
+               "in this version");
+  UpdateStatus();
+  notifier_.Ready();
+}
+
+void Daemon::Stop() {
+  if (stopping_) return;
+  notifier_.Stopping();
+  // Tell every peer we are leaving, twice in case one copy is lost (the second is ignored).
+  SendToAll(MessageType::kLeave);
+  SendToAll(MessageType::kLeave);
+  stopping_ = true;
+  boost::system::error_code ec;
+  signals_.cancel(ec);
+  deadline_timer_.cancel();
+  send_timer_.cancel();
+  watchdog_timer_.cancel();
+  resolve_timer_.cancel();
+  udp_->Close();
+  api_->Stop();
+}
+
+ApiResponse Daemon::Route(std::string_view method, std::string_view target,
+                          std::optional<std::string_view> last_event_id) {
+  const ApiContext ctx{*node_, counters_, self_, clock_.Now()};
+  return vigil::Route(method, target, last_event_id, ctx);
+}
+
+}  // namespace vigil

@@ -1,0 +1,84 @@
+// vigild: wires the UDP endpoint, the Node, the API server, timers, signals and systemd.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/api_server.h"
+#include "daemon/clock.h"
+#include "daemon/metrics.h"
+#include "daemon/node.h"
+#include "daemon/rate_limiter.h"
+#include "daemon/systemd_notify.h"
+#include "transport/udp_endpoint.h"
+
+namespace vigil {
+
+inline constexpr const char* kVersion = "0.1.0";
+
+// One daemon: one io_context, one thread, no locks. Run() returns when a SIGTERM or
+// SIGINT has been handled (leave messages sent, sockets closed, socket file removed).
+class Daemon {
+ public:
+  // Requires a validated config. `config_path` is re-read on SIGHUP.
+  Daemon(Config config, std::string config_path, const Clock& clock);
+  ~Daemon();
+
+  // Binds the sockets, tells systemd READY=1, and serves until asked to stop. Returns the
+  // process exit code: 0 after a clean stop, 1 if the sockets could not be set up.
+  int Run();
+
+ private:
+  boost::asio::awaitable<void> SendLoop();
+  boost::asio::awaitable<void> DeadlineLoop();
+  boost::asio::awaitable<void> SignalLoop();
+  boost::asio::awaitable<void> WatchdogLoop(Duration interval);
+  boost::asio::awaitable<void> ResolveLoop();
+
+  void OnBatch(std::span<const ReceivedDatagram> batch);
+  void OnEvent(const EventRecord& event);
+  void SendToAll(MessageType type);
+  void UpdateStatus();
+  void Reload();
+  void Stop();
+  void ResolveLiteralPeers();
+  ApiResponse Route(std::string_view method, std::string_view target,
+                    std::optional<std::string_view> last_event_id);
+
+  // The io_context comes first so it is destroyed last; Run() finishes every coroutine
+  // before returning, so none outlives the members below.
+  boost::asio::io_context io_;
+  Config config_;
+  std::string config_path_;
+  const Clock& clock_;
+  Timestamp started_;
+  SelfInfo self_;
+  DaemonCounters counters_;
+  std::unique_ptr<Node> node_;
+  std::unique_ptr<UdpEndpoint> udp_;
+  std::unique_ptr<ApiServer> api_;
+  boost::asio::steady_timer deadline_timer_;
+  boost::asio::steady_timer send_timer_;
+  boost::asio::steady_timer watchdog_timer_;
+  boost::asio::steady_timer resolve_timer_;
+  boost::asio::signal_set signals_;
+  std::vector<std::optional<boost::asio::ip::udp::endpoint>> targets_;  // per peer index
+  std::uint64_t incarnation_ = 0;
+  std::uint64_t sequence_ = 0;
+  SystemdNotifier notifier_;
+  LogRateLimiter reject_log_;
+  std::mt19937_64 rng_;
+  bool stopping_ = false;
+};
+
+}  // namespace vigil

@@ -1,0 +1,66 @@
+// vigild: the failure-detector daemon. Parses the command line, loads the config, runs.
+#include <boost/program_options.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/logging.h"
+
+namespace po = boost::program_options;
+
+int main(int argc, char** argv) {
+  std::string config_path = "/etc/vigil/vigil.yaml";
+  std::string log_level;
+  po::options_description options("vigild options");
+  options.add_options()
+      ("config,c", po::value(&config_path)->value_name("FILE"),
+       "configuration file (default /etc/vigil/vigil.yaml)")
+      ("check-config", "validate the configuration, print every error, and exit")
+      ("log-level", po::value(&log_level)->value_name("LEVEL"),
+       "override log.level: trace, debug, info, warn, error, critical, off")
+      ("version", "print the version and exit")
+      ("help,h", "print this help and exit");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "vigild: " << e.what() << "\nTry 'vigild --help'.\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << "Usage: vigild [--config FILE] [--check-config] [--log-level LEVEL]\n\n"
+              << "Sends UDP heartbeats to the configured peers, detects which are up, and\n"
+              << "serves their state on a Unix socket (see docs/api.md).\n\n"
+              << options;
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::cout << "vigild " << vigil::kVersion << "\n";
+    return 0;
+  }
+
+  const vigil::ConfigResult loaded = vigil::LoadConfigFile(config_path);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
+    std::cerr << "vigild: " << loaded.errors.size() << " error(s) in " << config_path << "\n";
+    return 1;
+  }
+  if (vm.count("check-config")) {
+    std::cout << config_path << ": OK (" << loaded.config->peers.size() << " peers)\n";
+    return 0;
+  }
+  vigil::Config config = *loaded.config;
+  if (!log_level.empty()) config.log_level = log_level;
+  if (!vigil::SetUpLogging(config.log_level)) {
+    std::cerr << "vigild: unknown log level '" << log_level << "'\n";
+    return 2;
+  }
+  vigil::RealClock clock;
+  vigil::Daemon daemon(std::move(config), config_path, clock);
+  return daemon.Run();
+}

@@ -1,0 +1,157 @@
+#include "daemon/metrics.h"
+
+#include <cmath>
+#include <iterator>
+
+#include <fmt/format.h>
+
+namespace vigil {
+namespace {
+
+std::string Escape(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+class Writer {
+ public:
+  void Family(std::string_view name, std::string_view type, std::string_view help) {
+    fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, help, name,
+                   type);
+  }
+  void Sample(std::string_view name, std::string_view labels, double value) {
+    if (labels.empty()) {
+      fmt::format_to(std::back_inserter(out_), "{} {}\n", name, Number(value));
+    } else {
+      fmt::format_to(std::back_inserter(out_), "{}{{{}}} {}\n", name, labels, Number(value));
+    }
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const SelfInfo& self,
+                          Timestamp now) {
+  Writer w;
+  w.Family("vigil_build_info", "gauge", "Version of vigild (always 1).");
+  w.Sample("vigil_build_info", fmt::format("version=\"{}\",node=\"{}\"", Escape(self.version),
+                                           Escape(self.id)),
+           1);
+  w.Family("vigil_start_time_seconds", "gauge", "When vigild started, in Unix seconds.");
+  w.Sample("vigil_start_time_seconds", "",
+           static_cast<double>(EpochMillis(self.started.wall)) / 1000.0);
+  w.Family("vigil_incarnation", "gauge", "This daemon's incarnation number.");
+  w.Sample("vigil_incarnation", "", static_cast<double>(self.incarnation));
+
+  const auto by_state = node.CountByState();
+  w.Family("vigil_peers", "gauge", "Configured peers by current state.");
+  for (std::size_t s = 0; s < by_state.size(); ++s) {
+    w.Sample("vigil_peers", fmt::format("state=\"{}\"", PeerStateName(static_cast<PeerState>(s))),
+             static_cast<double>(by_state[s]));
+  }
+
+  const auto& peers = node.peers();
+  auto per_peer = [&](std::string_view name, std::string_view type, std::string_view help,
+                      auto value) {
+    w.Family(name, type, help);
+    for (const auto& p : peers) {
+      w.Sample(name, fmt::format("peer=\"{}\"", Escape(p.id)), value(p));
+    }
+  };
+  per_peer("vigil_peer_up", "gauge", "1 if the peer is up, else 0.",
+           [](const PeerRecord& p) { return p.monitor.state() == PeerState::kUp ? 1.0 : 0.0; });
+  w.Family("vigil_peer_state", "gauge", "1 for the peer's current state, 0 for the others.");
+  for (const auto& p : peers) {
+    for (std::size_t s = 0; s < by_state.size(); ++s) {
+      const auto state = static_cast<PeerState>(s);
+      w.Sample("vigil_peer_state",
+               fmt::format("peer=\"{}\",state=\"{}\"", Escape(p.id), PeerStateName(state)),
+               p.monitor.state() == state ? 1.0 : 0.0);
+    }
+  }
+  per_peer("vigil_peer_phi", "gauge", "The peer's current suspicion level (phi).",
+           [&](const PeerRecord& p) { return p.monitor.Level(now.mono); });
+  per_peer("vigil_peer_last_heartbeat_age_seconds", "gauge",
+           "Seconds since the peer's last heartbeat (monotonic; NaN if never heard).",
+           [&](const PeerRecord& p) {
+             const auto last = p.monitor.detector().last_heartbeat();
+             return last ? std::max(0.0, MillisBetween(*last, now.mono)) / 1000.0 : std::nan("");
+           });
+  per_peer("vigil_peer_heartbeats_received_total", "counter",
+           "Heartbeats accepted from the peer.",
+           [](const PeerRecord& p) { return static_cast<double>(p.heartbeats_received); });
+  per_peer("vigil_peer_heartbeats_lost_total", "counter",
+           "Heartbeats the peer sent that never arrived (sequence gaps).",
+           [](const PeerRecord& p) { return static_cast<double>(p.sequence.lost()); });
+  per_peer("vigil_peer_flaps_total", "counter",
+           "Times the peer went from up to suspect or down.",
+           [](const PeerRecord& p) { return static_cast<double>(p.monitor.flaps()); });
+
+  const NodeCounters& c = node.counters();
+  w.Family("vigil_datagrams_received_total", "counter", "UDP datagrams received.");
+  w.Sample("vigil_datagrams_received_total", "", static_cast<double>(c.datagrams_received));
+  w.Family("vigil_datagrams_rejected_total", "counter",
+           "UDP datagrams rejected, by reason (see docs/protocol.md).");
+  for (std::size_t r = 0; r < c.rejected.size(); ++r) {
+    w.Sample("vigil_datagrams_rejected_total",
+             fmt::format("reason=\"{}\"", RejectReasonName(static_cast<RejectReason>(r))),
+             static_cast<double>(c.rejected[r]));
+  }
+  w.Family("vigil_heartbeats_accepted_total", "counter", "Heartbeats accepted from all peers.");
+  w.Sample("vigil_heartbeats_accepted_total", "", static_cast<double>(c.heartbeats_accepted));
+  w.Family("vigil_transitions_total", "counter", "Peer state transitions, by new state.");
+  for (std::size_t s = 0; s < c.transitions_to.size(); ++s) {
+    w.Sample("vigil_transitions_total",
+             fmt::format("to=\"{}\"", PeerStateName(static_cast<PeerState>(s))),
+             static_cast<double>(c.transitions_to[s]));
+  }
+  w.Family("vigil_heartbeats_sent_total", "counter", "Heartbeat datagrams sent.");
+  w.Sample("vigil_heartbeats_sent_total", "", static_cast<double>(daemon.heartbeats_sent));
+  w.Family("vigil_send_errors_total", "counter", "Datagrams the kernel refused to send.");
+  w.Sample("vigil_send_errors_total", "", static_cast<double>(daemon.send_errors));
+  w.Family("vigil_receive_errors_total", "counter", "Errors reading the UDP socket.");
+  w.Sample("vigil_receive_errors_total", "", static_cast<double>(daemon.receive_errors));
+  w.Family("vigil_unresolved_peers", "gauge", "Peers whose host name does not resolve.");
+  w.Sample("vigil_unresolved_peers", "", static_cast<double>(daemon.unresolved_peers));
+  w.Family("vigil_api_requests_total", "counter", "HTTP requests served on the API socket.");
+  w.Sample("vigil_api_requests_total", "", static_cast<double>(daemon.api_requests));
+  w.Family("vigil_api_errors_total", "counter", "API responses with a 4xx or 5xx status.");
+  w.Sample("vigil_api_errors_total", "", static_cast<double>(daemon.api_errors));
+  w.Family("vigil_api_connections", "gauge", "Open API connections.");
+  w.Sample("vigil_api_connections", "", static_cast<double>(daemon.api_connections));
+  w.Family("vigil_api_connections_refused_total", "counter",
+           "API connections refused because api.max_connections was reached.");
+  w.Sample("vigil_api_connections_refused_total", "",
+           static_cast<double>(daemon.api_connections_refused));
+  w.Family("vigil_event_subscribers", "gauge", "Clients subscribed to /v1/events.");
+  w.Sample("vigil_event_subscribers", "", static_cast<double>(daemon.sse_clients));
+  w.Family("vigil_event_subscribers_dropped_total", "counter",
+           "Event subscribers disconnected for falling too far behind.");
+  w.Sample("vigil_event_subscribers_dropped_total", "",
+           static_cast<double>(daemon.sse_clients_dropped));
+  return w.Take();
+}
+
+}  // namespace vigil

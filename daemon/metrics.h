@@ -1,0 +1,31 @@
+// /metrics in the Prometheus text exposition format (version 0.0.4).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "daemon/api_json.h"
+#include "daemon/node.h"
+
+namespace vigil {
+
+// Counters kept by the I/O side of the daemon (the Node keeps its own).
+struct DaemonCounters {
+  std::uint64_t heartbeats_sent = 0;
+  std::uint64_t leaves_sent = 0;
+  std::uint64_t send_errors = 0;
+  std::uint64_t receive_errors = 0;
+  std::uint64_t api_requests = 0;
+  std::uint64_t api_errors = 0;  // 4xx/5xx responses
+  std::uint64_t api_connections = 0;  // currently open
+  std::uint64_t api_connections_refused = 0;
+  std::uint64_t sse_clients = 0;  // currently subscribed
+  std::uint64_t sse_clients_dropped = 0;  // too slow, buffer cap reached
+  std::uint64_t unresolved_peers = 0;  // peers whose host name does not resolve (gauge)
+};
+
+// Renders every metric with HELP and TYPE lines; passes `promtool check metrics`.
+std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const SelfInfo& self,
+                          Timestamp now);
+
+}  // namespace vigil

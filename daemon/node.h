@@ -1,0 +1,102 @@
+// The heart of vigild, without any I/O: decoded datagrams in, peer states and events out.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/clock.h"
+#include "daemon/event_ring.h"
+#include "detector/deadline_queue.h"
+#include "detector/peer_monitor.h"
+#include "detector/sequence_tracker.h"
+#include "transport/wire_format.h"
+
+namespace vigil {
+
+// Everything vigild knows about one peer.
+struct PeerRecord {
+  PeerRecord(PeerIndex index, const PeerConfig& config, Duration heartbeat_interval);
+
+  std::string id;
+  Endpoint address;
+  DetectorOptions detector_options;
+  PeerMonitor monitor;
+  SequenceTracker sequence;
+  std::uint64_t heartbeats_received = 0;
+  std::optional<WallTime> last_heartbeat_wall;
+  WallTime since_wall{};
+  std::uint32_t sender_interval_us = 0;  // as the peer advertises it
+};
+
+struct NodeCounters {
+  std::uint64_t datagrams_received = 0;
+  std::uint64_t heartbeats_accepted = 0;
+  std::uint64_t leaves_accepted = 0;
+  std::array<std::uint64_t, static_cast<std::size_t>(RejectReason::kCount)> rejected{};
+  std::array<std::uint64_t, 5> transitions_to{};  // indexed by PeerState
+};
+
+// Hashes std::string keys so that lookups by string_view need no temporary string.
+struct StringViewHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// Owns the peers, their monitors, the deadline queue and the event ring. Time is always
+// passed in; nothing here reads a clock or touches a socket. Single-threaded.
+class Node final : private TransitionSink {
+ public:
+  using EventListener = std::function<void(const EventRecord&)>;
+
+  // Requires a validated config. `started` is when the daemon started (the "since" of
+  // peers never heard from).
+  Node(const Config& config, Timestamp started);
+
+  // Processes one received datagram. Returns the reason if it was rejected (counted
+  // already); nullopt if it was accepted.
+  std::optional<RejectReason> OnDatagram(std::span<const std::uint8_t> datagram, bool truncated,
+                                         Timestamp now);
+
+  // Evaluates every peer whose deadline has come.
+  void RunDue(Timestamp now);
+
+  // When RunDue next has work; kNever if none.
+  MonoTime NextWakeup() const { return deadlines_.NextWakeup(); }
+
+  // Called for every transition, after it is recorded in the ring.
+  void set_event_listener(EventListener listener) { listener_ = std::move(listener); }
+
+  const std::vector<PeerRecord>& peers() const { return peers_; }
+  std::optional<PeerIndex> Find(std::string_view id) const;
+  const EventRing& events() const { return ring_; }
+  const NodeCounters& counters() const { return counters_; }
+  const std::string& id() const { return id_; }
+  // Peers per state, indexed by PeerState.
+  std::array<std::size_t, 5> CountByState() const;
+
+ private:
+  void OnTransition(const Transition& t) override;
+  void Reschedule(PeerIndex index);
+  std::optional<RejectReason> Reject(RejectReason reason);
+
+  std::string id_;
+  std::vector<PeerRecord> peers_;
+  std::unordered_map<std::string, PeerIndex, StringViewHash, std::equal_to<>> by_id_;
+  DeadlineQueue deadlines_;
+  EventIdSource event_ids_;
+  EventRing ring_;
+  NodeCounters counters_;
+  EventListener listener_;
+  Timestamp now_{};  // the time of the call in progress, for transition records
+  std::vector<PeerIndex> due_;  // reused by RunDue
+};
+
+}  // namespace vigil

@@ -1,0 +1,83 @@
+// Routing and documents of the local API, without sockets.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "daemon/api_router.h"
+#include "tests/unit/test_time.h"
+
+namespace vigil {
+namespace {
+
+namespace json = boost::json;
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest()
+      : config(*LoadConfigString("node:\n  id: me\npeers:\n  - id: p1\n    address: 10.0.0.1\n",
+                                 "t.yaml")
+                    .config),
+        node(config, {testing::AtMs(0), WallTime{}}) {
+    self.id = "me";
+    self.version = "test";
+  }
+  ApiResponse Get(const std::string& target, std::optional<std::string_view> last = {}) {
+    return Route("GET", target, last, ApiContext{node, counters, self, {testing::AtMs(100), WallTime{}}});
+  }
+  Config config;
+  Node node;
+  DaemonCounters counters;
+  SelfInfo self;
+};
+
+TEST_F(RouterTest, KnownResources) {
+  auto r = Get("/v1/peers");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  auto v = json::parse(r.body);
+  EXPECT_EQ(v.at("peers").as_array().size(), 1u);
+  EXPECT_EQ(v.at("peers").at(0).at("state").as_string(), "unknown");
+  EXPECT_TRUE(v.at("peers").at(0).at("last_heartbeat").is_null());
+  EXPECT_EQ(Get("/v1/peers/p1").status, 200);
+  EXPECT_EQ(Get("/v1/self").status, 200);
+  EXPECT_EQ(Get("/v1/health").status, 200);
+  r = Get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type.rfind("text/plain; version=0.0.4", 0), 0u);
+}
+
+TEST_F(RouterTest, Errors) {
+  EXPECT_EQ(Get("/v1/peers/nope").status, 404);
+  EXPECT_EQ(Get("/").status, 404);
+  EXPECT_EQ(Get("/v1/peersx").status, 404);
+  const auto r = Route("DELETE", "/v1/peers", {}, ApiContext{node, counters, self, {}});
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.allow, "GET");
+  EXPECT_EQ(json::parse(r.body).at("status").as_int64(), 405);
+}
+
+TEST_F(RouterTest, EventsResumeFromHeaderOrQuery) {
+  auto r = Get("/v1/events");
+  EXPECT_TRUE(r.stream_events);
+  EXPECT_FALSE(r.resume_after);
+  r = Get("/v1/events", "12");
+  EXPECT_EQ(*r.resume_after, 12u);
+  r = Get("/v1/events?last_event_id=7");
+  EXPECT_EQ(*r.resume_after, 7u);
+  r = Get("/v1/events?last_event_id=7", "9");  // the header wins
+  EXPECT_EQ(*r.resume_after, 9u);
+  EXPECT_EQ(Get("/v1/events", "-1").status, 400);
+  EXPECT_EQ(Get("/v1/events?last_event_id=x").status, 400);
+}
+
+TEST(ToJsonText, WritesPlainNumbers) {
+  json::object o;
+  o["a"] = 0.117;
+  o["b"] = 8.0;
+  o["c"] = std::numeric_limits<double>::infinity();
+  o["d"] = json::array{1, "x\"y", nullptr};
+  EXPECT_EQ(ToJsonText(o), R"({"a":0.117,"b":8,"c":null,"d":[1,"x\"y",null]})");
+}
+
+}  // namespace
+}  // namespace vigil

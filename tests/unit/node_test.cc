@@ -1,0 +1,140 @@
+// The daemon's core without I/O: datagrams in with explicit times, states and events out.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "daemon/node.h"
+#include "tests/unit/test_time.h"
+
+namespace vigil {
+namespace {
+
+using testing::AtMs;
+
+Config TestConfig(const std::string& extra = "") {
+  auto r = LoadConfigString(R"(node:
+  id: me
+heartbeat:
+  interval: 100ms
+detector:
+  kind: timeout
+  timeout: 500ms
+peers:
+  - id: a
+    address: 10.0.0.1
+  - id: b
+    address: 10.0.0.2
+)" + extra,
+                            "test.yaml");
+  EXPECT_TRUE(r.ok()) << r.errors.front().ToString();
+  return *r.config;
+}
+
+Timestamp T(double ms) {
+  return {AtMs(ms), WallTime(std::chrono::milliseconds(1'800'000'000'000LL +
+                                                       static_cast<long long>(ms)))};
+}
+
+std::vector<std::uint8_t> Datagram(std::string_view from, std::uint64_t inc, std::uint64_t seq,
+                                   MessageType type = MessageType::kHeartbeat) {
+  Message m;
+  m.type = type;
+  m.sender_id = from;
+  m.incarnation = inc;
+  m.sequence = seq;
+  m.interval_us = 100000;
+  std::vector<std::uint8_t> out(kMaxMessageSize);
+  out.resize(Encode(m, out));
+  return out;
+}
+
+class NodeTest : public ::testing::Test {
+ protected:
+  NodeTest() : node(TestConfig(), T(0)) {
+    node.set_event_listener([this](const EventRecord& e) { events.push_back(e); });
+  }
+  std::optional<RejectReason> Feed(std::string_view from, std::uint64_t inc, std::uint64_t seq,
+                                   double at, MessageType type = MessageType::kHeartbeat) {
+    return node.OnDatagram(Datagram(from, inc, seq, type), false, T(at));
+  }
+  PeerState State(std::string_view id) {
+    return node.peers()[*node.Find(id)].monitor.state();
+  }
+  Node node;
+  std::vector<EventRecord> events;
+};
+
+TEST_F(NodeTest, HeartbeatsBringPeersUpAndSilenceTakesThemDown) {
+  EXPECT_EQ(State("a"), PeerState::kUnknown);
+  EXPECT_EQ(node.NextWakeup(), kNever);
+  EXPECT_FALSE(Feed("a", 1, 1, 0));
+  EXPECT_EQ(State("a"), PeerState::kUp);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].peer, "a");
+  EXPECT_EQ(events[0].wall_ms, 1'800'000'000'000LL);
+  EXPECT_EQ(node.NextWakeup(), AtMs(500));
+  Feed("a", 1, 2, 100);
+  node.RunDue(T(500));  // the stale wakeup re-files itself: not due until 600
+  EXPECT_EQ(State("a"), PeerState::kUp);
+  node.RunDue(T(600));
+  EXPECT_EQ(State("a"), PeerState::kDown);
+  EXPECT_EQ(events.back().to, PeerState::kDown);
+  EXPECT_EQ(events.back().wall_ms, 1'800'000'000'600LL);
+  EXPECT_EQ(node.peers()[*node.Find("a")].since_wall, T(600).wall);
+  EXPECT_EQ(State("b"), PeerState::kUnknown);  // never touched
+}
+
+TEST_F(NodeTest, SequenceGapsCountAsLostAndOldSequencesAreRejected) {
+  Feed("a", 1, 1, 0);
+  Feed("a", 1, 5, 100);
+  EXPECT_EQ(node.peers()[*node.Find("a")].sequence.lost(), 3u);
+  EXPECT_EQ(Feed("a", 1, 5, 150), RejectReason::kOldSequence);
+  EXPECT_EQ(Feed("a", 1, 2, 160), RejectReason::kOldSequence);
+  EXPECT_EQ(node.peers()[*node.Find("a")].heartbeats_received, 2u);
+  EXPECT_EQ(node.counters().rejected[static_cast<std::size_t>(RejectReason::kOldSequence)], 2u);
+}
+
+TEST_F(NodeTest, NewIncarnationIsARestartAndResetsSequences) {
+  Feed("a", 1, 100, 0);
+  EXPECT_FALSE(Feed("a", 2, 1, 50));  // sequence starts over in the new incarnation
+  EXPECT_EQ(events.back().reason, TransitionReason::kRestart);
+  EXPECT_EQ(events.back().incarnation, 2u);
+  EXPECT_EQ(Feed("a", 1, 101, 60), RejectReason::kStaleIncarnation);
+}
+
+TEST_F(NodeTest, LeaveIsRecordedAndRepeatsAreQuiet) {
+  Feed("a", 1, 1, 0);
+  EXPECT_FALSE(Feed("a", 1, 2, 10, MessageType::kLeave));
+  EXPECT_EQ(State("a"), PeerState::kLeft);
+  EXPECT_FALSE(Feed("a", 1, 3, 11, MessageType::kLeave));  // the sender's second copy
+  EXPECT_EQ(Feed("a", 1, 4, 20), RejectReason::kAfterLeave);
+  node.RunDue(T(10000));
+  EXPECT_EQ(State("a"), PeerState::kLeft);
+  EXPECT_EQ(events.size(), 2u);
+}
+
+TEST_F(NodeTest, RejectsGarbageSelfAndStrangers) {
+  EXPECT_EQ(Feed("me", 1, 1, 0), RejectReason::kSelf);
+  EXPECT_EQ(Feed("zed", 1, 1, 0), RejectReason::kUnknownSender);
+  const std::vector<std::uint8_t> junk = {1, 2, 3};
+  EXPECT_EQ(node.OnDatagram(junk, false, T(0)), RejectReason::kTooShort);
+  EXPECT_EQ(node.OnDatagram(Datagram("a", 1, 1), true, T(0)), RejectReason::kOversized);
+  EXPECT_EQ(node.counters().datagrams_received, 4u);
+  EXPECT_TRUE(events.empty());
+  EXPECT_EQ(State("a"), PeerState::kUnknown);
+}
+
+TEST_F(NodeTest, EventRingKeepsTransitionsInOrder) {
+  Feed("a", 1, 1, 0);
+  Feed("b", 1, 1, 1);
+  node.RunDue(T(600));
+  bool gap = false;
+  const auto all = node.events().After(0, &gap);
+  ASSERT_EQ(all.size(), 4u);
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_EQ(all[i].id, all[i - 1].id + 1);
+  const auto counts = node.CountByState();
+  EXPECT_EQ(counts[static_cast<std::size_t>(PeerState::kDown)], 2u);
+}
+
+}  // namespace
+}  // namespace vigil

@@ -1,0 +1,85 @@
+// The heartbeat wire format, version 1. docs/protocol.md is the normative description.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace vigil {
+
+enum class MessageType : std::uint8_t { kHeartbeat = 1, kLeave = 2 };
+
+// Layout (all integers big-endian):
+//   0  2  magic 0x56 0x47 ("VG")
+//   2  1  version (1)
+//   3  1  type (1 heartbeat, 2 leave)
+//   4  1  flags (bit 0: an authentication trailer follows the sender id; others zero)
+//   5  1  sender id length N (1..64)
+//   6  2  reserved, zero
+//   8  8  incarnation (the sender's start; a restart raises it)
+//  16  8  sequence number (per incarnation, +1 per message)
+//  24  4  the sender's heartbeat interval in microseconds (> 0)
+//  28  8  the sender's monotonic send time in microseconds (only differences matter)
+//  36  N  sender id: letters, digits, '.', '_', '-'
+//  36+N   if flag bit 0: key id (1 byte) and a 32-byte tag over everything before it
+inline constexpr std::uint8_t kMagic0 = 0x56;
+inline constexpr std::uint8_t kMagic1 = 0x47;
+inline constexpr std::uint8_t kWireVersion = 1;
+inline constexpr std::size_t kHeaderSize = 36;
+inline constexpr std::size_t kMaxSenderIdSize = 64;
+inline constexpr std::size_t kAuthTrailerSize = 1 + 32;
+inline constexpr std::size_t kMaxMessageSize = kHeaderSize + kMaxSenderIdSize + kAuthTrailerSize;
+inline constexpr std::uint8_t kFlagAuthenticated = 0x01;
+
+struct Message {
+  MessageType type = MessageType::kHeartbeat;
+  std::uint64_t incarnation = 0;
+  std::uint64_t sequence = 0;
+  std::uint32_t interval_us = 0;
+  std::uint64_t send_time_us = 0;
+  std::string_view sender_id;  // points into the decoded buffer
+  bool authenticated = false;  // an authentication trailer is present
+  std::uint8_t key_id = 0;
+  std::span<const std::uint8_t> tag;  // 32 bytes when authenticated
+};
+
+// Why a datagram was rejected. Names (RejectReasonName) are metric label values.
+enum class RejectReason : std::uint8_t {
+  kTooShort,
+  kOversized,
+  kBadMagic,
+  kBadVersion,
+  kBadType,
+  kBadFlags,
+  kBadReserved,
+  kBadIdLength,
+  kBadId,
+  kBadInterval,
+  kLengthMismatch,
+  // Decided by the daemon, after decoding:
+  kUnknownSender,
+  kSelf,
+  kStaleIncarnation,
+  kOldSequence,
+  kAfterLeave,
+  kCount,
+};
+std::string_view RejectReasonName(RejectReason reason);
+
+enum class DecodeStatus : std::uint8_t { kOk, kRejected };
+
+// Parses `datagram` strictly: every length and field is checked and any deviation is a
+// rejection with its reason. On success `*out` points into `datagram`, which must outlive
+// it. Never reads outside the span; never allocates.
+DecodeStatus Decode(std::span<const std::uint8_t> datagram, Message* out, RejectReason* why);
+
+// Writes `message` (without an authentication trailer) into `out` and returns its size, or 0
+// if `out` is too small or the message is invalid (empty or over-long sender id, zero
+// interval). Requires nothing else; never allocates.
+std::size_t Encode(const Message& message, std::span<std::uint8_t> out);
+
+// True for ids the format allows: 1..64 of [A-Za-z0-9._-].
+bool IsValidSenderId(std::string_view id);
+
+}  // namespace vigil
