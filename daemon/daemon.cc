@@ -231,6 +231,7 @@ asio::awaitable<void> Daemon::DeadlineLoop() {
 
 void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   const Timestamp now = clock_.Now();
+  counters_.receive_buffer_drops = udp_->kernel_drops();
   for (const auto& d : batch) {
     const auto rejected = node_->OnDatagram(d.data, d.truncated, now);
     if (!rejected) continue;

@@ -133,6 +133,10 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
   w.Sample("vigil_send_errors_total", "", static_cast<double>(daemon.send_errors));
   w.Family("vigil_receive_errors_total", "counter", "Errors reading the UDP socket.");
   w.Sample("vigil_receive_errors_total", "", static_cast<double>(daemon.receive_errors));
+  w.Family("vigil_receive_buffer_drops_total", "counter",
+           "Datagrams the kernel dropped because vigild's receive buffer was full.");
+  w.Sample("vigil_receive_buffer_drops_total", "",
+           static_cast<double>(daemon.receive_buffer_drops));
   w.Family("vigil_unresolved_peers", "gauge", "Peers whose host name does not resolve.");
   w.Sample("vigil_unresolved_peers", "", static_cast<double>(daemon.unresolved_peers));
   w.Family("vigil_api_requests_total", "counter", "HTTP requests served on the API socket.");

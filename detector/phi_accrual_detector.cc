@@ -34,6 +34,10 @@ double AkkaPhi(double time_diff_ms, double mean_ms, double stddev_ms) {
 }
 
 double AkkaPhiInverse(double phi, double mean_ms, double stddev_ms) {
+  return mean_ms + AkkaStandardizedInverse(phi) * stddev_ms;
+}
+
+double AkkaStandardizedInverse(double phi) {
   if (!(phi > 0)) return -std::numeric_limits<double>::infinity();
   if (std::isinf(phi)) return std::numeric_limits<double>::infinity();
   const double z = InverseLog10OnePlusExp(phi);
@@ -47,7 +51,7 @@ double AkkaPhiInverse(double phi, double mean_ms, double stddev_ms) {
   const double f = kA * y * y * y + kB * y - z;
   const double df = 3.0 * kA * y * y + kB;
   y -= f / df;
-  return mean_ms + y * stddev_ms;
+  return y;
 }
 
 PhiAccrualDetector::PhiAccrualDetector(const PhiAccrualOptions& options)
@@ -61,6 +65,16 @@ void PhiAccrualDetector::SeedHistory() {
   history_.Add(est + est / 4);
 }
 
+double PhiAccrualDetector::StandardizedCrossing(double level) const {
+  if (level == cached_level_) return cached_y_;
+  if (level == cached_level2_) return cached_y2_;
+  cached_level2_ = cached_level_;
+  cached_y2_ = cached_y_;
+  cached_level_ = level;
+  cached_y_ = AkkaStandardizedInverse(level);
+  return cached_y_;
+}
+
 void PhiAccrualDetector::Heartbeat(MonoTime now) {
   if (!last_) {
     SeedHistory();
@@ -68,8 +82,12 @@ void PhiAccrualDetector::Heartbeat(MonoTime now) {
     return;
   }
   if (now < *last_) return;
-  // Akka learns the interval only if the peer was still judged available when it arrived.
-  if (IsAvailable(now)) history_.Add(ElapsedSaturated(*last_, now));
+  // Akka learns the interval only if the peer was still judged available when it arrived,
+  // i.e. phi < threshold, i.e. the silence is below the threshold's crossing point.
+  const double diff = MillisBetween(*last_, now);
+  const double limit = EffectiveMeanMillis() +
+                       StandardizedCrossing(options_.threshold) * EffectiveStdDevMillis();
+  if (diff < limit) history_.Add(ElapsedSaturated(*last_, now));
   last_ = now;
 }
 
@@ -97,7 +115,8 @@ double PhiAccrualDetector::Level(MonoTime now) const {
 
 std::optional<MonoTime> PhiAccrualDetector::CrossingTime(double level) const {
   if (!last_) return std::nullopt;
-  const double diff = AkkaPhiInverse(level, EffectiveMeanMillis(), EffectiveStdDevMillis());
+  const double y = StandardizedCrossing(level);
+  const double diff = EffectiveMeanMillis() + y * EffectiveStdDevMillis();
   if (!(diff > 0)) return *last_;
   if (diff > 1e12) return kNever;  // beyond ~30 years: never in practice
   return AddSaturated(*last_, CeilMillisToDuration(diff));

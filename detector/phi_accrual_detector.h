@@ -29,6 +29,10 @@ double AkkaPhi(double time_diff_ms, double mean_ms, double stddev_ms);
 // (solves the monotonic cubic in closed form). Returns -infinity for phi <= 0.
 double AkkaPhiInverse(double phi, double mean_ms, double stddev_ms);
 
+// The standardized deviation y = (t - mean) / sd at which phi reaches `phi`; it depends on
+// phi alone, which is what lets detectors cache it. -infinity for phi <= 0.
+double AkkaStandardizedInverse(double phi);
+
 // Akka's detector: history seeded from the first-heartbeat estimate, mean widened by the
 // acceptable heartbeat pause, deviation floored at min_std_deviation, and the first interval
 // after the peer was judged unavailable not learned.
@@ -52,10 +56,16 @@ class PhiAccrualDetector final : public FailureDetector {
 
  private:
   void SeedHistory();
+  // y* for `level`, cached: thresholds repeat, so the transcendental work is done once.
+  double StandardizedCrossing(double level) const;
 
   PhiAccrualOptions options_;
   IntervalHistory history_;
   std::optional<MonoTime> last_;
+  mutable double cached_level_ = -1;
+  mutable double cached_y_ = 0;
+  mutable double cached_level2_ = -1;  // a second slot: suspect and down levels alternate
+  mutable double cached_y2_ = 0;
 };
 
 }  // namespace vigil

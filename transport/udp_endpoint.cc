@@ -28,6 +28,14 @@ std::unique_ptr<UdpEndpoint> UdpEndpoint::Open(asio::io_context& io, const udp::
     ep->socket_.set_option(asio::ip::v6_only(!ep->dual_stack_), ec);
   }
   if (!ec) ep->socket_.non_blocking(true, ec);
+  if (!ec) {
+    // A larger receive buffer rides out bursts (many peers, a stalled loop); the kernel caps
+    // it at net.core.rmem_max. SO_RXQ_OVFL makes the kernel report what it still dropped.
+    const int bytes = 4 << 20;
+    ::setsockopt(ep->socket_.native_handle(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    const int on = 1;
+    ::setsockopt(ep->socket_.native_handle(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
+  }
   if (!ec) ep->socket_.bind(bind, ec);
   if (ec) {
     *error = "cannot bind UDP " + bind.address().to_string() + ":" + std::to_string(bind.port()) +
@@ -51,6 +59,8 @@ asio::awaitable<void> UdpEndpoint::ReceiveLoop(
   std::array<mmsghdr, kBatchSize> headers{};
   std::array<iovec, kBatchSize> iovs{};
   std::array<sockaddr_storage, kBatchSize> addrs{};
+  // Room for the SO_RXQ_OVFL control message (a uint32 drop counter) per datagram.
+  std::array<std::array<char, CMSG_SPACE(sizeof(std::uint32_t))>, kBatchSize> controls{};
   std::array<ReceivedDatagram, kBatchSize> batch{};
   while (socket_.is_open()) {
     auto [wait_ec] = co_await socket_.async_wait(udp::socket::wait_read,
@@ -69,6 +79,8 @@ asio::awaitable<void> UdpEndpoint::ReceiveLoop(
         headers[i].msg_hdr.msg_iovlen = 1;
         headers[i].msg_hdr.msg_name = &addrs[i];
         headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        headers[i].msg_hdr.msg_control = controls[i].data();
+        headers[i].msg_hdr.msg_controllen = controls[i].size();
       }
       const int n = ::recvmmsg(socket_.native_handle(), headers.data(),
                                static_cast<unsigned>(kBatchSize), MSG_DONTWAIT, nullptr);
@@ -90,6 +102,14 @@ asio::awaitable<void> UdpEndpoint::ReceiveLoop(
         std::memcpy(from.data(), &addrs[static_cast<std::size_t>(i)], addr_len);
         from.resize(addr_len);
         d.from = from;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&h.msg_hdr); c != nullptr;
+             c = CMSG_NXTHDR(const_cast<msghdr*>(&h.msg_hdr), c)) {
+          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+            std::uint32_t dropped = 0;
+            std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
+            kernel_drops_ = dropped;  // cumulative since the socket opened
+          }
+        }
       }
       if (n > 0) handler(std::span<const ReceivedDatagram>(batch.data(), static_cast<std::size_t>(n)));
       if (static_cast<std::size_t>(n) < kBatchSize) break;

@@ -53,6 +53,9 @@ class UdpEndpoint {
   bool Reachable(boost::asio::ip::udp::endpoint& to) const;
 
   boost::asio::ip::udp::endpoint local_endpoint() const;
+  // Datagrams the kernel dropped because the receive buffer was full (SO_RXQ_OVFL), as of
+  // the last datagram received.
+  std::uint64_t kernel_drops() const { return kernel_drops_; }
   void Close();
 
  private:
@@ -62,6 +65,7 @@ class UdpEndpoint {
   bool ipv6_ = false;
   bool dual_stack_ = false;
   std::vector<std::array<std::uint8_t, kReceiveBufferSize>> buffers_;
+  std::uint64_t kernel_drops_ = 0;
 };
 
 }  // namespace vigil

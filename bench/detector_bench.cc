@@ -1,0 +1,168 @@
+// Micro-benchmarks of the detection hot path. Run from the release build:
+//   build/release/bench/vigil_bench --benchmark_min_time=1
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/node.h"
+#include "detector/deadline_queue.h"
+#include "detector/detector_options.h"
+#include "detector/peer_monitor.h"
+#include "detector/phi_accrual_detector.h"
+#include "transport/wire_format.h"
+
+namespace vigil {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct NullSink : TransitionSink {
+  void OnTransition(const Transition&) override {}
+};
+
+DetectorOptions Kind(int k) {
+  DetectorOptions o;
+  o.kind = static_cast<DetectorKind>(k);
+  return o;
+}
+
+// One heartbeat on a known, warmed-up peer: the detector update, the state machine and
+// rescheduling in the deadline queue — everything the daemon does per heartbeat after decoding.
+void BM_HeartbeatKnownPeer(benchmark::State& state) {
+  const DetectorOptions options = Kind(static_cast<int>(state.range(0)));
+  PeerMonitor monitor(0, MakeDetector(options, 100ms), {SuspectLevel(options), 1});
+  DeadlineQueue queue;
+  queue.Resize(1);
+  EventIdSource ids;
+  NullSink sink;
+  MonoTime t{};
+  for (int i = 0; i < 2000; ++i) {
+    t += 100ms;
+    monitor.OnHeartbeat(t, 1, ids, sink);
+  }
+  for (auto _ : state) {
+    t += 100ms;
+    monitor.OnHeartbeat(t, 1, ids, sink);
+    queue.Set(0, *monitor.NextDeadline());
+  }
+  state.SetLabel(std::string(DetectorKindName(options.kind)));
+}
+BENCHMARK(BM_HeartbeatKnownPeer)->Arg(0)->Arg(1)->Arg(2);
+
+void BM_LevelAt(benchmark::State& state) {
+  auto d = MakeDetector(Kind(static_cast<int>(state.range(0))), 100ms);
+  MonoTime t{};
+  for (int i = 0; i < 1000; ++i) d->Heartbeat(t += 100ms);
+  MonoTime q = t + 150ms;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(d->Level(q));
+    q += 1us;
+  }
+  state.SetLabel(std::string(DetectorKindName(static_cast<DetectorKind>(state.range(0)))));
+}
+BENCHMARK(BM_LevelAt)->Arg(0)->Arg(1)->Arg(2);
+
+void BM_CrossingTime(benchmark::State& state) {
+  auto d = MakeDetector(Kind(static_cast<int>(state.range(0))), 100ms);
+  MonoTime t{};
+  for (int i = 0; i < 1000; ++i) d->Heartbeat(t += 100ms);
+  double level = 8.0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(d->CrossingTime(level));
+    level = level == 8.0 ? 8.000001 : 8.0;  // defeat caching by the optimizer
+  }
+  state.SetLabel(std::string(DetectorKindName(static_cast<DetectorKind>(state.range(0)))));
+}
+BENCHMARK(BM_CrossingTime)->Arg(0)->Arg(1)->Arg(2);
+
+// The same with a different level every call: phi's closed-form inversion without its cache.
+void BM_CrossingTimeNewLevel(benchmark::State& state) {
+  auto d = MakeDetector(Kind(static_cast<int>(state.range(0))), 100ms);
+  MonoTime t{};
+  for (int i = 0; i < 1000; ++i) d->Heartbeat(t += 100ms);
+  double level = 8.0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(d->CrossingTime(level));
+    level += 1e-9;
+  }
+  state.SetLabel(std::string(DetectorKindName(static_cast<DetectorKind>(state.range(0)))));
+}
+BENCHMARK(BM_CrossingTimeNewLevel)->Arg(0);
+
+// The whole receive path for one datagram: decode, find the peer, sequence check, monitor,
+// reschedule — with N configured peers, heartbeats arriving round-robin.
+void BM_NodeDatagram(benchmark::State& state) {
+  const int peers = static_cast<int>(state.range(0));
+  Config config;
+  config.node_id = "self";
+  config.heartbeat_interval = 1s;
+  for (int i = 0; i < peers; ++i) {
+    PeerConfig p;
+    p.id = "node-" + std::to_string(i);
+    p.address = Endpoint{"10.0.0.1", static_cast<std::uint16_t>(1000 + i % 60000),
+                         Endpoint::HostKind::kIPv4};
+    config.peers.push_back(p);
+  }
+  Node node(config, {MonoTime{}, WallTime{}});
+  std::vector<std::vector<std::uint8_t>> datagrams(static_cast<std::size_t>(peers));
+  std::vector<std::uint64_t> seq(static_cast<std::size_t>(peers), 0);
+  auto encode = [&](int i) {
+    Message m;
+    m.sender_id = config.peers[static_cast<std::size_t>(i)].id;
+    m.incarnation = 1;
+    m.sequence = ++seq[static_cast<std::size_t>(i)];
+    m.interval_us = 1000000;
+    auto& d = datagrams[static_cast<std::size_t>(i)];
+    d.resize(kMaxMessageSize);
+    d.resize(Encode(m, d));
+  };
+  MonoTime t{};
+  // Warm up: every peer up with a full history.
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < peers; ++i) {
+      encode(i);
+      t += 1s / peers;
+      node.OnDatagram(datagrams[static_cast<std::size_t>(i)], false, {t, WallTime{}});
+    }
+  }
+  int i = 0;
+  for (auto _ : state) {
+    // Bump the sequence number in place (bytes 16..23, big-endian): no re-encoding.
+    auto& d = datagrams[static_cast<std::size_t>(i)];
+    const std::uint64_t s = ++seq[static_cast<std::size_t>(i)];
+    for (int b = 0; b < 8; ++b) d[16 + static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(s >> (56 - 8 * b));
+    t += 1s / peers;
+    benchmark::DoNotOptimize(
+        node.OnDatagram(datagrams[static_cast<std::size_t>(i)], false, {t, WallTime{}}));
+    if (++i == peers) i = 0;
+  }
+}
+BENCHMARK(BM_NodeDatagram)->Arg(3)->Arg(1000)->Arg(100000);
+
+// Bytes of state per tracked peer: the PeerRecord itself, its detector object and its
+// interval ring (heap), plus the deadline queue's per-peer share and the id index entry.
+void BM_BytesPerPeer(benchmark::State& state) {
+  DetectorOptions options;
+  options.max_sample_size = static_cast<std::size_t>(state.range(0));
+  PeerConfig pc;
+  pc.id = "node-123";
+  pc.detector = options;
+  PeerRecord record(0, pc, 1s);
+  for (auto _ : state) benchmark::DoNotOptimize(record.monitor.state());
+  const double detector_object = sizeof(PhiAccrualOptions) + sizeof(IntervalHistory) + 16;
+  const double total = static_cast<double>(sizeof(PeerRecord)) + detector_object +
+                       static_cast<double>(record.monitor.detector().HeapBytes()) +
+                       16 /* heap entry */ + 12 /* wanted + position */ +
+                       48 /* unordered_map node, id fits SSO */;
+  state.counters["bytes_per_peer"] = total;
+  state.counters["history_bytes"] = static_cast<double>(record.monitor.detector().HeapBytes());
+  state.counters["peer_record_bytes"] = static_cast<double>(sizeof(PeerRecord));
+}
+BENCHMARK(BM_BytesPerPeer)->Arg(1000)->Arg(100)->Iterations(1);
+
+}  // namespace
+}  // namespace vigil
+
+BENCHMARK_MAIN();
