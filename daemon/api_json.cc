@@ -40,9 +40,22 @@ json::object PeerJson(const PeerRecord& peer, Timestamp now) {
     const auto last = d.last_heartbeat();
     o["last_heartbeat_age_ms"] =
         last ? static_cast<std::int64_t>(std::max(0.0, MillisBetween(*last, now.mono))) : 0;
+  } else if (peer.previous && peer.previous->last_heartbeat_ms) {
+    // Heard by a previous run of vigild (state file): across a restart only the wall clock
+    // relates the two, so the age is clamped at zero if the clock went back.
+    o["last_heartbeat"] = *peer.previous->last_heartbeat_ms;
+    o["last_heartbeat_age_ms"] =
+        std::max<std::int64_t>(0, EpochMillis(now.wall) - *peer.previous->last_heartbeat_ms);
   } else {
     o["last_heartbeat"] = nullptr;
     o["last_heartbeat_age_ms"] = nullptr;
+  }
+  if (peer.previous) {
+    o["previous_state"] = peer.previous->state;
+    o["previous_since"] = peer.previous->since_ms;
+  } else {
+    o["previous_state"] = nullptr;
+    o["previous_since"] = nullptr;
   }
   o["since"] = EpochMillis(peer.since_wall);
   o["incarnation"] = m.incarnation();

@@ -8,8 +8,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
+#include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/logging.h"
@@ -36,6 +38,7 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
       send_timer_(io_),
       watchdog_timer_(io_),
       resolve_timer_(io_),
+      state_timer_(io_),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       reject_log_(std::chrono::seconds(10), 1024),
       rng_(std::random_device{}()) {
@@ -51,6 +54,61 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
   self_.socket = config_.api_socket;
   node_ = std::make_unique<Node>(config_, started_);
   node_->set_event_listener([this](const EventRecord& e) { OnEvent(e); });
+  LoadState();
+  self_.incarnation = incarnation_;
+}
+
+void Daemon::LoadState() {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.state_directory, ec);
+  if (ec) {
+    spdlog::error("cannot create state directory {}: {}; \"last seen\" will not survive a "
+                  "restart",
+                  config_.state_directory, ec.message());
+    return;
+  }
+  PersistedState state;
+  std::string why;
+  switch (ReadStateFile(config_.state_directory, config_.node_id, &state, &why)) {
+    case StateLoad::kMissing:
+      spdlog::info("no state file in {}: starting fresh", config_.state_directory);
+      return;
+    case StateLoad::kBad: {
+      const std::string moved = QuarantineStateFile(config_.state_directory, started_.wall);
+      spdlog::error("ignoring the state file: {}; {}", why,
+                    moved.empty() ? "could not move it aside" : "moved it to " + moved);
+      return;
+    }
+    case StateLoad::kOk:
+      break;
+  }
+  node_->Restore(state);
+  // Never reuse an incarnation, even if the wall clock went back since the last run.
+  incarnation_ = std::max(incarnation_, state.incarnation + 1);
+  spdlog::info("state file: restored what the previous run (incarnation {}) knew of {} peers",
+               state.incarnation, state.peers.size());
+}
+
+void Daemon::SaveState() {
+  const auto error = WriteStateFile(config_.state_directory, node_->Snapshot(incarnation_, clock_.Now()));
+  if (!error) {
+    ++counters_.state_writes;
+    return;
+  }
+  ++counters_.state_write_errors;
+  std::uint64_t suppressed = 0;
+  if (reject_log_.Allow("state-file", clock_.Now().mono, &suppressed)) {
+    spdlog::error("state file: {}", *error);
+  }
+}
+
+asio::awaitable<void> Daemon::StateLoop() {
+  while (!stopping_) {
+    state_timer_.expires_after(std::chrono::seconds(5));
+    co_await state_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    SaveState();
+  }
 }
 
 Daemon::~Daemon() = default;
@@ -96,7 +154,8 @@ int Daemon::Run() {
   asio::co_spawn(io_, SendLoop(), asio::detached);
   asio::co_spawn(io_, DeadlineLoop(), asio::detached);
   asio::co_spawn(io_, SignalLoop(), asio::detached);
-  asio::co_spawn(io_, ResolveLoop(), asio::detached);
+  asio::co_spawn(io_, StateLoop(), asio::detached);
+  StartResolving();
   if (const auto ping = SystemdNotifier::WatchdogPingInterval()) {
     asio::co_spawn(io_, WatchdogLoop(*ping), asio::detached);
   }
@@ -131,17 +190,34 @@ void Daemon::ResolveLiteralPeers() {
   counters_.unresolved_peers = unresolved;
 }
 
+void Daemon::StartResolving() {
+  if (resolving_ || counters_.unresolved_peers == 0) return;
+  resolving_ = true;
+  asio::co_spawn(io_, ResolveLoop(), asio::detached);
+}
+
 asio::awaitable<void> Daemon::ResolveLoop() {
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{resolving_};
   udp::resolver resolver(io_);
   std::vector<bool> warned(node_->peers().size(), false);
   while (!stopping_) {
     std::size_t unresolved = 0;
     for (std::size_t i = 0; i < node_->peers().size() && !stopping_; ++i) {
-      const Endpoint& a = node_->peers()[i].address;
+      const Endpoint a = node_->peers()[i].address;  // a copy: a reload may run meanwhile
+      const std::string id = node_->peers()[i].id;
       if (a.kind != Endpoint::HostKind::kName || targets_[i]) continue;
       auto [ec, results] = co_await resolver.async_resolve(
           a.host, std::to_string(a.port), asio::as_tuple(asio::use_awaitable));
-      if (stopping_ || i >= targets_.size()) break;
+      if (stopping_) break;
+      // A reload while we waited may have moved or removed this peer: start over.
+      if (i >= node_->peers().size() || node_->peers()[i].id != id ||
+          !(node_->peers()[i].address == a) || targets_.size() != node_->peers().size()) {
+        ++unresolved;
+        break;
+      }
       bool found = false;
       if (!ec) {
         for (const auto& r : results) {
@@ -186,6 +262,7 @@ void Daemon::SendToAll(MessageType type) {
   std::array<std::uint8_t, kMaxMessageSize> buffer{};
   const std::size_t size = Encode(m, buffer);
   if (size == 0) return;
+  if (targets_.size() != node_->peers().size()) return;  // mid-reload; never happens
   const std::span<const std::uint8_t> datagram(buffer.data(), size);
   for (const auto& target : targets_) {
     if (!target) continue;
@@ -269,6 +346,7 @@ void Daemon::UpdateStatus() {
     status += fmt::format("{} {} {}", first ? "" : ",", n, PeerStateName(s));
     first = false;
   }
+  if (!status_note_.empty()) status += "; " + status_note_;
   notifier_.Status(status);
 }
 
@@ -299,22 +377,53 @@ void Daemon::Reload() {
   notifier_.Reloading();
   spdlog::info("SIGHUP: reloading {}", config_path_);
   ConfigResult r = LoadConfigFile(config_path_);
+  if (r.ok() && r.config->node_id != config_.node_id) {
+    r.errors.push_back({config_path_, 0, 0, "node.id",
+                        fmt::format("cannot change from '{}' to '{}' on reload; restart vigild",
+                                    config_.node_id, r.config->node_id)});
+    r.config.reset();
+  }
   if (!r.ok()) {
     for (const auto& e : r.errors) spdlog::error("reload: {}", e.ToString());
     spdlog::error("reload failed with {} error(s); still running the previous configuration",
                   r.errors.size());
-    notifier_.Status(fmt::format("reload failed: {}; running the previous configuration",
-                                 r.errors.front().ToString()));
+    ++counters_.reloads_failed;
+    counters_.last_reload_ok = false;
+    status_note_ = fmt::format("reload failed ({}), running the previous configuration",
+                               r.errors.front().ToString());
+    UpdateStatus();
     notifier_.Ready();
     return;
   }
-  // Only the log level is applied live so far; everything else needs a restart.
-  if (r.config->log_level != config_.log_level) {
-    SetLogLevel(r.config->log_level);
-    config_.log_level = r.config->log_level;
-  }
-  spdlog::warn("reload: configuration is valid; only log.level is applied without a restart "
-               "in this version");
+  Config next = std::move(*r.config);
+  // What lives in bound sockets and open files changes only with a restart.
+  auto keep = [&](auto& field, const auto& old, const char* key) {
+    if (!(field == old)) {
+      spdlog::warn("reload: {} changed; it takes effect when vigild restarts", key);
+      field = old;
+    }
+  };
+  keep(next.bind, config_.bind, "node.bind");
+  keep(next.api_socket, config_.api_socket, "api.socket");
+  keep(next.api_socket_mode, config_.api_socket_mode, "api.mode");
+  keep(next.state_directory, config_.state_directory, "state.directory");
+  keep(next.metrics_listen, config_.metrics_listen, "metrics.listen");
+
+  const ReconfigureSummary summary = node_->Reconfigure(next, clock_.Now());
+  if (next.log_level != config_.log_level) SetLogLevel(next.log_level);
+  api_->set_limits(next.api_max_connections, next.api_idle_timeout, next.api_sse_buffer_bytes);
+  config_ = std::move(next);
+  ResolveLiteralPeers();
+  StartResolving();
+  deadline_timer_.cancel();  // deadlines were rebuilt: re-arm
+  auto list = [](const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ", ")); };
+  spdlog::info("reload: {} peers; added [{}], removed [{}], retuned [{}], relearning [{}], "
+               "moved [{}]",
+               node_->peers().size(), list(summary.added), list(summary.removed),
+               list(summary.retuned), list(summary.replaced), list(summary.moved));
+  ++counters_.reloads_ok;
+  counters_.last_reload_ok = true;
+  status_note_.clear();
   UpdateStatus();
   notifier_.Ready();
 }
@@ -326,8 +435,10 @@ void Daemon::Stop() {
   SendToAll(MessageType::kLeave);
   SendToAll(MessageType::kLeave);
   stopping_ = true;
+  SaveState();
   boost::system::error_code ec;
   signals_.cancel(ec);
+  state_timer_.cancel();
   deadline_timer_.cancel();
   send_timer_.cancel();
   watchdog_timer_.cancel();

@@ -44,6 +44,7 @@ class Daemon {
   boost::asio::awaitable<void> SignalLoop();
   boost::asio::awaitable<void> WatchdogLoop(Duration interval);
   boost::asio::awaitable<void> ResolveLoop();
+  boost::asio::awaitable<void> StateLoop();
 
   void OnBatch(std::span<const ReceivedDatagram> batch);
   void OnEvent(const EventRecord& event);
@@ -52,6 +53,9 @@ class Daemon {
   void Reload();
   void Stop();
   void ResolveLiteralPeers();
+  void StartResolving();
+  void LoadState();
+  void SaveState();
   ApiResponse Route(std::string_view method, std::string_view target,
                     std::optional<std::string_view> last_event_id);
 
@@ -71,6 +75,7 @@ class Daemon {
   boost::asio::steady_timer send_timer_;
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer resolve_timer_;
+  boost::asio::steady_timer state_timer_;
   boost::asio::signal_set signals_;
   std::vector<std::optional<boost::asio::ip::udp::endpoint>> targets_;  // per peer index
   std::uint64_t incarnation_ = 0;
@@ -79,6 +84,8 @@ class Daemon {
   LogRateLimiter reject_log_;
   std::mt19937_64 rng_;
   bool stopping_ = false;
+  bool resolving_ = false;
+  std::string status_note_;  // appended to STATUS= (e.g. a failed reload)
 };
 
 }  // namespace vigil

@@ -139,6 +139,17 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
            static_cast<double>(daemon.receive_buffer_drops));
   w.Family("vigil_unresolved_peers", "gauge", "Peers whose host name does not resolve.");
   w.Sample("vigil_unresolved_peers", "", static_cast<double>(daemon.unresolved_peers));
+  w.Family("vigil_config_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");
+  w.Sample("vigil_config_reloads_total", "result=\"ok\"", static_cast<double>(daemon.reloads_ok));
+  w.Sample("vigil_config_reloads_total", "result=\"failed\"",
+           static_cast<double>(daemon.reloads_failed));
+  w.Family("vigil_config_last_reload_successful", "gauge",
+           "1 if the last reload succeeded (or none happened), 0 if it failed.");
+  w.Sample("vigil_config_last_reload_successful", "", daemon.last_reload_ok ? 1.0 : 0.0);
+  w.Family("vigil_state_writes_total", "counter", "State file writes, by result.");
+  w.Sample("vigil_state_writes_total", "result=\"ok\"", static_cast<double>(daemon.state_writes));
+  w.Sample("vigil_state_writes_total", "result=\"failed\"",
+           static_cast<double>(daemon.state_write_errors));
   w.Family("vigil_api_requests_total", "counter", "HTTP requests served on the API socket.");
   w.Sample("vigil_api_requests_total", "", static_cast<double>(daemon.api_requests));
   w.Family("vigil_api_errors_total", "counter", "API responses with a 4xx or 5xx status.");

@@ -22,7 +22,12 @@ struct DaemonCounters {
   std::uint64_t api_connections_refused = 0;
   std::uint64_t sse_clients = 0;  // currently subscribed
   std::uint64_t sse_clients_dropped = 0;  // too slow, buffer cap reached
-  std::uint64_t unresolved_peers = 0;  // peers whose host name does not resolve (gauge)
+  std::uint64_t unresolved_peers = 0;
+  std::uint64_t reloads_ok = 0;
+  std::uint64_t reloads_failed = 0;
+  bool last_reload_ok = true;
+  std::uint64_t state_writes = 0;
+  std::uint64_t state_write_errors = 0;  // peers whose host name does not resolve (gauge)
 };
 
 // Renders every metric with HELP and TYPE lines; passes `promtool check metrics`.

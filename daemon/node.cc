@@ -49,7 +49,7 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
 
   // Sequence numbers only mean something within one incarnation.
   const std::uint64_t known = peer.monitor.incarnation();
-  const bool heard = peer.monitor.state() != PeerState::kUnknown;
+  const bool heard = peer.monitor.incarnation_known();
   if (heard && m.incarnation < known) return Reject(RejectReason::kStaleIncarnation);
   if (heard && m.incarnation > known) peer.sequence.Reset();
   if (peer.sequence.Observe(m.sequence) == SequenceTracker::Result::kOld) {
@@ -69,6 +69,7 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
       ++peer.heartbeats_received;
       peer.last_heartbeat_wall = now.wall;
       peer.sender_interval_us = m.interval_us;
+      peer.previous.reset();
     }
   }
   if (verdict == Verdict::kStaleIncarnation) return Reject(RejectReason::kStaleIncarnation);
@@ -107,6 +108,94 @@ void Node::OnTransition(const Transition& t) {
   e.incarnation = t.incarnation;
   ring_.Push(e);
   if (listener_) listener_(e);
+}
+
+void Node::Reindex() {
+  by_id_.clear();
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    peers_[i].monitor.set_index(static_cast<PeerIndex>(i));
+    by_id_.emplace(peers_[i].id, static_cast<PeerIndex>(i));
+  }
+  deadlines_ = DeadlineQueue();
+  deadlines_.Resize(peers_.size());
+  for (std::size_t i = 0; i < peers_.size(); ++i) Reschedule(static_cast<PeerIndex>(i));
+}
+
+ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
+  ReconfigureSummary summary;
+  std::vector<PeerRecord> next;
+  next.reserve(config.peers.size());
+  std::vector<bool> kept(peers_.size(), false);
+  for (const auto& pc : config.peers) {
+    const auto it = by_id_.find(pc.id);
+    if (it == by_id_.end()) {
+      next.emplace_back(static_cast<PeerIndex>(next.size()), pc, config.heartbeat_interval);
+      next.back().since_wall = now.wall;
+      summary.added.push_back(pc.id);
+      continue;
+    }
+    kept[it->second] = true;
+    PeerRecord& old = peers_[it->second];
+    if (!(old.address == pc.address)) {
+      old.address = pc.address;
+      summary.moved.push_back(pc.id);
+    }
+    if (!(old.detector_options == pc.detector)) {
+      bool retuned = true;
+      old.monitor.Reconfigure(
+          MonitorOptions{SuspectLevel(pc.detector), pc.detector.rise},
+          [&](FailureDetector& d) {
+            return RetuneDetector(d, pc.detector, config.heartbeat_interval);
+          },
+          [&] {
+            retuned = false;
+            return MakeDetector(pc.detector, config.heartbeat_interval);
+          });
+      old.detector_options = pc.detector;
+      (retuned ? summary.retuned : summary.replaced).push_back(pc.id);
+    }
+    next.push_back(std::move(old));
+  }
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    if (!kept[i]) summary.removed.push_back(peers_[i].id);
+  }
+  peers_ = std::move(next);
+  ring_.set_capacity(config.event_ring_size);
+  Reindex();
+  return summary;
+}
+
+PersistedState Node::Snapshot(std::uint64_t own_incarnation, Timestamp now) const {
+  PersistedState s;
+  s.node_id = id_;
+  s.incarnation = own_incarnation;
+  s.written_ms = EpochMillis(now.wall);
+  for (const auto& p : peers_) {
+    PersistedPeer pp;
+    pp.id = p.id;
+    const PeerState state = p.monitor.state();
+    if (state == PeerState::kUnknown && p.previous) {
+      pp = *p.previous;  // not heard since the restart: keep what the last run knew
+    } else {
+      pp.state = std::string(PeerStateName(state));
+      pp.since_ms = EpochMillis(p.since_wall);
+      if (p.last_heartbeat_wall) pp.last_heartbeat_ms = EpochMillis(*p.last_heartbeat_wall);
+      pp.incarnation = p.monitor.incarnation();
+    }
+    s.peers.push_back(std::move(pp));
+  }
+  return s;
+}
+
+void Node::Restore(const PersistedState& state) {
+  for (const auto& pp : state.peers) {
+    const auto it = by_id_.find(pp.id);
+    if (it == by_id_.end()) continue;  // no longer configured
+    PeerRecord& p = peers_[it->second];
+    if (p.monitor.state() != PeerState::kUnknown) continue;  // already heard: live data wins
+    p.previous = pp;
+    p.monitor.RestoreIncarnation(pp.incarnation);
+  }
 }
 
 std::array<std::size_t, 5> Node::CountByState() const {

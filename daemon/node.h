@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "daemon/clock.h"
 #include "daemon/event_ring.h"
+#include "daemon/state_file.h"
 #include "detector/deadline_queue.h"
 #include "detector/peer_monitor.h"
 #include "detector/sequence_tracker.h"
@@ -34,6 +35,17 @@ struct PeerRecord {
   std::optional<WallTime> last_heartbeat_wall;
   WallTime since_wall{};
   std::uint32_t sender_interval_us = 0;  // as the peer advertises it
+  // What the previous run of vigild last knew (from the state file), until heard again.
+  std::optional<PersistedPeer> previous;
+};
+
+// What a configuration change did.
+struct ReconfigureSummary {
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+  std::vector<std::string> retuned;   // detector changed in place, history kept
+  std::vector<std::string> replaced;  // detector kind or history size changed: relearning
+  std::vector<std::string> moved;     // address changed
 };
 
 struct NodeCounters {
@@ -65,6 +77,16 @@ class Node final : private TransitionSink {
   std::optional<RejectReason> OnDatagram(std::span<const std::uint8_t> datagram, bool truncated,
                                          Timestamp now);
 
+  // Applies a new validated configuration (a reload): adds and removes peers; peers whose
+  // settings did not change keep everything, peers whose detector settings changed keep
+  // their state and, where possible, their history. Requires config.node_id == id().
+  ReconfigureSummary Reconfigure(const Config& config, Timestamp now);
+
+  // The state file's view of every peer.
+  PersistedState Snapshot(std::uint64_t own_incarnation, Timestamp now) const;
+  // Takes what a previous run knew about peers that are still configured.
+  void Restore(const PersistedState& state);
+
   // Evaluates every peer whose deadline has come.
   void RunDue(Timestamp now);
 
@@ -85,6 +107,7 @@ class Node final : private TransitionSink {
  private:
   void OnTransition(const Transition& t) override;
   void Reschedule(PeerIndex index);
+  void Reindex();
   std::optional<RejectReason> Reject(RejectReason reason);
 
   std::string id_;

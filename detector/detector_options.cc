@@ -25,22 +25,18 @@ std::optional<DetectorKind> ParseDetectorKind(std::string_view name) {
   return std::nullopt;
 }
 
-std::unique_ptr<FailureDetector> MakeDetector(const DetectorOptions& options,
-                                              Duration heartbeat_interval) {
-  switch (options.kind) {
-    case DetectorKind::kPhiExponential: {
-      ExponentialOptions o;
-      o.threshold = options.threshold;
-      o.window_size = options.max_sample_size;
-      o.heartbeat_interval = heartbeat_interval;
-      o.max_interval = options.max_interval;
-      return std::make_unique<ExponentialDetector>(o);
-    }
-    case DetectorKind::kTimeout:
-      return std::make_unique<TimeoutDetector>(TimeoutOptions{options.timeout});
-    case DetectorKind::kPhi:
-      break;
-  }
+namespace {
+
+ExponentialOptions ToExponential(const DetectorOptions& options, Duration heartbeat_interval) {
+  ExponentialOptions o;
+  o.threshold = options.threshold;
+  o.window_size = options.max_sample_size;
+  o.heartbeat_interval = heartbeat_interval;
+  o.max_interval = options.max_interval;
+  return o;
+}
+
+PhiAccrualOptions ToPhi(const DetectorOptions& options, Duration heartbeat_interval) {
   PhiAccrualOptions o;
   o.threshold = options.threshold;
   o.max_sample_size = options.max_sample_size;
@@ -49,7 +45,45 @@ std::unique_ptr<FailureDetector> MakeDetector(const DetectorOptions& options,
   o.first_heartbeat_estimate = options.first_heartbeat_estimate > Duration::zero()
                                    ? options.first_heartbeat_estimate
                                    : heartbeat_interval;
-  return std::make_unique<PhiAccrualDetector>(o);
+  return o;
+}
+
+}  // namespace
+
+std::unique_ptr<FailureDetector> MakeDetector(const DetectorOptions& options,
+                                              Duration heartbeat_interval) {
+  switch (options.kind) {
+    case DetectorKind::kPhiExponential:
+      return std::make_unique<ExponentialDetector>(ToExponential(options, heartbeat_interval));
+    case DetectorKind::kTimeout:
+      return std::make_unique<TimeoutDetector>(TimeoutOptions{options.timeout});
+    case DetectorKind::kPhi:
+      break;
+  }
+  return std::make_unique<PhiAccrualDetector>(ToPhi(options, heartbeat_interval));
+}
+
+bool RetuneDetector(FailureDetector& detector, const DetectorOptions& options,
+                    Duration heartbeat_interval) {
+  switch (options.kind) {
+    case DetectorKind::kPhi:
+      if (auto* d = dynamic_cast<PhiAccrualDetector*>(&detector)) {
+        return d->Retune(ToPhi(options, heartbeat_interval));
+      }
+      return false;
+    case DetectorKind::kPhiExponential:
+      if (auto* d = dynamic_cast<ExponentialDetector*>(&detector)) {
+        return d->Retune(ToExponential(options, heartbeat_interval));
+      }
+      return false;
+    case DetectorKind::kTimeout:
+      if (auto* d = dynamic_cast<TimeoutDetector*>(&detector)) {
+        d->Retune(TimeoutOptions{options.timeout});
+        return true;
+      }
+      return false;
+  }
+  return false;
 }
 
 std::optional<double> SuspectLevel(const DetectorOptions& options) {

@@ -49,6 +49,12 @@ struct DetectorOptions {
 std::unique_ptr<FailureDetector> MakeDetector(const DetectorOptions& options,
                                               Duration heartbeat_interval);
 
+// Applies `options` to an existing detector made by MakeDetector, keeping what it has
+// learned, when that is possible (same kind and same history size). Returns false, changing
+// nothing, when a new detector is needed instead.
+bool RetuneDetector(FailureDetector& detector, const DetectorOptions& options,
+                    Duration heartbeat_interval);
+
 // The level at which a peer with these options is suspect, if a suspect level is set.
 std::optional<double> SuspectLevel(const DetectorOptions& options);
 

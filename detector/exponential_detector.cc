@@ -11,6 +11,12 @@ constexpr double kLn10 = 2.302585092994046;
 ExponentialDetector::ExponentialDetector(const ExponentialOptions& options)
     : options_(options), history_(std::max<std::size_t>(options.window_size, 1)) {}
 
+bool ExponentialDetector::Retune(const ExponentialOptions& options) {
+  if (std::max<std::size_t>(options.window_size, 1) != history_.capacity()) return false;
+  options_ = options;
+  return true;
+}
+
 Duration ExponentialDetector::MaxInterval() const {
   return options_.max_interval > Duration::zero() ? options_.max_interval
                                                   : 2 * options_.heartbeat_interval;

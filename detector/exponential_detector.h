@@ -34,6 +34,9 @@ class ExponentialDetector final : public FailureDetector {
   IntervalStats Stats() const override;
   std::size_t HeapBytes() const override { return history_.HeapBytes(); }
 
+  // Applies new options keeping the learned window. Requires the same window_size.
+  bool Retune(const ExponentialOptions& options);
+
   // (now - last) / mean, 0 before the first heartbeat.
   double RawPhi(MonoTime now) const;
 

@@ -34,7 +34,7 @@ void PeerMonitor::Move(PeerState to, MonoTime now, TransitionReason reason,
 
 Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventIdSource& ids,
                                  TransitionSink& sink) {
-  if (heard_ && incarnation < incarnation_) return Verdict::kStaleIncarnation;
+  if (incarnation_known() && incarnation < incarnation_) return Verdict::kStaleIncarnation;
 
   if (heard_ && incarnation > incarnation_) {
     // A restart: the process is new, so it is up now whatever we thought of the old one.
@@ -81,7 +81,7 @@ Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventI
 
 Verdict PeerMonitor::OnLeave(MonoTime now, std::uint64_t incarnation, EventIdSource& ids,
                              TransitionSink& sink) {
-  if (heard_ && incarnation < incarnation_) return Verdict::kStaleIncarnation;
+  if (incarnation_known() && incarnation < incarnation_) return Verdict::kStaleIncarnation;
   if (state_ == PeerState::kLeft && incarnation == incarnation_) return Verdict::kAfterLeave;
   heard_ = true;
   incarnation_ = incarnation;
@@ -132,12 +132,14 @@ std::optional<MonoTime> PeerMonitor::NextDeadline() const {
   return std::nullopt;
 }
 
-void PeerMonitor::Reconfigure(std::unique_ptr<FailureDetector> detector,
-                              const MonitorOptions& options) {
-  const auto last = detector_->last_heartbeat();
-  detector_ = std::move(detector);
-  if (last) detector_->Rebase(*last);
+void PeerMonitor::Reconfigure(const MonitorOptions& options,
+                              const std::function<bool(FailureDetector&)>& retune,
+                              const std::function<std::unique_ptr<FailureDetector>()>& replacement) {
   options_ = options;
+  if (retune(*detector_)) return;
+  const auto last = detector_->last_heartbeat();
+  detector_ = replacement();
+  if (last) detector_->Rebase(*last);
 }
 
 }  // namespace vigil

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -51,10 +52,22 @@ class PeerMonitor {
   // When Evaluate next has something to decide if no heartbeat arrives; nullopt if never.
   std::optional<MonoTime> NextDeadline() const;
 
-  // Replaces the detector and the monitor options (a configuration change). The new
-  // detector starts from its seed history, continuing from the last heartbeat; state, since,
+  // Applies a configuration change: `options`, and either `retune` (which adjusts the
+  // current detector in place and returns true, keeping its history) or, if that returns
+  // false, `replacement`, which continues from the last heartbeat. State, since,
   // incarnation and counters are kept. Emits no event: the next Evaluate decides.
-  void Reconfigure(std::unique_ptr<FailureDetector> detector, const MonitorOptions& options);
+  void Reconfigure(const MonitorOptions& options,
+                   const std::function<bool(FailureDetector&)>& retune,
+                   const std::function<std::unique_ptr<FailureDetector>()>& replacement);
+
+  // Remembers the incarnation a previous run of the daemon saw (from the state file), so
+  // that older incarnations are still rejected as stale after a restart.
+  void RestoreIncarnation(std::uint64_t incarnation) { if (!heard_) incarnation_ = incarnation; }
+
+  // True once an incarnation is known (heard, or restored).
+  bool incarnation_known() const { return heard_ || incarnation_ > 0; }
+
+  void set_index(PeerIndex index) { index_ = index; }
 
   PeerState state() const { return state_; }
   MonoTime since() const { return since_; }

@@ -65,6 +65,12 @@ void PhiAccrualDetector::SeedHistory() {
   history_.Add(est + est / 4);
 }
 
+bool PhiAccrualDetector::Retune(const PhiAccrualOptions& options) {
+  if (std::max<std::size_t>(options.max_sample_size, 2) != history_.capacity()) return false;
+  options_ = options;
+  return true;
+}
+
 double PhiAccrualDetector::StandardizedCrossing(double level) const {
   if (level == cached_level_) return cached_y_;
   if (level == cached_level2_) return cached_y2_;

@@ -50,6 +50,10 @@ class PhiAccrualDetector final : public FailureDetector {
   std::size_t HeapBytes() const override { return history_.HeapBytes(); }
 
   // The mean and deviation the formula uses (after pause and floor), in ms.
+  // Applies new options keeping the learned history. Requires the same max_sample_size
+  // (returns false otherwise, changing nothing).
+  bool Retune(const PhiAccrualOptions& options);
+
   double EffectiveMeanMillis() const;
   double EffectiveStdDevMillis() const;
   const IntervalHistory& history() const { return history_; }

@@ -20,6 +20,7 @@ class TimeoutDetector final : public FailureDetector {
 
   void Heartbeat(MonoTime now) override;
   void Rebase(MonoTime now) override;
+  void Retune(const TimeoutOptions& options) { options_.timeout = std::max(options.timeout, Duration(1)); }
   double Level(MonoTime now) const override;
   std::optional<MonoTime> CrossingTime(double level) const override;
   double threshold() const override { return 1.0; }

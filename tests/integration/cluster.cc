@@ -184,27 +184,34 @@ std::uint64_t Daemon::PeerIncarnation(const std::string& peer) const {
 
 Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   for (int i = 0; i < options_.nodes; ++i) ports_.push_back(FreeUdpPort(options_.host));
-  const bool v6 = options_.host.find(':') != std::string::npos;
-  auto addr = [&](int i) {
-    return v6 ? fmt::format("[{}]:{}", options_.host, ports_[static_cast<std::size_t>(i)])
-              : fmt::format("{}:{}", options_.host, ports_[static_cast<std::size_t>(i)]);
-  };
   for (int i = 0; i < options_.nodes; ++i) {
     const std::string id = fmt::format("n{}", i + 1);
-    std::string yaml = fmt::format(
-        "node:\n  id: {}\n  bind: \"{}\"\nheartbeat:\n  interval: {}\npeers:\n", id, addr(i),
-        options_.interval);
+    std::vector<int> others;
     for (int j = 0; j < options_.nodes; ++j) {
-      if (j != i) yaml += fmt::format("  - id: n{}\n    address: \"{}\"\n", j + 1, addr(j));
+      if (j != i) others.push_back(j);
     }
-    yaml += fmt::format("api:\n  socket: {}\nstate:\n  directory: {}\n",
-                        dir_.File(id + ".sock"), dir_.path());
-    yaml += options_.extra_yaml;
+    WriteConfig(i, others);
     const std::string config = dir_.File(id + ".yaml");
-    std::ofstream(config) << yaml;
     daemons_.push_back(std::make_unique<Daemon>(id, config, dir_.File(id + ".sock"),
                                                 dir_.File(id + ".log")));
   }
+}
+
+void Cluster::WriteConfig(int i, const std::vector<int>& peers, const std::string& extra) {
+  const bool v6 = options_.host.find(':') != std::string::npos;
+  auto addr = [&](int k) {
+    return v6 ? fmt::format("[{}]:{}", options_.host, ports_[static_cast<std::size_t>(k)])
+              : fmt::format("{}:{}", options_.host, ports_[static_cast<std::size_t>(k)]);
+  };
+  const std::string id = fmt::format("n{}", i + 1);
+  std::string yaml = fmt::format(
+      "node:\n  id: {}\n  bind: \"{}\"\nheartbeat:\n  interval: {}\npeers:\n", id, addr(i),
+      options_.interval);
+  for (int j : peers) yaml += fmt::format("  - id: n{}\n    address: \"{}\"\n", j + 1, addr(j));
+  yaml += fmt::format("api:\n  socket: {}\nstate:\n  directory: {}\n", dir_.File(id + ".sock"),
+                      StateDir(i));
+  yaml += options_.extra_yaml + extra;
+  std::ofstream(dir_.File(id + ".yaml"), std::ios::trunc) << yaml;
 }
 
 bool Cluster::StartAll() {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include <boost/json/value.hpp>
 #include <boost/json/value_to.hpp>
 
@@ -95,6 +97,10 @@ class Cluster {
   int size() const { return static_cast<int>(daemons_.size()); }
   int port(int i) const { return ports_.at(static_cast<std::size_t>(i)); }
   const TempDir& dir() const { return dir_; }
+  std::string StateDir(int i) const { return dir_.File(fmt::format("n{}-state", i + 1)); }
+  // Rewrites node i's config (same ports and paths) with `peers` (ids of other nodes, by
+  // index) and `extra` appended.
+  void WriteConfig(int i, const std::vector<int>& peers, const std::string& extra = "");
   // True once every running node reports every other running node as `state`.
   bool AllSee(const std::string& state);
   // Dumps every node's log (for failure messages).

@@ -138,3 +138,74 @@ TEST_F(NodeTest, EventRingKeepsTransitionsInOrder) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST_F(NodeTest, ReconfigureAddsRemovesAndRetunesKeepingHistory) {
+  for (int i = 0; i < 20; ++i) Feed("a", 1, static_cast<std::uint64_t>(i + 1), i * 100.0);
+  const auto samples_before = node.peers()[*node.Find("a")].monitor.detector().Stats().samples;
+  Config next = TestConfig(R"(  - id: c
+    address: 10.0.0.3
+)");
+  // a: longer timeout (same kind: retuned in place); b: removed.
+  next.peers.erase(next.peers.begin() + 1);
+  next.peers[0].detector.timeout = std::chrono::seconds(2);
+  const auto summary = node.Reconfigure(next, T(2000));
+  EXPECT_EQ(summary.added, std::vector<std::string>{"c"});
+  EXPECT_EQ(summary.removed, std::vector<std::string>{"b"});
+  EXPECT_EQ(summary.retuned, std::vector<std::string>{"a"});
+  ASSERT_EQ(node.peers().size(), 2u);
+  EXPECT_FALSE(node.Find("b"));
+  const auto& a = node.peers()[*node.Find("a")];
+  EXPECT_EQ(a.monitor.state(), PeerState::kUp);
+  EXPECT_EQ(a.monitor.detector().Stats().samples, samples_before);
+  EXPECT_EQ(a.heartbeats_received, 20u);
+  // The new timeout applies: last heartbeat at 1900, down at 3900, not at 2400.
+  node.RunDue(T(2500));
+  EXPECT_EQ(State("a"), PeerState::kUp);
+  node.RunDue(T(3900));
+  EXPECT_EQ(State("a"), PeerState::kDown);
+  // The new peer works, and heartbeats still reach the right peer after re-indexing.
+  EXPECT_FALSE(Feed("c", 1, 1, 4000));
+  EXPECT_EQ(State("c"), PeerState::kUp);
+  EXPECT_EQ(Feed("b", 1, 1, 4000), RejectReason::kUnknownSender);
+}
+
+TEST_F(NodeTest, ChangingTheDetectorKindRelearnsButKeepsState) {
+  Feed("a", 1, 1, 0);
+  Config next = TestConfig();
+  next.peers[0].detector.kind = DetectorKind::kPhi;
+  const auto summary = node.Reconfigure(next, T(100));
+  EXPECT_EQ(summary.replaced, std::vector<std::string>{"a"});
+  EXPECT_EQ(State("a"), PeerState::kUp);
+  EXPECT_EQ(node.peers()[*node.Find("a")].monitor.detector().threshold(), 8.0);
+}
+
+TEST_F(NodeTest, SnapshotAndRestoreCarryLastSeenAcrossARestart) {
+  Feed("a", 7, 1, 0);
+  node.RunDue(T(600));
+  const PersistedState saved = node.Snapshot(99, T(700));
+  EXPECT_EQ(saved.incarnation, 99u);
+  ASSERT_EQ(saved.peers.size(), 2u);
+  EXPECT_EQ(saved.peers[0].state, "down");
+  EXPECT_EQ(*saved.peers[0].last_heartbeat_ms, 1'800'000'000'000LL);
+
+  Node restarted(TestConfig(), T(5000));
+  restarted.Restore(saved);
+  const auto& a = restarted.peers()[*restarted.Find("a")];
+  EXPECT_EQ(a.monitor.state(), PeerState::kUnknown);
+  ASSERT_TRUE(a.previous);
+  EXPECT_EQ(a.previous->state, "down");
+  // An older incarnation than the one remembered is stale even after the restart...
+  EXPECT_EQ(restarted.OnDatagram(Datagram("a", 6, 1), false, T(5100)),
+            RejectReason::kStaleIncarnation);
+  // ...and a snapshot before it is heard again keeps the previous run's facts.
+  EXPECT_EQ(restarted.Snapshot(100, T(5200)).peers[0].state, "down");
+  EXPECT_FALSE(restarted.OnDatagram(Datagram("a", 7, 2), false, T(5300)));
+  EXPECT_EQ(restarted.peers()[*restarted.Find("a")].monitor.state(), PeerState::kUp);
+  EXPECT_FALSE(restarted.peers()[*restarted.Find("a")].previous);
+}
+
+}  // namespace
+}  // namespace vigil

@@ -1,0 +1,210 @@
+#include "daemon/state_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "detector/peer_state.h"
+
+namespace vigil {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kFormat = "vigil-state";
+constexpr std::int64_t kVersion = 1;
+constexpr std::size_t kMaxFileSize = 64 << 20;
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool WriteAll(int fd, const std::string& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> WriteStateFile(const std::string& dir, const PersistedState& state) {
+  json::object doc;
+  doc["format"] = kFormat;
+  doc["version"] = kVersion;
+  doc["node"] = state.node_id;
+  doc["incarnation"] = state.incarnation;
+  doc["written"] = state.written_ms;
+  json::array peers;
+  for (const auto& p : state.peers) {
+    json::object o;
+    o["id"] = p.id;
+    o["state"] = p.state;
+    o["since"] = p.since_ms;
+    if (p.last_heartbeat_ms) {
+      o["last_heartbeat"] = *p.last_heartbeat_ms;
+    } else {
+      o["last_heartbeat"] = nullptr;
+    }
+    o["incarnation"] = p.incarnation;
+    peers.push_back(std::move(o));
+  }
+  doc["peers"] = std::move(peers);
+  const std::string text = json::serialize(doc) + "\n";
+
+  const std::string path = dir + "/" + kStateFileName;
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("cannot create " + tmp);
+  if (!WriteAll(fd, text) || ::fsync(fd) != 0) {
+    const std::string e = Errno("cannot write " + tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return Errno("cannot close " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string e = Errno("cannot rename " + tmp + " to " + path);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  // Make the rename itself durable.
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return std::nullopt;
+}
+
+StateLoad ReadStateFile(const std::string& dir, const std::string& node_id, PersistedState* out,
+                        std::string* why) {
+  const std::string path = dir + "/" + kStateFileName;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return StateLoad::kMissing;
+    *why = Errno("cannot stat " + path);
+    return StateLoad::kBad;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *why = path + " is not a regular file";
+    return StateLoad::kBad;
+  }
+  if (static_cast<std::size_t>(st.st_size) > kMaxFileSize) {
+    *why = fmt::format("{} is {} bytes, more than a state file can be", path, st.st_size);
+    return StateLoad::kBad;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *why = Errno("cannot read " + path);
+    return StateLoad::kBad;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  boost::system::error_code ec;
+  const json::value v = json::parse(text.str(), ec);
+  if (ec) {
+    *why = fmt::format("{} is not valid JSON ({}): truncated or corrupt", path, ec.message());
+    return StateLoad::kBad;
+  }
+  auto bad = [&](const std::string& what) {
+    *why = fmt::format("{}: {}", path, what);
+    return StateLoad::kBad;
+  };
+  if (!v.is_object()) return bad("not a JSON object");
+  const auto& o = v.as_object();
+  const auto* format = o.if_contains("format");
+  if (!format || !format->is_string() || format->as_string() != kFormat) {
+    return bad("not a vigil state file (no \"format\": \"vigil-state\")");
+  }
+  const auto* version = o.if_contains("version");
+  if (!version || !version->is_int64() || version->as_int64() != kVersion) {
+    return bad("unsupported state file version");
+  }
+  const auto* node = o.if_contains("node");
+  if (!node || !node->is_string()) return bad("missing \"node\"");
+  if (node->as_string() != node_id) {
+    return bad(fmt::format("written by node '{}', not by this node '{}'",
+                           std::string(node->as_string()), node_id));
+  }
+  auto get_uint = [](const json::object& obj, const char* key, std::uint64_t* into) {
+    const auto* x = obj.if_contains(key);
+    if (!x) return false;
+    if (x->is_uint64()) {
+      *into = x->as_uint64();
+      return true;
+    }
+    if (x->is_int64() && x->as_int64() >= 0) {
+      *into = static_cast<std::uint64_t>(x->as_int64());
+      return true;
+    }
+    return false;
+  };
+  auto get_int = [](const json::object& obj, const char* key, std::int64_t* into) {
+    const auto* x = obj.if_contains(key);
+    if (!x || !x->is_int64()) return false;
+    *into = x->as_int64();
+    return true;
+  };
+  PersistedState state;
+  state.node_id = node_id;
+  if (!get_uint(o, "incarnation", &state.incarnation)) return bad("missing \"incarnation\"");
+  if (!get_int(o, "written", &state.written_ms)) return bad("missing \"written\"");
+  const auto* peers = o.if_contains("peers");
+  if (!peers || !peers->is_array()) return bad("missing \"peers\"");
+  for (const auto& pv : peers->as_array()) {
+    if (!pv.is_object()) return bad("a peer entry is not an object");
+    const auto& po = pv.as_object();
+    PersistedPeer p;
+    const auto* id = po.if_contains("id");
+    const auto* st_name = po.if_contains("state");
+    if (!id || !id->is_string()) return bad("a peer entry has no \"id\"");
+    p.id = std::string(id->as_string());
+    if (!st_name || !st_name->is_string() || !ParsePeerState(std::string(st_name->as_string()))) {
+      return bad(fmt::format("peer '{}' has no valid \"state\"", p.id));
+    }
+    p.state = std::string(st_name->as_string());
+    if (!get_int(po, "since", &p.since_ms)) return bad(fmt::format("peer '{}' has no \"since\"", p.id));
+    if (!get_uint(po, "incarnation", &p.incarnation)) {
+      return bad(fmt::format("peer '{}' has no \"incarnation\"", p.id));
+    }
+    const auto* last = po.if_contains("last_heartbeat");
+    if (last && last->is_int64()) {
+      p.last_heartbeat_ms = last->as_int64();
+    } else if (!last || !last->is_null()) {
+      return bad(fmt::format("peer '{}' has no valid \"last_heartbeat\"", p.id));
+    }
+    state.peers.push_back(std::move(p));
+  }
+  *out = std::move(state);
+  return StateLoad::kOk;
+}
+
+std::string QuarantineStateFile(const std::string& dir, WallTime now) {
+  const std::string from = dir + "/" + kStateFileName;
+  const std::string to = fmt::format("{}.bad-{}", from, EpochMillis(now));
+  if (::rename(from.c_str(), to.c_str()) != 0) return "";
+  return to;
+}
+
+}  // namespace vigil

@@ -1,0 +1,162 @@
+// The daemon's life as a service: reload (SIGHUP) with good and bad configs, and "last seen"
+// surviving a restart through the state file, including a corrupt state file.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/integration/cluster.h"
+
+namespace vigil::testing {
+namespace {
+
+namespace json = boost::json;
+
+std::int64_t Field(const Daemon& d, const std::string& peer, const char* key) {
+  const auto v = d.GetJson("/v1/peers/" + peer);
+  if (!v) return -1;
+  const auto* f = v->as_object().if_contains(key);
+  if (!f || f->is_null()) return -1;
+  return json::value_to<std::int64_t>(*f);
+}
+
+std::vector<std::string> PeerIds(const Daemon& d) {
+  std::vector<std::string> ids;
+  const auto v = d.GetJson("/v1/peers");
+  if (!v) return ids;
+  for (const auto& p : v->as_object().at("peers").as_array()) {
+    ids.emplace_back(p.as_object().at("id").as_string());
+  }
+  return ids;
+}
+
+double Metric(const Daemon& d, const std::string& line_prefix) {
+  std::string error;
+  const auto r = d.Client().Get("/metrics", &error);
+  if (!r) return -1;
+  const auto at = r->body.find("\n" + line_prefix + " ");  // a sample line, not # HELP
+  if (at == std::string::npos) return -1;
+  return std::stod(r->body.substr(at + line_prefix.size() + 2));
+}
+
+TEST(Reload, AddsAndRemovesPeersAndKeepsTheHistoryOfTheOthers) {
+  ClusterOptions o;
+  o.nodes = 4;
+  Cluster c(o);
+  // n1 starts watching n2 and n3 only; n4 runs but n1 does not know it yet.
+  c.WriteConfig(0, {1, 2});
+  ASSERT_TRUE(c.StartAll()) << c.Logs();
+  ASSERT_TRUE(WaitUntil([&] {
+    return c.node(0).PeerState("n2") == "up" && c.node(0).PeerState("n3") == "up";
+  })) << c.Logs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const std::int64_t samples_before = Field(c.node(0), "n2", "interval_samples");
+  const std::int64_t received_before = Field(c.node(0), "n2", "heartbeats_received");
+  ASSERT_GT(samples_before, 2);
+
+  // New config: drop n3, add n4, change n2's threshold (same kind: history kept).
+  c.WriteConfig(0, {1, 3}, "");
+  {
+    std::ofstream add(c.node(0).config_path(), std::ios::app);
+    add << "detector:\n  threshold: 12\n";
+  }
+  c.node(0).Signal(SIGHUP);
+  EXPECT_TRUE(WaitUntil([&] { return PeerIds(c.node(0)) == std::vector<std::string>{"n2", "n4"}; }))
+      << c.node(0).Log();
+  EXPECT_TRUE(WaitUntil([&] { return c.node(0).PeerState("n4") == "up"; })) << c.node(0).Log();
+  EXPECT_EQ(c.node(0).PeerState("n2"), "up");
+  // n2 kept its counters and its learned intervals; its threshold is the new one.
+  EXPECT_GE(Field(c.node(0), "n2", "heartbeats_received"), received_before);
+  EXPECT_GE(Field(c.node(0), "n2", "interval_samples"), samples_before);
+  EXPECT_EQ(Field(c.node(0), "n2", "threshold"), 12);
+  EXPECT_EQ(Metric(c.node(0), "vigil_config_reloads_total{result=\"ok\"}"), 1);
+  EXPECT_NE(c.node(0).Log().find("added [n4], removed [n3], retuned [n2]"), std::string::npos)
+      << c.node(0).Log();
+}
+
+TEST(Reload, ABrokenConfigKeepsTheOldOneRunning) {
+  ClusterOptions o;
+  o.nodes = 2;
+  Cluster c(o);
+  ASSERT_TRUE(c.StartAll()) << c.Logs();
+  ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
+  {
+    std::ofstream bad(c.node(0).config_path(), std::ios::app);
+    bad << "detector:\n  threshold: banana\n";
+  }
+  c.node(0).Signal(SIGHUP);
+  EXPECT_TRUE(WaitUntil([&] {
+    return Metric(c.node(0), "vigil_config_reloads_total{result=\"failed\"}") == 1;
+  })) << c.node(0).Log();
+  EXPECT_EQ(Metric(c.node(0), "vigil_config_last_reload_successful"), 0);
+  EXPECT_NE(c.node(0).Log().find("detector.threshold: expected a number, found 'banana'"),
+            std::string::npos)
+      << c.node(0).Log();
+  // Still serving, still watching n2 with the old settings.
+  EXPECT_EQ(c.node(0).PeerState("n2"), "up");
+  EXPECT_EQ(Field(c.node(0), "n2", "threshold"), 8);
+}
+
+TEST(StateFile, LastSeenSurvivesARestart) {
+  ClusterOptions o;
+  o.nodes = 3;
+  Cluster c(o);
+  ASSERT_TRUE(c.StartAll()) << c.Logs();
+  ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
+  // n3 goes away for good; n1 notices, then n1 itself restarts.
+  c.node(2).Signal(SIGKILL);
+  c.node(2).WaitExit();
+  ASSERT_TRUE(WaitUntil([&] { return c.node(0).PeerState("n3") == "down"; }));
+  const std::int64_t last_seen = Field(c.node(0), "n3", "last_heartbeat");
+  const std::int64_t incarnation = Field(c.node(0), "n3", "incarnation");
+  ASSERT_GT(last_seen, 0);
+  c.node(0).Signal(SIGTERM);
+  ASSERT_EQ(c.node(0).WaitExit(), 0) << c.node(0).Log();
+  EXPECT_TRUE(std::filesystem::exists(c.StateDir(0) + "/state.json"));
+  ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
+  // Not heard since the restart, but its last heartbeat and last state are remembered.
+  EXPECT_EQ(c.node(0).PeerState("n3"), "unknown");
+  EXPECT_EQ(Field(c.node(0), "n3", "last_heartbeat"), last_seen);
+  EXPECT_GE(Field(c.node(0), "n3", "last_heartbeat_age_ms"), 0);
+  const auto peer = c.node(0).GetJson("/v1/peers/n3");
+  ASSERT_TRUE(peer);
+  EXPECT_EQ(peer->as_object().at("previous_state").as_string(), "down");
+  std::string out;
+  RunCommand(VigilctlPath() + " --socket " + c.node(0).socket() + " status", &out, true);
+  const auto row = out.substr(out.find("\nn3 "), out.find('\n', out.find("\nn3 ") + 1) - out.find("\nn3 "));
+  EXPECT_EQ(row.find("never"), std::string::npos) << out;  // it has a last-seen time
+  // A replay of the old incarnation is still stale after the restart.
+  EXPECT_EQ(Field(c.node(0), "n3", "incarnation"), incarnation);
+  // n2 is heard again and is up.
+  EXPECT_TRUE(WaitUntil([&] { return c.node(0).PeerState("n2") == "up"; }));
+}
+
+TEST(StateFile, ACorruptStateFileIsMovedAsideAndTheDaemonStarts) {
+  for (const std::string& content : {std::string("{\"format\":\"vigil-state\",\"vers"),
+                                    std::string("\x00\x01garbage", 9),
+                                    std::string("{\"format\":\"other\",\"version\":1}"),
+                                    std::string("{\"format\":\"vigil-state\",\"version\":1,"
+                                                "\"node\":\"someone-else\",\"incarnation\":1,"
+                                                "\"written\":1,\"peers\":[]}")}) {
+    ClusterOptions o;
+    o.nodes = 2;
+    Cluster c(o);
+    std::filesystem::create_directories(c.StateDir(0));
+    std::ofstream(c.StateDir(0) + "/state.json", std::ios::binary) << content;
+    ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
+    EXPECT_NE(c.node(0).Log().find("ignoring the state file"), std::string::npos)
+        << c.node(0).Log();
+    bool moved = false;
+    for (const auto& e : std::filesystem::directory_iterator(c.StateDir(0))) {
+      if (e.path().filename().string().rfind("state.json.bad-", 0) == 0) moved = true;
+    }
+    EXPECT_TRUE(moved);
+    EXPECT_EQ(c.node(0).PeerState("n2"), "unknown");  // serving normally
+  }
+}
+
+}  // namespace
+}  // namespace vigil::testing
