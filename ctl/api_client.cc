@@ -96,7 +96,7 @@ std::optional<HttpResult> ApiClient::Get(const std::string& target, std::string*
 }
 
 bool ApiClient::StreamEvents(std::optional<std::string> last_event_id,
-                             const std::function<void()>& on_open,
+                             const std::function<bool()>& on_open,
                              const std::function<bool(const SseEvent&)>& on_event,
                              std::optional<std::chrono::steady_clock::time_point> deadline,
                              bool* timed_out, std::string* error,
@@ -124,7 +124,7 @@ bool ApiClient::StreamEvents(std::optional<std::string> last_event_id,
     *error = fmt::format("vigild answered {} to /v1/events", parser.get().result_int());
     return false;
   }
-  on_open();
+  if (!on_open()) return true;
   SseParser sse;
   bool stop = false;
   std::array<char, 4096> chunk{};

@@ -47,11 +47,12 @@ class ApiClient {
   std::optional<HttpResult> Get(const std::string& target, std::string* error) const;
 
   // Streams /v1/events (after `last_event_id` if given). `on_event` returns false to stop.
-  // `on_open` runs once the stream is established. Stops at `deadline` if set, or within
+  // `on_open` runs once the stream is established; returning false stops right there (the
+  // caller already has what it waited for). Stops at `deadline` if set, or within
   // a second of *cancel becoming true. Returns false and sets *error on failure; true when
   // stopped by on_event, the deadline or cancel (*timed_out is set for the deadline).
   bool StreamEvents(std::optional<std::string> last_event_id,
-                    const std::function<void()>& on_open,
+                    const std::function<bool()>& on_open,
                     const std::function<bool(const SseEvent&)>& on_event,
                     std::optional<std::chrono::steady_clock::time_point> deadline,
                     bool* timed_out, std::string* error,

@@ -176,6 +176,7 @@ int CmdWait(const CtlOptions& o, const std::string& peer, const std::string& sta
       [&] {
         const auto v = GetJson(o, "/v1/peers/" + peer, err, &code);
         if (v && Str(v->as_object(), "state") == state) reached = true;
+        return !reached && code == kExitOk;  // done already, or the peer does not exist
       },
       [&](const SseEvent& e) {
         if (reached || code != kExitOk) return false;
@@ -207,7 +208,7 @@ int CmdWatch(const CtlOptions& o, std::optional<std::string> last_event_id, std:
   std::string error;
   bool timed_out = false;
   const bool ok = client.StreamEvents(
-      last_event_id, [] {},
+      last_event_id, [] { return true; },
       [&](const SseEvent& e) {
         if (o.json) {
           out << e.data << std::endl;

@@ -243,6 +243,12 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
     // Server-Sent Events: headers, then the replay, then live events until either side
     // closes. No Content-Length: the body runs until the connection closes.
     stream.expires_never();
+    {
+      // Keep the kernel's share of a subscriber's backlog small too, so api.sse_buffer is
+      // what bounds it (the kernel may round this up).
+      const int sndbuf = 32 * 1024;
+      ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    }
     auto sub = std::make_shared<Subscriber>(stream.get_executor());
     sub->socket = &stream.socket();
     std::string head = fmt::format(

@@ -253,7 +253,11 @@ EventCollector::EventCollector(std::string socket, std::optional<std::string> la
     std::string error;
     bool timed_out = false;
     client.StreamEvents(
-        last_event_id, [&] { s->open = true; },
+        last_event_id,
+        [&] {
+          s->open = true;
+          return true;
+        },
         [&](const SseEvent& e) {
           std::lock_guard lock(s->mu);
           s->events.push_back(e);
