@@ -44,6 +44,11 @@ class Writer {
       fmt::format_to(std::back_inserter(out_), "{}{{{}}} {}\n", name, labels, Number(value));
     }
   }
+  // A family with one unlabelled sample.
+  void Single(std::string_view name, std::string_view type, std::string_view help, double value) {
+    Family(name, type, help);
+    Sample(name, "", value);
+  }
   std::string Take() { return std::move(out_); }
 
  private:
@@ -59,11 +64,10 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
   w.Sample("vigil_build_info", fmt::format("version=\"{}\",node=\"{}\"", Escape(self.version),
                                            Escape(self.id)),
            1);
-  w.Family("vigil_start_time_seconds", "gauge", "When vigild started, in Unix seconds.");
-  w.Sample("vigil_start_time_seconds", "",
+  w.Single("vigil_start_time_seconds", "gauge", "When vigild started, in Unix seconds.",
            static_cast<double>(EpochMillis(self.started.wall)) / 1000.0);
-  w.Family("vigil_incarnation", "gauge", "This daemon's incarnation number.");
-  w.Sample("vigil_incarnation", "", static_cast<double>(self.incarnation));
+  w.Single("vigil_incarnation", "gauge", "This daemon's incarnation number.",
+           static_cast<double>(self.incarnation));
 
   const auto by_state = node.CountByState();
   w.Family("vigil_peers", "gauge", "Configured peers by current state.");
@@ -110,8 +114,8 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
            [](const PeerRecord& p) { return static_cast<double>(p.monitor.flaps()); });
 
   const NodeCounters& c = node.counters();
-  w.Family("vigil_datagrams_received_total", "counter", "UDP datagrams received.");
-  w.Sample("vigil_datagrams_received_total", "", static_cast<double>(c.datagrams_received));
+  w.Single("vigil_datagrams_received_total", "counter", "UDP datagrams received.",
+           static_cast<double>(c.datagrams_received));
   w.Family("vigil_datagrams_rejected_total", "counter",
            "UDP datagrams rejected, by reason (see docs/protocol.md).");
   for (std::size_t r = 0; r < c.rejected.size(); ++r) {
@@ -119,52 +123,45 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
              fmt::format("reason=\"{}\"", RejectReasonName(static_cast<RejectReason>(r))),
              static_cast<double>(c.rejected[r]));
   }
-  w.Family("vigil_heartbeats_accepted_total", "counter", "Heartbeats accepted from all peers.");
-  w.Sample("vigil_heartbeats_accepted_total", "", static_cast<double>(c.heartbeats_accepted));
+  w.Single("vigil_heartbeats_accepted_total", "counter", "Heartbeats accepted from all peers.",
+           static_cast<double>(c.heartbeats_accepted));
   w.Family("vigil_transitions_total", "counter", "Peer state transitions, by new state.");
   for (std::size_t s = 0; s < c.transitions_to.size(); ++s) {
     w.Sample("vigil_transitions_total",
              fmt::format("to=\"{}\"", PeerStateName(static_cast<PeerState>(s))),
              static_cast<double>(c.transitions_to[s]));
   }
-  w.Family("vigil_heartbeats_sent_total", "counter", "Heartbeat datagrams sent.");
-  w.Sample("vigil_heartbeats_sent_total", "", static_cast<double>(daemon.heartbeats_sent));
-  w.Family("vigil_send_errors_total", "counter", "Datagrams the kernel refused to send.");
-  w.Sample("vigil_send_errors_total", "", static_cast<double>(daemon.send_errors));
-  w.Family("vigil_receive_errors_total", "counter", "Errors reading the UDP socket.");
-  w.Sample("vigil_receive_errors_total", "", static_cast<double>(daemon.receive_errors));
-  w.Family("vigil_receive_buffer_drops_total", "counter",
-           "Datagrams the kernel dropped because vigild's receive buffer was full.");
-  w.Sample("vigil_receive_buffer_drops_total", "",
+  w.Single("vigil_heartbeats_sent_total", "counter", "Heartbeat datagrams sent.",
+           static_cast<double>(daemon.heartbeats_sent));
+  w.Single("vigil_send_errors_total", "counter", "Datagrams the kernel refused to send.",
+           static_cast<double>(daemon.send_errors));
+  w.Single("vigil_receive_errors_total", "counter", "Errors reading the UDP socket.",
+           static_cast<double>(daemon.receive_errors));
+  w.Single("vigil_receive_buffer_drops_total", "counter", "Datagrams the kernel dropped because vigild's receive buffer was full.",
            static_cast<double>(daemon.receive_buffer_drops));
-  w.Family("vigil_unresolved_peers", "gauge", "Peers whose host name does not resolve.");
-  w.Sample("vigil_unresolved_peers", "", static_cast<double>(daemon.unresolved_peers));
+  w.Single("vigil_unresolved_peers", "gauge", "Peers whose host name does not resolve.",
+           static_cast<double>(daemon.unresolved_peers));
   w.Family("vigil_config_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");
   w.Sample("vigil_config_reloads_total", "result=\"ok\"", static_cast<double>(daemon.reloads_ok));
   w.Sample("vigil_config_reloads_total", "result=\"failed\"",
            static_cast<double>(daemon.reloads_failed));
-  w.Family("vigil_config_last_reload_successful", "gauge",
-           "1 if the last reload succeeded (or none happened), 0 if it failed.");
-  w.Sample("vigil_config_last_reload_successful", "", daemon.last_reload_ok ? 1.0 : 0.0);
+  w.Single("vigil_config_last_reload_successful", "gauge", "1 if the last reload succeeded (or none happened), 0 if it failed.",
+           daemon.last_reload_ok ? 1.0 : 0.0);
   w.Family("vigil_state_writes_total", "counter", "State file writes, by result.");
   w.Sample("vigil_state_writes_total", "result=\"ok\"", static_cast<double>(daemon.state_writes));
   w.Sample("vigil_state_writes_total", "result=\"failed\"",
            static_cast<double>(daemon.state_write_errors));
-  w.Family("vigil_api_requests_total", "counter", "HTTP requests served on the API socket.");
-  w.Sample("vigil_api_requests_total", "", static_cast<double>(daemon.api_requests));
-  w.Family("vigil_api_errors_total", "counter", "API responses with a 4xx or 5xx status.");
-  w.Sample("vigil_api_errors_total", "", static_cast<double>(daemon.api_errors));
-  w.Family("vigil_api_connections", "gauge", "Open API connections.");
-  w.Sample("vigil_api_connections", "", static_cast<double>(daemon.api_connections));
-  w.Family("vigil_api_connections_refused_total", "counter",
-           "API connections refused because api.max_connections was reached.");
-  w.Sample("vigil_api_connections_refused_total", "",
+  w.Single("vigil_api_requests_total", "counter", "HTTP requests served on the API socket.",
+           static_cast<double>(daemon.api_requests));
+  w.Single("vigil_api_errors_total", "counter", "API responses with a 4xx or 5xx status.",
+           static_cast<double>(daemon.api_errors));
+  w.Single("vigil_api_connections", "gauge", "Open API connections.",
+           static_cast<double>(daemon.api_connections));
+  w.Single("vigil_api_connections_refused_total", "counter", "API connections refused because api.max_connections was reached.",
            static_cast<double>(daemon.api_connections_refused));
-  w.Family("vigil_event_subscribers", "gauge", "Clients subscribed to /v1/events.");
-  w.Sample("vigil_event_subscribers", "", static_cast<double>(daemon.sse_clients));
-  w.Family("vigil_event_subscribers_dropped_total", "counter",
-           "Event subscribers disconnected for falling too far behind.");
-  w.Sample("vigil_event_subscribers_dropped_total", "",
+  w.Single("vigil_event_subscribers", "gauge", "Clients subscribed to /v1/events.",
+           static_cast<double>(daemon.sse_clients));
+  w.Single("vigil_event_subscribers_dropped_total", "counter", "Event subscribers disconnected for falling too far behind.",
            static_cast<double>(daemon.sse_clients_dropped));
   return w.Take();
 }
