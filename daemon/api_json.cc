@@ -99,6 +99,19 @@ json::object SelfJson(const Node& node, const SelfInfo& self, Timestamp now) {
   return o;
 }
 
+json::object LocalHealthJson(const LocalHealth& h, Timestamp now) {
+  json::object o;
+  const bool degraded = h.Degraded(now.mono);
+  o["state"] = degraded ? "degraded" : "ok";
+  o["episodes"] = h.episodes();
+  o["last_cause"] = StallCauseName(h.cause());
+  o["last_gap_ms"] = static_cast<std::int64_t>(ToMillis(h.last_gap()));
+  o["total_gap_ms"] = static_cast<std::int64_t>(ToMillis(h.total_gap()));
+  o["holding_convictions_ms"] =
+      degraded ? static_cast<std::int64_t>(MillisBetween(now.mono, h.hold_until())) : 0;
+  return o;
+}
+
 json::object EventJson(const EventRecord& e) {
   json::object o;
   o["id"] = e.id;

@@ -7,6 +7,7 @@
 
 #include "daemon/clock.h"
 #include "daemon/event_ring.h"
+#include "daemon/local_health.h"
 #include "daemon/node.h"
 
 namespace vigil {
@@ -25,6 +26,7 @@ boost::json::object PeerJson(const PeerRecord& peer, Timestamp now);
 boost::json::object PeersJson(const Node& node, Timestamp now);
 boost::json::object SelfJson(const Node& node, const SelfInfo& self, Timestamp now);
 boost::json::object EventJson(const EventRecord& event);
+boost::json::object LocalHealthJson(const LocalHealth& health, Timestamp now);
 boost::json::object ErrorJson(int status, std::string_view message);
 
 // Serializes like boost::json::serialize, but writes doubles in their shortest plain form

@@ -86,18 +86,22 @@ ApiResponse Route(std::string_view method, std::string_view target,
       if (!index) return ErrorResponse(404, fmt::format("no peer with id '{}'", peer_id));
       return Json(PeerJson(ctx.node.peers()[*index], ctx.now));
     }
-    case Resource::kSelf:
-      return Json(SelfJson(ctx.node, ctx.self, ctx.now));
+    case Resource::kSelf: {
+      auto o = SelfJson(ctx.node, ctx.self, ctx.now);
+      if (ctx.health) o["local_health"] = LocalHealthJson(*ctx.health, ctx.now);
+      return Json(o);
+    }
     case Resource::kHealth: {
       boost::json::object o;
-      o["status"] = "ok";
+      const bool degraded = ctx.health && ctx.health->Degraded(ctx.now.mono);
+      o["status"] = degraded ? "degraded" : "ok";
       o["id"] = ctx.self.id;
       return Json(o);
     }
     case Resource::kMetrics: {
       ApiResponse r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = RenderMetrics(ctx.node, ctx.counters, ctx.self, ctx.now);
+      r.body = RenderMetrics(ctx.node, ctx.counters, ctx.self, ctx.now, ctx.health);
       return r;
     }
     case Resource::kEvents: {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "daemon/api_json.h"
+#include "daemon/local_health.h"
 #include "daemon/metrics.h"
 #include "daemon/node.h"
 
@@ -17,6 +18,7 @@ struct ApiContext {
   const DaemonCounters& counters;
   const SelfInfo& self;
   Timestamp now;
+  const LocalHealth* health = nullptr;  // the local-health guard, if running
 };
 
 struct ApiResponse {

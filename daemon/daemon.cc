@@ -39,6 +39,8 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
       watchdog_timer_(io_),
       resolve_timer_(io_),
       state_timer_(io_),
+      tick_timer_(io_),
+      health_(LocalHealthOptions{}),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       reject_log_(std::chrono::seconds(10), 1024),
       rng_(std::random_device{}()) {
@@ -52,10 +54,50 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
   self_.incarnation = incarnation_;
   self_.started = started_;
   self_.socket = config_.api_socket;
+  health_.set_options(HealthOptions());
   node_ = std::make_unique<Node>(config_, started_);
   node_->set_event_listener([this](const EventRecord& e) { OnEvent(e); });
   LoadState();
   self_.incarnation = incarnation_;
+}
+
+LocalHealthOptions Daemon::HealthOptions() const {
+  LocalHealthOptions o;
+  // Listen long enough for every live peer to be heard at least twice.
+  o.listen_window = std::max<Duration>(std::chrono::seconds(1), 3 * config_.heartbeat_interval);
+  return o;
+}
+
+void Daemon::CheckLocalHealth(Timestamp now) {
+  if (health_.Observe(now.mono, clock_.BootOffset())) {
+    node_->NoteObservationGap();
+    spdlog::warn("local {}: this daemon could not observe its peers for {} ms ({}); convicting "
+                 "no peer on silence until it has listened for {} ms",
+                 StallCauseName(health_.cause()),
+                 static_cast<std::int64_t>(ToMillis(health_.last_gap())),
+                 health_.cause() == StallCause::kSuspend
+                     ? "the machine was suspended"
+                     : "the process was stopped, starved of CPU, or its loop was blocked",
+                 static_cast<std::int64_t>(MillisBetween(now.mono, health_.hold_until())));
+    reported_degraded_ = true;
+    health_note_ = "degraded: was not observing, convictions held";
+    UpdateStatus();
+  } else if (reported_degraded_ && !health_.Degraded(now.mono)) {
+    reported_degraded_ = false;
+    spdlog::info("local health restored: judging peers again");
+    health_note_.clear();
+    UpdateStatus();
+  }
+}
+
+asio::awaitable<void> Daemon::TickLoop() {
+  // Keeps the guard's notion of "the loop ran" fresh, so a stall is measured from its start.
+  while (!stopping_) {
+    tick_timer_.expires_after(std::chrono::milliseconds(50));
+    co_await tick_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    CheckLocalHealth(clock_.Now());
+  }
 }
 
 void Daemon::LoadState() {
@@ -155,6 +197,8 @@ int Daemon::Run() {
   asio::co_spawn(io_, DeadlineLoop(), asio::detached);
   asio::co_spawn(io_, SignalLoop(), asio::detached);
   asio::co_spawn(io_, StateLoop(), asio::detached);
+  CheckLocalHealth(clock_.Now());
+  asio::co_spawn(io_, TickLoop(), asio::detached);
   StartResolving();
   if (const auto ping = SystemdNotifier::WatchdogPingInterval()) {
     asio::co_spawn(io_, WatchdogLoop(*ping), asio::detached);
@@ -301,13 +345,17 @@ asio::awaitable<void> Daemon::DeadlineLoop() {
                                               : asio::steady_timer::time_point(wake.time_since_epoch()));
     co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
-    // Cancelled means an earlier deadline appeared: loop to re-arm. Either way run what is due.
-    node_->RunDue(clock_.Now());
+    // Cancelled means an earlier deadline appeared: loop to re-arm. Either way run what is
+    // due, unless this daemon was itself not listening a moment ago.
+    const Timestamp now = clock_.Now();
+    CheckLocalHealth(now);
+    node_->RunDue(now, health_.hold_until());
   }
 }
 
 void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   const Timestamp now = clock_.Now();
+  CheckLocalHealth(now);
   counters_.receive_buffer_drops = udp_->kernel_drops();
   for (const auto& d : batch) {
     const auto rejected = node_->OnDatagram(d.data, d.truncated, now);
@@ -346,6 +394,7 @@ void Daemon::UpdateStatus() {
     status += fmt::format("{} {} {}", first ? "" : ",", n, PeerStateName(s));
     first = false;
   }
+  if (!health_note_.empty()) status += "; " + health_note_;
   if (!status_note_.empty()) status += "; " + status_note_;
   notifier_.Status(status);
 }
@@ -413,6 +462,7 @@ void Daemon::Reload() {
   if (next.log_level != config_.log_level) SetLogLevel(next.log_level);
   api_->set_limits(next.api_max_connections, next.api_idle_timeout, next.api_sse_buffer_bytes);
   config_ = std::move(next);
+  health_.set_options(HealthOptions());
   ResolveLiteralPeers();
   StartResolving();
   deadline_timer_.cancel();  // deadlines were rebuilt: re-arm
@@ -439,6 +489,7 @@ void Daemon::Stop() {
   boost::system::error_code ec;
   signals_.cancel(ec);
   state_timer_.cancel();
+  tick_timer_.cancel();
   deadline_timer_.cancel();
   send_timer_.cancel();
   watchdog_timer_.cancel();
@@ -449,7 +500,7 @@ void Daemon::Stop() {
 
 ApiResponse Daemon::Route(std::string_view method, std::string_view target,
                           std::optional<std::string_view> last_event_id) {
-  const ApiContext ctx{*node_, counters_, self_, clock_.Now()};
+  const ApiContext ctx{*node_, counters_, self_, clock_.Now(), &health_};
   return vigil::Route(method, target, last_event_id, ctx);
 }
 

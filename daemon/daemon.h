@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "daemon/api_server.h"
 #include "daemon/clock.h"
+#include "daemon/local_health.h"
 #include "daemon/metrics.h"
 #include "daemon/node.h"
 #include "daemon/rate_limiter.h"
@@ -45,6 +46,7 @@ class Daemon {
   boost::asio::awaitable<void> WatchdogLoop(Duration interval);
   boost::asio::awaitable<void> ResolveLoop();
   boost::asio::awaitable<void> StateLoop();
+  boost::asio::awaitable<void> TickLoop();
 
   void OnBatch(std::span<const ReceivedDatagram> batch);
   void OnEvent(const EventRecord& event);
@@ -55,6 +57,9 @@ class Daemon {
   void ResolveLiteralPeers();
   void StartResolving();
   void LoadState();
+  // Runs first in every event-loop handler: notices that the loop did not run for a while.
+  void CheckLocalHealth(Timestamp now);
+  LocalHealthOptions HealthOptions() const;
   void SaveState();
   ApiResponse Route(std::string_view method, std::string_view target,
                     std::optional<std::string_view> last_event_id);
@@ -76,6 +81,9 @@ class Daemon {
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer resolve_timer_;
   boost::asio::steady_timer state_timer_;
+  boost::asio::steady_timer tick_timer_;
+  LocalHealth health_;
+  bool reported_degraded_ = false;
   boost::asio::signal_set signals_;
   std::vector<std::optional<boost::asio::ip::udp::endpoint>> targets_;  // per peer index
   std::uint64_t incarnation_ = 0;
@@ -86,6 +94,7 @@ class Daemon {
   bool stopping_ = false;
   bool resolving_ = false;
   std::string status_note_;  // appended to STATUS= (e.g. a failed reload)
+  std::string health_note_;  // appended to STATUS= while the local-health guard holds
 };
 
 }  // namespace vigil

@@ -58,7 +58,7 @@ class Writer {
 }  // namespace
 
 std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const SelfInfo& self,
-                          Timestamp now) {
+                          Timestamp now, const LocalHealth* health) {
   Writer w;
   w.Family("vigil_build_info", "gauge", "Version of vigild (always 1).");
   w.Sample("vigil_build_info", fmt::format("version=\"{}\",node=\"{}\"", Escape(self.version),
@@ -163,6 +163,18 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
            static_cast<double>(daemon.sse_clients));
   w.Single("vigil_event_subscribers_dropped_total", "counter", "Event subscribers disconnected for falling too far behind.",
            static_cast<double>(daemon.sse_clients_dropped));
+  if (health) {
+    w.Single("vigil_local_degraded", "gauge",
+             "1 while this daemon holds convictions because it was not observing (stall, stop, "
+             "suspend).",
+             health->Degraded(now.mono) ? 1.0 : 0.0);
+    w.Single("vigil_local_stalls_total", "counter",
+             "Episodes in which this daemon could not observe its peers.",
+             static_cast<double>(health->episodes()));
+    w.Single("vigil_local_stall_seconds_total", "counter",
+             "Total time this daemon could not observe its peers.",
+             ToMillis(health->total_gap()) / 1000.0);
+  }
   return w.Take();
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "daemon/api_json.h"
+#include "daemon/local_health.h"
 #include "daemon/node.h"
 
 namespace vigil {
@@ -32,6 +33,6 @@ struct DaemonCounters {
 
 // Renders every metric with HELP and TYPE lines; passes `promtool check metrics`.
 std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const SelfInfo& self,
-                          Timestamp now);
+                          Timestamp now, const LocalHealth* health = nullptr);
 
 }  // namespace vigil

@@ -83,14 +83,22 @@ void Node::Reschedule(PeerIndex index) {
   deadlines_.Set(index, next ? *next : kNever);
 }
 
-void Node::RunDue(Timestamp now) {
+void Node::RunDue(Timestamp now, MonoTime hold_until) {
   now_ = now;
   due_.clear();
   deadlines_.PopDue(now.mono, due_);
   for (PeerIndex index : due_) {
+    if (now.mono < hold_until) {
+      deadlines_.Set(index, hold_until);  // judged once we have listened again
+      continue;
+    }
     peers_[index].monitor.Evaluate(now.mono, event_ids_, *this);
     Reschedule(index);
   }
+}
+
+void Node::NoteObservationGap() {
+  for (auto& p : peers_) p.monitor.MarkObservationGap();
 }
 
 void Node::OnTransition(const Transition& t) {

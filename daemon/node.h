@@ -87,8 +87,14 @@ class Node final : private TransitionSink {
   // Takes what a previous run knew about peers that are still configured.
   void Restore(const PersistedState& state);
 
-  // Evaluates every peer whose deadline has come.
-  void RunDue(Timestamp now);
+  // Evaluates every peer whose deadline has come. Peers that come due before
+  // `hold_until` (the local-health guard's "not listening" window) are not judged now:
+  // their evaluation moves to hold_until, when fresh heartbeats have had a chance.
+  void RunDue(Timestamp now, MonoTime hold_until = MonoTime{});
+
+  // The daemon was not observing for a while: the next heartbeat of every peer starts a new
+  // run of intervals instead of teaching the detector the gap it could not see.
+  void NoteObservationGap();
 
   // When RunDue next has work; kNever if none.
   MonoTime NextWakeup() const { return deadlines_.NextWakeup(); }

@@ -55,6 +55,20 @@ Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventI
     return Verdict::kAccepted;
   }
 
+  if (rebase_next_) {
+    // The gap before this heartbeat spans time we could not observe: do not learn it.
+    rebase_next_ = false;
+    detector_->Rebase(now);
+    if (state_ == PeerState::kSuspect || (state_ == PeerState::kDown && options_.rise <= 1)) {
+      rise_progress_ = 0;
+      Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
+    } else if (state_ == PeerState::kDown && ++rise_progress_ >= options_.rise) {
+      rise_progress_ = 0;
+      Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
+    }
+    return Verdict::kAccepted;
+  }
+
   switch (state_) {
     case PeerState::kDown: {
       // A conviction since the previous heartbeat breaks the run of `rise` heartbeats.

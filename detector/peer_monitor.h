@@ -69,6 +69,10 @@ class PeerMonitor {
 
   void set_index(PeerIndex index) { index_ = index; }
 
+  // The observer itself was not listening for a while (stopped, starved, suspended): the
+  // silence up to the next heartbeat is not learned as an interval.
+  void MarkObservationGap() { rebase_next_ = true; }
+
   PeerState state() const { return state_; }
   MonoTime since() const { return since_; }
   std::uint64_t incarnation() const { return incarnation_; }
@@ -92,6 +96,7 @@ class PeerMonitor {
   bool heard_ = false;
   std::uint32_t rise_progress_ = 0;
   std::uint64_t flaps_ = 0;
+  bool rebase_next_ = false;
 };
 
 }  // namespace vigil
