@@ -51,6 +51,10 @@ struct Config {
 
   // events
   std::size_t event_ring_size = 4096;
+
+  // security
+  std::optional<std::string> keyring;  // path of the keyring file; unset: no authentication
+  bool require_auth = false;           // reject datagrams without a valid MAC
 };
 
 // One problem found in a configuration.

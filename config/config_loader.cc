@@ -310,7 +310,7 @@ class Loader {
       return;
     }
     if (!CheckMap(root, "", {"node", "heartbeat", "detector", "peers", "api", "metrics", "log",
-                             "state", "events"})) {
+                             "state", "events", "security"})) {
       return;
     }
 
@@ -526,6 +526,36 @@ class Loader {
                   fmt::format("expected an absolute path, found '{}'", *d));
           } else {
             c.state_directory = *d;
+          }
+        }
+      }
+    }
+
+    // security
+    if (const auto sec = root["security"]) {
+      if (CheckMap(sec, "security", {"keyring", "require_auth"})) {
+        if (sec["keyring"]) {
+          if (auto k = String(sec["keyring"], "security.keyring")) {
+            if (k->empty() || k->front() != '/') {
+              Error(sec["keyring"], "security.keyring",
+                    fmt::format("expected an absolute path, found '{}'", *k));
+            } else {
+              c.keyring = *k;
+              c.require_auth = true;  // the default once there is a keyring
+            }
+          }
+        }
+        if (sec["require_auth"]) {
+          bool v = false;
+          if (!sec["require_auth"].IsScalar() ||
+              !YAML::convert<bool>::decode(sec["require_auth"], v)) {
+            Error(sec["require_auth"], "security.require_auth",
+                  "expected true or false, found " + Describe(sec["require_auth"]));
+          } else if (v && !c.keyring && !sec["keyring"]) {
+            Error(sec["require_auth"], "security.require_auth",
+                  "requires security.keyring: there is no key to check datagrams with");
+          } else {
+            c.require_auth = v;
           }
         }
       }

@@ -10,6 +10,12 @@
 
 #include "config/config.h"
 #include "ctl/format.h"
+#include "transport/keyring.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace vigil {
 
@@ -241,6 +247,34 @@ int CmdMetrics(const CtlOptions& o, std::ostream& out, std::ostream& err) {
   }
   out << r->body;
   return r->status == 200 ? kExitOk : kExitError;
+}
+
+int CmdKeygen(const std::string& file, std::ostream& out, std::ostream& err) {
+  if (!InitCrypto()) {
+    err << "vigilctl: libsodium failed to initialize\n";
+    return kExitError;
+  }
+  const std::string key = GenerateKeyBase64();
+  if (file.empty()) {
+    out << key << "\n";
+    return kExitOk;
+  }
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    err << "vigilctl: cannot create " << file << ": " << std::strerror(errno)
+        << (errno == EEXIST ? " (refusing to overwrite a key file)" : "") << "\n";
+    return kExitError;
+  }
+  const std::string line = key + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    err << "vigilctl: cannot write " << file << "\n";
+    return kExitError;
+  }
+  out << "wrote a new key to " << file << " (mode 0600)\n";
+  return kExitOk;
 }
 
 int CmdCheckConfig(const CtlOptions& o, const std::string& file, std::ostream& out,

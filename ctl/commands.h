@@ -29,6 +29,8 @@ int CmdWait(const CtlOptions& o, const std::string& peer, const std::string& sta
 int CmdWatch(const CtlOptions& o, std::optional<std::string> last_event_id, std::ostream& out,
              std::ostream& err);
 int CmdMetrics(const CtlOptions& o, std::ostream& out, std::ostream& err);
+// Prints a new random key, or writes it to `file` (mode 0600, never overwriting).
+int CmdKeygen(const std::string& file, std::ostream& out, std::ostream& err);
 int CmdCheckConfig(const CtlOptions& o, const std::string& file, std::ostream& out,
                    std::ostream& err);
 

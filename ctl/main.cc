@@ -22,6 +22,7 @@ Commands:
   watch [--since ID]          print each state change as it happens (Ctrl-C to stop)
   metrics                     the Prometheus metrics
   check-config FILE           validate a configuration file without a daemon
+  keygen [--output FILE]      a new random key for security.keyring (base64, 32 bytes)
 
 )";
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   std::string state;
   std::string timeout_text = "30s";
   std::string since;
+  std::string output;
 
   po::options_description options("Options");
   options.add_options()
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
        "wait: give up after this long (default 30s)")
       ("since", po::value(&since)->value_name("ID"),
        "watch: first replay the events after this event id")
+      ("output,o", po::value(&output)->value_name("FILE"),
+       "keygen: write the key to FILE (created with mode 0600, never overwritten)")
       ("version", "print the version and exit")
       ("help,h", "print this help and exit");
   po::options_description hidden;
@@ -122,6 +126,10 @@ int main(int argc, char** argv) {
   if (command == "check-config") {
     if (!need_args(1, "one FILE")) return vigil::kExitError;
     return vigil::CmdCheckConfig(o, args[0], std::cout, std::cerr);
+  }
+  if (command == "keygen") {
+    if (!need_args(0, "no arguments")) return vigil::kExitError;
+    return vigil::CmdKeygen(output, std::cout, std::cerr);
   }
   std::cerr << "vigilctl: unknown command '" << command << "'\nTry 'vigilctl --help'.\n";
   return vigil::kExitError;

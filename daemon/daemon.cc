@@ -155,8 +155,28 @@ asio::awaitable<void> Daemon::StateLoop() {
 
 Daemon::~Daemon() = default;
 
+bool Daemon::LoadKeyring(const Config& config, std::optional<Keyring>* out, std::string* why) {
+  out->reset();
+  if (!config.keyring) return true;
+  auto ring = Keyring::Load(*config.keyring, why);
+  if (!ring) return false;
+  *out = std::move(ring);
+  return true;
+}
+
 int Daemon::Run() {
   std::string error;
+  if (!InitCrypto() || !LoadKeyring(config_, &keyring_, &error)) {
+    spdlog::critical("{}", error.empty() ? "libsodium failed to initialize" : error);
+    return 1;
+  }
+  node_->SetAuthentication(keyring_, config_.require_auth);
+  if (keyring_) {
+    spdlog::info("heartbeats are signed with key id {} of {} in {}; unauthenticated datagrams "
+                 "are {}",
+                 keyring_->primary().id, keyring_->keys().size(), *config_.keyring,
+                 config_.require_auth ? "rejected" : "accepted (security.require_auth: false)");
+  }
   udp_ = UdpEndpoint::Open(io_, BindEndpoint(config_.bind), &error);
   if (!udp_) {
     spdlog::critical("{}", error);
@@ -304,8 +324,9 @@ void Daemon::SendToAll(MessageType type) {
           .count());
   m.sender_id = config_.node_id;
   std::array<std::uint8_t, kMaxMessageSize> buffer{};
-  const std::size_t size = Encode(m, buffer);
+  std::size_t size = Encode(m, buffer);
   if (size == 0) return;
+  if (keyring_) size = Sign(buffer, size, keyring_->primary());
   if (targets_.size() != node_->peers().size()) return;  // mid-reload; never happens
   const std::span<const std::uint8_t> datagram(buffer.data(), size);
   for (const auto& target : targets_) {
@@ -445,6 +466,18 @@ void Daemon::Reload() {
     return;
   }
   Config next = std::move(*r.config);
+  std::optional<Keyring> next_keyring;
+  std::string key_error;
+  if (!LoadKeyring(next, &next_keyring, &key_error)) {
+    spdlog::error("reload: {}", key_error);
+    spdlog::error("reload failed; still running the previous configuration and keys");
+    ++counters_.reloads_failed;
+    counters_.last_reload_ok = false;
+    status_note_ = "reload failed (" + key_error + "), running the previous configuration";
+    UpdateStatus();
+    notifier_.Ready();
+    return;
+  }
   // What lives in bound sockets and open files changes only with a restart.
   auto keep = [&](auto& field, const auto& old, const char* key) {
     if (!(field == old)) {
@@ -459,6 +492,12 @@ void Daemon::Reload() {
   keep(next.metrics_listen, config_.metrics_listen, "metrics.listen");
 
   const ReconfigureSummary summary = node_->Reconfigure(next, clock_.Now());
+  keyring_ = std::move(next_keyring);
+  node_->SetAuthentication(keyring_, next.require_auth);
+  if (keyring_) {
+    spdlog::info("reload: signing with key id {}; {} key(s) accepted; require_auth {}",
+                 keyring_->primary().id, keyring_->keys().size(), next.require_auth);
+  }
   if (next.log_level != config_.log_level) SetLogLevel(next.log_level);
   api_->set_limits(next.api_max_connections, next.api_idle_timeout, next.api_sse_buffer_bytes);
   config_ = std::move(next);

@@ -31,6 +31,9 @@ inline constexpr const char* kVersion = "0.1.0";
 // SIGINT has been handled (leave messages sent, sockets closed, socket file removed).
 class Daemon {
  public:
+  // Loads the keyring a config names (if any). On failure returns false with *why.
+  static bool LoadKeyring(const Config& config, std::optional<Keyring>* out, std::string* why);
+
   // Requires a validated config. `config_path` is re-read on SIGHUP.
   Daemon(Config config, std::string config_path, const Clock& clock);
   ~Daemon();
@@ -91,6 +94,7 @@ class Daemon {
   SystemdNotifier notifier_;
   LogRateLimiter reject_log_;
   std::mt19937_64 rng_;
+  std::optional<Keyring> keyring_;  // signs what we send, when configured
   bool stopping_ = false;
   bool resolving_ = false;
   std::string status_note_;  // appended to STATUS= (e.g. a failed reload)

@@ -40,6 +40,20 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
   Message m;
   RejectReason why{};
   if (Decode(datagram, &m, &why) != DecodeStatus::kOk) return Reject(why);
+  // Authenticity first: nothing below (not even the sequence numbers) may be touched by a
+  // datagram that does not verify.
+  if (m.authenticated && keyring_) {
+    switch (Verify(datagram, m, *keyring_)) {
+      case AuthResult::kOk:
+        break;
+      case AuthResult::kUnknownKey:
+        return Reject(RejectReason::kUnknownKey);
+      case AuthResult::kBadTag:
+        return Reject(RejectReason::kBadMac);
+    }
+  } else if (require_auth_) {
+    return Reject(RejectReason::kUnauthenticated);
+  }
   if (m.sender_id == id_) return Reject(RejectReason::kSelf);
   const auto it = by_id_.find(m.sender_id);  // transparent: no temporary string
   if (it == by_id_.end()) return Reject(RejectReason::kUnknownSender);
@@ -116,6 +130,11 @@ void Node::OnTransition(const Transition& t) {
   e.incarnation = t.incarnation;
   ring_.Push(e);
   if (listener_) listener_(e);
+}
+
+void Node::SetAuthentication(std::optional<Keyring> keyring, bool require_auth) {
+  keyring_ = std::move(keyring);
+  require_auth_ = require_auth && keyring_.has_value();
 }
 
 void Node::Reindex() {

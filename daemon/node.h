@@ -18,6 +18,7 @@
 #include "detector/deadline_queue.h"
 #include "detector/peer_monitor.h"
 #include "detector/sequence_tracker.h"
+#include "transport/keyring.h"
 #include "transport/wire_format.h"
 
 namespace vigil {
@@ -99,6 +100,10 @@ class Node final : private TransitionSink {
   // When RunDue next has work; kNever if none.
   MonoTime NextWakeup() const { return deadlines_.NextWakeup(); }
 
+  // Sets the keys datagrams are verified with (none: trailers cannot be checked and are
+  // ignored) and whether a datagram without a valid MAC is rejected.
+  void SetAuthentication(std::optional<Keyring> keyring, bool require_auth);
+
   // Called for every transition, after it is recorded in the ring.
   void set_event_listener(EventListener listener) { listener_ = std::move(listener); }
 
@@ -126,6 +131,8 @@ class Node final : private TransitionSink {
   EventListener listener_;
   Timestamp now_{};  // the time of the call in progress, for transition records
   std::vector<PeerIndex> due_;  // reused by RunDue
+  std::optional<Keyring> keyring_;
+  bool require_auth_ = false;
 };
 
 }  // namespace vigil

@@ -46,6 +46,9 @@ std::string_view RejectReasonName(RejectReason reason) {
     case RejectReason::kStaleIncarnation: return "stale_incarnation";
     case RejectReason::kOldSequence: return "old_sequence";
     case RejectReason::kAfterLeave: return "after_leave";
+    case RejectReason::kUnauthenticated: return "unauthenticated";
+    case RejectReason::kUnknownKey: return "unknown_key";
+    case RejectReason::kBadMac: return "bad_mac";
     case RejectReason::kCount: break;
   }
   return "unknown";

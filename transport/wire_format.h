@@ -63,6 +63,9 @@ enum class RejectReason : std::uint8_t {
   kStaleIncarnation,
   kOldSequence,
   kAfterLeave,
+  kUnauthenticated,  // no authentication trailer, but security.require_auth is on
+  kUnknownKey,       // signed with a key id no key in the keyring has
+  kBadMac,           // the tag does not verify: forged or altered
   kCount,
 };
 std::string_view RejectReasonName(RejectReason reason);

@@ -1,0 +1,132 @@
+#include "transport/keyring.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace vigil {
+
+bool InitCrypto() { return sodium_init() >= 0; }
+
+namespace {
+
+std::uint8_t KeyId(const std::array<std::uint8_t, kKeySize>& key) {
+  std::array<std::uint8_t, 16> hash{};
+  crypto_generichash(hash.data(), hash.size(), key.data(), key.size(), nullptr, 0);
+  return hash[0];
+}
+
+std::string Trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+std::optional<Keyring> Keyring::Parse(const std::string& text, std::string* why) {
+  if (!InitCrypto()) {
+    *why = "libsodium failed to initialize";
+    return std::nullopt;
+  }
+  Keyring ring;
+  std::istringstream in(text);
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string t = Trim(line);
+    if (t.empty() || t.front() == '#') continue;
+    Key key;
+    std::size_t len = 0;
+    const char* end = nullptr;
+    if (sodium_base642bin(key.bytes.data(), key.bytes.size(), t.data(), t.size(), nullptr, &len,
+                          &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != t.data() + t.size()) {
+      *why = "line " + std::to_string(number) + ": not a base64 key (make one with `vigilctl keygen`)";
+      return std::nullopt;
+    }
+    if (len != kKeySize) {
+      *why = "line " + std::to_string(number) + ": a key must be 32 bytes, this one is " +
+             std::to_string(len);
+      return std::nullopt;
+    }
+    key.id = KeyId(key.bytes);
+    ring.keys_.push_back(key);
+  }
+  if (ring.keys_.empty()) {
+    *why = "no key in the keyring";
+    return std::nullopt;
+  }
+  return ring;
+}
+
+std::optional<Keyring> Keyring::Load(const std::string& path, std::string* why) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    *why = "cannot read keyring " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *why = "keyring " + path + " is not a regular file";
+    return std::nullopt;
+  }
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    *why = "keyring " + path + " is accessible to other users (mode " + mode +
+           "); refusing to use it: chmod 600 " + path;
+    return std::nullopt;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    *why = "cannot read keyring " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string inner;
+  auto ring = Parse(text.str(), &inner);
+  if (!ring) *why = "keyring " + path + ": " + inner;
+  return ring;
+}
+
+std::string GenerateKeyBase64() {
+  InitCrypto();
+  std::array<std::uint8_t, kKeySize> key{};
+  randombytes_buf(key.data(), key.size());
+  std::array<char, sodium_base64_ENCODED_LEN(kKeySize, sodium_base64_VARIANT_ORIGINAL)> out{};
+  sodium_bin2base64(out.data(), out.size(), key.data(), key.size(), sodium_base64_VARIANT_ORIGINAL);
+  sodium_memzero(key.data(), key.size());
+  return out.data();
+}
+
+std::size_t Sign(std::span<std::uint8_t> buffer, std::size_t length, const Key& key) {
+  if (length < kHeaderSize || buffer.size() < length + kAuthTrailerSize) return 0;
+  buffer[4] |= kFlagAuthenticated;
+  buffer[length] = key.id;
+  crypto_auth(buffer.data() + length + 1, buffer.data(), length + 1, key.bytes.data());
+  return length + kAuthTrailerSize;
+}
+
+AuthResult Verify(std::span<const std::uint8_t> datagram, const Message& message,
+                  const Keyring& ring) {
+  const std::size_t signed_length = datagram.size() - kTagSize;
+  bool known = false;
+  for (const Key& key : ring.keys()) {
+    if (key.id != message.key_id) continue;
+    known = true;
+    if (crypto_auth_verify(message.tag.data(), datagram.data(), signed_length,
+                           key.bytes.data()) == 0) {
+      return AuthResult::kOk;
+    }
+  }
+  return known ? AuthResult::kBadTag : AuthResult::kUnknownKey;
+}
+
+}  // namespace vigil
