@@ -39,6 +39,10 @@ struct Config {
   std::size_t api_max_connections = 64;
   Duration api_idle_timeout = std::chrono::seconds(30);
   std::size_t api_sse_buffer_bytes = 256 * 1024;
+  // If either list is non-empty, only these users/primary groups (and root) may use the API
+  // (checked with SO_PEERCRED); others get 403.
+  std::vector<std::uint32_t> api_allow_uids;
+  std::vector<std::uint32_t> api_allow_gids;
 
   // metrics
   std::optional<Endpoint> metrics_listen;  // optional TCP listener for /metrics
@@ -55,6 +59,8 @@ struct Config {
   // security
   std::optional<std::string> keyring;  // path of the keyring file; unset: no authentication
   bool require_auth = false;           // reject datagrams without a valid MAC
+  // Reject datagrams whose source address is not the peer's configured (resolved) address.
+  bool check_source_address = true;
 };
 
 // One problem found in a configuration.

@@ -443,7 +443,23 @@ class Loader {
     // api
     if (const auto api = root["api"]) {
       if (CheckMap(api, "api",
-                   {"socket", "mode", "max_connections", "idle_timeout", "sse_buffer"})) {
+                   {"socket", "mode", "max_connections", "idle_timeout", "sse_buffer",
+                    "allow_uids", "allow_gids"})) {
+        for (const char* key : {"allow_uids", "allow_gids"}) {
+          const auto list = api[key];
+          if (!list) continue;
+          const std::string path = std::string("api.") + key;
+          if (!list.IsSequence()) {
+            Error(list, path, "expected a list of numeric ids, found " + Describe(list));
+            continue;
+          }
+          auto& into = std::string(key) == "allow_uids" ? c.api_allow_uids : c.api_allow_gids;
+          for (std::size_t i = 0; i < list.size(); ++i) {
+            if (auto x = Integer(list[i], fmt::format("{}[{}]", path, i), 0, 4294967294LL)) {
+              into.push_back(static_cast<std::uint32_t>(*x));
+            }
+          }
+        }
         if (api["socket"]) {
           if (auto s = String(api["socket"], "api.socket")) {
             if (s->empty() || s->front() != '/') {
@@ -533,7 +549,17 @@ class Loader {
 
     // security
     if (const auto sec = root["security"]) {
-      if (CheckMap(sec, "security", {"keyring", "require_auth"})) {
+      if (CheckMap(sec, "security", {"keyring", "require_auth", "check_source_address"})) {
+        if (sec["check_source_address"]) {
+          bool v = true;
+          if (!sec["check_source_address"].IsScalar() ||
+              !YAML::convert<bool>::decode(sec["check_source_address"], v)) {
+            Error(sec["check_source_address"], "security.check_source_address",
+                  "expected true or false, found " + Describe(sec["check_source_address"]));
+          } else {
+            c.check_source_address = v;
+          }
+        }
         if (sec["keyring"]) {
           if (auto k = String(sec["keyring"], "security.keyring")) {
             if (k->empty() || k->front() != '/') {

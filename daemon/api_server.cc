@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -128,10 +129,13 @@ void ApiServer::Start() {
 }
 
 void ApiServer::set_limits(std::size_t max_connections, Duration idle_timeout,
-                           std::size_t sse_buffer) {
+                           std::size_t sse_buffer, std::vector<std::uint32_t> allow_uids,
+                           std::vector<std::uint32_t> allow_gids) {
   options_.max_connections = max_connections;
   options_.idle_timeout = idle_timeout;
   options_.sse_buffer_bytes = sse_buffer;
+  options_.allow_uids = std::move(allow_uids);
+  options_.allow_gids = std::move(allow_gids);
 }
 
 void ApiServer::Stop() {
@@ -193,6 +197,19 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
   } unregister{connections_, std::prev(connections_.end())};
 
   beast::flat_buffer buffer;
+  // Who is calling (SO_PEERCRED), checked against api.allow_uids / api.allow_gids.
+  bool refused = false;
+  ucred cred{};
+  if (!options_.allow_uids.empty() || !options_.allow_gids.empty()) {
+    socklen_t len = sizeof cred;
+    const bool known =
+        ::getsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+    auto in = [](const std::vector<std::uint32_t>& v, std::uint32_t x) {
+      return std::find(v.begin(), v.end(), x) != v.end();
+    };
+    refused = !(known && (cred.uid == 0 || in(options_.allow_uids, cred.uid) ||
+                          in(options_.allow_gids, cred.gid)));
+  }
   while (!stopped_) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
@@ -223,6 +240,21 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
       break;
     }
     auto& req = parser.get();
+    if (refused) {
+      // Answer the request that was read (a client still writing would see a reset
+      // otherwise), then close.
+      ++counters_.api_errors;
+      ++counters_.api_connections_refused;
+      warn_(fmt::format("API client refused: uid {} gid {} pid {} is not in api.allow_uids / "
+                        "api.allow_gids",
+                        cred.uid, cred.gid, cred.pid));
+      auto res = MakeResponse(
+          ErrorResponse(403, "this user may not use the vigil API (api.allow_uids, api.allow_gids)"),
+          req.version(), false);
+      stream.expires_after(options_.idle_timeout);
+      co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      break;
+    }
     std::optional<std::string_view> last_event_id;
     if (auto it = req.find("Last-Event-ID"); it != req.end()) {
       last_event_id = std::string_view(it->value().data(), it->value().size());

@@ -10,6 +10,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "daemon/api_router.h"
 #include "daemon/event_ring.h"
@@ -26,6 +27,10 @@ struct ApiServerOptions {
   Duration keepalive_interval = std::chrono::seconds(15);
   std::size_t header_limit = 8 * 1024;
   std::size_t body_limit = 16 * 1024;
+  // If either is non-empty, only root, these users and these primary groups may connect
+  // (SO_PEERCRED); anyone else gets 403.
+  std::vector<std::uint32_t> allow_uids;
+  std::vector<std::uint32_t> allow_gids;
 };
 
 // Serves the API. Requests are answered by `route` on the io_context thread, so handlers
@@ -56,7 +61,8 @@ class ApiServer {
   void Stop();
 
   // Changes limits on the fly (a reload).
-  void set_limits(std::size_t max_connections, Duration idle_timeout, std::size_t sse_buffer);
+  void set_limits(std::size_t max_connections, Duration idle_timeout, std::size_t sse_buffer,
+                  std::vector<std::uint32_t> allow_uids, std::vector<std::uint32_t> allow_gids);
 
   struct Subscriber;
 

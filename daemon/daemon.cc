@@ -191,6 +191,8 @@ int Daemon::Run() {
   api_options.max_connections = config_.api_max_connections;
   api_options.idle_timeout = config_.api_idle_timeout;
   api_options.sse_buffer_bytes = config_.api_sse_buffer_bytes;
+  api_options.allow_uids = config_.api_allow_uids;
+  api_options.allow_gids = config_.api_allow_gids;
   api_ = ApiServer::Open(
       io_, api_options,
       [this](std::string_view m, std::string_view t, std::optional<std::string_view> id) {
@@ -374,12 +376,39 @@ asio::awaitable<void> Daemon::DeadlineLoop() {
   }
 }
 
+namespace {
+
+// Compares the datagram's source address (not port: a peer may send from another port
+// behind NAT) with the peer's resolved address.
+class AddressMatcher final : public SourceMatcher {
+ public:
+  AddressMatcher(const udp::endpoint& from,
+                 const std::vector<std::optional<udp::endpoint>>& targets)
+      : from_(from), targets_(targets) {}
+  bool Matches(PeerIndex peer) const override {
+    if (peer >= targets_.size() || !targets_[peer]) return true;  // unresolved: cannot tell
+    auto a = from_.address();
+    auto b = targets_[peer]->address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    if (b.is_v6() && b.to_v6().is_v4_mapped()) b = asio::ip::make_address_v4(asio::ip::v4_mapped, b.to_v6());
+    return a == b;
+  }
+
+ private:
+  const udp::endpoint& from_;
+  const std::vector<std::optional<udp::endpoint>>& targets_;
+};
+
+}  // namespace
+
 void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   const Timestamp now = clock_.Now();
   CheckLocalHealth(now);
   counters_.receive_buffer_drops = udp_->kernel_drops();
   for (const auto& d : batch) {
-    const auto rejected = node_->OnDatagram(d.data, d.truncated, now);
+    const AddressMatcher matcher(d.from, targets_);
+    const auto rejected = node_->OnDatagram(d.data, d.truncated, now,
+                                            config_.check_source_address ? &matcher : nullptr);
     if (!rejected) continue;
     std::uint64_t suppressed = 0;
     const std::string source = fmt::format("{}:{}", d.from.address().to_string(), d.from.port());
@@ -499,7 +528,8 @@ void Daemon::Reload() {
                  keyring_->primary().id, keyring_->keys().size(), next.require_auth);
   }
   if (next.log_level != config_.log_level) SetLogLevel(next.log_level);
-  api_->set_limits(next.api_max_connections, next.api_idle_timeout, next.api_sse_buffer_bytes);
+  api_->set_limits(next.api_max_connections, next.api_idle_timeout, next.api_sse_buffer_bytes,
+                   next.api_allow_uids, next.api_allow_gids);
   config_ = std::move(next);
   health_.set_options(HealthOptions());
   ResolveLiteralPeers();

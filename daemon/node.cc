@@ -34,7 +34,8 @@ std::optional<RejectReason> Node::Reject(RejectReason reason) {
 }
 
 std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datagram,
-                                             bool truncated, Timestamp now) {
+                                             bool truncated, Timestamp now,
+                                             const SourceMatcher* source) {
   ++counters_.datagrams_received;
   if (truncated) return Reject(RejectReason::kOversized);
   Message m;
@@ -58,6 +59,7 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
   const auto it = by_id_.find(m.sender_id);  // transparent: no temporary string
   if (it == by_id_.end()) return Reject(RejectReason::kUnknownSender);
   const PeerIndex index = it->second;
+  if (source && !source->Matches(index)) return Reject(RejectReason::kWrongSource);
   PeerRecord& peer = peers_[index];
   now_ = now;
 

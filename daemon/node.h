@@ -57,6 +57,16 @@ struct NodeCounters {
   std::array<std::uint64_t, 5> transitions_to{};  // indexed by PeerState
 };
 
+// Tells whether a datagram claiming to come from a peer arrived from that peer's address
+// (the daemon knows addresses; the Node does not).
+class SourceMatcher {
+ public:
+  virtual ~SourceMatcher() = default;
+  // True if the datagram being processed came from where `peer` is configured to be (or
+  // if that cannot be known, e.g. a host name not yet resolved).
+  virtual bool Matches(PeerIndex peer) const = 0;
+};
+
 // Hashes std::string keys so that lookups by string_view need no temporary string.
 struct StringViewHash {
   using is_transparent = void;
@@ -76,7 +86,7 @@ class Node final : private TransitionSink {
   // Processes one received datagram. Returns the reason if it was rejected (counted
   // already); nullopt if it was accepted.
   std::optional<RejectReason> OnDatagram(std::span<const std::uint8_t> datagram, bool truncated,
-                                         Timestamp now);
+                                         Timestamp now, const SourceMatcher* source = nullptr);
 
   // Applies a new validated configuration (a reload): adds and removes peers; peers whose
   // settings did not change keep everything, peers whose detector settings changed keep

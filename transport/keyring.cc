@@ -110,7 +110,10 @@ std::size_t Sign(std::span<std::uint8_t> buffer, std::size_t length, const Key& 
   if (length < kHeaderSize || buffer.size() < length + kAuthTrailerSize) return 0;
   buffer[4] |= kFlagAuthenticated;
   buffer[length] = key.id;
-  crypto_auth(buffer.data() + length + 1, buffer.data(), length + 1, key.bytes.data());
+  // Keyed BLAKE2b-256: a MAC (libsodium documents crypto_generichash with a key as such),
+  // about six times cheaper than HMAC-SHA-512-256 on these small messages.
+  crypto_generichash(buffer.data() + length + 1, kTagSize, buffer.data(), length + 1,
+                     key.bytes.data(), key.bytes.size());
   return length + kAuthTrailerSize;
 }
 
@@ -121,8 +124,10 @@ AuthResult Verify(std::span<const std::uint8_t> datagram, const Message& message
   for (const Key& key : ring.keys()) {
     if (key.id != message.key_id) continue;
     known = true;
-    if (crypto_auth_verify(message.tag.data(), datagram.data(), signed_length,
-                           key.bytes.data()) == 0) {
+    std::array<std::uint8_t, kTagSize> expected{};
+    crypto_generichash(expected.data(), expected.size(), datagram.data(), signed_length,
+                       key.bytes.data(), key.bytes.size());
+    if (sodium_memcmp(expected.data(), message.tag.data(), kTagSize) == 0) {  // constant time
       return AuthResult::kOk;
     }
   }

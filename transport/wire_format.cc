@@ -49,6 +49,7 @@ std::string_view RejectReasonName(RejectReason reason) {
     case RejectReason::kUnauthenticated: return "unauthenticated";
     case RejectReason::kUnknownKey: return "unknown_key";
     case RejectReason::kBadMac: return "bad_mac";
+    case RejectReason::kWrongSource: return "wrong_source";
     case RejectReason::kCount: break;
   }
   return "unknown";

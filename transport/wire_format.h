@@ -66,6 +66,7 @@ enum class RejectReason : std::uint8_t {
   kUnauthenticated,  // no authentication trailer, but security.require_auth is on
   kUnknownKey,       // signed with a key id no key in the keyring has
   kBadMac,           // the tag does not verify: forged or altered
+  kWrongSource,      // from an address other than the peer's configured one
   kCount,
 };
 std::string_view RejectReasonName(RejectReason reason);

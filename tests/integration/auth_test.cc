@@ -2,8 +2,12 @@
 // dead peer look up; a key rotation done as docs/security.md says produces no `down`.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <thread>
@@ -12,6 +16,7 @@
 
 #include "tests/integration/cluster.h"
 #include "transport/keyring.h"
+#include "transport/wire_format.h"
 
 namespace vigil::testing {
 namespace {
@@ -120,6 +125,71 @@ TEST(Authentication, AKeyringOthersCanReadIsRefusedAtStart) {
   EXPECT_EQ(c.node(0).WaitExit(), 1);
   EXPECT_NE(c.node(0).Log().find("accessible to other users (mode 0644)"), std::string::npos)
       << c.node(0).Log();
+}
+
+}  // namespace
+}  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+
+TEST(SourceAddress, ADatagramFromAnotherAddressIsRejected) {
+  ClusterOptions o;
+  o.nodes = 2;
+  Cluster c(o);
+  ASSERT_TRUE(c.StartAll()) << c.Logs();
+  ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
+  // Someone on 127.0.0.2 claims to be n2 (a new incarnation would show as a restart).
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(c.port(0)));
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  Message m;
+  m.sender_id = "n2";
+  m.incarnation = c.node(0).PeerIncarnation("n2") + 1;
+  m.sequence = 1;
+  m.interval_us = 100000;
+  std::vector<std::uint8_t> d(kMaxMessageSize);
+  d.resize(Encode(m, d));
+  for (int i = 0; i < 5; ++i) {
+    ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  ::close(fd);
+  EXPECT_TRUE(WaitUntil([&] { return Rejected(c.node(0), "wrong_source") >= 5; }));
+  EXPECT_NE(c.node(0).PeerIncarnation("n2"), m.incarnation);  // no fake restart
+}
+
+TEST(ApiAccess, AllowListsAreCheckedWithPeerCredentials) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+  std::string probe;
+  if (RunCommand("command -v setpriv", &probe) != 0) GTEST_SKIP() << "setpriv not installed";
+  for (const bool allowed : {true, false}) {
+    ClusterOptions o;
+    o.nodes = 2;
+    // World-writable socket so that only the SO_PEERCRED check can refuse.
+    o.api_yaml = fmt::format("  mode: \"0666\"\n  allow_uids: [{}]\n", allowed ? 65534 : 12345);
+    Cluster c(o);
+    ::chmod(c.dir().path().c_str(), 0755);  // let the other user reach the socket file
+    ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
+    std::string out;
+    RunCommand(fmt::format("setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -o /dev/null "
+                           "-w '%{{http_code}}' --unix-socket {} http://localhost/v1/health",
+                           c.node(0).socket()),
+               &out);
+    EXPECT_EQ(out, allowed ? "200" : "403") << c.node(0).Log();
+    if (!allowed) {
+      EXPECT_NE(c.node(0).Log().find("API client refused: uid 65534"), std::string::npos)
+          << c.node(0).Log();
+    }
+    // Root is always allowed.
+    std::string error;
+    EXPECT_TRUE(c.node(0).Client().Get("/v1/health", &error));
+  }
 }
 
 }  // namespace

@@ -208,8 +208,8 @@ void Cluster::WriteConfig(int i, const std::vector<int>& peers, const std::strin
       "node:\n  id: {}\n  bind: \"{}\"\nheartbeat:\n  interval: {}\npeers:\n", id, addr(i),
       options_.interval);
   for (int j : peers) yaml += fmt::format("  - id: n{}\n    address: \"{}\"\n", j + 1, addr(j));
-  yaml += fmt::format("api:\n  socket: {}\nstate:\n  directory: {}\n", dir_.File(id + ".sock"),
-                      StateDir(i));
+  yaml += fmt::format("api:\n  socket: {}\n{}state:\n  directory: {}\n", dir_.File(id + ".sock"),
+                      options_.api_yaml, StateDir(i));
   yaml += options_.extra_yaml + extra;
   std::ofstream(dir_.File(id + ".yaml"), std::ios::trunc) << yaml;
 }

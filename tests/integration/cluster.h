@@ -86,6 +86,7 @@ struct ClusterOptions {
   std::string host = "127.0.0.1";
   std::string interval = "100ms";
   std::string extra_yaml;  // appended to every node's config (top-level keys)
+  std::string api_yaml;    // extra keys for the api: section, indented by two spaces
 };
 
 // N daemons that all list each other as peers.

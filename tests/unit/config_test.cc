@@ -141,6 +141,12 @@ const BadConfig kBadConfigs[] = {
      "node:\n  id: a\ndetector:\n  kind: timeout\n  timeout: 1s\n  suspect_after: 2s\n", 6, 3,
      "detector.suspect_after", "must be shorter than timeout (1s), found 2s"},
     {"empty_file", "", 1, 1, "", "the file is empty"},
+    {"allow_uid_not_a_number", "node:\n  id: a\napi:\n  allow_uids: [1000, bob]\n", 4, 22,
+     "api.allow_uids[1]", "expected a whole number, found 'bob'"},
+    {"require_auth_without_keyring", "node:\n  id: a\nsecurity:\n  require_auth: true\n", 4, 17,
+     "security.require_auth", "requires security.keyring"},
+    {"relative_keyring", "node:\n  id: a\nsecurity:\n  keyring: keys\n", 4, 12,
+     "security.keyring", "expected an absolute path"},
 };
 
 void PrintTo(const BadConfig& bad, std::ostream* os) { *os << bad.name; }

@@ -134,3 +134,24 @@ TEST_F(AuthNodeTest, WithoutRequireAuthUnsignedIsAcceptedButForgedIsNot) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// fuzz/corpus/datagram/signed was made by Python's hashlib from docs/protocol.md alone
+// (key bytes 0..31): vigild must accept it, so the document is enough to write a sender.
+TEST(Mac, ADatagramSignedFromTheDocumentVerifies) {
+  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/fuzz/corpus/datagram/signed", std::ios::binary);
+  ASSERT_TRUE(in);
+  const std::vector<std::uint8_t> d((std::istreambuf_iterator<char>(in)), {});
+  std::string why;
+  const auto ring = Keyring::Parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", &why);
+  ASSERT_TRUE(ring) << why;
+  Message m;
+  RejectReason reason{};
+  ASSERT_EQ(Decode(d, &m, &reason), DecodeStatus::kOk) << RejectReasonName(reason);
+  EXPECT_EQ(Verify(d, m, *ring), AuthResult::kOk);
+}
+
+}  // namespace
+}  // namespace vigil
