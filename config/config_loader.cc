@@ -549,7 +549,14 @@ class Loader {
 
     // security
     if (const auto sec = root["security"]) {
-      if (CheckMap(sec, "security", {"keyring", "require_auth", "check_source_address"})) {
+      if (CheckMap(sec, "security",
+                   {"keyring", "require_auth", "check_source_address", "max_rejects_per_second"})) {
+        if (sec["max_rejects_per_second"]) {
+          if (auto x = Number(sec["max_rejects_per_second"], "security.max_rejects_per_second",
+                              1, 1e9, true)) {
+            c.max_rejects_per_second = *x;
+          }
+        }
         if (sec["check_source_address"]) {
           bool v = true;
           if (!sec["check_source_address"].IsScalar() ||

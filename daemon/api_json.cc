@@ -61,6 +61,7 @@ json::object PeerJson(const PeerRecord& peer, Timestamp now) {
   o["incarnation"] = m.incarnation();
   o["heartbeats_received"] = peer.heartbeats_received;
   o["heartbeats_lost"] = peer.sequence.lost();
+  o["heartbeats_late"] = peer.sequence.late();
   const IntervalStats stats = d.Stats();
   o["interval_mean_ms"] = Round3(stats.mean_ms);
   o["interval_stddev_ms"] = Round3(stats.stddev_ms);

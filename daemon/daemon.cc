@@ -43,6 +43,7 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
       health_(LocalHealthOptions{}),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       reject_log_(std::chrono::seconds(10), 1024),
+      source_limiter_(config_.max_rejects_per_second),
       rng_(std::random_device{}()) {
   // The incarnation is the start time in microseconds: a restart always raises it (unless
   // the wall clock went back by more than the downtime; issue 4's state file closes that).
@@ -406,10 +407,21 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   CheckLocalHealth(now);
   counters_.receive_buffer_drops = udp_->kernel_drops();
   for (const auto& d : batch) {
+    SourceKey key{};
+    const auto addr = d.from.address();
+    const auto v6 = addr.is_v6() ? addr.to_v6()
+                                 : asio::ip::make_address_v6(asio::ip::v4_mapped, addr.to_v4());
+    const auto bytes = v6.to_bytes();
+    std::copy(bytes.begin(), bytes.end(), key.begin());
+    if (source_limiter_.Blocked(key, now.mono)) {
+      ++counters_.rate_limited;
+      continue;
+    }
     const AddressMatcher matcher(d.from, targets_);
     const auto rejected = node_->OnDatagram(d.data, d.truncated, now,
                                             config_.check_source_address ? &matcher : nullptr);
     if (!rejected) continue;
+    source_limiter_.Charge(key, now.mono);
     std::uint64_t suppressed = 0;
     const std::string source = fmt::format("{}:{}", d.from.address().to_string(), d.from.port());
     if (reject_log_.Allow(d.from.address().to_string(), now.mono, &suppressed)) {
@@ -532,6 +544,7 @@ void Daemon::Reload() {
                    next.api_allow_uids, next.api_allow_gids);
   config_ = std::move(next);
   health_.set_options(HealthOptions());
+  source_limiter_.set_rate(config_.max_rejects_per_second);
   ResolveLiteralPeers();
   StartResolving();
   deadline_timer_.cancel();  // deadlines were rebuilt: re-arm

@@ -20,6 +20,7 @@
 #include "daemon/metrics.h"
 #include "daemon/node.h"
 #include "daemon/rate_limiter.h"
+#include "daemon/source_limiter.h"
 #include "daemon/systemd_notify.h"
 #include "transport/udp_endpoint.h"
 
@@ -93,6 +94,7 @@ class Daemon {
   std::uint64_t sequence_ = 0;
   SystemdNotifier notifier_;
   LogRateLimiter reject_log_;
+  SourceLimiter source_limiter_;
   std::mt19937_64 rng_;
   std::optional<Keyring> keyring_;  // signs what we send, when configured
   bool stopping_ = false;

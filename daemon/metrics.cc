@@ -123,6 +123,9 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
              fmt::format("reason=\"{}\"", RejectReasonName(static_cast<RejectReason>(r))),
              static_cast<double>(c.rejected[r]));
   }
+  w.Single("vigil_heartbeats_late_total", "counter",
+           "Heartbeats that arrived after a newer one (reordered), inside the 64-number window.",
+           static_cast<double>(c.late_heartbeats));
   w.Single("vigil_heartbeats_accepted_total", "counter", "Heartbeats accepted from all peers.",
            static_cast<double>(c.heartbeats_accepted));
   w.Family("vigil_transitions_total", "counter", "Peer state transitions, by new state.");
@@ -139,6 +142,10 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
            static_cast<double>(daemon.receive_errors));
   w.Single("vigil_receive_buffer_drops_total", "counter", "Datagrams the kernel dropped because vigild's receive buffer was full.",
            static_cast<double>(daemon.receive_buffer_drops));
+  w.Single("vigil_datagrams_rate_limited_total", "counter",
+           "Datagrams dropped unprocessed because their source exceeded "
+           "security.max_rejects_per_second.",
+           static_cast<double>(daemon.rate_limited));
   w.Single("vigil_unresolved_peers", "gauge", "Peers whose host name does not resolve.",
            static_cast<double>(daemon.unresolved_peers));
   w.Family("vigil_config_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");

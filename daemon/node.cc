@@ -68,8 +68,16 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
   const bool heard = peer.monitor.incarnation_known();
   if (heard && m.incarnation < known) return Reject(RejectReason::kStaleIncarnation);
   if (heard && m.incarnation > known) peer.sequence.Reset();
-  if (peer.sequence.Observe(m.sequence) == SequenceTracker::Result::kOld) {
-    return Reject(RejectReason::kOldSequence);
+  switch (peer.sequence.Observe(m.sequence)) {
+    case SequenceTracker::Result::kOld:
+      return Reject(RejectReason::kOldSequence);
+    case SequenceTracker::Result::kLate:
+      // Reordered: the peer was alive, but a newer heartbeat already said so. Counted (no
+      // longer lost), not fed to the detector, whose intervals are between arrivals of news.
+      ++counters_.late_heartbeats;
+      return std::nullopt;
+    case SequenceTracker::Result::kNew:
+      break;
   }
 
   Verdict verdict;

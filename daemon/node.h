@@ -53,6 +53,7 @@ struct NodeCounters {
   std::uint64_t datagrams_received = 0;
   std::uint64_t heartbeats_accepted = 0;
   std::uint64_t leaves_accepted = 0;
+  std::uint64_t late_heartbeats = 0;  // reordered, inside the sequence window
   std::array<std::uint64_t, static_cast<std::size_t>(RejectReason::kCount)> rejected{};
   std::array<std::uint64_t, 5> transitions_to{};  // indexed by PeerState
 };

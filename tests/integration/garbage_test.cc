@@ -77,6 +77,8 @@ std::map<std::string, double> Rejected(const Daemon& d) {
 TEST(GarbageDatagrams, AreCountedByReasonAndChangeNothing) {
   ClusterOptions o;
   o.nodes = 2;
+  // Count every datagram by its reason: no per-source limit in this test (see below).
+  o.extra_yaml = "security:\n  max_rejects_per_second: 1000000\n";
   Cluster c(o);
   ASSERT_TRUE(c.StartAll()) << c.Logs();
   ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
@@ -170,6 +172,31 @@ TEST(GarbageDatagrams, ReplayedHeartbeatDoesNotRefreshAPeer) {
   replayer.join();
   EXPECT_TRUE(down) << c.node(0).Log();
   EXPECT_GT(Rejected(c.node(0))["old_sequence"], 0);
+}
+
+TEST(GarbageDatagrams, AFloodingSourceIsRateLimitedWhilePeersAreNot) {
+  ClusterOptions o;
+  o.nodes = 2;
+  o.extra_yaml = "security:\n  max_rejects_per_second: 20\n";
+  Cluster c(o);
+  ASSERT_TRUE(c.StartAll()) << c.Logs();
+  ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
+  UdpSender s(c.port(0));
+  for (int i = 0; i < 500; ++i) s.Send(std::vector<std::uint8_t>(50, 0x00));
+  double limited = 0;
+  EXPECT_TRUE(WaitUntil([&] {
+    std::string error;
+    const auto r = c.node(0).Client().Get("/metrics", &error);
+    if (!r) return false;
+    const std::string key = "\nvigil_datagrams_rate_limited_total ";
+    const auto at = r->body.find(key);
+    limited = at == std::string::npos ? 0 : std::stod(r->body.substr(at + key.size()));
+    return limited + Rejected(c.node(0))["bad_magic"] >= 500;
+  }));
+  EXPECT_GT(limited, 300);  // most of the flood was never decoded
+  // The real peer, sending valid heartbeats from its own address, is untouched.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(c.node(0).PeerState("n2"), "up");
 }
 
 }  // namespace

@@ -88,9 +88,14 @@ TEST_F(NodeTest, SequenceGapsCountAsLostAndOldSequencesAreRejected) {
   Feed("a", 1, 1, 0);
   Feed("a", 1, 5, 100);
   EXPECT_EQ(node.peers()[*node.Find("a")].sequence.lost(), 3u);
-  EXPECT_EQ(Feed("a", 1, 5, 150), RejectReason::kOldSequence);
-  EXPECT_EQ(Feed("a", 1, 2, 160), RejectReason::kOldSequence);
+  EXPECT_EQ(Feed("a", 1, 5, 150), RejectReason::kOldSequence);  // a duplicate
+  // Reordered: 2 arrives late. Not an error, no longer lost, not fed to the detector.
+  EXPECT_FALSE(Feed("a", 1, 2, 160));
+  EXPECT_EQ(node.peers()[*node.Find("a")].sequence.lost(), 2u);
+  EXPECT_EQ(node.counters().late_heartbeats, 1u);
+  EXPECT_EQ(Feed("a", 1, 2, 170), RejectReason::kOldSequence);  // and only once
   EXPECT_EQ(node.peers()[*node.Find("a")].heartbeats_received, 2u);
+  EXPECT_EQ(*node.peers()[*node.Find("a")].monitor.detector().last_heartbeat(), AtMs(100));
   EXPECT_EQ(node.counters().rejected[static_cast<std::size_t>(RejectReason::kOldSequence)], 2u);
 }
 
