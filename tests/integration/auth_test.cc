@@ -39,12 +39,7 @@ void UseKeys(Cluster& c, int n) {
 }
 
 double Rejected(const Daemon& d, const std::string& reason) {
-  std::string error;
-  const auto r = d.Client().Get("/metrics", &error);
-  if (!r) return -1;
-  const std::string key = "\nvigil_datagrams_rejected_total{reason=\"" + reason + "\"} ";
-  const auto at = r->body.find(key);
-  return at == std::string::npos ? -1 : std::stod(r->body.substr(at + key.size()));
+  return d.Metric("vigil_datagrams_rejected_total{reason=\"" + reason + "\"}");
 }
 
 TEST(Authentication, AnImpostorWithoutTheKeyCannotMakeAPeerLookUp) {

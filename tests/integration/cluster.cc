@@ -182,6 +182,15 @@ std::uint64_t Daemon::PeerIncarnation(const std::string& peer) const {
   return json::value_to<std::uint64_t>(v->as_object().at("incarnation"));
 }
 
+double Daemon::Metric(const std::string& sample) const {
+  std::string error;
+  const auto r = Client().Get("/metrics", &error);
+  if (!r) return -1;
+  const std::string key = "\n" + sample + " ";  // a sample line, not # HELP
+  const auto at = r->body.find(key);
+  return at == std::string::npos ? -1 : std::stod(r->body.substr(at + key.size()));
+}
+
 Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   for (int i = 0; i < options_.nodes; ++i) ports_.push_back(FreeUdpPort(options_.host));
   for (int i = 0; i < options_.nodes; ++i) {

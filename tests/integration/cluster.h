@@ -74,6 +74,9 @@ class Daemon {
   // The state of `peer` as this daemon reports it, "" if it does not answer.
   std::string PeerState(const std::string& peer) const;
   std::uint64_t PeerIncarnation(const std::string& peer) const;
+  // The value of one /metrics sample, e.g. `vigil_datagrams_rejected_total{reason="self"}`;
+  // -1 if the daemon does not answer or has no such sample.
+  double Metric(const std::string& sample) const;
 
  private:
   std::string id_, config_, socket_, log_;

@@ -59,17 +59,10 @@ std::vector<std::uint8_t> Valid(std::string_view sender, std::uint64_t incarnati
 
 // Reads vigil_datagrams_rejected_total by reason from /metrics.
 std::map<std::string, double> Rejected(const Daemon& d) {
-  std::string error;
-  const auto r = d.Client().Get("/metrics", &error);
   std::map<std::string, double> out;
-  if (!r) return out;
-  std::istringstream in(r->body);
-  std::string line;
-  const std::string prefix = "vigil_datagrams_rejected_total{reason=\"";
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    const auto end = line.find('"', prefix.size());
-    out[line.substr(prefix.size(), end - prefix.size())] = std::stod(line.substr(line.find(' ') + 1));
+  for (std::size_t r = 0; r < static_cast<std::size_t>(RejectReason::kCount); ++r) {
+    const std::string name(RejectReasonName(static_cast<RejectReason>(r)));
+    out[name] = d.Metric("vigil_datagrams_rejected_total{reason=\"" + name + "\"}");
   }
   return out;
 }
@@ -185,12 +178,7 @@ TEST(GarbageDatagrams, AFloodingSourceIsRateLimitedWhilePeersAreNot) {
   for (int i = 0; i < 500; ++i) s.Send(std::vector<std::uint8_t>(50, 0x00));
   double limited = 0;
   EXPECT_TRUE(WaitUntil([&] {
-    std::string error;
-    const auto r = c.node(0).Client().Get("/metrics", &error);
-    if (!r) return false;
-    const std::string key = "\nvigil_datagrams_rate_limited_total ";
-    const auto at = r->body.find(key);
-    limited = at == std::string::npos ? 0 : std::stod(r->body.substr(at + key.size()));
+    limited = std::max(0.0, c.node(0).Metric("vigil_datagrams_rate_limited_total"));
     return limited + Rejected(c.node(0))["bad_magic"] >= 500;
   }));
   EXPECT_GT(limited, 300);  // most of the flood was never decoded

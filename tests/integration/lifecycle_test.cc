@@ -33,15 +33,6 @@ std::vector<std::string> PeerIds(const Daemon& d) {
   return ids;
 }
 
-double Metric(const Daemon& d, const std::string& line_prefix) {
-  std::string error;
-  const auto r = d.Client().Get("/metrics", &error);
-  if (!r) return -1;
-  const auto at = r->body.find("\n" + line_prefix + " ");  // a sample line, not # HELP
-  if (at == std::string::npos) return -1;
-  return std::stod(r->body.substr(at + line_prefix.size() + 2));
-}
-
 TEST(Reload, AddsAndRemovesPeersAndKeepsTheHistoryOfTheOthers) {
   ClusterOptions o;
   o.nodes = 4;
@@ -72,7 +63,7 @@ TEST(Reload, AddsAndRemovesPeersAndKeepsTheHistoryOfTheOthers) {
   EXPECT_GE(Field(c.node(0), "n2", "heartbeats_received"), received_before);
   EXPECT_GE(Field(c.node(0), "n2", "interval_samples"), samples_before);
   EXPECT_EQ(Field(c.node(0), "n2", "threshold"), 12);
-  EXPECT_EQ(Metric(c.node(0), "vigil_config_reloads_total{result=\"ok\"}"), 1);
+  EXPECT_EQ(c.node(0).Metric("vigil_config_reloads_total{result=\"ok\"}"), 1);
   EXPECT_NE(c.node(0).Log().find("added [n4], removed [n3], retuned [n2]"), std::string::npos)
       << c.node(0).Log();
 }
@@ -89,9 +80,9 @@ TEST(Reload, ABrokenConfigKeepsTheOldOneRunning) {
   }
   c.node(0).Signal(SIGHUP);
   EXPECT_TRUE(WaitUntil([&] {
-    return Metric(c.node(0), "vigil_config_reloads_total{result=\"failed\"}") == 1;
+    return c.node(0).Metric("vigil_config_reloads_total{result=\"failed\"}") == 1;
   })) << c.node(0).Log();
-  EXPECT_EQ(Metric(c.node(0), "vigil_config_last_reload_successful"), 0);
+  EXPECT_EQ(c.node(0).Metric("vigil_config_last_reload_successful"), 0);
   EXPECT_NE(c.node(0).Log().find("detector.threshold: expected a number, found 'banana'"),
             std::string::npos)
       << c.node(0).Log();
