@@ -68,6 +68,15 @@ json::object PeerJson(const PeerRecord& peer, Timestamp now) {
   o["interval_samples"] = stats.samples;
   o["sender_interval_ms"] = peer.sender_interval_us / 1000.0;
   o["flaps"] = m.flaps();
+  // How much silence after the last heartbeat makes this peer down, with what the detector
+  // has learned so far: the detection bound an operator can alert or plan on.
+  const auto last = d.last_heartbeat();
+  const auto crossing = d.CrossingTime(d.threshold());
+  if (last && crossing) {
+    o["down_after_silence_ms"] = Round3(std::max(0.0, MillisBetween(*last, *crossing)));
+  } else {
+    o["down_after_silence_ms"] = nullptr;
+  }
   return o;
 }
 
