@@ -41,7 +41,7 @@ struct DetectorKey {
   std::string_view name;
   std::string_view only_for;
 };
-constexpr std::array<DetectorKey, 11> kDetectorKeys = {{
+constexpr std::array<DetectorKey, 13> kDetectorKeys = {{
     {"kind", ""},
     {"threshold", ""},
     {"suspect_threshold", ""},
@@ -52,6 +52,8 @@ constexpr std::array<DetectorKey, 11> kDetectorKeys = {{
     {"timeout", "timeout"},
     {"suspect_after", "timeout"},
     {"max_interval", "phi-exponential"},
+    {"memory", "adaptive"},
+    {"margin", "adaptive"},
     {"rise", ""},
 }};
 
@@ -239,7 +241,8 @@ class Loader {
             into.kind = *kind;
           } else {
             Error(v, kpath,
-                  fmt::format("expected one of phi, phi-exponential, timeout, found '{}'", *s));
+                  fmt::format("expected one of adaptive, phi, phi-exponential, timeout, found '{}'",
+                              *s));
           }
         }
       } else if (key == "threshold") {
@@ -260,6 +263,17 @@ class Loader {
         if (auto d = DurationValue(v, kpath, false)) into.suspect_after = *d;
       } else if (key == "max_interval") {
         if (auto d = DurationValue(v, kpath, false)) into.max_interval = *d;
+      } else if (key == "memory") {
+        if (auto d = DurationValue(v, kpath, false)) {
+          if (*d < std::chrono::seconds(1) || *d > std::chrono::hours(24)) {
+            Error(v, kpath, fmt::format("expected a duration from 1s to 24h, found {}",
+                                        FormatDuration(*d)));
+          } else {
+            into.memory = *d;
+          }
+        }
+      } else if (key == "margin") {
+        if (auto x = Number(v, kpath, 1, 100, true)) into.margin = *x;
       } else if (key == "rise") {
         if (auto x = Integer(v, kpath, 1, 100)) into.rise = static_cast<std::uint32_t>(*x);
       }
@@ -286,8 +300,20 @@ class Loader {
       Error(set.at("suspect_threshold"), Join(path, "suspect_threshold"),
             "kind timeout uses 'suspect_after', a duration");
     }
+    if (d.kind == DetectorKind::kAdaptive && set.count("threshold")) {
+      Error(set.at("threshold"), Join(path, "threshold"),
+            "kind adaptive has a fixed threshold of 1 (silence / allowed silence); tune "
+            "'margin' or 'memory' instead");
+    }
+    if (d.kind == DetectorKind::kAdaptive && d.suspect_threshold &&
+        *d.suspect_threshold >= 1.0) {
+      const auto& mark = set.count("suspect_threshold") ? set.at("suspect_threshold") : where;
+      Error(mark, Join(path, "suspect_threshold"),
+            fmt::format("for kind adaptive, a fraction of the allowed silence below 1, found {}",
+                        *d.suspect_threshold));
+    }
     if (d.suspect_threshold && d.kind != DetectorKind::kTimeout &&
-        *d.suspect_threshold >= d.threshold) {
+        d.kind != DetectorKind::kAdaptive && *d.suspect_threshold >= d.threshold) {
       const auto& mark = set.count("suspect_threshold") ? set.at("suspect_threshold") : where;
       Error(mark, Join(path, "suspect_threshold"),
             fmt::format("must be below threshold ({}), found {}", d.threshold,

@@ -6,6 +6,7 @@
 
 #include "config/duration.h"
 #include "ctl/commands.h"
+#include "ctl/quality_commands.h"
 
 namespace po = boost::program_options;
 
@@ -23,6 +24,16 @@ Commands:
   metrics                     the Prometheus metrics
   check-config FILE           validate a configuration file without a daemon
   keygen [--output FILE]      a new random key for security.keyring (base64, 32 bytes)
+  replay TRACE [--detector SPEC ...] [--suspect-out FILE]
+                              replay a heartbeat trace through detectors and print the
+                              QoS figures (mistakes, P_A, detection time); no daemon needed
+  tune TRACE --max-mistakes-per-hour R [--holdout 0.3] [--plot FILE]
+                              sweep every detector's knobs, pick the fastest within the
+                              budget, check it on the held-out rest, print the YAML
+
+A detector SPEC is KIND[:key=value,...] with the keys of vigil.yaml's detector section,
+e.g. adaptive, phi:threshold=8,acceptable_heartbeat_pause=3s, timeout:timeout=500ms.
+Traces and figures: docs/tuning.md.
 
 )";
 
@@ -38,6 +49,12 @@ int main(int argc, char** argv) {
   std::string timeout_text = "30s";
   std::string since;
   std::string output;
+  std::vector<std::string> detectors;
+  std::string interval_text;
+  std::string suspect_out;
+  std::string plot;
+  double max_mistakes = 0;
+  double holdout = 0.3;
 
   po::options_description options("Options");
   options.add_options()
@@ -52,6 +69,18 @@ int main(int argc, char** argv) {
        "watch: first replay the events after this event id")
       ("output,o", po::value(&output)->value_name("FILE"),
        "keygen: write the key to FILE (created with mode 0600, never overwritten)")
+      ("detector", po::value(&detectors)->value_name("SPEC"),
+       "replay: a detector to replay (repeatable; default: adaptive)")
+      ("interval", po::value(&interval_text)->value_name("DURATION"),
+       "replay, tune: the trace's heartbeat interval (default: inferred)")
+      ("suspect-out", po::value(&suspect_out)->value_name("FILE"),
+       "replay: write seq,suspect_at_ms for every heartbeat")
+      ("max-mistakes-per-hour", po::value(&max_mistakes)->value_name("R"),
+       "tune: the budget of wrong suspicions per hour")
+      ("holdout", po::value(&holdout)->value_name("FRACTION"),
+       "tune: the last part of the trace kept for checking (default 0.3)")
+      ("plot", po::value(&plot)->value_name("FILE"),
+       "tune: where to write the SVG plot (default TRACE.tune.svg)")
       ("version", "print the version and exit")
       ("help,h", "print this help and exit");
   po::options_description hidden;
@@ -130,6 +159,29 @@ int main(int argc, char** argv) {
   if (command == "keygen") {
     if (!need_args(0, "no arguments")) return vigil::kExitError;
     return vigil::CmdKeygen(output, std::cout, std::cerr);
+  }
+  std::optional<vigil::Duration> interval;
+  if (!interval_text.empty()) {
+    interval = vigil::ParseDuration(interval_text);
+    if (!interval || *interval <= vigil::Duration::zero()) {
+      std::cerr << "vigilctl " << command << ": --interval must be a duration such as 100ms, found '"
+                << interval_text << "'\n";
+      return vigil::kExitError;
+    }
+  }
+  if (command == "replay") {
+    if (!need_args(1, "one TRACE file")) return vigil::kExitError;
+    return vigil::CmdReplay({args[0], detectors, interval, suspect_out, o.json}, std::cout,
+                            std::cerr);
+  }
+  if (command == "tune") {
+    if (!need_args(1, "one TRACE file")) return vigil::kExitError;
+    if (!vm.count("max-mistakes-per-hour")) {
+      std::cerr << "vigilctl tune: --max-mistakes-per-hour is required (e.g. 1)\n";
+      return vigil::kExitError;
+    }
+    return vigil::CmdTune({args[0], max_mistakes, holdout, interval, plot, o.json}, std::cout,
+                          std::cerr);
   }
   std::cerr << "vigilctl: unknown command '" << command << "'\nTry 'vigilctl --help'.\n";
   return vigil::kExitError;

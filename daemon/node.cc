@@ -87,7 +87,7 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
     // Senders repeat a leave in case one copy is lost: a repeat is expected, not hostile.
     if (verdict == Verdict::kAfterLeave) return std::nullopt;
   } else {
-    verdict = peer.monitor.OnHeartbeat(now.mono, m.incarnation, event_ids_, *this);
+    verdict = peer.monitor.OnHeartbeat(now.mono, m.incarnation, event_ids_, *this, m.sequence);
     if (verdict == Verdict::kAccepted) {
       ++counters_.heartbeats_accepted;
       ++peer.heartbeats_received;

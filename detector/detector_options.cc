@@ -1,5 +1,6 @@
 #include "detector/detector_options.h"
 
+#include "detector/adaptive_detector.h"
 #include "detector/exponential_detector.h"
 #include "detector/phi_accrual_detector.h"
 #include "detector/timeout_detector.h"
@@ -14,6 +15,8 @@ std::string_view DetectorKindName(DetectorKind kind) {
       return "phi-exponential";
     case DetectorKind::kTimeout:
       return "timeout";
+    case DetectorKind::kAdaptive:
+      return "adaptive";
   }
   return "phi";
 }
@@ -22,6 +25,7 @@ std::optional<DetectorKind> ParseDetectorKind(std::string_view name) {
   if (name == "phi") return DetectorKind::kPhi;
   if (name == "phi-exponential") return DetectorKind::kPhiExponential;
   if (name == "timeout") return DetectorKind::kTimeout;
+  if (name == "adaptive") return DetectorKind::kAdaptive;
   return std::nullopt;
 }
 
@@ -48,6 +52,14 @@ PhiAccrualOptions ToPhi(const DetectorOptions& options, Duration heartbeat_inter
   return o;
 }
 
+AdaptiveOptions ToAdaptive(const DetectorOptions& options, Duration heartbeat_interval) {
+  AdaptiveOptions o;
+  o.heartbeat_interval = heartbeat_interval;
+  o.memory = options.memory;
+  o.margin = options.margin;
+  return o;
+}
+
 }  // namespace
 
 std::unique_ptr<FailureDetector> MakeDetector(const DetectorOptions& options,
@@ -57,6 +69,8 @@ std::unique_ptr<FailureDetector> MakeDetector(const DetectorOptions& options,
       return std::make_unique<ExponentialDetector>(ToExponential(options, heartbeat_interval));
     case DetectorKind::kTimeout:
       return std::make_unique<TimeoutDetector>(TimeoutOptions{options.timeout});
+    case DetectorKind::kAdaptive:
+      return std::make_unique<AdaptiveDetector>(ToAdaptive(options, heartbeat_interval));
     case DetectorKind::kPhi:
       break;
   }
@@ -79,6 +93,12 @@ bool RetuneDetector(FailureDetector& detector, const DetectorOptions& options,
     case DetectorKind::kTimeout:
       if (auto* d = dynamic_cast<TimeoutDetector*>(&detector)) {
         d->Retune(TimeoutOptions{options.timeout});
+        return true;
+      }
+      return false;
+    case DetectorKind::kAdaptive:
+      if (auto* d = dynamic_cast<AdaptiveDetector*>(&detector)) {
+        d->Retune(ToAdaptive(options, heartbeat_interval));
         return true;
       }
       return false;

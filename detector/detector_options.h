@@ -15,13 +15,14 @@ enum class DetectorKind : std::uint8_t {
   kPhi,             // Akka-compatible phi accrual (normal model)
   kPhiExponential,  // Cassandra-style phi (exponential model)
   kTimeout,         // fixed timeout
+  kAdaptive,        // vigil's adaptive timeout (sequence numbers, expected arrival, envelope)
 };
 
 std::string_view DetectorKindName(DetectorKind kind);
 std::optional<DetectorKind> ParseDetectorKind(std::string_view name);
 
 struct DetectorOptions {
-  DetectorKind kind = DetectorKind::kPhi;
+  DetectorKind kind = DetectorKind::kAdaptive;
   // Level at which a peer is down. For kTimeout the level is silence / timeout and this is
   // fixed at 1.
   double threshold = 8.0;
@@ -38,6 +39,9 @@ struct DetectorOptions {
   std::optional<Duration> suspect_after;
   // kPhiExponential: longest interval learned; zero means twice the heartbeat interval.
   Duration max_interval = Duration::zero();
+  // kAdaptive: half-life of what the detector remembers, and the envelope multiplier.
+  Duration memory = std::chrono::minutes(60);
+  double margin = 1.5;
   // Heartbeats needed before a down peer is up again (keepalived's `rise`). >= 1.
   std::uint32_t rise = 1;
 

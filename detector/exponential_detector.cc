@@ -22,7 +22,7 @@ Duration ExponentialDetector::MaxInterval() const {
                                                   : 2 * options_.heartbeat_interval;
 }
 
-void ExponentialDetector::Heartbeat(MonoTime now) {
+void ExponentialDetector::Heartbeat(MonoTime now, std::uint64_t /*sequence*/) {
   if (!last_) {
     history_.Add(2 * options_.heartbeat_interval);  // Cassandra's seed sample
     last_ = now;
@@ -34,7 +34,7 @@ void ExponentialDetector::Heartbeat(MonoTime now) {
   last_ = now;
 }
 
-void ExponentialDetector::Rebase(MonoTime now) {
+void ExponentialDetector::Rebase(MonoTime now, std::uint64_t /*sequence*/) {
   if (!last_) {
     Heartbeat(now);
     return;

@@ -25,8 +25,10 @@ class ExponentialDetector final : public FailureDetector {
  public:
   explicit ExponentialDetector(const ExponentialOptions& options);
 
-  void Heartbeat(MonoTime now) override;
-  void Rebase(MonoTime now) override;
+  using FailureDetector::Heartbeat;
+  using FailureDetector::Rebase;
+  void Heartbeat(MonoTime now, std::uint64_t sequence) override;
+  void Rebase(MonoTime now, std::uint64_t sequence) override;
   double Level(MonoTime now) const override;
   std::optional<MonoTime> CrossingTime(double level) const override;
   double threshold() const override { return options_.threshold; }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 
 #include "detector/time.h"
@@ -33,11 +34,16 @@ class FailureDetector {
 
   // Records a heartbeat that arrived at `now`. A `now` earlier than the last heartbeat is
   // ignored (the monotonic clock does not go back; such a call is a caller bug or a replay).
-  virtual void Heartbeat(MonoTime now) = 0;
+  // `sequence` is the heartbeat's number in the sender's current run: strictly increasing,
+  // a gap means heartbeats were lost; 0 when unknown. Detectors that do not model loss
+  // ignore it.
+  virtual void Heartbeat(MonoTime now, std::uint64_t sequence) = 0;
+  void Heartbeat(MonoTime now) { Heartbeat(now, 0); }
 
   // Records a heartbeat that starts a new run (the peer restarted): the silence before it is
   // not learned as an interval.
-  virtual void Rebase(MonoTime now) = 0;
+  virtual void Rebase(MonoTime now, std::uint64_t sequence) = 0;
+  void Rebase(MonoTime now) { Rebase(now, 0); }
 
   virtual double Level(MonoTime now) const = 0;
 

@@ -33,14 +33,14 @@ void PeerMonitor::Move(PeerState to, MonoTime now, TransitionReason reason,
 }
 
 Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventIdSource& ids,
-                                 TransitionSink& sink) {
+                                 TransitionSink& sink, std::uint64_t sequence) {
   if (incarnation_known() && incarnation < incarnation_) return Verdict::kStaleIncarnation;
 
   if (heard_ && incarnation > incarnation_) {
     // A restart: the process is new, so it is up now whatever we thought of the old one.
     // The silence across the restart is not a heartbeat interval.
     incarnation_ = incarnation;
-    detector_->Rebase(now);
+    detector_->Rebase(now, sequence);
     rise_progress_ = 0;
     Move(PeerState::kUp, now, TransitionReason::kRestart, ids, sink);
     return Verdict::kAccepted;
@@ -50,7 +50,7 @@ Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventI
   if (!heard_) {
     heard_ = true;
     incarnation_ = incarnation;
-    detector_->Heartbeat(now);
+    detector_->Heartbeat(now, sequence);
     Move(PeerState::kUp, now, TransitionReason::kFirstHeartbeat, ids, sink);
     return Verdict::kAccepted;
   }
@@ -58,7 +58,7 @@ Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventI
   if (rebase_next_) {
     // The gap before this heartbeat spans time we could not observe: do not learn it.
     rebase_next_ = false;
-    detector_->Rebase(now);
+    detector_->Rebase(now, sequence);
     if (state_ == PeerState::kSuspect || (state_ == PeerState::kDown && options_.rise <= 1)) {
       rise_progress_ = 0;
       Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
@@ -73,7 +73,7 @@ Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventI
     case PeerState::kDown: {
       // A conviction since the previous heartbeat breaks the run of `rise` heartbeats.
       if (Crossed(detector_->threshold(), now)) rise_progress_ = 0;
-      detector_->Heartbeat(now);
+      detector_->Heartbeat(now, sequence);
       if (++rise_progress_ >= options_.rise) {
         rise_progress_ = 0;
         Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
@@ -81,13 +81,13 @@ Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventI
       break;
     }
     case PeerState::kSuspect:
-      detector_->Heartbeat(now);
+      detector_->Heartbeat(now, sequence);
       Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
       break;
     case PeerState::kUp:
     case PeerState::kUnknown:
     case PeerState::kLeft:
-      detector_->Heartbeat(now);
+      detector_->Heartbeat(now, sequence);
       break;
   }
   return Verdict::kAccepted;

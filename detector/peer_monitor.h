@@ -38,9 +38,11 @@ class PeerMonitor {
   PeerMonitor(PeerIndex index, std::unique_ptr<FailureDetector> detector,
               const MonitorOptions& options);
 
-  // A heartbeat from `incarnation` arrived at `now`.
+  // A heartbeat from `incarnation` arrived at `now`. `sequence` is its sequence number
+  // within the incarnation (new ones only: the caller filters replays and reordering), or 0
+  // when unknown; detectors that model loss use the gaps.
   Verdict OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventIdSource& ids,
-                      TransitionSink& sink);
+                      TransitionSink& sink, std::uint64_t sequence = 0);
 
   // The peer announced a clean shutdown of `incarnation`.
   Verdict OnLeave(MonoTime now, std::uint64_t incarnation, EventIdSource& ids,

@@ -81,7 +81,7 @@ double PhiAccrualDetector::StandardizedCrossing(double level) const {
   return cached_y_;
 }
 
-void PhiAccrualDetector::Heartbeat(MonoTime now) {
+void PhiAccrualDetector::Heartbeat(MonoTime now, std::uint64_t /*sequence*/) {
   if (!last_) {
     SeedHistory();
     last_ = now;
@@ -97,7 +97,7 @@ void PhiAccrualDetector::Heartbeat(MonoTime now) {
   last_ = now;
 }
 
-void PhiAccrualDetector::Rebase(MonoTime now) {
+void PhiAccrualDetector::Rebase(MonoTime now, std::uint64_t /*sequence*/) {
   if (!last_) {
     Heartbeat(now);
     return;

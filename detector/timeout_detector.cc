@@ -9,7 +9,7 @@ TimeoutDetector::TimeoutDetector(const TimeoutOptions& options) : options_(optio
   if (options_.timeout <= Duration::zero()) options_.timeout = Duration(1);
 }
 
-void TimeoutDetector::Heartbeat(MonoTime now) {
+void TimeoutDetector::Heartbeat(MonoTime now, std::uint64_t /*sequence*/) {
   if (last_) {
     if (now < *last_) return;
     const double x = MillisBetween(*last_, now);
@@ -21,7 +21,7 @@ void TimeoutDetector::Heartbeat(MonoTime now) {
   last_ = now;
 }
 
-void TimeoutDetector::Rebase(MonoTime now) {
+void TimeoutDetector::Rebase(MonoTime now, std::uint64_t /*sequence*/) {
   if (!last_ || now >= *last_) last_ = now;
 }
 

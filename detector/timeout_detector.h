@@ -18,8 +18,10 @@ class TimeoutDetector final : public FailureDetector {
  public:
   explicit TimeoutDetector(const TimeoutOptions& options);
 
-  void Heartbeat(MonoTime now) override;
-  void Rebase(MonoTime now) override;
+  using FailureDetector::Heartbeat;
+  using FailureDetector::Rebase;
+  void Heartbeat(MonoTime now, std::uint64_t sequence) override;
+  void Rebase(MonoTime now, std::uint64_t sequence) override;
   void Retune(const TimeoutOptions& options) { options_.timeout = std::max(options.timeout, Duration(1)); }
   double Level(MonoTime now) const override;
   std::optional<MonoTime> CrossingTime(double level) const override;

@@ -169,10 +169,12 @@ std::optional<json::value> Daemon::GetJson(const std::string& target, int* statu
   return v;
 }
 
-std::string Daemon::PeerState(const std::string& peer) const {
+std::string Daemon::PeerState(const std::string& peer) const { return PeerField(peer, "state"); }
+
+std::string Daemon::PeerField(const std::string& peer, const std::string& field) const {
   const auto v = GetJson("/v1/peers/" + peer);
   if (!v || !v->is_object()) return "";
-  const auto* s = v->as_object().if_contains("state");
+  const auto* s = v->as_object().if_contains(field);
   return s && s->is_string() ? std::string(s->as_string()) : "";
 }
 

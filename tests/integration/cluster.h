@@ -73,6 +73,8 @@ class Daemon {
   std::optional<boost::json::value> GetJson(const std::string& target, int* status = nullptr) const;
   // The state of `peer` as this daemon reports it, "" if it does not answer.
   std::string PeerState(const std::string& peer) const;
+  // A string field of /v1/peers/{peer}; "" if absent or not a string.
+  std::string PeerField(const std::string& peer, const std::string& field) const;
   std::uint64_t PeerIncarnation(const std::string& peer) const;
   // The value of one /metrics sample, e.g. `vigil_datagrams_rejected_total{reason="self"}`;
   // -1 if the daemon does not answer or has no such sample.

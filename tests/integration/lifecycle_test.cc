@@ -38,7 +38,7 @@ TEST(Reload, AddsAndRemovesPeersAndKeepsTheHistoryOfTheOthers) {
   o.nodes = 4;
   Cluster c(o);
   // n1 starts watching n2 and n3 only; n4 runs but n1 does not know it yet.
-  c.WriteConfig(0, {1, 2});
+  c.WriteConfig(0, {1, 2}, "detector:\n  kind: phi\n");
   ASSERT_TRUE(c.StartAll()) << c.Logs();
   ASSERT_TRUE(WaitUntil([&] {
     return c.node(0).PeerState("n2") == "up" && c.node(0).PeerState("n3") == "up";
@@ -52,7 +52,7 @@ TEST(Reload, AddsAndRemovesPeersAndKeepsTheHistoryOfTheOthers) {
   c.WriteConfig(0, {1, 3}, "");
   {
     std::ofstream add(c.node(0).config_path(), std::ios::app);
-    add << "detector:\n  threshold: 12\n";
+    add << "detector:\n  kind: phi\n  threshold: 12\n";
   }
   c.node(0).Signal(SIGHUP);
   EXPECT_TRUE(WaitUntil([&] { return PeerIds(c.node(0)) == std::vector<std::string>{"n2", "n4"}; }))
@@ -86,9 +86,11 @@ TEST(Reload, ABrokenConfigKeepsTheOldOneRunning) {
   EXPECT_NE(c.node(0).Log().find("detector.threshold: expected a number, found 'banana'"),
             std::string::npos)
       << c.node(0).Log();
-  // Still serving, still watching n2 with the old settings.
+  // Still serving, still watching n2 with the old settings (the default detector, whose
+  // threshold is 1).
   EXPECT_EQ(c.node(0).PeerState("n2"), "up");
-  EXPECT_EQ(Field(c.node(0), "n2", "threshold"), 8);
+  EXPECT_EQ(Field(c.node(0), "n2", "threshold"), 1);
+  EXPECT_EQ(c.node(0).PeerField("n2", "detector"), "adaptive");
 }
 
 TEST(StateFile, LastSeenSurvivesARestart) {

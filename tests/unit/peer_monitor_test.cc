@@ -210,18 +210,26 @@ TEST_F(PeerMonitorTest, EventIdsStrictlyIncreaseAcrossPeers) {
 TEST_F(PeerMonitorTest, DeadlineFiringAlwaysFindsItsTransition) {
   // The decision and the deadline come from the same crossing time, so evaluating exactly
   // at NextDeadline() always transitions (a daemon never spins on an unfired deadline).
-  PeerMonitor m(0, MakeDetector(DetectorOptions{}, 100ms), MonitorOptions{4.0, 1});
-  double t = 0;
-  for (int i = 0; i < 50; ++i, t += 97 + (i % 7)) m.OnHeartbeat(AtMs(t), 1, ids, rec);
-  auto d1 = m.NextDeadline();
-  ASSERT_TRUE(d1);
-  m.Evaluate(*d1, ids, rec);
-  EXPECT_EQ(m.state(), PeerState::kSuspect);
-  auto d2 = m.NextDeadline();
-  ASSERT_TRUE(d2);
-  EXPECT_GT(*d2, *d1);
-  m.Evaluate(*d2, ids, rec);
-  EXPECT_EQ(m.state(), PeerState::kDown);
+  for (const auto& [kind, suspect] : {std::pair{DetectorKind::kPhi, 4.0},
+                                      std::pair{DetectorKind::kAdaptive, 0.6}}) {
+    SCOPED_TRACE(std::string(DetectorKindName(kind)));
+    DetectorOptions options;
+    options.kind = kind;
+    PeerMonitor m(0, MakeDetector(options, 100ms), MonitorOptions{suspect, 1});
+    double t = 0;
+    for (int i = 0; i < 50; ++i, t += 97 + (i % 7)) {
+      m.OnHeartbeat(AtMs(t), 1, ids, rec, static_cast<std::uint64_t>(i + 1));
+    }
+    auto d1 = m.NextDeadline();
+    ASSERT_TRUE(d1);
+    m.Evaluate(*d1, ids, rec);
+    EXPECT_EQ(m.state(), PeerState::kSuspect);
+    auto d2 = m.NextDeadline();
+    ASSERT_TRUE(d2);
+    EXPECT_GT(*d2, *d1);
+    m.Evaluate(*d2, ids, rec);
+    EXPECT_EQ(m.state(), PeerState::kDown);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,147 @@
+#include "detector/adaptive_detector.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vigil {
+
+namespace {
+
+// Prior for the loss model, worth 50 heartbeats: 1 % loss, a loss followed by another a
+// quarter of the time. A fresh detector therefore tolerates a short burst, and the evidence
+// of a few minutes (thousands of heartbeats at 100 ms, hundreds at 1 s) outweighs it.
+constexpr double kPriorSlots = 50.0;
+constexpr double kPriorLosses = 0.5;
+constexpr double kPriorContinued = 0.125;
+// Jacobson's rule for the lateness spread (TCP's RTO = srtt + 4·rttvar).
+constexpr double kDeviations = 4.0;
+// Lateness allowance never below this fraction of the interval: timers and schedulers
+// jitter even where the network does not.
+constexpr double kFloorFraction = 0.1;
+// A heartbeat this much earlier than its sequence number implies means the sender's
+// numbering jumped, not that the network got faster: start the offsets afresh.
+constexpr double kJumpIntervals = 2.0;
+
+}  // namespace
+
+AdaptiveDetector::AdaptiveDetector(const AdaptiveOptions& options) { Retune(options); }
+
+void AdaptiveDetector::Retune(const AdaptiveOptions& options) {
+  options_ = options;
+  options_.margin = std::max(1.0, options_.margin);
+  if (!(options_.target_mistakes_per_hour > 0)) options_.target_mistakes_per_hour = 0.25;
+  interval_ms_ = std::max(0.001, ToMillis(options_.heartbeat_interval));
+  const double memory_ms = std::max(interval_ms_, ToMillis(options_.memory));
+  alpha_ = std::clamp(interval_ms_ / memory_ms, 1e-6, 0.5);
+  if (last_) Recompute();
+}
+
+void AdaptiveDetector::Rebase(MonoTime now, std::uint64_t sequence) {
+  if (last_ && now < *last_) return;
+  last_ = now;
+  run_start_ = now;
+  run_start_sequence_ = sequence;
+  last_sequence_ = sequence;
+  offset_last_ms_ = 0;
+  offset_mean_ms_ = 0;
+  predicted_ms_ = interval_ms_;
+  Recompute();
+}
+
+void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
+  if (!last_) {
+    Rebase(now, sequence);
+    return;
+  }
+  if (now < *last_) return;
+  // Without sequence numbers every heartbeat counts as the next one.
+  if (sequence == 0) sequence = last_sequence_ + 1;
+  if (last_sequence_ == 0 || sequence <= last_sequence_) {
+    Rebase(now, sequence);
+    return;
+  }
+  const std::uint64_t steps = sequence - last_sequence_;
+  const double gap_ms = MillisBetween(*last_, now);
+  const double lost = static_cast<double>(std::min<std::uint64_t>(steps - 1, 1'000'000));
+  // How late this heartbeat is against the time predicted for it at the last one.
+  const double late_ms = gap_ms - predicted_ms_ - lost * interval_ms_;
+  if (late_ms < -kJumpIntervals * interval_ms_ - options_.margin * late_envelope_ms_) {
+    Rebase(now, sequence);
+    return;
+  }
+  ++samples_;
+  // Running averages: Chen's window of 1000 heartbeats, or `memory` if shorter.
+  const double a = std::max({alpha_, 1e-3, 1.0 / static_cast<double>(samples_ + 1)});
+
+  // Loss model: `steps` slots, `lost` of them lost, `lost - 1` of those right after a loss.
+  const double keep = std::pow(1.0 - alpha_, static_cast<double>(steps));
+  slots_ = slots_ * keep + static_cast<double>(steps);
+  losses_ = losses_ * keep + lost;
+  continued_ = continued_ * keep + std::max(0.0, lost - 1.0);
+
+  // The envelope of the whole excess silence (lost heartbeats included: a burst of losses or
+  // a sender stall is one long silence), halving every `memory`; and Jacobson's mean and
+  // deviation of the lateness alone.
+  const double decay = std::exp2(-gap_ms / ToMillis(options_.memory));
+  late_envelope_ms_ = std::max(late_envelope_ms_ * decay, late_ms + lost * interval_ms_);
+  lateness_envelope_ms_ = std::max(lateness_envelope_ms_ * decay, late_ms);
+  late_dev_ms_ += a * (std::abs(late_ms - late_mean_ms_) - late_dev_ms_);
+  late_mean_ms_ += a * (late_ms - late_mean_ms_);
+
+  // Expected arrival of the next heartbeat: the later of the long average offset and the
+  // last offset (two windows: slow to forget, quick to follow a shift to longer delays).
+  offset_last_ms_ = MillisBetween(run_start_, now) -
+                    static_cast<double>(sequence - run_start_sequence_) * interval_ms_;
+  offset_mean_ms_ += a * (offset_last_ms_ - offset_mean_ms_);
+  predicted_ms_ = interval_ms_ + std::max(0.0, offset_mean_ms_ - offset_last_ms_);
+
+  const double gap_delta = gap_ms - gap_mean_ms_;
+  gap_mean_ms_ += a * gap_delta;
+  gap_var_ = (1.0 - a) * (gap_var_ + a * gap_delta * gap_delta);
+
+  last_ = now;
+  last_sequence_ = sequence;
+  Recompute();
+}
+
+void AdaptiveDetector::Recompute() {
+  // How many heartbeats in a row may be lost: the smallest L with
+  // P(a run of more than L losses) = p·q^L at most the per-heartbeat mistake budget.
+  const double p = (losses_ + kPriorLosses) / (slots_ + kPriorSlots);
+  const double q = (continued_ + kPriorContinued) / (losses_ + kPriorLosses);
+  const double budget = options_.target_mistakes_per_hour * interval_ms_ / 3'600'000.0;
+  int allowance = 0;
+  if (p > budget) {
+    const double l = std::ceil(std::log(budget / p) / std::log(q));
+    const double cap = 3'600'000.0 / interval_ms_;  // never more than an hour of losses
+    allowance = static_cast<int>(std::clamp(l, 0.0, cap));
+  }
+  loss_allowance_ = allowance;
+  const double modelled = static_cast<double>(allowance) * interval_ms_ +
+                          std::max(late_mean_ms_ + kDeviations * late_dev_ms_,
+                                   kFloorFraction * interval_ms_);
+  // Lost heartbeats come in whole intervals, so the margin stretches only the lateness:
+  // a run of 5 losses seen calls for patience for 5 more, not for 6.25.
+  const double envelope =
+      late_envelope_ms_ + (options_.margin - 1.0) * std::max(0.0, lateness_envelope_ms_);
+  allowed_ms_ = predicted_ms_ + std::max(envelope, modelled);
+}
+
+double AdaptiveDetector::Level(MonoTime now) const {
+  if (!last_) return 0.0;
+  return std::max(0.0, MillisBetween(*last_, now)) / allowed_ms_;
+}
+
+std::optional<MonoTime> AdaptiveDetector::CrossingTime(double level) const {
+  if (!last_) return std::nullopt;
+  if (!(level > 0)) return *last_;
+  const double diff = level * allowed_ms_;
+  if (diff > 1e12) return kNever;
+  return AddSaturated(*last_, CeilMillisToDuration(diff));
+}
+
+IntervalStats AdaptiveDetector::Stats() const {
+  return {static_cast<std::size_t>(samples_), gap_mean_ms_, std::sqrt(std::max(0.0, gap_var_))};
+}
+
+}  // namespace vigil

@@ -1,0 +1,189 @@
+#include "quality/replay.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "config/config.h"
+#include "config/duration.h"
+
+namespace vigil {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+MonoTime AtMs(double ms) {
+  return MonoTime{} + Duration(static_cast<Duration::rep>(std::llround(ms * 1e6)));
+}
+
+double MsOf(MonoTime t) {
+  if (t == kNever) return kInf;
+  return static_cast<double>((t - MonoTime{}).count()) / 1e6;
+}
+
+double Percentile(std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  const auto hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
+}
+
+}  // namespace
+
+DetectorSpecResult ParseDetectorSpec(const std::string& text, Duration interval) {
+  DetectorSpecResult result;
+  const auto colon = text.find(':');
+  const std::string kind = text.substr(0, colon);
+  std::string yaml = fmt::format("node:\n  id: replay\nheartbeat:\n  interval: {}\n"
+                                 "detector:\n  kind: \"{}\"\n",
+                                 FormatDuration(interval), kind);
+  if (colon != std::string::npos) {
+    std::string_view rest(text);
+    rest.remove_prefix(colon + 1);
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string_view item = rest.substr(0, comma);
+      const auto eq = item.find('=');
+      if (eq == std::string_view::npos || eq == 0) {
+        result.error = fmt::format("--detector {}: expected key=value, found '{}'", text, item);
+        return result;
+      }
+      const std::string_view key = item.substr(0, eq);
+      const std::string_view value = item.substr(eq + 1);
+      if (key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string_view::npos ||
+          value.find_first_of("\"\\\n") != std::string_view::npos) {
+        result.error = fmt::format("--detector {}: bad key or value in '{}'", text, item);
+        return result;
+      }
+      yaml += fmt::format("  {}: {}\n", key, value);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  const ConfigResult config = LoadConfigString(yaml, "--detector");
+  if (!config.ok()) {
+    const ConfigError& e = config.errors.front();
+    result.error = fmt::format("--detector {}: {}: {}", text, e.key, e.message);
+    return result;
+  }
+  result.spec = DetectorSpec{text, config.config->detector};
+  return result;
+}
+
+std::optional<Duration> InferInterval(const Trace& trace) {
+  std::vector<double> per_step;
+  const TraceRow* prev = nullptr;
+  for (const auto& r : trace.rows) {
+    if (prev != nullptr && r.seq > prev->seq) {
+      per_step.push_back((r.recv_ms - prev->recv_ms) / static_cast<double>(r.seq - prev->seq));
+    }
+    if (prev == nullptr || r.seq > prev->seq) prev = &r;
+  }
+  if (per_step.empty()) return std::nullopt;
+  std::nth_element(per_step.begin(), per_step.begin() + static_cast<std::ptrdiff_t>(per_step.size() / 2),
+                   per_step.end());
+  const double ms = per_step[per_step.size() / 2];
+  if (!(ms > 0)) return std::nullopt;
+  return Duration(static_cast<Duration::rep>(std::llround(ms * 1e6)));
+}
+
+std::vector<double> Replay(const Trace& trace, const DetectorOptions& options, Duration interval) {
+  auto detector = MakeDetector(options, interval);
+  const double threshold = detector->threshold();
+  std::vector<double> out;
+  out.reserve(trace.rows.size());
+  std::uint64_t newest = 0;
+  double s = kInf;
+  for (const auto& r : trace.rows) {
+    if (r.seq > newest) {
+      newest = r.seq;
+      detector->Heartbeat(AtMs(r.recv_ms), r.seq);
+      const auto crossing = detector->CrossingTime(threshold);
+      s = crossing ? MsOf(*crossing) : kInf;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+QosFigures ScoreQos(const Trace& trace, const std::vector<double>& suspect_at) {
+  QosFigures q;
+  q.heartbeats = trace.rows.size();
+  q.send_times_known = !trace.rows.empty();
+  std::vector<double> detection;
+  detection.reserve(trace.rows.size());
+  double wrong_ms = 0;
+  std::uint64_t newest = 0;
+  std::optional<double> first_recv;
+  double last_recv = 0;
+  double pending_s = kInf;  // S of the newest heartbeat so far
+  for (std::size_t i = 0; i < trace.rows.size(); ++i) {
+    const TraceRow& r = trace.rows[i];
+    if (!r.send_ms) q.send_times_known = false;
+    if (r.seq > newest) {
+      if (first_recv) {
+        // The detector's verdict between the previous new heartbeat and this one.
+        if (pending_s < r.recv_ms) {
+          ++q.mistakes;
+          wrong_ms += r.recv_ms - pending_s;
+        }
+      } else {
+        first_recv = r.recv_ms;
+      }
+      newest = r.seq;
+      last_recv = r.recv_ms;
+      pending_s = suspect_at[i];
+    }
+    const double s = suspect_at[i];
+    if (std::isinf(s)) {
+      ++q.never_detected;
+    } else {
+      detection.push_back(s - (r.send_ms ? *r.send_ms : r.recv_ms));
+    }
+  }
+  const double observed_ms = first_recv ? last_recv - *first_recv : 0;
+  q.observed_hours = observed_ms / 3'600'000.0;
+  if (observed_ms > 0) {
+    q.mistakes_per_hour = static_cast<double>(q.mistakes) / q.observed_hours;
+    q.query_accuracy = 1.0 - wrong_ms / observed_ms;
+  }
+  if (q.mistakes > 0) q.mistake_mean_ms = wrong_ms / static_cast<double>(q.mistakes);
+  if (!detection.empty()) {
+    std::sort(detection.begin(), detection.end());
+    double sum = 0;
+    for (double d : detection) sum += d;
+    q.detection_mean_ms = sum / static_cast<double>(detection.size());
+    q.detection_p50_ms = Percentile(detection, 0.50);
+    q.detection_p99_ms = Percentile(detection, 0.99);
+    q.detection_max_ms = detection.back();
+  }
+  if (q.never_detected > 0) q.detection_max_ms = kInf;
+  return q;
+}
+
+Duration HindsightBestTimeout(const Trace& trace, double mistakes_per_hour) {
+  std::vector<double> gaps;
+  std::uint64_t newest = 0;
+  std::optional<double> prev, first;
+  for (const auto& r : trace.rows) {
+    if (r.seq <= newest) continue;
+    newest = r.seq;
+    if (prev) gaps.push_back(r.recv_ms - *prev);
+    if (!first) first = r.recv_ms;
+    prev = r.recv_ms;
+  }
+  if (gaps.empty()) return Duration::zero();
+  const double hours = (*prev - *first) / 3'600'000.0;
+  const auto allowed = static_cast<std::size_t>(std::floor(mistakes_per_hour * hours + 1e-9));
+  std::sort(gaps.begin(), gaps.end(), std::greater<>());
+  // A timeout of exactly the (allowed+1)-th largest gap makes no mistake on it (suspicion
+  // starts when silence reaches the timeout, and a heartbeat at that instant is in time).
+  const double ms = allowed < gaps.size() ? gaps[allowed] : 0.0;
+  return Duration(static_cast<Duration::rep>(std::ceil(ms * 1e6)));
+}
+
+}  // namespace vigil
