@@ -16,6 +16,16 @@ struct PeerConfig {
   std::string id;
   Endpoint address;
   DetectorOptions detector;  // the defaults with this peer's overrides applied
+  bool record = false;       // record this peer's heartbeat arrivals (recording.enabled or peers[].record)
+};
+
+// Heartbeat trace recording (docs/tuning.md): per peer, CSV files in
+// <state.directory>/traces/, rotated at max_file_bytes, at most max_files kept per peer.
+struct RecordingConfig {
+  bool enabled = false;  // the default for peers without their own `record`
+  std::uint64_t max_file_bytes = 16ULL << 20;
+  std::uint32_t max_files = 4;
+  bool operator==(const RecordingConfig&) const = default;
 };
 
 struct Config {
@@ -52,6 +62,8 @@ struct Config {
 
   // state
   std::string state_directory = "/var/lib/vigil";
+
+  RecordingConfig recording;
 
   // events
   std::size_t event_ring_size = 4096;

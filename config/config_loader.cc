@@ -173,6 +173,15 @@ class Loader {
     return v;
   }
 
+  std::optional<bool> Bool(const YAML::Node& n, const std::string& path) {
+    bool v = false;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+      Error(n, path, "expected true or false, found " + Describe(n));
+      return std::nullopt;
+    }
+    return v;
+  }
+
   std::optional<std::int64_t> Integer(const YAML::Node& n, const std::string& path,
                                       std::int64_t lo, std::int64_t hi) {
     std::int64_t v = 0;
@@ -336,7 +345,7 @@ class Loader {
       return;
     }
     if (!CheckMap(root, "", {"node", "heartbeat", "detector", "peers", "api", "metrics", "log",
-                             "state", "events", "security"})) {
+                             "state", "events", "security", "recording"})) {
       return;
     }
 
@@ -399,6 +408,25 @@ class Loader {
     }
     CheckDetector(c.detector, "detector", default_set, detector_mark);
 
+    // recording (before peers: it is their default)
+    if (const auto rec = root["recording"]) {
+      if (CheckMap(rec, "recording", {"enabled", "max_file_mib", "max_files"})) {
+        if (rec["enabled"]) {
+          if (auto b = Bool(rec["enabled"], "recording.enabled")) c.recording.enabled = *b;
+        }
+        if (rec["max_file_mib"]) {
+          if (auto x = Integer(rec["max_file_mib"], "recording.max_file_mib", 1, 4096)) {
+            c.recording.max_file_bytes = static_cast<std::uint64_t>(*x) << 20;
+          }
+        }
+        if (rec["max_files"]) {
+          if (auto x = Integer(rec["max_files"], "recording.max_files", 1, 1000)) {
+            c.recording.max_files = static_cast<std::uint32_t>(*x);
+          }
+        }
+      }
+    }
+
     // peers
     if (const auto peers = root["peers"]) {
       if (!peers.IsSequence()) {
@@ -409,7 +437,7 @@ class Loader {
         for (std::size_t i = 0; i < peers.size(); ++i) {
           const YAML::Node p = peers[i];
           const std::string path = fmt::format("peers[{}]", i);
-          if (!CheckMap(p, path, {"id", "address", "detector"})) continue;
+          if (!CheckMap(p, path, {"id", "address", "detector", "record"})) continue;
           PeerConfig pc;
           bool ok = true;
           if (!p["id"]) {
@@ -452,6 +480,10 @@ class Loader {
             }
           } else {
             ok = false;
+          }
+          pc.record = c.recording.enabled;
+          if (p["record"]) {
+            if (auto b = Bool(p["record"], path + ".record")) pc.record = *b;
           }
           pc.detector = c.detector;
           if (const auto det = p["detector"]) {

@@ -58,6 +58,8 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
   health_.set_options(HealthOptions());
   node_ = std::make_unique<Node>(config_, started_);
   node_->set_event_listener([this](const EventRecord& e) { OnEvent(e); });
+  recorder_ = std::make_unique<TraceRecorder>(config_.state_directory + "/traces");
+  ConfigureRecording();
   LoadState();
   self_.incarnation = incarnation_;
 }
@@ -151,7 +153,33 @@ asio::awaitable<void> Daemon::StateLoop() {
     co_await state_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
     SaveState();
+    FlushTraces();
   }
+}
+
+void Daemon::ConfigureRecording() {
+  recorder_->Configure(config_.recording, config_.peers);
+  std::size_t recorded = 0;
+  for (const auto& p : config_.peers) recorded += recorder_->Recording(p.id) ? 1 : 0;
+  counters_.traced_peers = recorded;
+  if (recorded == 0) {
+    // No listener at all: the receive path stays exactly as cheap as without recording.
+    node_->set_arrival_listener(nullptr);
+    return;
+  }
+  spdlog::info("recording heartbeat arrivals of {} peer(s) to {}", recorded,
+               recorder_->directory());
+  node_->set_arrival_listener([this](PeerIndex index, std::uint64_t incarnation,
+                                     std::uint64_t sequence, Timestamp at) {
+    recorder_->OnArrival(node_->peers()[index].id, incarnation, sequence, at.mono);
+    counters_.trace_rows = recorder_->counters().rows;
+    counters_.trace_errors = recorder_->counters().errors;
+  });
+}
+
+void Daemon::FlushTraces() {
+  recorder_->Flush();
+  counters_.trace_errors = recorder_->counters().errors;
 }
 
 Daemon::~Daemon() = default;
@@ -543,6 +571,7 @@ void Daemon::Reload() {
   api_->set_limits(next.api_max_connections, next.api_idle_timeout, next.api_sse_buffer_bytes,
                    next.api_allow_uids, next.api_allow_gids);
   config_ = std::move(next);
+  ConfigureRecording();
   health_.set_options(HealthOptions());
   source_limiter_.set_rate(config_.max_rejects_per_second);
   ResolveLiteralPeers();
@@ -568,6 +597,7 @@ void Daemon::Stop() {
   SendToAll(MessageType::kLeave);
   stopping_ = true;
   SaveState();
+  FlushTraces();
   boost::system::error_code ec;
   signals_.cancel(ec);
   state_timer_.cancel();

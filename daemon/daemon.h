@@ -19,6 +19,7 @@
 #include "daemon/local_health.h"
 #include "daemon/metrics.h"
 #include "daemon/node.h"
+#include "daemon/trace_recorder.h"
 #include "daemon/rate_limiter.h"
 #include "daemon/source_limiter.h"
 #include "daemon/systemd_notify.h"
@@ -65,6 +66,9 @@ class Daemon {
   void CheckLocalHealth(Timestamp now);
   LocalHealthOptions HealthOptions() const;
   void SaveState();
+  // Applies config_.recording and the peers' `record` to the trace recorder.
+  void ConfigureRecording();
+  void FlushTraces();
   ApiResponse Route(std::string_view method, std::string_view target,
                     std::optional<std::string_view> last_event_id);
 
@@ -78,6 +82,7 @@ class Daemon {
   SelfInfo self_;
   DaemonCounters counters_;
   std::unique_ptr<Node> node_;
+  std::unique_ptr<TraceRecorder> recorder_;
   std::unique_ptr<UdpEndpoint> udp_;
   std::unique_ptr<ApiServer> api_;
   boost::asio::steady_timer deadline_timer_;

@@ -158,6 +158,12 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
   w.Sample("vigil_state_writes_total", "result=\"ok\"", static_cast<double>(daemon.state_writes));
   w.Sample("vigil_state_writes_total", "result=\"failed\"",
            static_cast<double>(daemon.state_write_errors));
+  w.Single("vigil_trace_rows_total", "counter", "Heartbeat arrivals written to trace files (recording).",
+           static_cast<double>(daemon.trace_rows));
+  w.Single("vigil_trace_errors_total", "counter", "Trace files that could not be opened or written; recording of that peer stops until reload.",
+           static_cast<double>(daemon.trace_errors));
+  w.Single("vigil_traced_peers", "gauge", "Peers whose heartbeat arrivals are being recorded.",
+           static_cast<double>(daemon.traced_peers));
   w.Single("vigil_api_requests_total", "counter", "HTTP requests served on the API socket.",
            static_cast<double>(daemon.api_requests));
   w.Single("vigil_api_errors_total", "counter", "API responses with a 4xx or 5xx status.",

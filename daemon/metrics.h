@@ -29,7 +29,10 @@ struct DaemonCounters {
   std::uint64_t reloads_failed = 0;
   bool last_reload_ok = true;
   std::uint64_t state_writes = 0;
-  std::uint64_t state_write_errors = 0;  // peers whose host name does not resolve (gauge)
+  std::uint64_t state_write_errors = 0;
+  std::uint64_t trace_rows = 0;        // heartbeat arrivals recorded to trace files
+  std::uint64_t trace_errors = 0;      // trace files that could not be opened or written
+  std::uint64_t traced_peers = 0;      // peers being recorded (gauge)
 };
 
 // Renders every metric with HELP and TYPE lines; passes `promtool check metrics`.

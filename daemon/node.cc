@@ -75,6 +75,9 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
       // Reordered: the peer was alive, but a newer heartbeat already said so. Counted (no
       // longer lost), not fed to the detector, whose intervals are between arrivals of news.
       ++counters_.late_heartbeats;
+      if (arrival_listener_ && m.type == MessageType::kHeartbeat) {
+        arrival_listener_(index, m.incarnation, m.sequence, now);
+      }
       return std::nullopt;
     case SequenceTracker::Result::kNew:
       break;
@@ -94,6 +97,7 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
       peer.last_heartbeat_wall = now.wall;
       peer.sender_interval_us = m.interval_us;
       peer.previous.reset();
+      if (arrival_listener_) arrival_listener_(index, m.incarnation, m.sequence, now);
     }
   }
   if (verdict == Verdict::kStaleIncarnation) return Reject(RejectReason::kStaleIncarnation);

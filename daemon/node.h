@@ -79,6 +79,9 @@ struct StringViewHash {
 class Node final : private TransitionSink {
  public:
   using EventListener = std::function<void(const EventRecord&)>;
+  // A heartbeat that passed every check arrived (new, or reordered but still news of life).
+  using ArrivalListener = std::function<void(PeerIndex peer, std::uint64_t incarnation,
+                                             std::uint64_t sequence, Timestamp at)>;
 
   // Requires a validated config. `started` is when the daemon started (the "since" of
   // peers never heard from).
@@ -117,6 +120,8 @@ class Node final : private TransitionSink {
 
   // Called for every transition, after it is recorded in the ring.
   void set_event_listener(EventListener listener) { listener_ = std::move(listener); }
+  // Called for every accepted heartbeat (for trace recording); unset: nothing is called.
+  void set_arrival_listener(ArrivalListener listener) { arrival_listener_ = std::move(listener); }
 
   const std::vector<PeerRecord>& peers() const { return peers_; }
   std::optional<PeerIndex> Find(std::string_view id) const;
@@ -140,6 +145,7 @@ class Node final : private TransitionSink {
   EventRing ring_;
   NodeCounters counters_;
   EventListener listener_;
+  ArrivalListener arrival_listener_;
   Timestamp now_{};  // the time of the call in progress, for transition records
   std::vector<PeerIndex> due_;  // reused by RunDue
   std::optional<Keyring> keyring_;
