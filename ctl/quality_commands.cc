@@ -158,10 +158,10 @@ int CmdReplay(const ReplayRequest& r, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
   const QosFigures& first = figures.front().second;
-  out << fmt::format("{}: {} heartbeats over {:.2f} h, interval {} ({}), detection time from {} "
-                     "times\n",
+  out << fmt::format("{}: {} heartbeats over {:.2f} h, interval {:.3f} ms ({}), detection time "
+                     "from {} times\n",
                      r.trace, first.heartbeats, first.observed_hours,
-                     FormatDuration(loaded->interval), loaded->inferred ? "inferred" : "given",
+                     ToMillis(loaded->interval), loaded->inferred ? "inferred" : "given",
                      first.send_times_known ? "send" : "receive");
   std::size_t width = 8;
   for (const auto& [name, q] : figures) width = std::max(width, name.size());
@@ -194,10 +194,16 @@ struct Candidate {
 
 std::vector<Candidate> Sweep(Duration interval) {
   const double d = ToMillis(interval);
-  auto ms = [](double x) { return FormatDuration(Duration(static_cast<Duration::rep>(std::llround(x * 1e6)))); };
+  // Whole milliseconds: settings an operator would write.
+  auto ms = [](double x) {
+    return FormatDuration(std::chrono::milliseconds(std::max<long long>(1, std::llround(x))));
+  };
   std::vector<Candidate> c;
+  std::string previous;
   for (double k = 1.05; k <= 120; k *= 1.12) {
     const std::string t = ms(k * d);
+    if (t == previous) continue;
+    previous = t;
     c.push_back({"timeout", "timeout:timeout=" + t,
                  fmt::format("detector:\n  kind: timeout\n  timeout: {}\n", t), {}, {}});
   }
@@ -409,18 +415,18 @@ int CmdTune(const TuneRequest& r, std::ostream& out, std::ostream& err) {
     out << json::serialize(o) << "\n";
     return overall ? kExitOk : kExitNo;
   }
-  out << fmt::format("{}: {} heartbeats, interval {}; trained on the first {:.0f} %, checked on "
-                     "the last {:.0f} %; budget {} mistakes/h\n\n",
-                     r.trace, trace.rows.size(), FormatDuration(loaded->interval),
+  out << fmt::format("{}: {} heartbeats, interval {:.3f} ms; trained on the first {:.0f} %, "
+                     "checked on the last {:.0f} %; budget {} mistakes/h\n\n",
+                     r.trace, trace.rows.size(), ToMillis(loaded->interval),
                      (1 - r.holdout) * 100, r.holdout * 100, r.max_mistakes_per_hour);
-  out << fmt::format("{:<48} {:>20} {:>20}\n", "fastest within budget (training)",
+  out << fmt::format("{:<52} {:>20} {:>20}\n", "fastest within budget (training)",
                      "training: mist/h, T_D", "held out: mist/h, T_D");
   for (const auto& [family, c] : chosen) {
     if (c == nullptr) {
-      out << fmt::format("{:<48} {:>20}\n", family, "none within budget");
+      out << fmt::format("{:<52} {:>20}\n", family, "none within budget");
       continue;
     }
-    out << fmt::format("{:<48} {:>9.2f}, {:>8} {:>9.2f}, {:>8}\n", c->spec,
+    out << fmt::format("{:<52} {:>9.2f}, {:>8} {:>9.2f}, {:>8}\n", c->spec,
                        c->train.mistakes_per_hour, Ms(c->train.detection_mean_ms),
                        c->test.mistakes_per_hour, Ms(c->test.detection_mean_ms));
   }

@@ -27,8 +27,10 @@ TEST(Config, MinimalConfigGetsDefaults) {
   EXPECT_EQ(c.node_id, "a");
   EXPECT_EQ(c.bind.port, 7946);
   EXPECT_EQ(c.heartbeat_interval, 1s);
-  EXPECT_EQ(c.detector.kind, DetectorKind::kPhi);
-  EXPECT_EQ(c.detector.threshold, 8.0);
+  EXPECT_EQ(c.detector.kind, DetectorKind::kAdaptive);
+  EXPECT_EQ(c.detector.memory, 60min);
+  EXPECT_EQ(c.detector.margin, 1.5);
+  EXPECT_FALSE(c.recording.enabled);
   EXPECT_EQ(c.api_socket, "/run/vigil/vigil.sock");
   EXPECT_EQ(c.api_socket_mode, 0660u);
   EXPECT_TRUE(c.peers.empty());
@@ -40,7 +42,12 @@ TEST(Config, PeerOverridesMergeOverDefaults) {
   bind: "[::]:9000"
 heartbeat:
   interval: 250ms
+recording:
+  enabled: true
+  max_file_mib: 2
+  max_files: 3
 detector:
+  kind: phi
   threshold: 10
   suspect_threshold: 5
   acceptable_heartbeat_pause: 1.5s
@@ -49,6 +56,7 @@ peers:
     address: 10.0.0.2:9000
   - id: c
     address: "[fd00::3]:9000"
+    record: false
     detector:
       threshold: 12
   - id: d
@@ -75,6 +83,10 @@ api:
   EXPECT_EQ(c.peers[2].detector.kind, DetectorKind::kTimeout);
   EXPECT_EQ(c.peers[2].detector.timeout, 2s);
   EXPECT_EQ(c.api_socket_mode, 0600u);
+  EXPECT_EQ(c.recording.max_file_bytes, 2u << 20);
+  EXPECT_EQ(c.recording.max_files, 3u);
+  EXPECT_TRUE(c.peers[0].record);   // recording.enabled is the default
+  EXPECT_FALSE(c.peers[1].record);  // switched off for this peer
 }
 
 struct BadConfig {
@@ -87,6 +99,10 @@ struct BadConfig {
 };
 
 const BadConfig kBadConfigs[] = {
+    {"record_not_a_bool", "node:\n  id: a\npeers:\n  - id: b\n    address: 10.0.0.2\n    record: maybe\n",
+     6, 13, "peers[0].record", "expected true or false, found 'maybe'"},
+    {"recording_unknown_key", "node:\n  id: a\nrecording:\n  enable: true\n", 4, 3,
+     "recording.enable", "did you mean 'enabled'?"},
     {"unknown_top_key", "node:\n  id: a\nhartbeat:\n  interval: 1s\n", 3, 1, "hartbeat",
      "did you mean 'heartbeat'"},
     {"unknown_nested_key", "node:\n  id: a\ndetector:\n  treshold: 8\n", 4, 3,

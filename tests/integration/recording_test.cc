@@ -1,0 +1,175 @@
+// Trace recording by a real vigild, and vigilctl replay / tune on real files.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include <boost/json.hpp>
+
+#include "config/config.h"
+#include "quality/replay.h"
+#include "quality/trace_generator.h"
+#include "tests/integration/cluster.h"
+
+namespace vigil {
+namespace {
+
+namespace json = boost::json;
+using namespace vigil::testing;
+using namespace std::chrono_literals;
+
+TEST(Recording, VigildRecordsArrivalsThatReplayLikeTheLibrary) {
+  ClusterOptions o;
+  o.nodes = 2;
+  o.extra_yaml = "recording:\n  enabled: true\n";
+  Cluster c(o);
+  ASSERT_TRUE(c.StartAll()) << c.Logs();
+  ASSERT_TRUE(WaitUntil([&] { return c.node(0).Metric("vigil_trace_rows_total") >= 30; }))
+      << c.node(0).Log();
+  EXPECT_EQ(c.node(0).Metric("vigil_traced_peers"), 1);
+  EXPECT_EQ(c.node(0).Metric("vigil_trace_errors_total"), 0);
+  // A clean stop flushes what is buffered.
+  c.node(0).Signal(SIGTERM);
+  ASSERT_EQ(c.node(0).WaitExit(), 0);
+
+  const std::string file = c.StateDir(0) + "/traces/n2.csv";
+  const TraceResult loaded = LoadTraceFile(file);
+  ASSERT_TRUE(loaded.trace) << loaded.error;
+  const Trace& t = *loaded.trace;
+  ASSERT_GE(t.rows.size(), 30u);
+  for (std::size_t i = 1; i < t.rows.size(); ++i) {
+    EXPECT_GT(t.rows[i].seq, t.rows[i - 1].seq);  // loopback does not reorder
+    EXPECT_GE(t.rows[i].recv_ms, t.rows[i - 1].recv_ms);
+    EXPECT_FALSE(t.rows[i].send_ms);
+  }
+  // The gaps are the 100 ms interval (±10 % send jitter), give or take scheduling.
+  const auto interval = InferInterval(t);
+  ASSERT_TRUE(interval);
+  EXPECT_GT(*interval, 80ms);
+  EXPECT_LT(*interval, 120ms);
+
+  // vigilctl replay reports what the library computes for the same file.
+  std::string out;
+  ASSERT_EQ(RunCommand(VigilctlPath() + " replay --json --detector adaptive --detector "
+                                        "timeout:timeout=1s " + file,
+                       &out),
+            0)
+      << out;
+  const json::value v = json::parse(out);
+  const auto& results = v.at("results").as_array();
+  ASSERT_EQ(results.size(), 2u);
+  const auto spec = ParseDetectorSpec("timeout:timeout=1s", *interval);
+  ASSERT_TRUE(spec.spec);
+  const QosFigures q = ScoreQos(t, Replay(t, spec.spec->options, *interval));
+  const auto& r = results[1].as_object();
+  EXPECT_EQ(r.at("detector").as_string(), "timeout:timeout=1s");
+  EXPECT_EQ(json::value_to<std::size_t>(r.at("heartbeats")), t.rows.size());
+  EXPECT_EQ(json::value_to<std::size_t>(r.at("mistakes")), q.mistakes);
+  EXPECT_NEAR(r.at("detection_mean_ms").to_number<double>(), q.detection_mean_ms, 0.001);
+  EXPECT_EQ(r.at("detection_from").as_string(), "receive");
+}
+
+TEST(Recording, SuspectOutHasOneRowPerHeartbeat) {
+  TempDir dir;
+  TraceGeneratorOptions g;
+  g.scenario = TraceScenario::kLan;
+  g.length = 2min;
+  const Trace t = GenerateTrace(g);
+  {
+    std::ofstream f(dir.File("lan.csv"));
+    WriteTrace(f, t);
+  }
+  std::string out;
+  ASSERT_EQ(RunCommand(VigilctlPath() + " replay " + dir.File("lan.csv") +
+                           " --detector timeout:timeout=300ms --suspect-out " +
+                           dir.File("s.csv"),
+                       &out),
+            0)
+      << out;
+  std::ifstream s(dir.File("s.csv"));
+  std::string line;
+  std::getline(s, line);
+  EXPECT_EQ(line, "seq,suspect_at_ms");
+  std::size_t rows = 0;
+  while (std::getline(s, line)) {
+    const auto comma = line.find(',');
+    ASSERT_NE(comma, std::string::npos);
+    EXPECT_EQ(std::stoull(line.substr(0, comma)), t.rows[rows].seq);
+    // A 300 ms timeout: suspicion starts 300 ms after each (new) arrival.
+    EXPECT_NEAR(std::stod(line.substr(comma + 1)), t.rows[rows].recv_ms + 300, 0.002);
+    ++rows;
+  }
+  EXPECT_EQ(rows, t.rows.size());
+  // Two detectors and one file is a usage error, named as such.
+  EXPECT_EQ(RunCommand(VigilctlPath() + " replay " + dir.File("lan.csv") +
+                           " --detector adaptive --detector phi --suspect-out x.csv",
+                       &out, true),
+            2);
+  EXPECT_NE(out.find("--suspect-out takes exactly one --detector, found 2"), std::string::npos)
+      << out;
+}
+
+TEST(Tune, PicksSettingsWithinTheBudgetAndWritesYamlAndAPlot) {
+  TempDir dir;
+  TraceGeneratorOptions g;
+  g.scenario = TraceScenario::kWan;
+  g.interval = 1s;
+  g.length = 3h;
+  {
+    std::ofstream f(dir.File("wan.csv"));
+    WriteTrace(f, GenerateTrace(g));
+  }
+  std::string out;
+  ASSERT_EQ(RunCommand(VigilctlPath() + " tune " + dir.File("wan.csv") +
+                           " --max-mistakes-per-hour 1 --json --plot " + dir.File("p.svg"),
+                       &out),
+            0)
+      << out;
+  const json::value v = json::parse(out);
+  ASSERT_TRUE(v.at("best").is_string());
+  for (const auto& [family, chosen] : v.at("chosen").as_object()) {
+    if (chosen.is_null()) continue;
+    EXPECT_LE(chosen.at("train").at("mistakes_per_hour").to_number<double>(), 1.0) << family;
+  }
+  // The YAML is a valid detector section.
+  const std::string yaml = std::string(v.at("yaml").as_string());
+  const auto config = LoadConfigString("node:\n  id: x\n" + yaml, "tuned.yaml");
+  EXPECT_TRUE(config.ok()) << yaml << (config.ok() ? "" : config.errors.front().ToString());
+  std::ifstream svg(dir.File("p.svg"));
+  const std::string text((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.rfind("<svg", 0), 0u);
+  EXPECT_NE(text.find("</svg>"), std::string::npos);
+  for (const char* family : {"adaptive", "phi-exponential", "timeout"}) {
+    EXPECT_NE(text.find(family), std::string::npos) << family;
+  }
+  // A budget of (practically) zero picks settings that made no mistake at all, slower ones.
+  std::string strict;
+  ASSERT_EQ(RunCommand(VigilctlPath() + " tune " + dir.File("wan.csv") +
+                           " --json --max-mistakes-per-hour 0.000001 --plot " + dir.File("q.svg"),
+                       &strict),
+            0)
+      << strict;
+  const json::value w = json::parse(strict);
+  const std::string best = std::string(w.at("best").as_string());
+  double loose_td = 0, strict_td = 0;
+  for (const auto& [family, chosen] : w.at("chosen").as_object()) {
+    if (chosen.is_null() || chosen.at("detector").as_string() != best) continue;
+    EXPECT_EQ(chosen.at("train").at("mistakes").to_number<double>(), 0) << family;
+    strict_td = chosen.at("train").at("detection_mean_ms").to_number<double>();
+  }
+  for (const auto& [family, chosen] : v.at("chosen").as_object()) {
+    if (!chosen.is_null() && chosen.at("detector").as_string() == v.at("best").as_string()) {
+      loose_td = chosen.at("train").at("detection_mean_ms").to_number<double>();
+    }
+  }
+  EXPECT_GE(strict_td, loose_td);
+  EXPECT_EQ(RunCommand(VigilctlPath() + " tune " + dir.File("wan.csv") + " --holdout 1.5" +
+                           " --max-mistakes-per-hour 1",
+                       &out, true),
+            2);
+  EXPECT_NE(out.find("--holdout must be a fraction between 0 and 1"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace vigil
