@@ -2,6 +2,10 @@
 //   build/release/bench/vigil_bench --benchmark_min_time=1
 #include <benchmark/benchmark.h>
 
+#include "detector/adaptive_detector.h"
+#include "quality/replay.h"
+#include "quality/trace_generator.h"
+
 #include <memory>
 #include <vector>
 
@@ -39,18 +43,19 @@ void BM_HeartbeatKnownPeer(benchmark::State& state) {
   EventIdSource ids;
   NullSink sink;
   MonoTime t{};
+  std::uint64_t seq = 0;
   for (int i = 0; i < 2000; ++i) {
     t += 100ms;
-    monitor.OnHeartbeat(t, 1, ids, sink);
+    monitor.OnHeartbeat(t, 1, ids, sink, ++seq);
   }
   for (auto _ : state) {
     t += 100ms;
-    monitor.OnHeartbeat(t, 1, ids, sink);
+    monitor.OnHeartbeat(t, 1, ids, sink, ++seq);
     queue.Set(0, *monitor.NextDeadline());
   }
   state.SetLabel(std::string(DetectorKindName(options.kind)));
 }
-BENCHMARK(BM_HeartbeatKnownPeer)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK(BM_HeartbeatKnownPeer)->Arg(0)->Arg(1)->Arg(2)->Arg(3);
 
 void BM_LevelAt(benchmark::State& state) {
   auto d = MakeDetector(Kind(static_cast<int>(state.range(0))), 100ms);
@@ -63,7 +68,7 @@ void BM_LevelAt(benchmark::State& state) {
   }
   state.SetLabel(std::string(DetectorKindName(static_cast<DetectorKind>(state.range(0)))));
 }
-BENCHMARK(BM_LevelAt)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK(BM_LevelAt)->Arg(0)->Arg(1)->Arg(2)->Arg(3);
 
 void BM_CrossingTime(benchmark::State& state) {
   auto d = MakeDetector(Kind(static_cast<int>(state.range(0))), 100ms);
@@ -76,7 +81,7 @@ void BM_CrossingTime(benchmark::State& state) {
   }
   state.SetLabel(std::string(DetectorKindName(static_cast<DetectorKind>(state.range(0)))));
 }
-BENCHMARK(BM_CrossingTime)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK(BM_CrossingTime)->Arg(0)->Arg(1)->Arg(2)->Arg(3);
 
 // The same with a different level every call: phi's closed-form inversion without its cache.
 void BM_CrossingTimeNewLevel(benchmark::State& state) {
@@ -191,6 +196,7 @@ BENCHMARK(BM_VerifyHeartbeat);
 // interval ring (heap), plus the deadline queue's per-peer share and the id index entry.
 void BM_BytesPerPeer(benchmark::State& state) {
   DetectorOptions options;
+  options.kind = DetectorKind::kPhi;
   options.max_sample_size = static_cast<std::size_t>(state.range(0));
   PeerConfig pc;
   pc.id = "node-123";
@@ -207,6 +213,37 @@ void BM_BytesPerPeer(benchmark::State& state) {
   state.counters["peer_record_bytes"] = static_cast<double>(sizeof(PeerRecord));
 }
 BENCHMARK(BM_BytesPerPeer)->Arg(1000)->Arg(100)->Iterations(1);
+
+// The default (adaptive) detector keeps no history: a fixed-size object per peer.
+void BM_BytesPerPeerAdaptive(benchmark::State& state) {
+  PeerConfig pc;
+  pc.id = "node-123";
+  pc.detector = DetectorOptions{};
+  PeerRecord record(0, pc, 1s);
+  for (auto _ : state) benchmark::DoNotOptimize(record.monitor.state());
+  const double total = static_cast<double>(sizeof(PeerRecord) + sizeof(AdaptiveDetector)) +
+                       static_cast<double>(record.monitor.detector().HeapBytes()) +
+                       16 /* heap entry */ + 12 /* wanted + position */ +
+                       48 /* unordered_map node, id fits SSO */;
+  state.counters["bytes_per_peer"] = total;
+  state.counters["detector_bytes"] = static_cast<double>(sizeof(AdaptiveDetector));
+  state.counters["peer_record_bytes"] = static_cast<double>(sizeof(PeerRecord));
+}
+BENCHMARK(BM_BytesPerPeerAdaptive)->Iterations(1);
+
+// Replaying a trace: what `vigilctl replay` and `vigilctl tune` spend per heartbeat.
+void BM_Replay(benchmark::State& state) {
+  TraceGeneratorOptions g;
+  g.scenario = TraceScenario::kWan;
+  g.length = 1h;
+  const Trace t = GenerateTrace(g);
+  const DetectorOptions options = Kind(static_cast<int>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(Replay(t, options, 100ms));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(t.rows.size()));
+  state.SetLabel(std::string(DetectorKindName(options.kind)));
+}
+BENCHMARK(BM_Replay)->Arg(0)->Arg(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace vigil

@@ -21,6 +21,15 @@ constexpr double kFloorFraction = 0.1;
 // A heartbeat this much earlier than its sequence number implies means the sender's
 // numbering jumped, not that the network got faster: start the offsets afresh.
 constexpr double kJumpIntervals = 2.0;
+// Weight of each heartbeat in the recent loss rate: about the last 100 heartbeats.
+constexpr double kRecentWeight = 0.01;
+
+// The smallest L with p·q^L <= budget: how many losses in a row to tolerate.
+int LossAllowance(double p, double q, double budget, double cap) {
+  if (!(p > budget)) return 0;
+  const double l = std::ceil(std::log(budget / p) / std::log(q));
+  return static_cast<int>(std::clamp(l, 0.0, cap));
+}
 
 }  // namespace
 
@@ -73,20 +82,40 @@ void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
   // Running averages: Chen's window of 1000 heartbeats, or `memory` if shorter.
   const double a = std::max({alpha_, 1e-3, 1.0 / static_cast<double>(samples_ + 1)});
 
-  // Loss model: `steps` slots, `lost` of them lost, `lost - 1` of those right after a loss.
-  const double keep = std::pow(1.0 - alpha_, static_cast<double>(steps));
-  slots_ = slots_ * keep + static_cast<double>(steps);
-  losses_ = losses_ * keep + lost;
-  continued_ = continued_ * keep + std::max(0.0, lost - 1.0);
+  // A run of losses longer than the detector tolerated was an outage as far as it could
+  // tell (it suspected the peer), and outages are what it exists to report, so it does not
+  // learn them: otherwise a single 2 s partition would teach it that 20 losses in a row are
+  // normal, and the next partition would go unreported for as long. The loss model learns
+  // from the runs it tolerated (near misses included) and extrapolates its tail from them;
+  // if runs really grow longer, its estimate of their continuation grows with them.
+  const bool outage = lost > static_cast<double>(loss_allowance_);
+  const double learned_lost = outage ? 0.0 : lost;
+  const double learned_steps = outage ? 1.0 : lost + 1.0;
+
+  // Loss model: slots, losses, and losses right after a loss.
+  const double keep = learned_steps == 1 ? 1.0 - alpha_ : std::pow(1.0 - alpha_, learned_steps);
+  slots_ = slots_ * keep + learned_steps;
+  losses_ = losses_ * keep + learned_lost;
+  continued_ = continued_ * keep + std::max(0.0, learned_lost - 1.0);
+  const double recent_keep = std::pow(1.0 - kRecentWeight, learned_steps);
+  recent_slots_ = recent_slots_ * recent_keep + learned_steps;
+  recent_losses_ = recent_losses_ * recent_keep + learned_lost;
 
   // The envelope of the whole excess silence (lost heartbeats included: a burst of losses or
   // a sender stall is one long silence), halving every `memory`; and Jacobson's mean and
   // deviation of the lateness alone.
+  // A heartbeat later than the detector allowed is learned as at most four times as late as
+  // it allowed (or four intervals): a sender that stalls again and again teaches the
+  // detector its stalls within a few of them, but one 10 s freeze does not make it 10 s
+  // slower for the next hour.
+  const double allowed_late = allowed_ms_ - predicted_ms_ - static_cast<double>(loss_allowance_) * interval_ms_;
+  const double learned_late = std::min(late_ms, 4.0 * std::max(allowed_late, interval_ms_));
   const double decay = std::exp2(-gap_ms / ToMillis(options_.memory));
-  late_envelope_ms_ = std::max(late_envelope_ms_ * decay, late_ms + lost * interval_ms_);
-  lateness_envelope_ms_ = std::max(lateness_envelope_ms_ * decay, late_ms);
-  late_dev_ms_ += a * (std::abs(late_ms - late_mean_ms_) - late_dev_ms_);
-  late_mean_ms_ += a * (late_ms - late_mean_ms_);
+  late_envelope_ms_ =
+      std::max(late_envelope_ms_ * decay, learned_late + learned_lost * interval_ms_);
+  lateness_envelope_ms_ = std::max(lateness_envelope_ms_ * decay, learned_late);
+  late_dev_ms_ += a * (std::abs(learned_late - late_mean_ms_) - late_dev_ms_);
+  late_mean_ms_ += a * (learned_late - late_mean_ms_);
 
   // Expected arrival of the next heartbeat: the later of the long average offset and the
   // last offset (two windows: slow to forget, quick to follow a shift to longer delays).
@@ -108,13 +137,21 @@ void AdaptiveDetector::Recompute() {
   // How many heartbeats in a row may be lost: the smallest L with
   // P(a run of more than L losses) = p·q^L at most the per-heartbeat mistake budget.
   const double p = (losses_ + kPriorLosses) / (slots_ + kPriorSlots);
-  const double q = (continued_ + kPriorContinued) / (losses_ + kPriorLosses);
+  // A loss is taken to be at least as likely right after a loss as anywhere (losses are
+  // independent or come in bursts; they do not avoid each other). Without this floor a
+  // handful of isolated losses at the onset of heavy loss would look like proof that losses
+  // never come in pairs.
+  const double q = std::max(p, (continued_ + kPriorContinued) / (losses_ + kPriorLosses));
   const double budget = options_.target_mistakes_per_hour * interval_ms_ / 3'600'000.0;
-  int allowance = 0;
-  if (p > budget) {
-    const double l = std::ceil(std::log(budget / p) / std::log(q));
-    const double cap = 3'600'000.0 / interval_ms_;  // never more than an hour of losses
-    allowance = static_cast<int>(std::clamp(l, 0.0, cap));
+  const double cap = 3'600'000.0 / interval_ms_;  // never more than an hour of losses
+  int allowance = LossAllowance(p, q, budget, cap);
+  // Heavy loss that just began: several recent losses at well above the long-run rate. The
+  // long counts cannot yet say whether they come in bursts, so assume the prior's burstiness
+  // until they can.
+  const double recent = recent_slots_ > 0 ? recent_losses_ / recent_slots_ : 0.0;
+  if (recent_losses_ > 1.5 && recent > p) {
+    const double q_recent = std::min(0.999, std::max({q, recent, kPriorContinued / kPriorLosses}));
+    allowance = std::max(allowance, LossAllowance(recent, q_recent, budget, cap));
   }
   loss_allowance_ = allowance;
   const double modelled = static_cast<double>(allowance) * interval_ms_ +

@@ -92,6 +92,10 @@ class AdaptiveDetector final : public FailureDetector {
   double slots_ = 0;
   double losses_ = 0;
   double continued_ = 0;
+  // The same over about the last 100 heartbeats, without a prior: the onset of heavy loss
+  // shows here within seconds, long before the long counts move.
+  double recent_slots_ = 0;
+  double recent_losses_ = 0;
   int loss_allowance_ = 0;
 
   double allowed_ms_ = 0;
