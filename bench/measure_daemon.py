@@ -5,7 +5,7 @@
 
 Prints:
   1. time from SIGKILL of a node to the SSE `down` event at each of the other two nodes
-     (100 ms interval, default phi threshold), median and max over --trials;
+     (100 ms interval, default detector), median and max over --trials;
   2. latency of GET /v1/peers with 1000 configured peers that all send heartbeats;
   3. resident memory (VmRSS) of vigild with 3 and with 1000 peers.
 Everything stays on 127.0.0.1 and stops by itself.
@@ -227,7 +227,7 @@ def main():
 
     k = kill_to_event(vigild, args.trials)
     print(f"SIGKILL -> SSE 'down' event at the other nodes ({len(k)} samples, {args.trials} trials, "
-          f"100 ms interval, phi 8): median {statistics.median(k):.0f} ms, "
+          f"100 ms interval, default detector): median {statistics.median(k):.0f} ms, "
           f"min {min(k):.0f} ms, max {max(k):.0f} ms")
     ok, lat, size, rss1000 = many_peers(vigild, args.peers, args.requests)
     print(f"GET /v1/peers with {args.peers} peers (all up: {ok}; {size} bytes): "

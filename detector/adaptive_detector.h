@@ -38,6 +38,9 @@ struct AdaptiveOptions {
 //   loss-continuation probabilities, so bursty loss is seen as bursty; μ, dev: Jacobson's
 //   mean and deviation of lateness.
 //
+// It does not learn what it reported: a run of losses longer than tolerated (an outage) is
+// not learned, and a heartbeat later than allowed is learned as at most 4x as late.
+//
 // The level is silence / allowed silence, so the threshold is 1 and CrossingTime is exact.
 // O(1) time per heartbeat, no heap memory (sizeof(AdaptiveDetector) bytes per peer).
 // Not thread-safe; one owner.

@@ -22,12 +22,16 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faultbed  # noqa: E402
-from faultbed import Bed, Skip, wait_until  # noqa: E402
+from faultbed import Bed, Skip, hold, wait_until  # noqa: E402
 
 # Slack on top of the detector's own bound (down_after_silence_ms) for a down event to reach
 # a client: scheduling on a shared 2-core machine under ASan. Generous on purpose.
 DELIVERY_SLACK_MS = 1500
 HEAL_SECONDS = 3.0
+# No scenario here should leave a detector waiting longer than this for a live peer.
+MAX_BOUND_MS = 10_000
+# A scenario that runs longer than this (times --scale) is stuck: it fails and is torn down.
+SCENARIO_DEADLINE_S = 300
 
 
 class Report:
@@ -82,6 +86,9 @@ def bound_ms(bed, pairs):
 
 def await_downs(bed, report, pairs, t0, bound):
     """Waits for every (observer, peer) pair to report peer down; records detection times."""
+    if bound > MAX_BOUND_MS:
+        fail(f"the detectors' bound is {bound:.0f} ms, over {MAX_BOUND_MS} ms: "
+             f"they would not report this fault in any useful time", bed)
     limit = bound + DELIVERY_SLACK_MS
     for obs, peer in pairs:
         wait_until(lambda: obs.events.snapshot(peer=peer.id, to="down", since=t0),
@@ -126,7 +133,7 @@ def loss_and_delay(bed, report, scale):
         bed.host_loss(h, 10)
     t0 = time.monotonic()
     seconds = 120 * scale
-    time.sleep(seconds)
+    hold(seconds)
     check_no_false_downs(bed, report, t0)
     ratios = [lost_ratio(a, b) for a in bed.hosts for b in bed.hosts if a is not b]
     report.notes["seconds"] = seconds
@@ -150,7 +157,7 @@ def link_loss(bed, report, scale):
     n1, n2, n3 = bed.hosts
     bed.link_loss(n2, n3, 15)
     t0 = time.monotonic()
-    time.sleep(45 * scale)
+    hold(45 * scale)
     check_no_false_downs(bed, report, t0)
     on_link, n3_from_n1, n1_from_n2 = lost_ratio(n3, n2), lost_ratio(n3, n1), lost_ratio(n1, n2)
     report.notes["loss_seen"] = {"n2->n3": round(on_link, 3), "n1->n3": round(n3_from_n1, 3),
@@ -168,11 +175,11 @@ def partition_two_way(bed, report, scale):
     t0 = time.monotonic()
     bed.cable(n1, up=False)
     await_downs(bed, report, across, t0, bound)
-    time.sleep(max(0.0, 8 * scale - (time.monotonic() - t0)))
+    hold((8 * scale - (time.monotonic() - t0)))
     t_heal = time.monotonic()
     bed.cable(n1, up=True)
     await_all_up(bed, report, t_heal, "healing the partition")
-    time.sleep(2)
+    hold(2)
     check_no_false_downs(bed, report, t0, {(a.id, b.id) for a, b in across})
     for a, b in across:
         check_sequence(bed, a, b, t0, ["down", "up"])
@@ -190,12 +197,12 @@ def partition_one_way(bed, report, scale):
     t0 = time.monotonic()
     rules = [bed.cut_one_way(n1, n2), bed.cut_one_way(n1, n3)]
     await_downs(bed, report, pairs, t0, bound)
-    time.sleep(max(0.0, 8 * scale - (time.monotonic() - t0)))
+    hold((8 * scale - (time.monotonic() - t0)))
     t_heal = time.monotonic()
     for r in rules:
         bed.delete_rule(r)
     await_all_up(bed, report, t_heal, "healing the one-way partition")
-    time.sleep(2)
+    hold(2)
     check_no_false_downs(bed, report, t0, {(a.id, b.id) for a, b in pairs})
     for a, b in pairs:
         check_sequence(bed, a, b, t0, ["down", "up"])
@@ -217,11 +224,11 @@ def stop_resume(bed, report, scale):
     t0 = time.monotonic()
     n3.send_signal(signal.SIGSTOP)
     await_downs(bed, report, pairs, t0, bound)
-    time.sleep(max(0.0, 10 * scale - (time.monotonic() - t0)))
+    hold((10 * scale - (time.monotonic() - t0)))
     t_heal = time.monotonic()
     n3.send_signal(signal.SIGCONT)
     await_all_up(bed, report, t_heal, "resuming n3")
-    time.sleep(3)
+    hold(3)
     check_no_false_downs(bed, report, t0, {("n1", "n3"), ("n2", "n3")})
     for a, b in pairs:
         check_sequence(bed, a, b, t0, ["down", "up"])
@@ -250,13 +257,13 @@ def kill_restart(bed, report, scale):
     n2.send_signal(signal.SIGKILL)
     n2.proc.wait()
     await_downs(bed, report, pairs, t0, bound)
-    time.sleep(max(0.0, 5 * scale - (time.monotonic() - t0)))
+    hold((5 * scale - (time.monotonic() - t0)))
     n2.events.close()
     n2.events = None
     t_heal = time.monotonic()
     n2.start()
     await_all_up(bed, report, t_heal, "restarting n2")
-    time.sleep(2)
+    hold(2)
     check_no_false_downs(bed, report, t0, {("n1", "n2"), ("n3", "n2")})
     for a, b in pairs:
         check_sequence(bed, a, b, t0, ["down", "up"])
@@ -274,9 +281,9 @@ def observer_starved(bed, report, scale):
     stalls_before = n1.api.metric("vigil_local_stalls_total") or 0
     t0 = time.monotonic()
     hog, path = bed.starve(n1, quota_percent=2)
-    time.sleep(20 * scale)
+    hold(20 * scale)
     bed.unstarve(n1, hog, path)
-    time.sleep(5)
+    hold(5)
     check_no_false_downs(bed, report, t0, {("n2", "n1"), ("n3", "n1")})
     for peer in (n2, n3):
         check_sequence(bed, n1, peer, t0, [])
@@ -302,11 +309,11 @@ def flapping_link(bed, report, scale):
         t_cut = time.monotonic()
         bed.cable(n3, up=False)
         await_downs(bed, report, pairs, t_cut, bound)
-        time.sleep(max(0.0, 2 - (time.monotonic() - t_cut)))
+        hold((2 - (time.monotonic() - t_cut)))
         t_heal = time.monotonic()
         bed.cable(n3, up=True)
         await_all_up(bed, report, t_heal, "the link came back")
-        time.sleep(max(0.0, 3 - (time.monotonic() - t_heal)))
+        hold((3 - (time.monotonic() - t_heal)))
     check_no_false_downs(bed, report, t0, {(a.id, b.id) for a, b in pairs})
     for a, b in pairs:
         check_sequence(bed, a, b, t0, ["down", "up"] * cycles)
@@ -349,6 +356,12 @@ def main():
         report = Report(name)
         bed = Bed(3, args.vigild, netdelay=args.netdelay)
         ok = True
+
+        def stuck(_signum, _frame):
+            raise AssertionError(f"{name} did not finish within its deadline")
+
+        signal.signal(signal.SIGALRM, stuck)
+        signal.alarm(int(SCENARIO_DEADLINE_S * max(1.0, args.scale)))
         try:
             fn(bed, report, args.scale)
         except Skip as e:
@@ -361,6 +374,7 @@ def main():
             ok = False
             traceback.print_exc()
         finally:
+            signal.alarm(0)
             bed.close()
         result = report.as_dict()
         result["result"] = "pass" if ok else "fail"

@@ -258,6 +258,9 @@ class Host:
                f"peers:\n{peers}"
                f"api:\n  socket: {self.socket}\n"
                f"state:\n  directory: {self.dir}/state\n"
+               # Arrival traces for the post-mortem of a failed scenario (VIGIL_FAULTS_KEEP=1
+               # keeps them): <dir>/<host>/state/traces/<peer>.csv.
+               f"recording:\n  enabled: true\n"
                f"{self.bed.extra_yaml}{extra}")
         with open(os.path.join(self.dir, "vigil.yaml"), "w") as f:
             f.write(cfg)
@@ -313,12 +316,23 @@ class Host:
         return {p["id"]: p["state"] for p in self.api.json("/v1/peers")["peers"]}
 
 
+_idle = threading.Event()  # never set: waiting on it is a plain pause
+
+
+def hold(seconds):
+    """Lets a phase of a scenario run for `seconds` (a fault held on, a settling period):
+    the daemons run meanwhile. Not a wait for a condition: those use wait_until."""
+    if seconds > 0:
+        _idle.wait(seconds)
+
+
 def wait_until(predicate, timeout, what):
+    """Polls `predicate` every 50 ms until it is true; fails after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.05)
+        _idle.wait(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
