@@ -368,6 +368,19 @@ class Bed:
                 run("ip", "-n", h.ns, "addr", "add", f"{h.addr}/24", "dev", "eth0")
                 run("ip", "-n", h.ns, "link", "set", "eth0", "up")
                 run("ip", "-n", h.ns, "link", "set", "lo", "up")
+            # Static neighbour entries: a one-way cut must stay one-way. With ARP, the cut side's
+            # replies are lost too, and a few seconds in, the other direction stalls in
+            # neighbour resolution (its heartbeats queued for a second or more): a real
+            # effect on one L2 segment, but not the fault the scenario means.
+            macs = {}
+            for h in self.hosts:
+                info = json.loads(run("ip", "-n", h.ns, "-j", "link", "show", "eth0").stdout)
+                macs[h.addr] = info[0]["address"]
+            for h in self.hosts:
+                for other, mac in macs.items():
+                    if other != h.addr:
+                        run("ip", "-n", h.ns, "neigh", "replace", other, "lladdr", mac,
+                            "dev", "eth0", "nud", "permanent")
             # The hub's fault table: per-link rules go into its forward chain.
             run("ip", "netns", "exec", self.hub, "nft", "add table bridge faults; "
                 "add chain bridge faults links { type filter hook forward priority 0; }")
