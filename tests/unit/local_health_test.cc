@@ -4,6 +4,7 @@
 
 #include "daemon/local_health.h"
 #include "daemon/node.h"
+#include "tests/unit/test_messages.h"
 #include "tests/unit/test_time.h"
 
 namespace vigil {
@@ -74,14 +75,7 @@ TEST(NodeHold, NoConvictionWhileHeldThenJudgedWithFreshData) {
   ASSERT_TRUE(r.ok());
   Node node(*r.config, {AtMs(0), WallTime{}});
   auto beat = [&](const char* id, std::uint64_t seq, double at) {
-    Message m;
-    m.sender_id = id;
-    m.incarnation = 1;
-    m.sequence = seq;
-    m.interval_us = 100000;
-    std::vector<std::uint8_t> d(kMaxMessageSize);
-    d.resize(Encode(m, d));
-    return node.OnDatagram(d, false, {AtMs(at), WallTime{}});
+    return node.OnDatagram(testing::EncodedMessage(id, 1, seq), false, {AtMs(at), WallTime{}});
   };
   beat("a", 1, 0);
   beat("b", 1, 0);

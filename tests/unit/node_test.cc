@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "daemon/node.h"
+#include "tests/unit/test_messages.h"
 #include "tests/unit/test_time.h"
 
 namespace vigil {
@@ -37,15 +38,7 @@ Timestamp T(double ms) {
 
 std::vector<std::uint8_t> Datagram(std::string_view from, std::uint64_t inc, std::uint64_t seq,
                                    MessageType type = MessageType::kHeartbeat) {
-  Message m;
-  m.type = type;
-  m.sender_id = from;
-  m.incarnation = inc;
-  m.sequence = seq;
-  m.interval_us = 100000;
-  std::vector<std::uint8_t> out(kMaxMessageSize);
-  out.resize(Encode(m, out));
-  return out;
+  return testing::EncodedMessage(from, inc, seq, type);
 }
 
 class NodeTest : public ::testing::Test {

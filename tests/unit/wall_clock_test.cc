@@ -11,6 +11,7 @@
 
 #include "daemon/api_json.h"
 #include "daemon/node.h"
+#include "tests/unit/test_messages.h"
 #include "tests/unit/test_time.h"
 
 namespace vigil {
@@ -38,15 +39,7 @@ peers:
 }
 
 std::vector<std::uint8_t> Heartbeat(std::string_view from, std::uint64_t seq) {
-  Message m;
-  m.type = MessageType::kHeartbeat;
-  m.sender_id = from;
-  m.incarnation = 7;
-  m.sequence = seq;
-  m.interval_us = 100000;
-  std::vector<std::uint8_t> out(kMaxMessageSize);
-  out.resize(Encode(m, out));
-  return out;
+  return testing::EncodedMessage(from, 7, seq);
 }
 
 // What a client can observe, minus the wall-clock display fields.

@@ -1,0 +1,26 @@
+// Encoded heartbeats and leaves for tests that feed a Node datagrams.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "transport/wire_format.h"
+
+namespace vigil::testing {
+
+inline std::vector<std::uint8_t> EncodedMessage(std::string_view from, std::uint64_t incarnation,
+                                                std::uint64_t sequence,
+                                                MessageType type = MessageType::kHeartbeat) {
+  Message m;
+  m.type = type;
+  m.sender_id = from;
+  m.incarnation = incarnation;
+  m.sequence = sequence;
+  m.interval_us = 100000;
+  std::vector<std::uint8_t> out(kMaxMessageSize);
+  out.resize(Encode(m, out));
+  return out;
+}
+
+}  // namespace vigil::testing
