@@ -86,16 +86,6 @@ std::optional<Loaded> Load(const std::string& path, std::optional<Duration> inte
   return l;
 }
 
-// The rows of [begin, end) and their suspicion times, as a trace of their own.
-std::pair<Trace, std::vector<double>> Slice(const Trace& t, const std::vector<double>& s,
-                                            std::size_t begin, std::size_t end) {
-  Trace out;
-  out.rows.assign(t.rows.begin() + static_cast<std::ptrdiff_t>(begin),
-                  t.rows.begin() + static_cast<std::ptrdiff_t>(end));
-  return {std::move(out), std::vector<double>(s.begin() + static_cast<std::ptrdiff_t>(begin),
-                                              s.begin() + static_cast<std::ptrdiff_t>(end))};
-}
-
 }  // namespace
 
 int CmdReplay(const ReplayRequest& r, std::ostream& out, std::ostream& err) {
@@ -361,10 +351,10 @@ int CmdTune(const TuneRequest& r, std::ostream& out, std::ostream& err) {
     // Replayed whole, so the held-out part starts with a detector that has learned what it
     // would have learned in service; each part is scored on its own rows.
     const auto s = Replay(trace, spec.spec->options, loaded->interval);
-    auto [train, train_s] = Slice(trace, s, 0, split);
-    auto [test, test_s] = Slice(trace, s, split, trace.rows.size());
-    c.train = ScoreQos(train, train_s);
-    c.test = ScoreQos(test, test_s);
+    const std::span<const TraceRow> rows(trace.rows);
+    const std::span<const double> at(s);
+    c.train = ScoreQos(rows.first(split), at.first(split));
+    c.test = ScoreQos(rows.subspan(split), at.subspan(split));
   }
   std::map<std::string, const Candidate*> chosen;
   for (const char* family : {"adaptive", "phi", "phi-exponential", "timeout"}) chosen[family] = nullptr;

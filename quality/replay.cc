@@ -111,18 +111,22 @@ std::vector<double> Replay(const Trace& trace, const DetectorOptions& options, D
 }
 
 QosFigures ScoreQos(const Trace& trace, const std::vector<double>& suspect_at) {
+  return ScoreQos(std::span<const TraceRow>(trace.rows), std::span<const double>(suspect_at));
+}
+
+QosFigures ScoreQos(std::span<const TraceRow> rows, std::span<const double> suspect_at) {
   QosFigures q;
-  q.heartbeats = trace.rows.size();
-  q.send_times_known = !trace.rows.empty();
+  q.heartbeats = rows.size();
+  q.send_times_known = !rows.empty();
   std::vector<double> detection;
-  detection.reserve(trace.rows.size());
+  detection.reserve(rows.size());
   double wrong_ms = 0;
   std::uint64_t newest = 0;
   std::optional<double> first_recv;
   double last_recv = 0;
   double pending_s = kInf;  // S of the newest heartbeat so far
-  for (std::size_t i = 0; i < trace.rows.size(); ++i) {
-    const TraceRow& r = trace.rows[i];
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const TraceRow& r = rows[i];
     if (!r.send_ms) q.send_times_known = false;
     if (r.seq > newest) {
       if (first_recv) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,9 @@ struct QosFigures {
 // Scores `suspect_at` (one entry per row, as Replay returns) against the trace. The peer of
 // a trace is alive throughout: every suspicion that a later heartbeat ends is a mistake.
 QosFigures ScoreQos(const Trace& trace, const std::vector<double>& suspect_at);
+// The same for a part of a trace (rows and their suspicion times, equally long), without
+// copying it: `vigilctl tune` scores training and held-out parts of one replay this way.
+QosFigures ScoreQos(std::span<const TraceRow> rows, std::span<const double> suspect_at);
 
 // The smallest fixed timeout whose mistakes on this trace stay within `mistakes_per_hour`
 // (hindsight: it looks at the whole trace). The trace needs two new heartbeats.

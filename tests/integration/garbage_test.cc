@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/integration/cluster.h"
+#include "tests/unit/test_messages.h"
 #include "transport/wire_format.h"
 
 namespace vigil::testing {
@@ -46,15 +47,7 @@ class UdpSender {
 
 std::vector<std::uint8_t> Valid(std::string_view sender, std::uint64_t incarnation,
                                 std::uint64_t seq, MessageType type = MessageType::kHeartbeat) {
-  Message m;
-  m.type = type;
-  m.sender_id = sender;
-  m.incarnation = incarnation;
-  m.sequence = seq;
-  m.interval_us = 100000;
-  std::vector<std::uint8_t> out(kMaxMessageSize);
-  out.resize(Encode(m, out));
-  return out;
+  return EncodedMessage(sender, incarnation, seq, type);
 }
 
 // Reads vigil_datagrams_rejected_total by reason from /metrics.
