@@ -41,7 +41,7 @@ struct DetectorKey {
   std::string_view name;
   std::string_view only_for;
 };
-constexpr std::array<DetectorKey, 13> kDetectorKeys = {{
+constexpr std::array<DetectorKey, 14> kDetectorKeys = {{
     {"kind", ""},
     {"threshold", ""},
     {"suspect_threshold", ""},
@@ -54,6 +54,7 @@ constexpr std::array<DetectorKey, 13> kDetectorKeys = {{
     {"max_interval", "phi-exponential"},
     {"memory", "adaptive"},
     {"margin", "adaptive"},
+    {"target_mistakes_per_hour", "adaptive"},
     {"rise", ""},
 }};
 
@@ -283,6 +284,8 @@ class Loader {
         }
       } else if (key == "margin") {
         if (auto x = Number(v, kpath, 1, 100, true)) into.margin = *x;
+      } else if (key == "target_mistakes_per_hour") {
+        if (auto x = Number(v, kpath, 0, 60, false)) into.target_mistakes_per_hour = *x;
       } else if (key == "rise") {
         if (auto x = Integer(v, kpath, 1, 100)) into.rise = static_cast<std::uint32_t>(*x);
       }
@@ -312,7 +315,7 @@ class Loader {
     if (d.kind == DetectorKind::kAdaptive && set.count("threshold")) {
       Error(set.at("threshold"), Join(path, "threshold"),
             "kind adaptive has a fixed threshold of 1 (silence / allowed silence); tune "
-            "'margin' or 'memory' instead");
+            "'margin', 'memory' or 'target_mistakes_per_hour' instead");
     }
     if (d.kind == DetectorKind::kAdaptive && d.suspect_threshold &&
         *d.suspect_threshold >= 1.0) {

@@ -211,14 +211,7 @@ std::vector<Candidate> Sweep(Duration interval) {
     c.push_back({"phi-exponential", fmt::format("phi-exponential:threshold={}", th),
                  fmt::format("detector:\n  kind: phi-exponential\n  threshold: {}\n", th), {}, {}});
   }
-  for (double margin : {1.0, 1.25, 1.5, 2.0, 3.0}) {
-    for (const char* memory : {"2m", "5m", "10m", "30m", "60m"}) {
-      c.push_back({"adaptive", fmt::format("adaptive:margin={},memory={}", margin, memory),
-                   fmt::format("detector:\n  kind: adaptive\n  margin: {}\n  memory: {}\n", margin,
-                               memory),
-                   {}, {}});
-    }
-  }
+  for (const auto& a : AdaptiveTuningGrid()) c.push_back({"adaptive", a.Spec(), a.Yaml(), {}, {}});
   return c;
 }
 
@@ -409,14 +402,16 @@ int CmdTune(const TuneRequest& r, std::ostream& out, std::ostream& err) {
                      "checked on the last {:.0f} %; budget {} mistakes/h\n\n",
                      r.trace, trace.rows.size(), ToMillis(loaded->interval),
                      (1 - r.holdout) * 100, r.holdout * 100, r.max_mistakes_per_hour);
-  out << fmt::format("{:<52} {:>20} {:>20}\n", "fastest within budget (training)",
+  std::size_t width = 33;
+  for (const auto& [family, c] : chosen) width = std::max(width, c ? c->spec.size() : family.size());
+  out << fmt::format("{:<{}} {:>20} {:>20}\n", "fastest within budget (training)", width,
                      "training: mist/h, T_D", "held out: mist/h, T_D");
   for (const auto& [family, c] : chosen) {
     if (c == nullptr) {
-      out << fmt::format("{:<52} {:>20}\n", family, "none within budget");
+      out << fmt::format("{:<{}} {:>20}\n", family, width, "none within budget");
       continue;
     }
-    out << fmt::format("{:<52} {:>9.2f}, {:>8} {:>9.2f}, {:>8}\n", c->spec,
+    out << fmt::format("{:<{}} {:>9.2f}, {:>8} {:>9.2f}, {:>8}\n", c->spec, width,
                        c->train.mistakes_per_hour, Ms(c->train.detection_mean_ms),
                        c->test.mistakes_per_hour, Ms(c->test.detection_mean_ms));
   }

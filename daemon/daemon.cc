@@ -378,14 +378,22 @@ void Daemon::SendToAll(MessageType type) {
 }
 
 asio::awaitable<void> Daemon::SendLoop() {
+  // Heartbeat k is due at start + k·interval, and leaves within ±jitter of that slot. The
+  // jitter spreads a cluster's sends so they do not go out in lockstep, but it does not
+  // accumulate (as re-arming "interval after now" would, along with each wakeup's latency),
+  // so receivers see exactly the interval announced and arrival offsets that only the
+  // network moves.
+  using Clock = asio::steady_timer::clock_type;
+  auto slot = Clock::now();
   while (!stopping_) {
     SendToAll(MessageType::kHeartbeat);
-    // Spread sends uniformly by +-jitter so a cluster does not send in lockstep; the mean
-    // interval stays exact.
+    const auto interval = std::chrono::duration_cast<Clock::duration>(config_.heartbeat_interval);
+    slot += interval;
+    // Fell a whole interval behind (suspended, starved): start afresh rather than burst.
+    if (slot + interval < Clock::now()) slot = Clock::now();
     std::uniform_real_distribution<double> spread(-config_.heartbeat_jitter,
                                                   config_.heartbeat_jitter);
-    const double factor = 1.0 + spread(rng_);
-    send_timer_.expires_after(std::chrono::duration_cast<Duration>(config_.heartbeat_interval * factor));
+    send_timer_.expires_at(slot + std::chrono::duration_cast<Clock::duration>(interval * spread(rng_)));
     co_await send_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }

@@ -23,6 +23,20 @@ constexpr double kFloorFraction = 0.1;
 constexpr double kJumpIntervals = 2.0;
 // Weight of each heartbeat in the recent loss rate: about the last 100 heartbeats.
 constexpr double kRecentWeight = 0.01;
+// Weight of each heartbeat in the smoothed queueing delay: about the last four.
+constexpr double kQueueWeight = 0.25;
+// Clocks drift apart and senders' timers run slow, so the minimum offset creeps; it may
+// rise by the measured drift (the long average of offset changes per heartbeat, in which
+// delay changes cancel out) plus this much per millisecond. If the drift is
+// underestimated, queueing delay reads high, which only makes the detector more patient.
+constexpr double kDriftSlackPerMs = 1e-5;
+// Span of the drift average. Long: a shift in delay is a step in the offsets, and over
+// this span it reads as a slope of only (step / span).
+constexpr double kDriftSpanMs = 3'600'000;
+// Condition 0 is queueing below interval/64; each next one is 4x higher.
+constexpr double kQuietFraction = 1.0 / 64;
+// Heartbeats a condition must have seen before its own figures are trusted.
+constexpr double kConditionEvidence = 300;
 
 // The smallest L with p·q^L <= budget: how many losses in a row to tolerate.
 int LossAllowance(double p, double q, double budget, double cap) {
@@ -54,7 +68,18 @@ void AdaptiveDetector::Rebase(MonoTime now, std::uint64_t sequence) {
   offset_last_ms_ = 0;
   offset_mean_ms_ = 0;
   predicted_ms_ = interval_ms_;
+  base_offset_ms_ = 0;
   Recompute();
+}
+
+int AdaptiveDetector::ConditionOf(double queueing_ms) const {
+  double bound = kQuietFraction * interval_ms_;
+  int c = 0;
+  while (c + 1 < kConditions && queueing_ms >= bound) {
+    ++c;
+    bound *= 4;
+  }
+  return c;
 }
 
 void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
@@ -74,7 +99,7 @@ void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
   const double lost = static_cast<double>(std::min<std::uint64_t>(steps - 1, 1'000'000));
   // How late this heartbeat is against the time predicted for it at the last one.
   const double late_ms = gap_ms - predicted_ms_ - lost * interval_ms_;
-  if (late_ms < -kJumpIntervals * interval_ms_ - options_.margin * late_envelope_ms_) {
+  if (late_ms < -kJumpIntervals * interval_ms_ - options_.margin * overall_.excess_envelope_ms) {
     Rebase(now, sequence);
     return;
   }
@@ -92,18 +117,15 @@ void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
   const double learned_lost = outage ? 0.0 : lost;
   const double learned_steps = outage ? 1.0 : lost + 1.0;
 
-  // Loss model: slots, losses, and losses right after a loss.
+  // The loss counts age per slot; the recent loss rate is over about 100 heartbeats.
   const double keep = learned_steps == 1 ? 1.0 - alpha_ : std::pow(1.0 - alpha_, learned_steps);
-  slots_ = slots_ * keep + learned_steps;
-  losses_ = losses_ * keep + learned_lost;
-  continued_ = continued_ * keep + std::max(0.0, learned_lost - 1.0);
   const double recent_keep = std::pow(1.0 - kRecentWeight, learned_steps);
   recent_slots_ = recent_slots_ * recent_keep + learned_steps;
   recent_losses_ = recent_losses_ * recent_keep + learned_lost;
 
-  // The envelope of the whole excess silence (lost heartbeats included: a burst of losses or
-  // a sender stall is one long silence), halving every `memory`; and Jacobson's mean and
-  // deviation of the lateness alone.
+  // The loss counts, and the envelope of the whole excess silence (lost heartbeats included:
+  // a burst of losses or a sender stall is one long silence), halving every `memory`; and
+  // Jacobson's mean and deviation of the lateness alone.
   // A heartbeat later than the detector allowed is learned as at most four times as late as
   // it allowed (or four intervals): a sender that stalls again and again teaches the
   // detector its stalls within a few of them, but one 10 s freeze does not make it 10 s
@@ -111,18 +133,34 @@ void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
   const double allowed_late = allowed_ms_ - predicted_ms_ - static_cast<double>(loss_allowance_) * interval_ms_;
   const double learned_late = std::min(late_ms, 4.0 * std::max(allowed_late, interval_ms_));
   const double decay = std::exp2(-gap_ms / ToMillis(options_.memory));
-  late_envelope_ms_ =
-      std::max(late_envelope_ms_ * decay, learned_late + learned_lost * interval_ms_);
-  lateness_envelope_ms_ = std::max(lateness_envelope_ms_ * decay, learned_late);
+  overall_.Learn(learned_steps, learned_lost, learned_late, interval_ms_, keep, decay);
+  // ...and under the condition that held when this silence began.
+  conditions_[condition_].Learn(learned_steps, learned_lost, learned_late, interval_ms_, keep,
+                                decay);
   late_dev_ms_ += a * (std::abs(learned_late - late_mean_ms_) - late_dev_ms_);
   late_mean_ms_ += a * (learned_late - late_mean_ms_);
 
   // Expected arrival of the next heartbeat: the later of the long average offset and the
   // last offset (two windows: slow to forget, quick to follow a shift to longer delays).
+  const double previous_offset_ms = offset_last_ms_;
   offset_last_ms_ = MillisBetween(run_start_, now) -
                     static_cast<double>(sequence - run_start_sequence_) * interval_ms_;
   offset_mean_ms_ += a * (offset_last_ms_ - offset_mean_ms_);
   predicted_ms_ = interval_ms_ + std::max(0.0, offset_mean_ms_ - offset_last_ms_);
+
+  // Drift per heartbeat slot: the decayed sum of offset changes over the decayed count of
+  // slots (a ratio of sums, so late heartbeats and the early ones after them cancel).
+  const double steps_d = static_cast<double>(steps);
+  const double w = std::max(interval_ms_ / kDriftSpanMs, 1.0 / static_cast<double>(samples_ + 1));
+  drift_sum_ms_ = (1.0 - w) * drift_sum_ms_ + (offset_last_ms_ - previous_offset_ms);
+  drift_slots_ = (1.0 - w) * drift_slots_ + steps_d;
+  const double drift = drift_sum_ms_ / drift_slots_;
+  base_offset_ms_ = std::min(
+      base_offset_ms_ + std::max(0.0, drift) * steps_d + kDriftSlackPerMs * gap_ms,
+      offset_last_ms_);
+  const double queueing = offset_last_ms_ - base_offset_ms_;
+  queueing_ms_ += kQueueWeight * (queueing - queueing_ms_);
+  condition_ = ConditionOf(queueing_ms_);
 
   const double gap_delta = gap_ms - gap_mean_ms_;
   gap_mean_ms_ += a * gap_delta;
@@ -133,18 +171,30 @@ void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
   Recompute();
 }
 
-void AdaptiveDetector::Recompute() {
+template <typename T>
+void AdaptiveDetector::Figures<T>::Learn(double steps, double lost, double late_ms,
+                                         double interval_ms, double keep, double decay) {
+  slots = static_cast<T>(slots * keep + steps);
+  losses = static_cast<T>(losses * keep + lost);
+  continued = static_cast<T>(continued * keep + std::max(0.0, lost - 1.0));
+  excess_envelope_ms =
+      static_cast<T>(std::max(excess_envelope_ms * decay, late_ms + lost * interval_ms));
+  lateness_envelope_ms = static_cast<T>(std::max(lateness_envelope_ms * decay, late_ms));
+}
+
+template <typename T>
+double AdaptiveDetector::AllowedFrom(const Figures<T>& f, int& allowance) const {
   // How many heartbeats in a row may be lost: the smallest L with
   // P(a run of more than L losses) = p·q^L at most the per-heartbeat mistake budget.
-  const double p = (losses_ + kPriorLosses) / (slots_ + kPriorSlots);
+  const double p = (f.losses + kPriorLosses) / (f.slots + kPriorSlots);
   // A loss is taken to be at least as likely right after a loss as anywhere (losses are
   // independent or come in bursts; they do not avoid each other). Without this floor a
   // handful of isolated losses at the onset of heavy loss would look like proof that losses
   // never come in pairs.
-  const double q = std::max(p, (continued_ + kPriorContinued) / (losses_ + kPriorLosses));
+  const double q = std::max(p, (f.continued + kPriorContinued) / (f.losses + kPriorLosses));
   const double budget = options_.target_mistakes_per_hour * interval_ms_ / 3'600'000.0;
   const double cap = 3'600'000.0 / interval_ms_;  // never more than an hour of losses
-  int allowance = LossAllowance(p, q, budget, cap);
+  allowance = LossAllowance(p, q, budget, cap);
   // Heavy loss that just began: several recent losses at well above the long-run rate. The
   // long counts cannot yet say whether they come in bursts, so assume the prior's burstiness
   // until they can.
@@ -153,15 +203,35 @@ void AdaptiveDetector::Recompute() {
     const double q_recent = std::min(0.999, std::max({q, recent, kPriorContinued / kPriorLosses}));
     allowance = std::max(allowance, LossAllowance(recent, q_recent, budget, cap));
   }
-  loss_allowance_ = allowance;
   const double modelled = static_cast<double>(allowance) * interval_ms_ +
                           std::max(late_mean_ms_ + kDeviations * late_dev_ms_,
                                    kFloorFraction * interval_ms_);
   // Lost heartbeats come in whole intervals, so the margin stretches only the lateness:
   // a run of 5 losses seen calls for patience for 5 more, not for 6.25.
   const double envelope =
-      late_envelope_ms_ + (options_.margin - 1.0) * std::max(0.0, lateness_envelope_ms_);
-  allowed_ms_ = predicted_ms_ + std::max(envelope, modelled);
+      f.excess_envelope_ms + (options_.margin - 1.0) * std::max<double>(0.0, f.lateness_envelope_ms);
+  return std::max(envelope, modelled);
+}
+
+void AdaptiveDetector::Recompute() {
+  int allowance = 0;
+  double allowed = AllowedFrom(overall_, allowance);
+  const auto& now = conditions_[condition_];
+  if (options_.per_condition && now.slots >= kConditionEvidence) {
+    // The current condition has its own evidence: hold it to the budget on its own figures,
+    // and never to less patience than a quieter condition with evidence (more queueing
+    // never calls for less patience).
+    allowed = 0;
+    allowance = 0;
+    for (int c = 0; c <= condition_; ++c) {
+      if (conditions_[c].slots < kConditionEvidence) continue;
+      int l = 0;
+      allowed = std::max(allowed, AllowedFrom(conditions_[c], l));
+      allowance = std::max(allowance, l);
+    }
+  }
+  loss_allowance_ = allowance;
+  allowed_ms_ = predicted_ms_ + allowed;
 }
 
 double AdaptiveDetector::Level(MonoTime now) const {

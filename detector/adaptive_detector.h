@@ -22,6 +22,9 @@ struct AdaptiveOptions {
   // Mistakes per hour the loss allowance aims for (it picks how many heartbeats in a row may
   // be lost). > 0.
   double target_mistakes_per_hour = 0.25;
+  // Learn separately for each level of queueing delay (see below). Off only to measure
+  // what it buys.
+  bool per_condition = true;
 };
 
 // The deadline after heartbeat j (sequence s) is
@@ -40,6 +43,14 @@ struct AdaptiveOptions {
 //
 // It does not learn what it reported: a run of losses longer than tolerated (an outage) is
 // not learned, and a heartbeat later than allowed is learned as at most 4x as late.
+//
+// Networks change regime, and queueing delay is the early sign: a path that is filling its
+// buffers delays heartbeats before it drops them. So E, E_late and the loss model are also
+// kept per network condition: the queueing delay (arrival offset above its running minimum,
+// as LEDBAT measures it, with clock drift taken out) in factor-4 steps of the interval. Each condition remembers in its
+// own time, so what a noisy spell taught survives an hour of calm. The deadline uses the
+// current condition's figures once it has evidence (and never less than a quieter
+// condition's); otherwise the overall figures above.
 //
 // The level is silence / allowed silence, so the threshold is 1 and CrossingTime is exact.
 // O(1) time per heartbeat, no heap memory (sizeof(AdaptiveDetector) bytes per peer).
@@ -67,7 +78,30 @@ class AdaptiveDetector final : public FailureDetector {
   int loss_allowance() const { return loss_allowance_; }
 
  private:
+  // What the detector learned from the silences before arrivals: the envelopes, and decayed
+  // counts for the loss model (slots, i.e. heartbeats sent; losses; and losses that followed
+  // a loss). Kept overall (doubles) and per network condition (floats: there are
+  // kConditions of them per peer).
+  template <typename T>
+  struct Figures {
+    T excess_envelope_ms = 0;    // E: excess silence, lost heartbeats included
+    T lateness_envelope_ms = 0;  // E_late: lateness alone
+    T slots = 0;
+    T losses = 0;
+    T continued = 0;
+
+    // Learns one silence: `steps` slots of which `lost` lost, `late_ms` late.
+    // `keep` and `decay` age the counts and the envelopes.
+    void Learn(double steps, double lost, double late_ms, double interval_ms, double keep,
+               double decay);
+  };
+  static constexpr int kConditions = 5;
+
   void Recompute();
+  int ConditionOf(double queueing_ms) const;
+  // Allowed silence beyond the expected arrival from one set of figures; sets `allowance`.
+  template <typename T>
+  double AllowedFrom(const Figures<T>& figures, int& allowance) const;
 
   AdaptiveOptions options_;
   double interval_ms_;
@@ -84,22 +118,25 @@ class AdaptiveDetector final : public FailureDetector {
   double predicted_ms_ = 0;  // silence until heartbeat s+1 is expected
 
   // Lateness of the next arrival beyond its expected time (losses taken out).
-  double late_envelope_ms_ = 0;     // excess silence, lost heartbeats included
-  double lateness_envelope_ms_ = 0;  // lateness alone
+  Figures<double> overall_;
   double late_mean_ms_ = 0;
   double late_dev_ms_ = 0;
   std::uint64_t samples_ = 0;
 
-  // Decayed counts for the loss model: slots (heartbeats sent), losses, and losses that
-  // followed a loss.
-  double slots_ = 0;
-  double losses_ = 0;
-  double continued_ = 0;
-  // The same over about the last 100 heartbeats, without a prior: the onset of heavy loss
+  // Loss counts over about the last 100 heartbeats, without a prior: the onset of heavy loss
   // shows here within seconds, long before the long counts move.
   double recent_slots_ = 0;
   double recent_losses_ = 0;
   int loss_allowance_ = 0;
+
+  // Queueing delay: arrival offsets above their running minimum (which may creep up by
+  // clock drift), smoothed quick to rise and slow to fall.
+  double drift_sum_ms_ = 0;  // decayed sum of offset changes
+  double drift_slots_ = 0;   // decayed count of the slots they span
+  double base_offset_ms_ = 0;
+  double queueing_ms_ = 0;
+  int condition_ = 0;
+  Figures<float> conditions_[kConditions];
 
   double allowed_ms_ = 0;
 

@@ -57,6 +57,7 @@ AdaptiveOptions ToAdaptive(const DetectorOptions& options, Duration heartbeat_in
   o.heartbeat_interval = heartbeat_interval;
   o.memory = options.memory;
   o.margin = options.margin;
+  o.target_mistakes_per_hour = options.target_mistakes_per_hour;
   return o;
 }
 

@@ -39,9 +39,11 @@ struct DetectorOptions {
   std::optional<Duration> suspect_after;
   // kPhiExponential: longest interval learned; zero means twice the heartbeat interval.
   Duration max_interval = Duration::zero();
-  // kAdaptive: half-life of what the detector remembers, and the envelope multiplier.
+  // kAdaptive: half-life of what the detector remembers, the envelope multiplier, and the
+  // false-suspicion rate per hour its loss allowance aims for (> 0).
   Duration memory = std::chrono::minutes(60);
   double margin = 1.5;
+  double target_mistakes_per_hour = 0.25;
   // Heartbeats needed before a down peer is up again (keepalived's `rise`). >= 1.
   std::uint32_t rise = 1;
 

@@ -74,6 +74,27 @@ DetectorSpecResult ParseDetectorSpec(const std::string& text, Duration interval)
   return result;
 }
 
+std::string AdaptiveSetting::Spec() const {
+  return fmt::format("adaptive:margin={},memory={},target_mistakes_per_hour={}", margin, memory,
+                     target_mistakes_per_hour);
+}
+
+std::string AdaptiveSetting::Yaml() const {
+  return fmt::format(
+      "detector:\n  kind: adaptive\n  margin: {}\n  memory: {}\n  target_mistakes_per_hour: {}\n",
+      margin, memory, target_mistakes_per_hour);
+}
+
+std::vector<AdaptiveSetting> AdaptiveTuningGrid() {
+  std::vector<AdaptiveSetting> grid;
+  for (double target : {0.1, 0.25, 0.5, 1.0, 2.0}) {
+    for (double margin : {1.0, 1.25, 1.5, 2.0}) {
+      for (const char* memory : {"5m", "15m", "60m"}) grid.push_back({margin, memory, target});
+    }
+  }
+  return grid;
+}
+
 std::optional<Duration> InferInterval(const Trace& trace) {
   std::vector<double> per_step;
   const TraceRow* prev = nullptr;

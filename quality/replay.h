@@ -31,6 +31,20 @@ struct DetectorSpecResult {
 // interval the defaults derive from.
 DetectorSpecResult ParseDetectorSpec(const std::string& text, Duration interval);
 
+// One setting of the adaptive detector's knobs, as `vigilctl tune` sweeps them.
+struct AdaptiveSetting {
+  double margin = 1.5;
+  std::string memory = "60m";
+  double target_mistakes_per_hour = 0.25;
+
+  std::string Spec() const;  // for ParseDetectorSpec and reports
+  std::string Yaml() const;  // a `detector:` section for vigil.yaml
+};
+
+// The grid `vigilctl tune` and the quality table sweep: every combination of a few margins,
+// memories and target rates.
+std::vector<AdaptiveSetting> AdaptiveTuningGrid();
+
 // The sender's interval as the trace shows it: the median of gap / sequence step between
 // consecutive new heartbeats. Requires at least two rows with increasing seq; nullopt
 // otherwise.

@@ -30,10 +30,21 @@ TEST(Config, MinimalConfigGetsDefaults) {
   EXPECT_EQ(c.detector.kind, DetectorKind::kAdaptive);
   EXPECT_EQ(c.detector.memory, 60min);
   EXPECT_EQ(c.detector.margin, 1.5);
+  EXPECT_EQ(c.detector.target_mistakes_per_hour, 0.25);
   EXPECT_FALSE(c.recording.enabled);
   EXPECT_EQ(c.api_socket, "/run/vigil/vigil.sock");
   EXPECT_EQ(c.api_socket_mode, 0660u);
   EXPECT_TRUE(c.peers.empty());
+}
+
+TEST(Config, AdaptiveKnobsParse) {
+  const auto r = LoadConfigString(
+      "node:\n  id: a\ndetector:\n  memory: 20m\n  margin: 1.25\n  target_mistakes_per_hour: 1\n",
+      "adaptive.yaml");
+  ASSERT_TRUE(r.ok()) << r.errors.front().ToString();
+  EXPECT_EQ(r.config->detector.memory, 20min);
+  EXPECT_EQ(r.config->detector.margin, 1.25);
+  EXPECT_EQ(r.config->detector.target_mistakes_per_hour, 1.0);
 }
 
 TEST(Config, PeerOverridesMergeOverDefaults) {
@@ -132,6 +143,11 @@ const BadConfig kBadConfigs[] = {
      "detector.margin", "expected a number >= 1 and <= 100, found 0.5"},
     {"margin_for_phi", "node:\n  id: a\ndetector:\n  kind: phi\n  margin: 2\n", 5, 3,
      "detector.margin", "only applies to kind adaptive, but kind is phi"},
+    {"adaptive_target_zero", "node:\n  id: a\ndetector:\n  target_mistakes_per_hour: 0\n", 4,
+     29, "detector.target_mistakes_per_hour", "expected a number > 0 and <= 60, found 0"},
+    {"target_for_timeout",
+     "node:\n  id: a\ndetector:\n  kind: timeout\n  target_mistakes_per_hour: 1\n", 5, 3,
+     "detector.target_mistakes_per_hour", "only applies to kind adaptive, but kind is timeout"},
     {"duplicate_peer_id",
      "node:\n  id: a\npeers:\n  - id: b\n    address: 10.0.0.2\n  - id: b\n    address: 10.0.0.3\n",
      6, 9, "peers[1].id", "duplicate peer id 'b' (also peers[0])"},

@@ -312,6 +312,83 @@ TEST(AdaptiveDetector, LearnsBurstsOfLossFromSequenceNumbers) {
   EXPECT_LT(steady.allowed_silence_ms(), lossy.allowed_silence_ms());
 }
 
+// Calm spells (no queueing, no loss) alternate with noisy ones (30 ms of queueing, and every
+// 10 s a run of one, two or three lost heartbeats), 10 and 4 minutes long.
+TEST(AdaptiveDetector, RemembersNoisySpellsSeparatelyFromCalmOnes) {
+  AdaptiveOptions o{100ms};
+  AdaptiveDetector conditioned(o);
+  o.per_condition = false;
+  AdaptiveDetector overall(o);
+  std::uint64_t seq = 0;
+  int long_runs = 0, long_runs_suspected = 0;
+  double calm_conditioned = 0, calm_overall = 0;
+  for (int cycle = 0; cycle < 6; ++cycle) {
+    for (int i = 0; i < 6000; ++i) {  // calm
+      ++seq;
+      conditioned.Heartbeat(AtMs(static_cast<double>(seq) * 100 + 0.2), seq);
+      overall.Heartbeat(AtMs(static_cast<double>(seq) * 100 + 0.2), seq);
+    }
+    calm_conditioned = conditioned.allowed_silence_ms();
+    calm_overall = overall.allowed_silence_ms();
+    for (int i = 1; i <= 2400; ++i) {  // noisy
+      const int run = i % 100 == 0 ? 1 + (i / 100) % 3 : 0;
+      seq += 1 + static_cast<std::uint64_t>(run);
+      if (run == 3 && cycle > 0) {
+        ++long_runs;
+        // The silence before this arrival was 400 ms: did the deadline allow it?
+        if (400 > conditioned.allowed_silence_ms()) ++long_runs_suspected;
+      }
+      const double at = static_cast<double>(seq) * 100 + 30.2;
+      conditioned.Heartbeat(AtMs(at), seq);
+      overall.Heartbeat(AtMs(at), seq);
+    }
+  }
+  // In calm, the noisy spells' losses do not make it patient...
+  EXPECT_LT(calm_conditioned, 0.5 * calm_overall) << calm_conditioned << " vs " << calm_overall;
+  EXPECT_LT(calm_conditioned, 250);
+  // ...and once the queueing shows, it is as patient as the noisy spells taught it.
+  EXPECT_EQ(long_runs, 5 * 8);
+  EXPECT_EQ(long_runs_suspected, 0);
+}
+
+// The queueing delay is read from arrival offsets, so a sender whose clock runs fast or slow
+// (here by 100 ppm, either way) must not look permanently congested or calm.
+TEST(AdaptiveDetector, ConditionsSurviveClockDrift) {
+  TraceGeneratorOptions g;
+  g.scenario = TraceScenario::kRegimes;
+  g.interval = 100ms;
+  g.length = 12h;
+  g.seed = 11;
+  const Trace t = GenerateTrace(g);
+  auto detection_ms = [&](double ppm, bool per_condition) {
+    AdaptiveOptions o;
+    o.heartbeat_interval = 100ms;
+    o.per_condition = per_condition;
+    AdaptiveDetector d(o);
+    Trace drifted = t;
+    for (auto& r : drifted.rows) {  // the sender's clock, and so its interval, stretched
+      r.recv_ms *= 1 + ppm * 1e-6;
+      r.send_ms = *r.send_ms * (1 + ppm * 1e-6);
+    }
+    std::vector<double> s;
+    std::uint64_t newest = 0;
+    for (const auto& r : drifted.rows) {
+      if (r.seq > newest) {  // as Replay and vigild do: reordered heartbeats are dropped
+        newest = r.seq;
+        d.Heartbeat(AtMs(r.recv_ms), r.seq);
+      }
+      s.push_back(MillisBetween(AtMs(0), *d.CrossingTime(1.0)));
+    }
+    const QosFigures q = ScoreQos(drifted, s);
+    EXPECT_LE(q.mistakes_per_hour, 1.0) << ppm << " ppm";
+    return q.detection_mean_ms;
+  };
+  const double overall = detection_ms(0, false);
+  for (double ppm : {0.0, 100.0, -100.0}) {
+    EXPECT_LT(detection_ms(ppm, true), 0.85 * overall) << ppm << " ppm";
+  }
+}
+
 TEST(AdaptiveDetector, LearnsRecurringStallsAndForgetsThemOverItsMemory) {
   AdaptiveOptions o{100ms};
   o.memory = 10min;
