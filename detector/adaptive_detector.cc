@@ -215,20 +215,19 @@ double AdaptiveDetector::AllowedFrom(const Figures<T>& f, int& allowance) const 
 
 void AdaptiveDetector::Recompute() {
   int allowance = 0;
-  double allowed = AllowedFrom(overall_, allowance);
-  const auto& now = conditions_[condition_];
-  if (options_.per_condition && now.slots >= kConditionEvidence) {
+  double allowed = 0;
+  if (options_.per_condition && conditions_[condition_].slots >= kConditionEvidence) {
     // The current condition has its own evidence: hold it to the budget on its own figures,
     // and never to less patience than a quieter condition with evidence (more queueing
     // never calls for less patience).
-    allowed = 0;
-    allowance = 0;
     for (int c = 0; c <= condition_; ++c) {
       if (conditions_[c].slots < kConditionEvidence) continue;
       int l = 0;
       allowed = std::max(allowed, AllowedFrom(conditions_[c], l));
       allowance = std::max(allowance, l);
     }
+  } else {
+    allowed = AllowedFrom(overall_, allowance);
   }
   loss_allowance_ = allowance;
   allowed_ms_ = predicted_ms_ + allowed;

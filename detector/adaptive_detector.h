@@ -19,8 +19,8 @@ struct AdaptiveOptions {
   // Multiplies the lateness envelope: how far beyond the latest lateness it remembers a
   // heartbeat may still arrive without suspicion. >= 1.
   double margin = 1.5;
-  // Mistakes per hour the loss allowance aims for (it picks how many heartbeats in a row may
-  // be lost). > 0.
+  // Mistakes per hour the loss allowance aims for, in each network condition (it picks how
+  // many heartbeats in a row may be lost). > 0.
   double target_mistakes_per_hour = 0.25;
   // Learn separately for each level of queueing delay (see below). Off only to measure
   // what it buys.
@@ -47,10 +47,10 @@ struct AdaptiveOptions {
 // Networks change regime, and queueing delay is the early sign: a path that is filling its
 // buffers delays heartbeats before it drops them. So E, E_late and the loss model are also
 // kept per network condition: the queueing delay (arrival offset above its running minimum,
-// as LEDBAT measures it, with clock drift taken out) in factor-4 steps of the interval. Each condition remembers in its
-// own time, so what a noisy spell taught survives an hour of calm. The deadline uses the
-// current condition's figures once it has evidence (and never less than a quieter
-// condition's); otherwise the overall figures above.
+// as LEDBAT measures it, with clock drift taken out) in factor-4 steps of the interval.
+// Each condition remembers in its own time, so what a noisy spell taught survives an hour of
+// calm. The deadline uses the current condition's figures once it has evidence (and never
+// less than a quieter condition's); otherwise the overall figures above.
 //
 // The level is silence / allowed silence, so the threshold is 1 and CrossingTime is exact.
 // O(1) time per heartbeat, no heap memory (sizeof(AdaptiveDetector) bytes per peer).
