@@ -383,17 +383,19 @@ asio::awaitable<void> Daemon::SendLoop() {
   // accumulate (as re-arming "interval after now" would, along with each wakeup's latency),
   // so receivers see exactly the interval announced and arrival offsets that only the
   // network moves.
-  using Clock = asio::steady_timer::clock_type;
-  auto slot = Clock::now();
+  using TimerClock = asio::steady_timer::clock_type;
+  auto slot = TimerClock::now();
   while (!stopping_) {
     SendToAll(MessageType::kHeartbeat);
-    const auto interval = std::chrono::duration_cast<Clock::duration>(config_.heartbeat_interval);
+    const auto interval =
+        std::chrono::duration_cast<TimerClock::duration>(config_.heartbeat_interval);
     slot += interval;
     // Fell a whole interval behind (suspended, starved): start afresh rather than burst.
-    if (slot + interval < Clock::now()) slot = Clock::now();
+    if (slot + interval < TimerClock::now()) slot = TimerClock::now();
     std::uniform_real_distribution<double> spread(-config_.heartbeat_jitter,
                                                   config_.heartbeat_jitter);
-    send_timer_.expires_at(slot + std::chrono::duration_cast<Clock::duration>(interval * spread(rng_)));
+    send_timer_.expires_at(
+        slot + std::chrono::duration_cast<TimerClock::duration>(interval * spread(rng_)));
     co_await send_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }

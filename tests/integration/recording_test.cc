@@ -1,9 +1,11 @@
 // Trace recording by a real vigild, and vigilctl replay / tune on real files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -68,6 +70,45 @@ TEST(Recording, VigildRecordsArrivalsThatReplayLikeTheLibrary) {
   EXPECT_EQ(json::value_to<std::size_t>(r.at("mistakes")), q.mistakes);
   EXPECT_NEAR(r.at("detection_mean_ms").to_number<double>(), q.detection_mean_ms, 0.001);
   EXPECT_EQ(r.at("detection_from").as_string(), "receive");
+}
+
+// vigild sends heartbeat k at its slot, start + k·interval, moved by at most ±jitter: the
+// jitter and each wakeup's latency do not accumulate, so a receiver's arrival offsets
+// (arrival − seq·interval) stay level instead of wandering off (which would read as a
+// growing queueing delay to the adaptive detector).
+TEST(Recording, HeartbeatsKeepTheirScheduleAndJitterDoesNotAccumulate) {
+  ClusterOptions o;
+  o.nodes = 2;
+  o.extra_yaml = "recording:\n  enabled: true\n";
+  Cluster c(o);
+  ASSERT_TRUE(c.StartAll()) << c.Logs();
+  ASSERT_TRUE(WaitUntil([&] { return c.node(0).Metric("vigil_trace_rows_total") >= 130; }, 60s))
+      << c.node(0).Log();
+  c.node(0).Signal(SIGTERM);
+  ASSERT_EQ(c.node(0).WaitExit(), 0);
+  const TraceResult loaded = LoadTraceFile(c.StateDir(0) + "/traces/n2.csv");
+  ASSERT_TRUE(loaded.trace) << loaded.error;
+  const auto& rows = loaded.trace->rows;
+  ASSERT_GE(rows.size(), 130u);
+  std::vector<double> offsets;
+  for (const auto& r : rows) {
+    offsets.push_back(r.recv_ms - static_cast<double>(r.seq - rows.front().seq) * 100.0);
+  }
+  auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  const double first = median({offsets.begin(), offsets.begin() + 40});
+  const double last = median({offsets.end() - 40, offsets.end()});
+  // With ±10 ms of jitter per send, accumulating jitter would wander by about
+  // 10 ms · sqrt(90 / 3) ≈ 55 ms between the two medians, plus every wakeup's latency.
+  EXPECT_NEAR(last, first, 10.0) << "arrival offsets moved over " << rows.size() << " heartbeats";
+  // And all but the outermost 5 % each side stay within the ±10 ms of jitter, plus some
+  // scheduling latency (accumulated, they would spread over 50–100 ms).
+  std::sort(offsets.begin(), offsets.end());
+  const double p5 = offsets[offsets.size() / 20];
+  const double p95 = offsets[offsets.size() - 1 - offsets.size() / 20];
+  EXPECT_LT(p95 - p5, 30.0) << "arrival offsets spread over " << rows.size() << " heartbeats";
 }
 
 TEST(Recording, SuspectOutHasOneRowPerHeartbeat) {
