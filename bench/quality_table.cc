@@ -94,9 +94,14 @@ int main(int argc, char** argv) {
           bool found = false;
           for (const auto& setting : AdaptiveTuningGrid()) {
             const auto spec = ParseDetectorSpec(setting.Spec(), interval);
+            if (!spec.spec) {
+              std::fprintf(stderr, "%s\n", spec.error.c_str());
+              return 2;
+            }
             const auto a = ScoreQos(trace, Replay(trace, spec.spec->options, interval));
             replayed += trace.rows.size();
-            if (a.mistakes_per_hour <= budget && (!found || a.detection_mean_ms < chosen.detection_mean_ms)) {
+            const bool faster = !found || a.detection_mean_ms < chosen.detection_mean_ms;
+            if (a.mistakes_per_hour <= budget && faster) {
               chosen = a;
               found = true;
             }
@@ -110,7 +115,9 @@ int main(int argc, char** argv) {
         fmt::print(" {:.2f}/h, {:.0f} ms |", rate[i], td[i]);
       }
       fmt::print(" {:.2f}/h, {:.0f} ms | {:.2f} |", best_rate, best_td, td[0] / best_td);
-      if (tuned) fmt::print(" {:.2f}/h, {:.0f} ms | {:.2f} |", tuned_rate, tuned_td, tuned_td / best_td);
+      if (tuned) {
+        fmt::print(" {:.2f}/h, {:.0f} ms | {:.2f} |", tuned_rate, tuned_td, tuned_td / best_td);
+      }
       fmt::print("\n");
     }
   }

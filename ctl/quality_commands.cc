@@ -403,7 +403,9 @@ int CmdTune(const TuneRequest& r, std::ostream& out, std::ostream& err) {
                      r.trace, trace.rows.size(), ToMillis(loaded->interval),
                      (1 - r.holdout) * 100, r.holdout * 100, r.max_mistakes_per_hour);
   std::size_t width = 33;
-  for (const auto& [family, c] : chosen) width = std::max(width, c ? c->spec.size() : family.size());
+  for (const auto& [family, c] : chosen) {
+    width = std::max(width, c ? c->spec.size() : family.size());
+  }
   out << fmt::format("{:<{}} {:>20} {:>20}\n", "fastest within budget (training)", width,
                      "training: mist/h, T_D", "held out: mist/h, T_D");
   for (const auto& [family, c] : chosen) {

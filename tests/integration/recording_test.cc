@@ -21,24 +21,35 @@ namespace json = boost::json;
 using namespace vigil::testing;
 using namespace std::chrono_literals;
 
-TEST(Recording, VigildRecordsArrivalsThatReplayLikeTheLibrary) {
-  ClusterOptions o;
-  o.nodes = 2;
-  o.extra_yaml = "recording:\n  enabled: true\n";
-  Cluster c(o);
-  ASSERT_TRUE(c.StartAll()) << c.Logs();
-  ASSERT_TRUE(WaitUntil([&] { return c.node(0).Metric("vigil_trace_rows_total") >= 30; }))
+// Runs two vigilds at 100 ms with recording on until n1 has recorded `rows` arrivals from
+// n2, stops n1 cleanly (which flushes what is buffered) and loads its trace of n2 into *t.
+// Returns the file's path.
+std::string RecordTwoNodes(Cluster& c, double rows, Trace* t) {
+  EXPECT_TRUE(c.StartAll()) << c.Logs();
+  EXPECT_TRUE(WaitUntil([&] { return c.node(0).Metric("vigil_trace_rows_total") >= rows; }, 60s))
       << c.node(0).Log();
   EXPECT_EQ(c.node(0).Metric("vigil_traced_peers"), 1);
   EXPECT_EQ(c.node(0).Metric("vigil_trace_errors_total"), 0);
-  // A clean stop flushes what is buffered.
   c.node(0).Signal(SIGTERM);
-  ASSERT_EQ(c.node(0).WaitExit(), 0);
-
+  EXPECT_EQ(c.node(0).WaitExit(), 0);
   const std::string file = c.StateDir(0) + "/traces/n2.csv";
   const TraceResult loaded = LoadTraceFile(file);
-  ASSERT_TRUE(loaded.trace) << loaded.error;
-  const Trace& t = *loaded.trace;
+  EXPECT_TRUE(loaded.trace) << loaded.error;
+  if (loaded.trace) *t = *loaded.trace;
+  return file;
+}
+
+ClusterOptions TwoRecordingNodes() {
+  ClusterOptions o;
+  o.nodes = 2;
+  o.extra_yaml = "recording:\n  enabled: true\n";
+  return o;
+}
+
+TEST(Recording, VigildRecordsArrivalsThatReplayLikeTheLibrary) {
+  Cluster c(TwoRecordingNodes());
+  Trace t;
+  const std::string file = RecordTwoNodes(c, 30, &t);
   ASSERT_GE(t.rows.size(), 30u);
   for (std::size_t i = 1; i < t.rows.size(); ++i) {
     EXPECT_GT(t.rows[i].seq, t.rows[i - 1].seq);  // loopback does not reorder
@@ -77,18 +88,10 @@ TEST(Recording, VigildRecordsArrivalsThatReplayLikeTheLibrary) {
 // (arrival − seq·interval) stay level instead of wandering off (which would read as a
 // growing queueing delay to the adaptive detector).
 TEST(Recording, HeartbeatsKeepTheirScheduleAndJitterDoesNotAccumulate) {
-  ClusterOptions o;
-  o.nodes = 2;
-  o.extra_yaml = "recording:\n  enabled: true\n";
-  Cluster c(o);
-  ASSERT_TRUE(c.StartAll()) << c.Logs();
-  ASSERT_TRUE(WaitUntil([&] { return c.node(0).Metric("vigil_trace_rows_total") >= 130; }, 60s))
-      << c.node(0).Log();
-  c.node(0).Signal(SIGTERM);
-  ASSERT_EQ(c.node(0).WaitExit(), 0);
-  const TraceResult loaded = LoadTraceFile(c.StateDir(0) + "/traces/n2.csv");
-  ASSERT_TRUE(loaded.trace) << loaded.error;
-  const auto& rows = loaded.trace->rows;
+  Cluster c(TwoRecordingNodes());
+  Trace t;
+  RecordTwoNodes(c, 130, &t);
+  const auto& rows = t.rows;
   ASSERT_GE(rows.size(), 130u);
   std::vector<double> offsets;
   for (const auto& r : rows) {
