@@ -73,9 +73,9 @@ struct Config {
   bool require_auth = false;           // reject datagrams without a valid MAC
   // Reject datagrams whose source address is not the peer's configured (resolved) address.
   bool check_source_address = true;
-  // Rejected datagrams a source may send per second (burst: twice that) before its
-  // datagrams are dropped unprocessed for a while.
-  double max_rejects_per_second = 100;
+  // A datagram of a peer incarnation not yet confirmed must echo this daemon's incarnation
+  // (docs/security.md, "Replays"). Default: require_auth.
+  bool require_echo = false;
 };
 
 // One problem found in a configuration.

@@ -609,57 +609,66 @@ class Loader {
     }
 
     // security
-    if (const auto sec = root["security"]) {
-      if (CheckMap(sec, "security",
-                   {"keyring", "require_auth", "check_source_address", "max_rejects_per_second"})) {
-        if (sec["max_rejects_per_second"]) {
-          if (auto x = Number(sec["max_rejects_per_second"], "security.max_rejects_per_second",
-                              1, 1e9, true)) {
-            c.max_rejects_per_second = *x;
-          }
-        }
-        if (sec["check_source_address"]) {
-          bool v = true;
-          if (!sec["check_source_address"].IsScalar() ||
-              !YAML::convert<bool>::decode(sec["check_source_address"], v)) {
-            Error(sec["check_source_address"], "security.check_source_address",
-                  "expected true or false, found " + Describe(sec["check_source_address"]));
-          } else {
-            c.check_source_address = v;
-          }
-        }
-        if (sec["keyring"]) {
-          if (auto k = String(sec["keyring"], "security.keyring")) {
-            if (k->empty() || k->front() != '/') {
-              Error(sec["keyring"], "security.keyring",
-                    fmt::format("expected an absolute path, found '{}'", *k));
-            } else {
-              c.keyring = *k;
-              c.require_auth = true;  // the default once there is a keyring
-            }
-          }
-        }
-        if (sec["require_auth"]) {
-          bool v = false;
-          if (!sec["require_auth"].IsScalar() ||
-              !YAML::convert<bool>::decode(sec["require_auth"], v)) {
-            Error(sec["require_auth"], "security.require_auth",
-                  "expected true or false, found " + Describe(sec["require_auth"]));
-          } else if (v && !c.keyring && !sec["keyring"]) {
-            Error(sec["require_auth"], "security.require_auth",
-                  "requires security.keyring: there is no key to check datagrams with");
-          } else {
-            c.require_auth = v;
-          }
-        }
-      }
-    }
+    if (const auto sec = root["security"]) LoadSecurity(sec, c);
 
     // events
     if (const auto e = root["events"]) {
       if (CheckMap(e, "events", {"ring_size"}) && e["ring_size"]) {
         if (auto x = Integer(e["ring_size"], "events.ring_size", 16, 1000000)) {
           c.event_ring_size = static_cast<std::size_t>(*x);
+        }
+      }
+    }
+  }
+
+  void LoadSecurity(const YAML::Node& sec, Config& c) {
+    if (sec["max_rejects_per_second"]) {
+      Error(sec["max_rejects_per_second"], "security.max_rejects_per_second",
+            "was removed in vigil 0.2: invalid datagrams are no longer limited per address "
+            "(a flood from a peer's own address made its real heartbeats count as rejects); "
+            "delete this line");
+    }
+    if (!CheckMap(sec, "security",
+                  {"keyring", "require_auth", "require_echo", "check_source_address",
+                   "max_rejects_per_second"})) {
+      return;
+    }
+    if (sec["check_source_address"]) {
+      if (auto b = Bool(sec["check_source_address"], "security.check_source_address")) {
+        c.check_source_address = *b;
+      }
+    }
+    if (sec["keyring"]) {
+      if (auto k = String(sec["keyring"], "security.keyring")) {
+        if (k->empty() || k->front() != '/') {
+          Error(sec["keyring"], "security.keyring",
+                fmt::format("expected an absolute path, found '{}'", *k));
+        } else {
+          c.keyring = *k;
+          c.require_auth = true;  // the default once there is a keyring
+        }
+      }
+    }
+    if (sec["require_auth"]) {
+      if (const auto b = Bool(sec["require_auth"], "security.require_auth")) {
+        if (*b && !c.keyring && !sec["keyring"]) {
+          Error(sec["require_auth"], "security.require_auth",
+                "requires security.keyring: there is no key to check datagrams with");
+        } else {
+          c.require_auth = *b;
+        }
+      }
+    }
+    // Freshness is only worth proving for datagrams nobody else can make.
+    c.require_echo = c.require_auth;
+    if (sec["require_echo"]) {
+      if (const auto b = Bool(sec["require_echo"], "security.require_echo")) {
+        if (*b && !c.require_auth) {
+          Error(sec["require_echo"], "security.require_echo",
+                "requires security.require_auth (and a keyring): an echo in a datagram "
+                "anyone can forge proves nothing");
+        } else {
+          c.require_echo = *b;
         }
       }
     }

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "daemon/event_resume.h"
+
 namespace vigil {
 namespace {
 
@@ -116,6 +118,7 @@ ApiResponse Route(std::string_view method, std::string_view target,
           return ErrorResponse(400, fmt::format("Last-Event-ID must be a whole number, found '{}'",
                                                 *from));
         }
+        r.sse_preamble = ResumePreamble(ctx.node, *r.resume_after, ctx.now);
       }
       return r;
     }

@@ -30,6 +30,7 @@ struct ApiResponse {
   // after this id first (nullopt: only new events).
   bool stream_events = false;
   std::optional<std::uint64_t> resume_after;
+  std::string sse_preamble;  // sent first: the replay, or a gap and the current states
 };
 
 // `last_event_id` is the Last-Event-ID header, if any (it wins over ?last_event_id=).

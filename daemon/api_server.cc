@@ -22,6 +22,8 @@
 
 #include <fmt/format.h>
 
+#include "daemon/event_resume.h"
+
 namespace vigil {
 
 namespace asio = boost::asio;
@@ -39,11 +41,6 @@ struct ApiServer::Subscriber {
   bool reader_done = false;
   stream_protocol::socket* socket = nullptr;
 };
-
-std::string FormatSseEvent(const EventRecord& event) {
-  return fmt::format("id: {}\nevent: transition\ndata: {}\n\n", event.id,
-                     ToJsonText(EventJson(event)));
-}
 
 namespace {
 
@@ -288,14 +285,7 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
         "Cache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"
         "retry: 1000\n\n");
     sub->pending = std::move(head);
-    if (r.resume_after) {
-      bool gap = false;
-      for (const auto& e : ring_.After(*r.resume_after, &gap)) sub->pending += FormatSseEvent(e);
-      if (gap) {
-        // Some missed events were already evicted: tell the client to re-read the state.
-        sub->pending += fmt::format("event: gap\ndata: {{\"after\":{}}}\n\n", *r.resume_after);
-      }
-    }
+    sub->pending += r.sse_preamble;  // what a resuming client missed
     subscribers_.push_back(sub);
     ++counters_.sse_clients;
     const auto sub_it = std::prev(subscribers_.end());

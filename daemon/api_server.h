@@ -85,7 +85,4 @@ class ApiServer {
   bool stopped_ = false;
 };
 
-// One line of an SSE stream for `event` (id, event type, JSON data).
-std::string FormatSseEvent(const EventRecord& event);
-
 }  // namespace vigil

@@ -43,7 +43,6 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
       health_(LocalHealthOptions{}),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       reject_log_(std::chrono::seconds(10), 1024),
-      source_limiter_(config_.max_rejects_per_second),
       rng_(std::random_device{}()) {
   // The incarnation is the start time in microseconds: a restart always raises it (unless
   // the wall clock went back by more than the downtime; issue 4's state file closes that).
@@ -104,6 +103,7 @@ asio::awaitable<void> Daemon::TickLoop() {
 }
 
 void Daemon::LoadState() {
+  node_->set_own_incarnation(incarnation_);
   std::error_code ec;
   std::filesystem::create_directories(config_.state_directory, ec);
   if (ec) {
@@ -127,15 +127,19 @@ void Daemon::LoadState() {
     case StateLoad::kOk:
       break;
   }
-  node_->Restore(state);
   // Never reuse an incarnation, even if the wall clock went back since the last run.
   incarnation_ = std::max(incarnation_, state.incarnation + 1);
-  spdlog::info("state file: restored what the previous run (incarnation {}) knew of {} peers",
-               state.incarnation, state.peers.size());
+  node_->set_own_incarnation(incarnation_);
+  node_->Restore(state, started_);
+  spdlog::info("state file: restored what the previous run (incarnation {}, {}) knew of {} "
+               "peers; their states stand until they are heard or their allowance passes",
+               state.incarnation, state.clean_stop ? "stopped cleanly" : "not stopped cleanly",
+               state.peers.size());
 }
 
-void Daemon::SaveState() {
-  const auto error = WriteStateFile(config_.state_directory, node_->Snapshot(incarnation_, clock_.Now()));
+void Daemon::SaveState(bool clean_stop) {
+  const auto error =
+      WriteStateFile(config_.state_directory, node_->Snapshot(clock_.Now(), clean_stop));
   if (!error) {
     ++counters_.state_writes;
     return;
@@ -152,7 +156,7 @@ asio::awaitable<void> Daemon::StateLoop() {
     state_timer_.expires_after(std::chrono::seconds(5));
     co_await state_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
-    SaveState();
+    SaveState(false);
     FlushTraces();
   }
 }
@@ -199,12 +203,13 @@ int Daemon::Run() {
     spdlog::critical("{}", error.empty() ? "libsodium failed to initialize" : error);
     return 1;
   }
-  node_->SetAuthentication(keyring_, config_.require_auth);
+  node_->SetAuthentication(keyring_, config_.require_auth, config_.require_echo);
   if (keyring_) {
     spdlog::info("heartbeats are signed with key id {} of {} in {}; unauthenticated datagrams "
-                 "are {}",
+                 "are {}; echoes of our incarnation are {}",
                  keyring_->primary().id, keyring_->keys().size(), *config_.keyring,
-                 config_.require_auth ? "rejected" : "accepted (security.require_auth: false)");
+                 config_.require_auth ? "rejected" : "accepted (security.require_auth: false)",
+                 config_.require_echo ? "required" : "not required (security.require_echo: false)");
   }
   udp_ = UdpEndpoint::Open(io_, BindEndpoint(config_.bind), &error);
   if (!udp_) {
@@ -347,7 +352,7 @@ void Daemon::SendToAll(MessageType type) {
   Message m;
   m.type = type;
   m.incarnation = incarnation_;
-  m.sequence = ++sequence_;
+  m.sequence = ++sequence_;  // one per round: every peer gets the same number
   m.interval_us = static_cast<std::uint32_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(config_.heartbeat_interval).count());
   m.send_time_us = static_cast<std::uint64_t>(
@@ -355,15 +360,19 @@ void Daemon::SendToAll(MessageType type) {
           .count());
   m.sender_id = config_.node_id;
   std::array<std::uint8_t, kMaxMessageSize> buffer{};
-  std::size_t size = Encode(m, buffer);
-  if (size == 0) return;
-  if (keyring_) size = Sign(buffer, size, keyring_->primary());
+  const std::size_t unsigned_size = Encode(m, buffer);
+  if (unsigned_size == 0) return;
   if (targets_.size() != node_->peers().size()) return;  // mid-reload; never happens
-  const std::span<const std::uint8_t> datagram(buffer.data(), size);
-  for (const auto& target : targets_) {
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    const auto& target = targets_[i];
     if (!target) continue;
+    // Each peer gets back its own incarnation as we last heard it (the echo), which is
+    // covered by the MAC, so the datagram is signed per peer.
+    SetEcho(buffer, node_->peers()[i].echo);
+    const std::size_t size =
+        keyring_ ? Sign(buffer, unsigned_size, keyring_->primary()) : unsigned_size;
     std::error_code ec;
-    if (udp_->SendTo(datagram, *target, &ec)) {
+    if (udp_->SendTo(std::span<const std::uint8_t>(buffer.data(), size), *target, &ec)) {
       type == MessageType::kLeave ? ++counters_.leaves_sent : ++counters_.heartbeats_sent;
     } else {
       ++counters_.send_errors;
@@ -445,35 +454,45 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   CheckLocalHealth(now);
   counters_.receive_buffer_drops = udp_->kernel_drops();
   for (const auto& d : batch) {
-    SourceKey key{};
-    const auto addr = d.from.address();
-    const auto v6 = addr.is_v6() ? addr.to_v6()
-                                 : asio::ip::make_address_v6(asio::ip::v4_mapped, addr.to_v4());
-    const auto bytes = v6.to_bytes();
-    std::copy(bytes.begin(), bytes.end(), key.begin());
-    if (source_limiter_.Blocked(key, now.mono)) {
-      ++counters_.rate_limited;
-      continue;
-    }
+    // Every datagram is decoded and judged on its own: no per-address limit, which a flood
+    // from a peer's own (or a shared NAT) address would turn against the peer.
     const AddressMatcher matcher(d.from, targets_);
     const auto rejected = node_->OnDatagram(d.data, d.truncated, now,
                                             config_.check_source_address ? &matcher : nullptr);
-    if (!rejected) continue;
-    source_limiter_.Charge(key, now.mono);
-    std::uint64_t suppressed = 0;
-    const std::string source = fmt::format("{}:{}", d.from.address().to_string(), d.from.port());
-    if (reject_log_.Allow(d.from.address().to_string(), now.mono, &suppressed)) {
-      spdlog::warn("rejected datagram from {}: {} ({} bytes){}", source,
-                   RejectReasonName(*rejected), d.data.size(),
-                   suppressed ? fmt::format("; {} more from this address suppressed", suppressed)
-                              : "");
-    }
+    if (rejected) LogReject(d, *rejected, now.mono);
   }
   // A heartbeat may have brought a deadline earlier than the one the timer waits for.
   const MonoTime wake = node_->NextWakeup();
   if (wake != kNever && asio::steady_timer::time_point(wake.time_since_epoch()) < deadline_timer_.expiry()) {
     deadline_timer_.cancel();
   }
+}
+
+void Daemon::LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now) {
+  // Keyed by the raw address bytes: no allocation for a source already tracked, so a
+  // flood costs a hash lookup per datagram.
+  const auto addr = d.from.address();
+  const auto v6 = addr.is_v6() ? addr.to_v6()
+                               : asio::ip::make_address_v6(asio::ip::v4_mapped, addr.to_v4());
+  const auto bytes = v6.to_bytes();
+  const std::string_view key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::uint64_t suppressed = 0;
+  if (!reject_log_.Allow(key, now, &suppressed)) return;
+  std::string detail;
+  if (reason == RejectReason::kUnknownSender || reason == RejectReason::kUnconfirmed) {
+    Message m;
+    RejectReason ignored{};
+    if (Decode(d.data, &m, &ignored) == DecodeStatus::kOk) {
+      detail = fmt::format(", claiming to be '{}'", m.sender_id);
+    }
+    if (reason == RejectReason::kUnconfirmed) {
+      detail += "; it does not echo our incarnation yet: the peer has not heard from us, does "
+                "not list us as a peer, or is older than vigil 0.2 (security.require_echo)";
+    }
+  }
+  spdlog::warn("rejected datagram from {}:{}: {} ({} bytes{}){}", addr.to_string(), d.from.port(),
+               RejectReasonName(reason), d.data.size(), detail,
+               suppressed ? fmt::format("; {} more from this address suppressed", suppressed) : "");
 }
 
 void Daemon::OnEvent(const EventRecord& e) {
@@ -572,7 +591,7 @@ void Daemon::Reload() {
 
   const ReconfigureSummary summary = node_->Reconfigure(next, clock_.Now());
   keyring_ = std::move(next_keyring);
-  node_->SetAuthentication(keyring_, next.require_auth);
+  node_->SetAuthentication(keyring_, next.require_auth, next.require_echo);
   if (keyring_) {
     spdlog::info("reload: signing with key id {}; {} key(s) accepted; require_auth {}",
                  keyring_->primary().id, keyring_->keys().size(), next.require_auth);
@@ -583,7 +602,6 @@ void Daemon::Reload() {
   config_ = std::move(next);
   ConfigureRecording();
   health_.set_options(HealthOptions());
-  source_limiter_.set_rate(config_.max_rejects_per_second);
   ResolveLiteralPeers();
   StartResolving();
   deadline_timer_.cancel();  // deadlines were rebuilt: re-arm
@@ -606,7 +624,7 @@ void Daemon::Stop() {
   SendToAll(MessageType::kLeave);
   SendToAll(MessageType::kLeave);
   stopping_ = true;
-  SaveState();
+  SaveState(true);
   FlushTraces();
   boost::system::error_code ec;
   signals_.cancel(ec);

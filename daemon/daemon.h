@@ -21,7 +21,6 @@
 #include "daemon/node.h"
 #include "daemon/trace_recorder.h"
 #include "daemon/rate_limiter.h"
-#include "daemon/source_limiter.h"
 #include "daemon/systemd_notify.h"
 #include "transport/udp_endpoint.h"
 
@@ -54,6 +53,7 @@ class Daemon {
   boost::asio::awaitable<void> TickLoop();
 
   void OnBatch(std::span<const ReceivedDatagram> batch);
+  void LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now);
   void OnEvent(const EventRecord& event);
   void SendToAll(MessageType type);
   void UpdateStatus();
@@ -65,7 +65,7 @@ class Daemon {
   // Runs first in every event-loop handler: notices that the loop did not run for a while.
   void CheckLocalHealth(Timestamp now);
   LocalHealthOptions HealthOptions() const;
-  void SaveState();
+  void SaveState(bool clean_stop);
   // Applies config_.recording and the peers' `record` to the trace recorder.
   void ConfigureRecording();
   void FlushTraces();
@@ -99,7 +99,6 @@ class Daemon {
   std::uint64_t sequence_ = 0;
   SystemdNotifier notifier_;
   LogRateLimiter reject_log_;
-  SourceLimiter source_limiter_;
   std::mt19937_64 rng_;
   std::optional<Keyring> keyring_;  // signs what we send, when configured
   bool stopping_ = false;

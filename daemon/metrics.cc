@@ -142,10 +142,6 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
            static_cast<double>(daemon.receive_errors));
   w.Single("vigil_receive_buffer_drops_total", "counter", "Datagrams the kernel dropped because vigild's receive buffer was full.",
            static_cast<double>(daemon.receive_buffer_drops));
-  w.Single("vigil_datagrams_rate_limited_total", "counter",
-           "Datagrams dropped unprocessed because their source exceeded "
-           "security.max_rejects_per_second.",
-           static_cast<double>(daemon.rate_limited));
   w.Single("vigil_unresolved_peers", "gauge", "Peers whose host name does not resolve.",
            static_cast<double>(daemon.unresolved_peers));
   w.Family("vigil_config_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");

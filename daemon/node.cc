@@ -1,5 +1,8 @@
 #include "daemon/node.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace vigil {
 
 PeerRecord::PeerRecord(PeerIndex index, const PeerConfig& config, Duration heartbeat_interval)
@@ -10,7 +13,9 @@ PeerRecord::PeerRecord(PeerIndex index, const PeerConfig& config, Duration heart
               MonitorOptions{SuspectLevel(config.detector), config.detector.rise}) {}
 
 Node::Node(const Config& config, Timestamp started)
-    : id_(config.node_id), ring_(config.event_ring_size) {
+    : id_(config.node_id),
+      ring_(config.event_ring_size),
+      heartbeat_interval_(config.heartbeat_interval) {
   peers_.reserve(config.peers.size());
   for (const auto& pc : config.peers) {
     const auto index = static_cast<PeerIndex>(peers_.size());
@@ -62,12 +67,22 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
   if (source && !source->Matches(index)) return Reject(RejectReason::kWrongSource);
   PeerRecord& peer = peers_[index];
   now_ = now;
+  // Authentic and from the peer's address: what we echo back to it from now on.
+  peer.echo = std::max(peer.echo, m.incarnation);
 
   // Sequence numbers only mean something within one incarnation.
   const std::uint64_t known = peer.monitor.incarnation();
   const bool heard = peer.monitor.incarnation_known();
   if (heard && m.incarnation < known) return Reject(RejectReason::kStaleIncarnation);
+  // An incarnation not yet confirmed must prove its datagrams were sent during this run of
+  // ours (they echo our incarnation): no recording from before can do that.
+  const bool confirming = require_echo_ && m.incarnation != peer.confirmed_incarnation;
+  if (confirming && (!m.has_echo || m.echo != own_incarnation_)) {
+    return Reject(RejectReason::kUnconfirmed);
+  }
   if (heard && m.incarnation > known) peer.sequence.Reset();
+  // Everything before the first fresh datagram may be a recording.
+  if (confirming && m.sequence > 0) peer.sequence.RaiseFloor(m.sequence - 1);
   switch (peer.sequence.Observe(m.sequence)) {
     case SequenceTracker::Result::kOld:
       return Reject(RejectReason::kOldSequence);
@@ -82,7 +97,12 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
     case SequenceTracker::Result::kNew:
       break;
   }
+  if (confirming) peer.confirmed_incarnation = m.incarnation;
+  return Apply(index, m, now);
+}
 
+std::optional<RejectReason> Node::Apply(PeerIndex index, const Message& m, Timestamp now) {
+  PeerRecord& peer = peers_[index];
   Verdict verdict;
   if (m.type == MessageType::kLeave) {
     verdict = peer.monitor.OnLeave(now.mono, m.incarnation, event_ids_, *this);
@@ -146,9 +166,18 @@ void Node::OnTransition(const Transition& t) {
   if (listener_) listener_(e);
 }
 
-void Node::SetAuthentication(std::optional<Keyring> keyring, bool require_auth) {
+void Node::SetAuthentication(std::optional<Keyring> keyring, bool require_auth,
+                             bool require_echo) {
   keyring_ = std::move(keyring);
   require_auth_ = require_auth && keyring_.has_value();
+  require_echo_ = require_echo && require_auth_;
+}
+
+void Node::set_own_incarnation(std::uint64_t incarnation) {
+  own_incarnation_ = incarnation;
+  if (event_ids_.last() != history_.run_base) return;  // events were emitted already
+  history_.run_base = std::max(history_.run_base, incarnation);
+  event_ids_ = EventIdSource(history_.run_base);
 }
 
 void Node::Reindex() {
@@ -202,41 +231,80 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
   }
   peers_ = std::move(next);
   ring_.set_capacity(config.event_ring_size);
+  heartbeat_interval_ = config.heartbeat_interval;
   Reindex();
   return summary;
 }
 
-PersistedState Node::Snapshot(std::uint64_t own_incarnation, Timestamp now) const {
+PersistedState Node::Snapshot(Timestamp now, bool clean_stop) const {
   PersistedState s;
   s.node_id = id_;
-  s.incarnation = own_incarnation;
+  s.incarnation = own_incarnation_;
   s.written_ms = EpochMillis(now.wall);
+  s.clean_stop = clean_stop;
+  s.last_event_id = std::max(event_ids_.last(), history_.previous_last);
+  s.peers.reserve(peers_.size());
   for (const auto& p : peers_) {
     PersistedPeer pp;
     pp.id = p.id;
-    const PeerState state = p.monitor.state();
-    if (state == PeerState::kUnknown && p.previous) {
-      pp = *p.previous;  // not heard since the restart: keep what the last run knew
-    } else {
-      pp.state = std::string(PeerStateName(state));
-      pp.since_ms = EpochMillis(p.since_wall);
-      if (p.last_heartbeat_wall) pp.last_heartbeat_ms = EpochMillis(*p.last_heartbeat_wall);
-      pp.incarnation = p.monitor.incarnation();
+    pp.state = std::string(PeerStateName(p.monitor.state()));
+    pp.since_ms = EpochMillis(p.since_wall);
+    if (p.last_heartbeat_wall) {
+      pp.last_heartbeat_ms = EpochMillis(*p.last_heartbeat_wall);
+    } else if (p.previous) {
+      pp.last_heartbeat_ms = p.previous->last_heartbeat_ms;
     }
+    pp.incarnation = p.monitor.incarnation();
+    pp.sequence = p.sequence.highest();
+    pp.interval_us = p.sender_interval_us ? p.sender_interval_us
+                                          : (p.previous ? p.previous->interval_us : 0);
     s.peers.push_back(std::move(pp));
   }
   return s;
 }
 
-void Node::Restore(const PersistedState& state) {
+void Node::Restore(const PersistedState& state, Timestamp now) {
+  now_ = now;
   for (const auto& pp : state.peers) {
     const auto it = by_id_.find(pp.id);
     if (it == by_id_.end()) continue;  // no longer configured
     PeerRecord& p = peers_[it->second];
-    if (p.monitor.state() != PeerState::kUnknown) continue;  // already heard: live data wins
-    p.previous = pp;
-    p.monitor.RestoreIncarnation(pp.incarnation);
+    if (p.monitor.incarnation_known()) continue;  // already heard: live data wins
+    RestorePeer(p, pp, state.clean_stop, now);
+    Reschedule(it->second);
   }
+  history_.previous_last = state.last_event_id;
+  history_.previous_clean = state.clean_stop;
+  if (event_ids_.last() == history_.run_base && state.last_event_id > history_.run_base) {
+    history_.run_base = state.last_event_id;
+    event_ids_ = EventIdSource(history_.run_base);
+  }
+}
+
+void Node::RestorePeer(PeerRecord& p, const PersistedPeer& pp, bool clean_stop,
+                       Timestamp now) {
+  p.previous = pp;
+  p.since_wall = WallTime(std::chrono::milliseconds(pp.since_ms));
+  const Duration interval =
+      pp.interval_us ? Duration(std::chrono::microseconds(pp.interval_us)) : heartbeat_interval_;
+  // After a kill, the file may be kStateWriteInterval old: the peer may have sent that many
+  // more rounds, all accepted then and replayable now. Skip them, and a little more.
+  std::uint64_t margin = 0;
+  if (!clean_stop && interval > Duration::zero()) {
+    margin = static_cast<std::uint64_t>(
+                 std::ceil(1.25 * ToMillis(kStateWriteInterval) / ToMillis(interval))) + 4;
+  }
+  if (pp.sequence > 0) p.sequence.RaiseFloor(pp.sequence + margin);
+  // A restored up peer must be heard again (past the margin and, with echoes, a round
+  // trip) within what a fresh detector would allow, or it is down.
+  const Duration slowest = std::max(interval, heartbeat_interval_);
+  auto fresh = MakeDetector(p.detector_options, interval);
+  fresh->Heartbeat(now.mono, 0);
+  const auto crossing = fresh->CrossingTime(fresh->threshold());
+  const MonoTime bound = crossing ? *crossing : now.mono + 10 * slowest;
+  const auto rounds = static_cast<Duration::rep>(margin + 2);
+  p.monitor.Restore(ParsePeerState(pp.state).value_or(PeerState::kUnknown), pp.incarnation,
+                    bound + rounds * slowest);
 }
 
 std::array<std::size_t, 5> Node::CountByState() const {

@@ -38,6 +38,13 @@ struct PeerRecord {
   std::uint32_t sender_interval_us = 0;  // as the peer advertises it
   // What the previous run of vigild last knew (from the state file), until heard again.
   std::optional<PersistedPeer> previous;
+  // The newest incarnation this peer proved (in a datagram that passed authentication and
+  // the id and source checks) that it has: what we echo back to it, so it can tell our
+  // datagrams are fresh (docs/protocol.md, "Echo").
+  std::uint64_t echo = 0;
+  // The incarnation of this peer whose datagrams echoed our own incarnation: proven to be
+  // sent during this run of ours, not recorded earlier. 0: none yet.
+  std::uint64_t confirmed_incarnation = 0;
 };
 
 // What a configuration change did.
@@ -97,10 +104,28 @@ class Node final : private TransitionSink {
   // their state and, where possible, their history. Requires config.node_id == id().
   ReconfigureSummary Reconfigure(const Config& config, Timestamp now);
 
-  // The state file's view of every peer.
-  PersistedState Snapshot(std::uint64_t own_incarnation, Timestamp now) const;
-  // Takes what a previous run knew about peers that are still configured.
-  void Restore(const PersistedState& state);
+  // The state file's view of every peer; `clean_stop` only for the final write of a run.
+  PersistedState Snapshot(Timestamp now, bool clean_stop) const;
+  // Takes what a previous run knew about peers that are still configured, before anything
+  // is heard (requires set_own_incarnation first): each keeps its state and since; its
+  // sequence numbers up to the persisted highest (plus a margin after an unclean stop) are
+  // rejected as replays; a restored up or suspect peer not heard within its allowance goes
+  // down on silence. Event ids continue above the previous run's.
+  void Restore(const PersistedState& state, Timestamp now);
+
+  // This daemon's incarnation: datagrams must echo it (when echoes are required) and event
+  // ids of this run start above it, so they increase across restarts.
+  void set_own_incarnation(std::uint64_t incarnation);
+  std::uint64_t own_incarnation() const { return own_incarnation_; }
+
+  // What a client resuming the event stream with an older id missed.
+  struct EventHistory {
+    std::uint64_t run_base = 0;       // every id of this run is above it
+    std::uint64_t previous_last = 0;  // the previous run's last id (state file), 0: unknown
+    bool previous_clean = false;      // ...and nothing happened after it was written
+  };
+  const EventHistory& event_history() const { return history_; }
+  std::uint64_t last_event_id() const { return event_ids_.last(); }
 
   // Evaluates every peer whose deadline has come. Peers that come due before
   // `hold_until` (the local-health guard's "not listening" window) are not judged now:
@@ -116,7 +141,10 @@ class Node final : private TransitionSink {
 
   // Sets the keys datagrams are verified with (none: trailers cannot be checked and are
   // ignored) and whether a datagram without a valid MAC is rejected.
-  void SetAuthentication(std::optional<Keyring> keyring, bool require_auth);
+  // `require_echo`: a datagram of an incarnation not yet confirmed must echo our own
+  // incarnation (meaningful only when authentication is required; ignored otherwise).
+  void SetAuthentication(std::optional<Keyring> keyring, bool require_auth,
+                         bool require_echo = false);
 
   // Called for every transition, after it is recorded in the ring.
   void set_event_listener(EventListener listener) { listener_ = std::move(listener); }
@@ -136,6 +164,9 @@ class Node final : private TransitionSink {
   void Reschedule(PeerIndex index);
   void Reindex();
   std::optional<RejectReason> Reject(RejectReason reason);
+  // Feeds a fresh, authentic message of a known peer to its monitor.
+  std::optional<RejectReason> Apply(PeerIndex index, const Message& m, Timestamp now);
+  void RestorePeer(PeerRecord& peer, const PersistedPeer& pp, bool clean_stop, Timestamp now);
 
   std::string id_;
   std::vector<PeerRecord> peers_;
@@ -150,6 +181,10 @@ class Node final : private TransitionSink {
   std::vector<PeerIndex> due_;  // reused by RunDue
   std::optional<Keyring> keyring_;
   bool require_auth_ = false;
+  bool require_echo_ = false;
+  std::uint64_t own_incarnation_ = 0;
+  Duration heartbeat_interval_;
+  EventHistory history_;
 };
 
 }  // namespace vigil

@@ -2,7 +2,7 @@
 
 namespace vigil {
 
-bool LogRateLimiter::Allow(const std::string& key, MonoTime now, std::uint64_t* suppressed) {
+bool LogRateLimiter::Allow(std::string_view key, MonoTime now, std::uint64_t* suppressed) {
   auto it = slots_.find(key);
   if (it == slots_.end()) {
     if (slots_.size() >= max_keys_) {

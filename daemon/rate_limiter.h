@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "detector/time.h"
@@ -17,7 +18,8 @@ class LogRateLimiter {
 
   // Returns true if a line for `key` may be logged now; *suppressed receives how many were
   // held back for it since the last allowed one.
-  bool Allow(const std::string& key, MonoTime now, std::uint64_t* suppressed);
+  // Allocates only when a new key is tracked (at most max_keys of them).
+  bool Allow(std::string_view key, MonoTime now, std::uint64_t* suppressed);
 
  private:
   struct Slot {
@@ -26,7 +28,11 @@ class LogRateLimiter {
   };
   Duration window_;
   std::size_t max_keys_;
-  std::unordered_map<std::string, Slot> slots_;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Slot, Hash, std::equal_to<>> slots_;
   Slot overflow_;
 };
 

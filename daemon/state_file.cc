@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -25,7 +26,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* kFormat = "vigil-state";
-constexpr std::int64_t kVersion = 1;
+constexpr std::int64_t kVersion = 2;
+constexpr std::int64_t kOldestVersion = 1;
 constexpr std::size_t kMaxFileSize = 64 << 20;
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -43,6 +45,60 @@ bool WriteAll(int fd, const std::string& data) {
   return true;
 }
 
+bool GetUint(const json::object& obj, const char* key, std::uint64_t* into) {
+  const auto* x = obj.if_contains(key);
+  if (!x) return false;
+  if (x->is_uint64()) {
+    *into = x->as_uint64();
+    return true;
+  }
+  if (x->is_int64() && x->as_int64() >= 0) {
+    *into = static_cast<std::uint64_t>(x->as_int64());
+    return true;
+  }
+  return false;
+}
+
+bool GetInt(const json::object& obj, const char* key, std::int64_t* into) {
+  const auto* x = obj.if_contains(key);
+  if (!x || !x->is_int64()) return false;
+  *into = x->as_int64();
+  return true;
+}
+
+// One entry of "peers"; on failure returns what is wrong with it.
+std::optional<std::string> ReadPeer(const json::value& pv, bool v2, PersistedPeer* out) {
+  if (!pv.is_object()) return "a peer entry is not an object";
+  const auto& po = pv.as_object();
+  PersistedPeer p;
+  const auto* id = po.if_contains("id");
+  const auto* st_name = po.if_contains("state");
+  if (!id || !id->is_string()) return "a peer entry has no \"id\"";
+  p.id = std::string(id->as_string());
+  if (!st_name || !st_name->is_string() || !ParsePeerState(std::string(st_name->as_string()))) {
+    return fmt::format("peer '{}' has no valid \"state\"", p.id);
+  }
+  p.state = std::string(st_name->as_string());
+  if (!GetInt(po, "since", &p.since_ms)) return fmt::format("peer '{}' has no \"since\"", p.id);
+  if (!GetUint(po, "incarnation", &p.incarnation)) {
+    return fmt::format("peer '{}' has no \"incarnation\"", p.id);
+  }
+  std::uint64_t interval_us = 0;
+  if (v2 && (!GetUint(po, "sequence", &p.sequence) || !GetUint(po, "interval_us", &interval_us) ||
+             interval_us > std::numeric_limits<std::uint32_t>::max())) {
+    return fmt::format("peer '{}' has no valid \"sequence\" or \"interval_us\"", p.id);
+  }
+  p.interval_us = static_cast<std::uint32_t>(interval_us);
+  const auto* last = po.if_contains("last_heartbeat");
+  if (last && last->is_int64()) {
+    p.last_heartbeat_ms = last->as_int64();
+  } else if (!last || !last->is_null()) {
+    return fmt::format("peer '{}' has no valid \"last_heartbeat\"", p.id);
+  }
+  *out = std::move(p);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> WriteStateFile(const std::string& dir, const PersistedState& state) {
@@ -52,6 +108,8 @@ std::optional<std::string> WriteStateFile(const std::string& dir, const Persiste
   doc["node"] = state.node_id;
   doc["incarnation"] = state.incarnation;
   doc["written"] = state.written_ms;
+  doc["clean_stop"] = state.clean_stop;
+  doc["last_event_id"] = state.last_event_id;
   json::array peers;
   for (const auto& p : state.peers) {
     json::object o;
@@ -64,6 +122,8 @@ std::optional<std::string> WriteStateFile(const std::string& dir, const Persiste
       o["last_heartbeat"] = nullptr;
     }
     o["incarnation"] = p.incarnation;
+    o["sequence"] = p.sequence;
+    o["interval_us"] = p.interval_us;
     peers.push_back(std::move(o));
   }
   doc["peers"] = std::move(peers);
@@ -138,62 +198,32 @@ StateLoad ReadStateFile(const std::string& dir, const std::string& node_id, Pers
     return bad("not a vigil state file (no \"format\": \"vigil-state\")");
   }
   const auto* version = o.if_contains("version");
-  if (!version || !version->is_int64() || version->as_int64() != kVersion) {
+  if (!version || !version->is_int64() || version->as_int64() < kOldestVersion ||
+      version->as_int64() > kVersion) {
     return bad("unsupported state file version");
   }
+  const bool v2 = version->as_int64() >= 2;
   const auto* node = o.if_contains("node");
   if (!node || !node->is_string()) return bad("missing \"node\"");
   if (node->as_string() != node_id) {
     return bad(fmt::format("written by node '{}', not by this node '{}'",
                            std::string(node->as_string()), node_id));
   }
-  auto get_uint = [](const json::object& obj, const char* key, std::uint64_t* into) {
-    const auto* x = obj.if_contains(key);
-    if (!x) return false;
-    if (x->is_uint64()) {
-      *into = x->as_uint64();
-      return true;
-    }
-    if (x->is_int64() && x->as_int64() >= 0) {
-      *into = static_cast<std::uint64_t>(x->as_int64());
-      return true;
-    }
-    return false;
-  };
-  auto get_int = [](const json::object& obj, const char* key, std::int64_t* into) {
-    const auto* x = obj.if_contains(key);
-    if (!x || !x->is_int64()) return false;
-    *into = x->as_int64();
-    return true;
-  };
   PersistedState state;
   state.node_id = node_id;
-  if (!get_uint(o, "incarnation", &state.incarnation)) return bad("missing \"incarnation\"");
-  if (!get_int(o, "written", &state.written_ms)) return bad("missing \"written\"");
+  if (!GetUint(o, "incarnation", &state.incarnation)) return bad("missing \"incarnation\"");
+  if (!GetInt(o, "written", &state.written_ms)) return bad("missing \"written\"");
+  if (v2) {
+    const auto* clean = o.if_contains("clean_stop");
+    if (!clean || !clean->is_bool()) return bad("missing \"clean_stop\"");
+    state.clean_stop = clean->as_bool();
+    if (!GetUint(o, "last_event_id", &state.last_event_id)) return bad("missing \"last_event_id\"");
+  }
   const auto* peers = o.if_contains("peers");
   if (!peers || !peers->is_array()) return bad("missing \"peers\"");
   for (const auto& pv : peers->as_array()) {
-    if (!pv.is_object()) return bad("a peer entry is not an object");
-    const auto& po = pv.as_object();
     PersistedPeer p;
-    const auto* id = po.if_contains("id");
-    const auto* st_name = po.if_contains("state");
-    if (!id || !id->is_string()) return bad("a peer entry has no \"id\"");
-    p.id = std::string(id->as_string());
-    if (!st_name || !st_name->is_string() || !ParsePeerState(std::string(st_name->as_string()))) {
-      return bad(fmt::format("peer '{}' has no valid \"state\"", p.id));
-    }
-    p.state = std::string(st_name->as_string());
-    if (!get_int(po, "since", &p.since_ms)) return bad(fmt::format("peer '{}' has no \"since\"", p.id));
-    if (!get_uint(po, "incarnation", &p.incarnation)) {
-      return bad(fmt::format("peer '{}' has no \"incarnation\"", p.id));
-    }
-    const auto* last = po.if_contains("last_heartbeat");
-    if (last && last->is_int64()) {
-      p.last_heartbeat_ms = last->as_int64();
-    } else if (!last || !last->is_null()) {
-      return bad(fmt::format("peer '{}' has no valid \"last_heartbeat\"", p.id));
-    }
+    if (auto what = ReadPeer(pv, v2, &p)) return bad(*what);
     state.peers.push_back(std::move(p));
   }
   *out = std::move(state);

@@ -45,15 +45,8 @@ Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventI
     Move(PeerState::kUp, now, TransitionReason::kRestart, ids, sink);
     return Verdict::kAccepted;
   }
+  if (!heard_) return FirstHeartbeat(now, incarnation, sequence, ids, sink);
   if (state_ == PeerState::kLeft) return Verdict::kAfterLeave;
-
-  if (!heard_) {
-    heard_ = true;
-    incarnation_ = incarnation;
-    detector_->Heartbeat(now, sequence);
-    Move(PeerState::kUp, now, TransitionReason::kFirstHeartbeat, ids, sink);
-    return Verdict::kAccepted;
-  }
 
   if (rebase_next_) {
     // The gap before this heartbeat spans time we could not observe: do not learn it.
@@ -93,11 +86,42 @@ Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventI
   return Verdict::kAccepted;
 }
 
+Verdict PeerMonitor::FirstHeartbeat(MonoTime now, std::uint64_t incarnation,
+                                    std::uint64_t sequence, EventIdSource& ids,
+                                    TransitionSink& sink) {
+  const bool restarted = restored_ && incarnation > incarnation_;
+  if (restored_ && !restarted && state_ == PeerState::kLeft) return Verdict::kAfterLeave;
+  heard_ = true;
+  restored_ = false;
+  judge_restored_at_.reset();
+  incarnation_ = incarnation;
+  detector_->Heartbeat(now, sequence);
+  if (restarted || state_ == PeerState::kUnknown) {
+    Move(PeerState::kUp, now,
+         restarted ? TransitionReason::kRestart : TransitionReason::kFirstHeartbeat, ids, sink);
+  } else if (state_ == PeerState::kSuspect ||
+             (state_ == PeerState::kDown && ++rise_progress_ >= options_.rise)) {
+    rise_progress_ = 0;
+    Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
+  }
+  return Verdict::kAccepted;  // a restored up peer heard again simply stays up
+}
+
+void PeerMonitor::Restore(PeerState state, std::uint64_t incarnation, MonoTime judge_at) {
+  if (heard_ || state == PeerState::kUnknown) return;
+  restored_ = true;
+  state_ = state;
+  incarnation_ = incarnation;
+  if (state == PeerState::kUp || state == PeerState::kSuspect) judge_restored_at_ = judge_at;
+}
+
 Verdict PeerMonitor::OnLeave(MonoTime now, std::uint64_t incarnation, EventIdSource& ids,
                              TransitionSink& sink) {
   if (incarnation_known() && incarnation < incarnation_) return Verdict::kStaleIncarnation;
   if (state_ == PeerState::kLeft && incarnation == incarnation_) return Verdict::kAfterLeave;
   heard_ = true;
+  restored_ = false;
+  judge_restored_at_.reset();
   incarnation_ = incarnation;
   rise_progress_ = 0;
   Move(PeerState::kLeft, now, TransitionReason::kLeave, ids, sink);
@@ -105,6 +129,14 @@ Verdict PeerMonitor::OnLeave(MonoTime now, std::uint64_t incarnation, EventIdSou
 }
 
 void PeerMonitor::Evaluate(MonoTime now, EventIdSource& ids, TransitionSink& sink) {
+  if (!heard_) {
+    // Restored from a previous run and not heard since: down once its grace has passed.
+    if (judge_restored_at_ && now >= *judge_restored_at_) {
+      judge_restored_at_.reset();
+      Move(PeerState::kDown, now, TransitionReason::kSilence, ids, sink);
+    }
+    return;
+  }
   switch (state_) {
     case PeerState::kUp:
       if (Crossed(detector_->threshold(), now)) {
@@ -130,6 +162,7 @@ void PeerMonitor::Evaluate(MonoTime now, EventIdSource& ids, TransitionSink& sin
 }
 
 std::optional<MonoTime> PeerMonitor::NextDeadline() const {
+  if (!heard_) return judge_restored_at_;
   switch (state_) {
     case PeerState::kUp:
       if (options_.suspect_level) return detector_->CrossingTime(*options_.suspect_level);

@@ -62,9 +62,16 @@ class PeerMonitor {
                    const std::function<bool(FailureDetector&)>& retune,
                    const std::function<std::unique_ptr<FailureDetector>()>& replacement);
 
-  // Remembers the incarnation a previous run of the daemon saw (from the state file), so
-  // that older incarnations are still rejected as stale after a restart.
-  void RestoreIncarnation(std::uint64_t incarnation) { if (!heard_) incarnation_ = incarnation; }
+  // Takes what a previous run of the daemon knew (from the state file) before anything is
+  // heard in this run: the peer keeps `state` (any but kUnknown) and `incarnation`, so older
+  // incarnations are still rejected as stale. A restored kUp or kSuspect peer that is not
+  // heard by `judge_at` goes down on silence: a state from the past is shown, never kept
+  // alive without evidence. The first heartbeat continues the state (a down peer counts
+  // it towards `rise`); a newer incarnation is a restart. No-op once anything was heard.
+  void Restore(PeerState state, std::uint64_t incarnation, MonoTime judge_at);
+
+  // True while the state comes from a previous run and nothing was heard in this one.
+  bool restored() const { return restored_; }
 
   // True once an incarnation is known (heard, or restored).
   bool incarnation_known() const { return heard_ || incarnation_ > 0; }
@@ -87,6 +94,8 @@ class PeerMonitor {
  private:
   void Move(PeerState to, MonoTime now, TransitionReason reason, EventIdSource& ids,
             TransitionSink& sink);
+  Verdict FirstHeartbeat(MonoTime now, std::uint64_t incarnation, std::uint64_t sequence,
+                         EventIdSource& ids, TransitionSink& sink);
   bool Crossed(double level, MonoTime now) const;
 
   PeerIndex index_;
@@ -99,6 +108,8 @@ class PeerMonitor {
   std::uint32_t rise_progress_ = 0;
   std::uint64_t flaps_ = 0;
   bool rebase_next_ = false;
+  bool restored_ = false;
+  std::optional<MonoTime> judge_restored_at_;  // restored up/suspect: down if unheard by then
 };
 
 }  // namespace vigil

@@ -20,6 +20,19 @@ class SequenceTracker {
   void Reset() {
     seen_ = false;
     bitmap_ = 0;
+    skip_loss_once_ = false;
+  }
+
+  // Treats every number up to `floor` as seen: a datagram carrying any of them is kOld from
+  // now on (a replay), and the first number above it is not counted as a loss (it follows
+  // heartbeats nobody was listening for: a restart of this daemon, or the first datagram
+  // proven fresh). Never lowers what was already seen.
+  void RaiseFloor(std::uint64_t floor) {
+    if (seen_ && floor <= highest_) return;
+    seen_ = true;
+    highest_ = floor;
+    bitmap_ = ~std::uint64_t{0};
+    skip_loss_once_ = true;
   }
 
   // Requires the incarnation to be current (checked by the caller).
@@ -32,7 +45,8 @@ class SequenceTracker {
     }
     if (seq > highest_) {
       const std::uint64_t shift = seq - highest_;
-      if (shift > 1) lost_ += shift - 1;
+      if (shift > 1 && !skip_loss_once_) lost_ += shift - 1;
+      skip_loss_once_ = false;
       bitmap_ = shift >= kWindow ? 1 : (bitmap_ << shift) | 1;
       highest_ = seq;
       return Result::kNew;
@@ -49,7 +63,8 @@ class SequenceTracker {
 
   std::uint64_t lost() const { return lost_; }
   std::uint64_t late() const { return late_; }
-  std::uint64_t highest() const { return highest_; }
+  // The highest number seen in the current incarnation; 0 when none.
+  std::uint64_t highest() const { return seen_ ? highest_ : 0; }
 
  private:
   bool seen_ = false;
@@ -57,6 +72,7 @@ class SequenceTracker {
   std::uint64_t bitmap_ = 0;  // bit i: highest_ - i was seen
   std::uint64_t lost_ = 0;    // over the peer's lifetime, across incarnations
   std::uint64_t late_ = 0;
+  bool skip_loss_once_ = false;
 };
 
 }  // namespace vigil

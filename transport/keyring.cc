@@ -107,7 +107,7 @@ std::string GenerateKeyBase64() {
 }
 
 std::size_t Sign(std::span<std::uint8_t> buffer, std::size_t length, const Key& key) {
-  if (length < kHeaderSize || buffer.size() < length + kAuthTrailerSize) return 0;
+  if (length < kHeaderSizeV1 || buffer.size() < length + kAuthTrailerSize) return 0;
   buffer[4] |= kFlagAuthenticated;
   buffer[length] = key.id;
   // Keyed BLAKE2b-256: a MAC (libsodium documents crypto_generichash with a key as such),

@@ -50,6 +50,7 @@ std::string_view RejectReasonName(RejectReason reason) {
     case RejectReason::kUnknownKey: return "unknown_key";
     case RejectReason::kBadMac: return "bad_mac";
     case RejectReason::kWrongSource: return "wrong_source";
+    case RejectReason::kUnconfirmed: return "unconfirmed";
     case RejectReason::kCount: break;
   }
   return "unknown";
@@ -69,9 +70,11 @@ DecodeStatus Decode(std::span<const std::uint8_t> d, Message* out, RejectReason*
     return DecodeStatus::kRejected;
   };
   if (d.size() > kMaxMessageSize) return reject(RejectReason::kOversized);
-  if (d.size() < kHeaderSize + 1) return reject(RejectReason::kTooShort);
+  if (d.size() < kHeaderSizeV1 + 1) return reject(RejectReason::kTooShort);
   if (d[0] != kMagic0 || d[1] != kMagic1) return reject(RejectReason::kBadMagic);
-  if (d[2] != kWireVersion) return reject(RejectReason::kBadVersion);
+  if (d[2] != kWireVersion && d[2] != kWireVersion1) return reject(RejectReason::kBadVersion);
+  const bool v2 = d[2] == kWireVersion;
+  const std::size_t header = v2 ? kHeaderSize : kHeaderSizeV1;
   if (d[3] != static_cast<std::uint8_t>(MessageType::kHeartbeat) &&
       d[3] != static_cast<std::uint8_t>(MessageType::kLeave)) {
     return reject(RejectReason::kBadType);
@@ -82,10 +85,10 @@ DecodeStatus Decode(std::span<const std::uint8_t> d, Message* out, RejectReason*
   if (id_len == 0 || id_len > kMaxSenderIdSize) return reject(RejectReason::kBadIdLength);
   if (d[6] != 0 || d[7] != 0) return reject(RejectReason::kBadReserved);
   const bool authenticated = (flags & kFlagAuthenticated) != 0;
-  const std::size_t expected = kHeaderSize + id_len + (authenticated ? kAuthTrailerSize : 0);
+  const std::size_t expected = header + id_len + (authenticated ? kAuthTrailerSize : 0);
   if (d.size() != expected) return reject(RejectReason::kLengthMismatch);
   for (std::size_t i = 0; i < id_len; ++i) {
-    if (!IsIdChar(d[kHeaderSize + i])) return reject(RejectReason::kBadId);
+    if (!IsIdChar(d[header + i])) return reject(RejectReason::kBadId);
   }
   const std::uint32_t interval = Load32(&d[24]);
   if (interval == 0) return reject(RejectReason::kBadInterval);
@@ -95,11 +98,13 @@ DecodeStatus Decode(std::span<const std::uint8_t> d, Message* out, RejectReason*
   out->sequence = Load64(&d[16]);
   out->interval_us = interval;
   out->send_time_us = Load64(&d[28]);
-  out->sender_id = std::string_view(reinterpret_cast<const char*>(&d[kHeaderSize]), id_len);
+  out->has_echo = v2;
+  out->echo = v2 ? Load64(&d[36]) : 0;
+  out->sender_id = std::string_view(reinterpret_cast<const char*>(&d[header]), id_len);
   out->authenticated = authenticated;
   if (authenticated) {
-    out->key_id = d[kHeaderSize + id_len];
-    out->tag = d.subspan(kHeaderSize + id_len + 1, 32);
+    out->key_id = d[header + id_len];
+    out->tag = d.subspan(header + id_len + 1, 32);
   } else {
     out->key_id = 0;
     out->tag = {};
@@ -124,8 +129,13 @@ std::size_t Encode(const Message& m, std::span<std::uint8_t> out) {
   Store64(p + 16, m.sequence);
   Store32(p + 24, m.interval_us);
   Store64(p + 28, m.send_time_us);
+  Store64(p + 36, m.echo);
   std::memcpy(p + kHeaderSize, m.sender_id.data(), m.sender_id.size());
   return size;
+}
+
+void SetEcho(std::span<std::uint8_t> message, std::uint64_t echo) {
+  if (message.size() >= kHeaderSize && message[2] == kWireVersion) Store64(&message[36], echo);
 }
 
 }  // namespace vigil

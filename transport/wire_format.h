@@ -1,4 +1,4 @@
-// The heartbeat wire format, version 1. docs/protocol.md is the normative description.
+// The heartbeat wire format, versions 1 and 2. docs/protocol.md is the normative description.
 #pragma once
 
 #include <cstddef>
@@ -10,23 +10,27 @@ namespace vigil {
 
 enum class MessageType : std::uint8_t { kHeartbeat = 1, kLeave = 2 };
 
-// Layout (all integers big-endian):
+// Layout of version 2, the one vigild sends (all integers big-endian):
 //   0  2  magic 0x56 0x47 ("VG")
-//   2  1  version (1)
+//   2  1  version (2)
 //   3  1  type (1 heartbeat, 2 leave)
 //   4  1  flags (bit 0: an authentication trailer follows the sender id; others zero)
 //   5  1  sender id length N (1..64)
 //   6  2  reserved, zero
 //   8  8  incarnation (the sender's start; a restart raises it)
-//  16  8  sequence number (per incarnation, +1 per message)
+//  16  8  sequence number (per incarnation and round: every peer gets the same one)
 //  24  4  the sender's heartbeat interval in microseconds (> 0)
 //  28  8  the sender's monotonic send time in microseconds (only differences matter)
-//  36  N  sender id: letters, digits, '.', '_', '-'
-//  36+N   if flag bit 0: key id (1 byte) and a 32-byte tag over everything before it
+//  36  8  echo: the receiver's incarnation as the sender last heard it (0: not yet)
+//  44  N  sender id: letters, digits, '.', '_', '-'
+//  44+N   if flag bit 0: key id (1 byte) and a 32-byte tag over everything before it
+// Version 1 is the same without the echo field (the id starts at 36); it is still accepted.
 inline constexpr std::uint8_t kMagic0 = 0x56;
 inline constexpr std::uint8_t kMagic1 = 0x47;
-inline constexpr std::uint8_t kWireVersion = 1;
-inline constexpr std::size_t kHeaderSize = 36;
+inline constexpr std::uint8_t kWireVersion = 2;
+inline constexpr std::uint8_t kWireVersion1 = 1;
+inline constexpr std::size_t kHeaderSizeV1 = 36;
+inline constexpr std::size_t kHeaderSize = 44;
 inline constexpr std::size_t kMaxSenderIdSize = 64;
 inline constexpr std::size_t kAuthTrailerSize = 1 + 32;
 inline constexpr std::size_t kMaxMessageSize = kHeaderSize + kMaxSenderIdSize + kAuthTrailerSize;
@@ -38,6 +42,10 @@ struct Message {
   std::uint64_t sequence = 0;
   std::uint32_t interval_us = 0;
   std::uint64_t send_time_us = 0;
+  // The receiver's incarnation as the sender last heard it; 0 if it has not heard it yet.
+  // Proves the datagram was sent after the receiver's current run began (docs/security.md).
+  std::uint64_t echo = 0;
+  bool has_echo = false;       // decoded from version 2 (version 1 has no echo field)
   std::string_view sender_id;  // points into the decoded buffer
   bool authenticated = false;  // an authentication trailer is present
   std::uint8_t key_id = 0;
@@ -67,21 +75,27 @@ enum class RejectReason : std::uint8_t {
   kUnknownKey,       // signed with a key id no key in the keyring has
   kBadMac,           // the tag does not verify: forged or altered
   kWrongSource,      // from an address other than the peer's configured one
+  kUnconfirmed,      // an incarnation not yet confirmed by an echo of this run (require_echo)
   kCount,
 };
 std::string_view RejectReasonName(RejectReason reason);
 
 enum class DecodeStatus : std::uint8_t { kOk, kRejected };
 
-// Parses `datagram` strictly: every length and field is checked and any deviation is a
-// rejection with its reason. On success `*out` points into `datagram`, which must outlive
-// it. Never reads outside the span; never allocates.
+// Parses `datagram` (version 1 or 2) strictly: every length and field is checked, in the
+// order of docs/protocol.md, and any deviation is a rejection with its reason. On success
+// `*out` points into `datagram`, which must outlive it. Never reads outside the span; never
+// allocates.
 DecodeStatus Decode(std::span<const std::uint8_t> datagram, Message* out, RejectReason* why);
 
-// Writes `message` (without an authentication trailer) into `out` and returns its size, or 0
-// if `out` is too small or the message is invalid (empty or over-long sender id, zero
-// interval). Requires nothing else; never allocates.
+// Writes `message` as version 2 (without an authentication trailer) into `out` and returns
+// its size, or 0 if `out` is too small or the message is invalid (empty or over-long sender
+// id, zero interval). Requires nothing else; never allocates.
 std::size_t Encode(const Message& message, std::span<std::uint8_t> out);
+
+// Rewrites the echo field of an encoded version 2 message of `length` bytes in place (one
+// datagram per receiver without encoding each anew). Requires a message Encode wrote.
+void SetEcho(std::span<std::uint8_t> message, std::uint64_t echo);
 
 // True for ids the format allows: 1..64 of [A-Za-z0-9._-].
 bool IsValidSenderId(std::string_view id);

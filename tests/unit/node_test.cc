@@ -180,27 +180,40 @@ TEST_F(NodeTest, ChangingTheDetectorKindRelearnsButKeepsState) {
   EXPECT_EQ(node.peers()[*node.Find("a")].monitor.detector().threshold(), 8.0);
 }
 
-TEST_F(NodeTest, SnapshotAndRestoreCarryLastSeenAcrossARestart) {
+TEST_F(NodeTest, SnapshotAndRestoreCarryStateAndLastSeenAcrossARestart) {
+  node.set_own_incarnation(99);
   Feed("a", 7, 1, 0);
   node.RunDue(T(600));
-  const PersistedState saved = node.Snapshot(99, T(700));
+  const PersistedState saved = node.Snapshot(T(700), false);
   EXPECT_EQ(saved.incarnation, 99u);
+  EXPECT_FALSE(saved.clean_stop);
   ASSERT_EQ(saved.peers.size(), 2u);
   EXPECT_EQ(saved.peers[0].state, "down");
+  EXPECT_EQ(saved.peers[0].sequence, 1u);
+  EXPECT_EQ(saved.peers[0].interval_us, 100000u);
   EXPECT_EQ(*saved.peers[0].last_heartbeat_ms, 1'800'000'000'000LL);
 
   Node restarted(TestConfig(), T(5000));
-  restarted.Restore(saved);
+  restarted.set_own_incarnation(100);
+  restarted.Restore(saved, T(5000));
   const auto& a = restarted.peers()[*restarted.Find("a")];
-  EXPECT_EQ(a.monitor.state(), PeerState::kUnknown);
+  EXPECT_EQ(a.monitor.state(), PeerState::kDown);  // the alert stands until a is heard
+  EXPECT_EQ(a.since_wall, T(600).wall);
   ASSERT_TRUE(a.previous);
   EXPECT_EQ(a.previous->state, "down");
   // An older incarnation than the one remembered is stale even after the restart...
   EXPECT_EQ(restarted.OnDatagram(Datagram("a", 6, 1), false, T(5100)),
             RejectReason::kStaleIncarnation);
   // ...and a snapshot before it is heard again keeps the previous run's facts.
-  EXPECT_EQ(restarted.Snapshot(100, T(5200)).peers[0].state, "down");
-  EXPECT_FALSE(restarted.OnDatagram(Datagram("a", 7, 2), false, T(5300)));
+  const auto again = restarted.Snapshot(T(5200), true);
+  EXPECT_EQ(again.peers[0].state, "down");
+  EXPECT_EQ(again.peers[0].since_ms, saved.peers[0].since_ms);
+  EXPECT_EQ(again.peers[0].last_heartbeat_ms, saved.peers[0].last_heartbeat_ms);
+  // The previous run was killed: numbers a margin above the persisted one may have been
+  // accepted after the file was written, so they are not accepted again.
+  EXPECT_EQ(restarted.OnDatagram(Datagram("a", 7, 30), false, T(5300)),
+            RejectReason::kOldSequence);
+  EXPECT_FALSE(restarted.OnDatagram(Datagram("a", 7, 200), false, T(5300)));
   EXPECT_EQ(restarted.peers()[*restarted.Find("a")].monitor.state(), PeerState::kUp);
   EXPECT_FALSE(restarted.peers()[*restarted.Find("a")].previous);
 }

@@ -35,6 +35,7 @@ TEST(ProtocolDoc, ExampleHexDumpIsWhatTheEncoderWrites) {
   m.sequence = 42;
   m.interval_us = 100000;
   m.send_time_us = 86400123456ULL;
+  m.echo = 1795887188481661ULL;
   std::vector<std::uint8_t> encoded(kMaxMessageSize);
   encoded.resize(Encode(m, encoded));
   EXPECT_EQ(documented, encoded);

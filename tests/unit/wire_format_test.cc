@@ -24,6 +24,7 @@ Message Sample() {
   m.sequence = 42;
   m.interval_us = 100000;
   m.send_time_us = 0x1122334455667788ULL;
+  m.echo = 0x0A0B0C0D0E0F1011ULL;
   m.sender_id = "node1";
   return m;
 }
@@ -39,7 +40,34 @@ TEST(WireFormat, RoundTrips) {
   EXPECT_EQ(out.interval_us, 100000u);
   EXPECT_EQ(out.send_time_us, Sample().send_time_us);
   EXPECT_EQ(out.sender_id, "node1");
+  EXPECT_EQ(out.echo, Sample().echo);
+  EXPECT_TRUE(out.has_echo);
   EXPECT_FALSE(out.authenticated);
+}
+
+TEST(WireFormat, Version1IsStillAcceptedWithoutAnEcho) {
+  // A version 1 datagram is version 2 without the 8 echo bytes at offset 36.
+  auto b = EncodeOk(Sample());
+  b[2] = 1;
+  b.erase(b.begin() + 36, b.begin() + 44);
+  Message out;
+  RejectReason why{};
+  ASSERT_EQ(Decode(b, &out, &why), DecodeStatus::kOk) << RejectReasonName(why);
+  EXPECT_FALSE(out.has_echo);
+  EXPECT_EQ(out.echo, 0u);
+  EXPECT_EQ(out.sequence, 42u);
+  EXPECT_EQ(out.sender_id, "node1");
+}
+
+TEST(WireFormat, SetEchoRewritesOnlyTheEchoField) {
+  auto b = EncodeOk(Sample());
+  SetEcho(b, 77);
+  Message out;
+  RejectReason why{};
+  ASSERT_EQ(Decode(b, &out, &why), DecodeStatus::kOk);
+  EXPECT_EQ(out.echo, 77u);
+  EXPECT_EQ(out.sequence, 42u);
+  EXPECT_EQ(out.sender_id, "node1");
 }
 
 TEST(WireFormat, LayoutIsBigEndianAsDocumented) {
@@ -47,7 +75,7 @@ TEST(WireFormat, LayoutIsBigEndianAsDocumented) {
   ASSERT_EQ(b.size(), kHeaderSize + 5);
   EXPECT_EQ(b[0], 0x56);
   EXPECT_EQ(b[1], 0x47);
-  EXPECT_EQ(b[2], 1);  // version
+  EXPECT_EQ(b[2], 2);  // version
   EXPECT_EQ(b[3], 1);  // heartbeat
   EXPECT_EQ(b[4], 0);  // flags
   EXPECT_EQ(b[5], 5);  // id length
@@ -59,7 +87,9 @@ TEST(WireFormat, LayoutIsBigEndianAsDocumented) {
   EXPECT_EQ(b[26], 0x86);
   EXPECT_EQ(b[27], 0xA0);
   EXPECT_EQ(b[28], 0x11);
-  EXPECT_EQ(std::string(b.begin() + 36, b.end()), "node1");
+  EXPECT_EQ(b[36], 0x0A);  // echo
+  EXPECT_EQ(b[43], 0x11);
+  EXPECT_EQ(std::string(b.begin() + 44, b.end()), "node1");
 }
 
 TEST(WireFormat, EncodeRefusesInvalidMessages) {
@@ -99,14 +129,19 @@ INSTANTIATE_TEST_SUITE_P(
     Table, WireFormatRejects,
     ::testing::Values(
         BadDatagram{"empty", [](auto& b) { b.clear(); }, RejectReason::kTooShort},
-        BadDatagram{"header_only", [](auto& b) { b.resize(kHeaderSize); }, RejectReason::kTooShort},
+        BadDatagram{"v1_header_only", [](auto& b) { b.resize(kHeaderSizeV1); },
+                    RejectReason::kTooShort},
+        BadDatagram{"v2_header_only", [](auto& b) { b.resize(kHeaderSize); },
+                    RejectReason::kLengthMismatch},
         BadDatagram{"truncated_id", [](auto& b) { b.pop_back(); }, RejectReason::kLengthMismatch},
         BadDatagram{"trailing_byte", [](auto& b) { b.push_back('x'); },
                     RejectReason::kLengthMismatch},
         BadDatagram{"oversized", [](auto& b) { b.resize(kMaxMessageSize + 1, 'a'); },
                     RejectReason::kOversized},
         BadDatagram{"bad_magic", [](auto& b) { b[1] = 'X'; }, RejectReason::kBadMagic},
-        BadDatagram{"version_2", [](auto& b) { b[2] = 2; }, RejectReason::kBadVersion},
+        BadDatagram{"version_3", [](auto& b) { b[2] = 3; }, RejectReason::kBadVersion},
+        BadDatagram{"version_1_with_echo", [](auto& b) { b[2] = 1; },
+                    RejectReason::kLengthMismatch},
         BadDatagram{"version_0", [](auto& b) { b[2] = 0; }, RejectReason::kBadVersion},
         BadDatagram{"type_0", [](auto& b) { b[3] = 0; }, RejectReason::kBadType},
         BadDatagram{"type_3", [](auto& b) { b[3] = 3; }, RejectReason::kBadType},
@@ -117,8 +152,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadDatagram{"reserved_set", [](auto& b) { b[7] = 1; }, RejectReason::kBadReserved},
         BadDatagram{"interval_zero", [](auto& b) { b[24] = b[25] = b[26] = b[27] = 0; },
                     RejectReason::kBadInterval},
-        BadDatagram{"id_with_space", [](auto& b) { b[37] = ' '; }, RejectReason::kBadId},
-        BadDatagram{"id_with_nul", [](auto& b) { b[36] = 0; }, RejectReason::kBadId},
+        BadDatagram{"id_with_space", [](auto& b) { b[45] = ' '; }, RejectReason::kBadId},
+        BadDatagram{"id_with_nul", [](auto& b) { b[44] = 0; }, RejectReason::kBadId},
         BadDatagram{"auth_flag_without_trailer", [](auto& b) { b[4] = 1; },
                     RejectReason::kLengthMismatch}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
