@@ -36,6 +36,42 @@ class SseParser {
   bool has_data_ = false;
 };
 
+// Why a request or a stream failed.
+struct ApiError {
+  std::string message;     // one line, without the "vigilctl: " prefix
+  bool transient = false;  // may go away by itself (daemon restarting, connection lost)
+};
+
+// One attempt at following /v1/events.
+struct StreamRequest {
+  std::optional<std::string> last_event_id;  // sent as Last-Event-ID
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  const std::atomic<bool>* cancel = nullptr;  // noticed within a second
+  // Treat the stream as lost after this long without a byte (vigild sends a keep-alive
+  // every 15 s, so only a frozen or vanished daemon is this quiet). None: wait forever.
+  std::optional<std::chrono::milliseconds> silence_limit;
+};
+
+struct StreamHandlers {
+  // Runs once the daemon has answered 200; returning false stops right there.
+  std::function<bool()> on_open;
+  // Runs per event; returning false stops.
+  std::function<bool(const SseEvent&)> on_event;
+};
+
+enum class StreamEnd {
+  kStopped,    // a handler said stop
+  kTimedOut,   // the deadline passed
+  kCancelled,  // *cancel became true
+  kFailed,     // could not connect, or the stream broke or was closed by the daemon
+};
+
+struct StreamOutcome {
+  StreamEnd end = StreamEnd::kFailed;
+  bool opened = false;  // the daemon answered 200 (on_open ran)
+  ApiError error;       // for kFailed
+};
+
 class ApiClient {
  public:
   explicit ApiClient(std::string socket_path,
@@ -43,14 +79,16 @@ class ApiClient {
       : path_(std::move(socket_path)), timeout_(timeout) {}
 
   // GET `target`. On failure to connect or talk, returns nullopt and sets *error to one
-  // line saying what went wrong ("no vigild listening on /run/vigil/vigil.sock: ...").
+  // line saying what went wrong and where to look.
+  std::optional<HttpResult> Get(const std::string& target, ApiError* error) const;
   std::optional<HttpResult> Get(const std::string& target, std::string* error) const;
 
-  // Streams /v1/events (after `last_event_id` if given). `on_event` returns false to stop.
-  // `on_open` runs once the stream is established; returning false stops right there (the
-  // caller already has what it waited for). Stops at `deadline` if set, or within
-  // a second of *cancel becoming true. Returns false and sets *error on failure; true when
-  // stopped by on_event, the deadline or cancel (*timed_out is set for the deadline).
+  // Follows /v1/events once: connects, sends the request, then feeds events to the
+  // handlers until one says stop, the deadline passes, *cancel is set, or the stream fails.
+  StreamOutcome Stream(const StreamRequest& request, const StreamHandlers& handlers) const;
+
+  // The same as Stream, in the older shape: returns false and sets *error on failure; true
+  // when stopped by on_event, the deadline or cancel (*timed_out is set for the deadline).
   bool StreamEvents(std::optional<std::string> last_event_id,
                     const std::function<bool()>& on_open,
                     const std::function<bool(const SseEvent&)>& on_event,

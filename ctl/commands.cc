@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "ctl/format.h"
+#include "ctl/json_fields.h"
 #include "transport/keyring.h"
 
 #include <fcntl.h>
@@ -53,32 +54,6 @@ std::optional<json::value> GetJson(const CtlOptions& o, const std::string& targe
   return v;
 }
 
-std::string Str(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  if (!v || v->is_null()) return "-";
-  if (v->is_string()) return std::string(v->as_string());
-  if (v->is_double()) return fmt::format("{:.2f}", v->as_double());
-  if (v->is_int64()) return std::to_string(v->as_int64());
-  if (v->is_uint64()) return std::to_string(v->as_uint64());
-  if (v->is_bool()) return v->as_bool() ? "true" : "false";
-  return "-";
-}
-
-std::int64_t Int(const json::object& o, const char* key, std::int64_t fallback = -1) {
-  const auto* v = o.if_contains(key);
-  if (!v) return fallback;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  return fallback;
-}
-
-std::string NowAgo(std::int64_t epoch_ms) {
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  return FormatAgo(now - epoch_ms);
-}
-
 std::string Phi(const json::object& p) {
   const auto* inf = p.if_contains("phi_infinite");
   if (inf && inf->is_bool() && inf->as_bool()) return "inf";
@@ -93,13 +68,7 @@ std::vector<std::string> PeerRow(const json::object& p) {
   const std::string last = age < 0 ? "never" : FormatAgo(age);
   const std::int64_t since = Int(p, "since");
   return {Str(p, "id"), Str(p, "address"), Str(p, "state"), Phi(p), last,
-          since < 0 ? "-" : FormatLocalTime(since) + " (" + NowAgo(since) + ")"};
-}
-
-std::string EventLine(const json::object& e) {
-  return fmt::format("{}  #{}  {}  {} -> {}  ({}, phi {})", FormatLocalTime(Int(e, "time")),
-                     Str(e, "id"), Str(e, "peer"), Str(e, "from"), Str(e, "to"), Str(e, "reason"),
-                     Str(e, "phi"));
+          since < 0 ? "-" : FormatLocalTime(since) + " (" + AgoFromNow(since) + ")"};
 }
 
 }  // namespace
@@ -137,7 +106,7 @@ int CmdGet(const CtlOptions& o, const std::string& peer, std::ostream& out, std:
   rows.push_back({"peer:", Str(p, "id")});
   rows.push_back({"address:", Str(p, "address")});
   rows.push_back({"state:", Str(p, "state")});
-  rows.push_back({"since:", since < 0 ? "-" : FormatLocalTime(since) + " (" + NowAgo(since) + ")"});
+  rows.push_back({"since:", since < 0 ? "-" : FormatLocalTime(since) + " (" + AgoFromNow(since) + ")"});
   rows.push_back({"last seen:", last < 0 ? "never"
                                          : FormatLocalTime(last) + " (" +
                                                FormatAgo(Int(p, "last_heartbeat_age_ms")) + ")"});
@@ -160,81 +129,6 @@ int CmdIsUp(const CtlOptions& o, const std::string& peer, std::ostream& out, std
   const std::string state = Str(v->as_object(), "state");
   if (!o.quiet) out << state << "\n";
   return state == "up" ? kExitOk : kExitNo;
-}
-
-int CmdWait(const CtlOptions& o, const std::string& peer, const std::string& state,
-            std::chrono::milliseconds timeout, std::ostream& out, std::ostream& err) {
-  static const std::vector<std::string> kStates = {"unknown", "up", "suspect", "down", "left"};
-  if (std::find(kStates.begin(), kStates.end(), state) == kStates.end()) {
-    err << "vigilctl: --state must be one of unknown, up, suspect, down, left\n";
-    return kExitError;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  ApiClient client(o.socket);
-  bool reached = false;
-  int code = kExitOk;
-  std::string error;
-  bool timed_out = false;
-  // Subscribe first, then read the current state: a transition between the two cannot be
-  // missed.
-  const bool ok = client.StreamEvents(
-      std::nullopt,
-      [&] {
-        const auto v = GetJson(o, "/v1/peers/" + peer, err, &code);
-        if (v && Str(v->as_object(), "state") == state) reached = true;
-        return !reached && code == kExitOk;  // done already, or the peer does not exist
-      },
-      [&](const SseEvent& e) {
-        if (reached || code != kExitOk) return false;
-        boost::system::error_code ec;
-        const auto v = json::parse(e.data, ec);
-        if (ec || !v.is_object()) return true;
-        const auto& ev = v.as_object();
-        if (Str(ev, "peer") == peer && Str(ev, "to") == state) reached = true;
-        return !reached;
-      },
-      deadline, &timed_out, &error);
-  if (code != kExitOk) return code == kExitNo ? kExitError : code;
-  if (reached) {
-    if (!o.quiet) out << peer << " is " << state << "\n";
-    return kExitOk;
-  }
-  if (!ok) {
-    err << "vigilctl: " << error << "\n";
-    return kExitError;
-  }
-  err << "vigilctl: timed out after " << timeout.count() << " ms waiting for " << peer
-      << " to be " << state << "\n";
-  return kExitNo;
-}
-
-int CmdWatch(const CtlOptions& o, std::optional<std::string> last_event_id, std::ostream& out,
-             std::ostream& err) {
-  ApiClient client(o.socket);
-  std::string error;
-  bool timed_out = false;
-  const bool ok = client.StreamEvents(
-      last_event_id, [] { return true; },
-      [&](const SseEvent& e) {
-        if (o.json) {
-          out << e.data << std::endl;
-          return true;
-        }
-        if (e.event == "gap") {
-          out << "(some events were missed: the daemon no longer has them)" << std::endl;
-          return true;
-        }
-        boost::system::error_code ec;
-        const auto v = json::parse(e.data, ec);
-        if (!ec && v.is_object()) out << EventLine(v.as_object()) << std::endl;
-        return true;
-      },
-      std::nullopt, &timed_out, &error);
-  if (!ok) {
-    err << "vigilctl: " << error << "\n";
-    return kExitError;
-  }
-  return kExitOk;
 }
 
 int CmdMetrics(const CtlOptions& o, std::ostream& out, std::ostream& err) {

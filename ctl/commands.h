@@ -24,9 +24,14 @@ inline constexpr int kExitError = 2;
 int CmdStatus(const CtlOptions& o, std::ostream& out, std::ostream& err);
 int CmdGet(const CtlOptions& o, const std::string& peer, std::ostream& out, std::ostream& err);
 int CmdIsUp(const CtlOptions& o, const std::string& peer, std::ostream& out, std::ostream& err);
+// Waits until `peer` is in `state`, across restarts of vigild, for at most `timeout`
+// (event_commands.cc). Exit 0 reached, 1 timed out, 2 error.
 int CmdWait(const CtlOptions& o, const std::string& peer, const std::string& state,
             std::chrono::milliseconds timeout, std::ostream& out, std::ostream& err);
-int CmdWatch(const CtlOptions& o, std::optional<std::string> last_event_id, std::ostream& out,
+// Prints each event as it happens, from after `last_event_id` if given, reconnecting
+// across restarts of vigild; gives up (exit 2) when one outage outlasts `max_outage`.
+int CmdWatch(const CtlOptions& o, std::optional<std::string> last_event_id,
+             std::optional<std::chrono::milliseconds> max_outage, std::ostream& out,
              std::ostream& err);
 int CmdMetrics(const CtlOptions& o, std::ostream& out, std::ostream& err);
 // Prints a new random key, or writes it to `file` (mode 0600, never overwriting).

@@ -1,6 +1,8 @@
 // vigilctl: the operator's command line for vigild.
 #include <boost/program_options.hpp>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -19,8 +21,10 @@ Commands:
   get PEER                    one peer in detail
   is-up PEER                  exit 0 if PEER is up, 1 if not, 2 on error
   wait PEER --state STATE     block until PEER is in STATE (up, down, suspect, left,
-       [--timeout 30s]        unknown); exit 1 on timeout
-  watch [--since ID]          print each state change as it happens (Ctrl-C to stop)
+       [--timeout 30s]        unknown); exit 1 on timeout; rides out vigild restarts
+  watch [--since ID]          print each state change as it happens (Ctrl-C to stop);
+       [--timeout DURATION]   reconnects when vigild restarts, forever unless --timeout
+                              bounds how long one outage may last (then exit 2)
   metrics                     the Prometheus metrics
   check-config FILE           validate a configuration file without a daemon
   keygen [--output FILE]      a new random key for security.keyring (base64, 32 bytes)
@@ -64,7 +68,8 @@ int main(int argc, char** argv) {
       ("quiet,q", po::bool_switch(&o.quiet), "print nothing; only the exit code tells")
       ("state", po::value(&state)->value_name("STATE"), "wait: the state to wait for")
       ("timeout", po::value(&timeout_text)->value_name("DURATION"),
-       "wait: give up after this long (default 30s)")
+       "wait: give up after this long (default 30s); watch: give up when vigild has been "
+       "unreachable this long (default: never)")
       ("since", po::value(&since)->value_name("ID"),
        "watch: first replay the events after this event id")
       ("output,o", po::value(&output)->value_name("FILE"),
@@ -145,8 +150,18 @@ int main(int argc, char** argv) {
   }
   if (command == "watch") {
     if (!need_args(0, "no arguments")) return vigil::kExitError;
-    return vigil::CmdWatch(o, since.empty() ? std::nullopt : std::optional(since), std::cout,
-                           std::cerr);
+    std::optional<std::chrono::milliseconds> max_outage;
+    if (vm.count("timeout")) {
+      const auto timeout = vigil::ParseDuration(timeout_text);
+      if (!timeout || *timeout <= vigil::Duration::zero()) {
+        std::cerr << "vigilctl watch: --timeout must be a duration such as 30s, found '"
+                  << timeout_text << "'\n";
+        return vigil::kExitError;
+      }
+      max_outage = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
+    }
+    return vigil::CmdWatch(o, since.empty() ? std::nullopt : std::optional(since), max_outage,
+                           std::cout, std::cerr);
   }
   if (command == "metrics") {
     if (!need_args(0, "no arguments")) return vigil::kExitError;
@@ -180,8 +195,10 @@ int main(int argc, char** argv) {
       std::cerr << "vigilctl tune: --max-mistakes-per-hour is required (e.g. 1)\n";
       return vigil::kExitError;
     }
-    return vigil::CmdTune({args[0], max_mistakes, holdout, interval, plot, o.json}, std::cout,
-                          std::cerr);
+    // Progress only on a terminal: logs, pipes and --json consumers get none.
+    return vigil::CmdTune({args[0], max_mistakes, holdout, interval, plot, o.json,
+                           ::isatty(STDERR_FILENO) == 1},
+                          std::cout, std::cerr);
   }
   std::cerr << "vigilctl: unknown command '" << command << "'\nTry 'vigilctl --help'.\n";
   return vigil::kExitError;

@@ -1,5 +1,5 @@
-// vigilctl replay and vigilctl tune: detection quality from heartbeat traces
-// (docs/tuning.md). Offline: no daemon needed.
+// vigilctl replay (replay_command.cc) and vigilctl tune (tune_command.cc): detection
+// quality from heartbeat traces (docs/tuning.md). Offline: no daemon needed.
 #pragma once
 
 #include <iosfwd>
@@ -30,11 +30,14 @@ struct TuneRequest {
   std::optional<Duration> interval;
   std::string plot;                     // SVG path; empty: TRACE.tune.svg
   bool json = false;
+  bool progress = false;                // a line a second on stderr (main: if it is a tty)
 };
 
-// Sweeps every detector family's knobs on the first part of the trace, picks per family the
-// fastest setting within the budget, reports it on the held-out rest, prints the YAML of the
-// overall choice and writes the SVG trade-off plot.
+// Refuses (exit 2) a trace too short for the budget (tune_sweep.h, CheckEvidence). Else
+// sweeps every detector family's knobs, picks per family the fastest setting within the
+// budget on the training part, preferring one that also stays within it on the held-out
+// part, prints the YAML of the overall choice and writes the SVG trade-off plot. Exit 0
+// when the choice met the budget on both parts, 1 when nothing did, 2 on errors.
 int CmdTune(const TuneRequest& r, std::ostream& out, std::ostream& err);
 
 }  // namespace vigil

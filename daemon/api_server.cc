@@ -121,8 +121,8 @@ std::unique_ptr<ApiServer> ApiServer::Open(asio::io_context& io, ApiServerOption
   return server;
 }
 
-void ApiServer::Start() {
-  asio::co_spawn(io_, AcceptLoop(), asio::detached);
+void ApiServer::Start(std::function<void(std::exception_ptr)> on_accept_loop_end) {
+  asio::co_spawn(io_, AcceptLoop(), std::move(on_accept_loop_end));
 }
 
 void ApiServer::set_limits(std::size_t max_connections, Duration idle_timeout,
@@ -173,7 +173,16 @@ asio::awaitable<void> ApiServer::AcceptLoop() {
       socket.close(wec);
       continue;
     }
-    asio::co_spawn(io_, Session(std::move(socket)), asio::detached);
+    // One failed session closes its connection; it is logged, never silent, and the
+    // daemon goes on serving the others.
+    asio::co_spawn(io_, Session(std::move(socket)), [this](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        warn_(fmt::format("API connection failed: {}", x.what()));
+      }
+    });
   }
 }
 

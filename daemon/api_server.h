@@ -49,8 +49,9 @@ class ApiServer {
                                          DaemonCounters& counters, LogFn warn, std::string* error);
   ~ApiServer();
 
-  // Starts accepting connections.
-  void Start();
+  // Starts accepting. `on_accept_loop_end` runs if the accept loop ends (with its exception,
+  // or null when it returned because Stop() was called).
+  void Start(std::function<void(std::exception_ptr)> on_accept_loop_end);
 
   // Queues an event for every subscriber. A subscriber whose backlog would exceed
   // sse_buffer_bytes is disconnected (and logged) instead: a slow reader never blocks the

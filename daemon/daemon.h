@@ -7,6 +7,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -21,6 +23,7 @@
 #include "daemon/node.h"
 #include "daemon/trace_recorder.h"
 #include "daemon/rate_limiter.h"
+#include "daemon/state_lock.h"
 #include "daemon/systemd_notify.h"
 #include "transport/udp_endpoint.h"
 
@@ -39,8 +42,10 @@ class Daemon {
   Daemon(Config config, std::string config_path, const Clock& clock);
   ~Daemon();
 
-  // Binds the sockets, tells systemd READY=1, and serves until asked to stop. Returns the
-  // process exit code: 0 after a clean stop, 1 if the sockets could not be set up.
+  // Locks the state directory, binds the sockets, tells systemd READY=1, and serves until
+  // asked to stop. Returns the process exit code: 0 after a clean stop; 1 if the state
+  // directory, keyring or sockets could not be set up, or if one of the event loops failed
+  // (logged as critical: systemd restarts the daemon).
   int Run();
 
  private:
@@ -52,6 +57,9 @@ class Daemon {
   boost::asio::awaitable<void> StateLoop();
   boost::asio::awaitable<void> TickLoop();
 
+  // Binds the UDP socket and opens the API socket; false with *error if either fails.
+  bool OpenSockets(std::string* error);
+  void StartLoops();
   void OnBatch(std::span<const ReceivedDatagram> batch);
   void LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now);
   void OnEvent(const EventRecord& event);
@@ -59,9 +67,23 @@ class Daemon {
   void UpdateStatus();
   void Reload();
   void Stop();
+  // Ends every loop and closes the sockets, so io_.run() returns. No leave, no clean state.
+  void CloseEverything();
+  // A loop failed: logged as critical, the state saved (as an unclean stop), exit code 1.
+  void Fail(const char* loop, const std::string& what);
   void ResolveLiteralPeers();
   void StartResolving();
+  // Creates and locks state.directory; false with *why if it cannot, or another vigild has it.
+  bool LockStateDirectory(std::string* why);
   void LoadState();
+  // Asks StateLoop for a write within kTransitionWriteDelay (coalesced).
+  void WriteStateSoon();
+  // The completion handler of a spawned loop: a loop that throws, or returns while the
+  // daemon is not stopping, is logged as critical and ends Run() with exit code 1.
+  std::function<void(std::exception_ptr)> Supervise(const char* loop);
+  // True while the send and deadline loops are waiting on timers that are not overdue and
+  // the receive loop still runs: only then is systemd's watchdog pinged.
+  bool LoopsProgressing() const;
   // Runs first in every event-loop handler: notices that the loop did not run for a while.
   void CheckLocalHealth(Timestamp now);
   LocalHealthOptions HealthOptions() const;
@@ -102,6 +124,12 @@ class Daemon {
   std::mt19937_64 rng_;
   std::optional<Keyring> keyring_;  // signs what we send, when configured
   bool stopping_ = false;
+  int exit_code_ = 0;
+  std::uint64_t batches_ = 0;  // datagram batches received (for a failpoint)
+  bool receiving_ = false;          // the receive loop has not ended
+  bool write_state_soon_ = false;   // a transition awaits its state-file write
+  bool reported_stall_ = false;
+  std::optional<StateDirectoryLock> state_lock_;
   bool resolving_ = false;
   std::string status_note_;  // appended to STATUS= (e.g. a failed reload)
   std::string health_note_;  // appended to STATUS= while the local-health guard holds

@@ -289,8 +289,10 @@ void Node::RestorePeer(PeerRecord& p, const PersistedPeer& pp, bool clean_stop,
       pp.interval_us ? Duration(std::chrono::microseconds(pp.interval_us)) : heartbeat_interval_;
   // After a kill, the file may be kStateWriteInterval old: the peer may have sent that many
   // more rounds, all accepted then and replayable now. Skip them, and a little more.
+  // With echoes required none of them would be accepted anyway (they echo the previous
+  // run's incarnation), so no margin: the peer is heard again as soon as it hears us.
   std::uint64_t margin = 0;
-  if (!clean_stop && interval > Duration::zero()) {
+  if (!clean_stop && !require_echo_ && interval > Duration::zero()) {
     margin = static_cast<std::uint64_t>(
                  std::ceil(1.25 * ToMillis(kStateWriteInterval) / ToMillis(interval))) + 4;
   }

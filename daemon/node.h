@@ -107,9 +107,9 @@ class Node final : private TransitionSink {
   // The state file's view of every peer; `clean_stop` only for the final write of a run.
   PersistedState Snapshot(Timestamp now, bool clean_stop) const;
   // Takes what a previous run knew about peers that are still configured, before anything
-  // is heard (requires set_own_incarnation first): each keeps its state and since; its
-  // sequence numbers up to the persisted highest (plus a margin after an unclean stop) are
-  // rejected as replays; a restored up or suspect peer not heard within its allowance goes
+  // is heard (requires set_own_incarnation and SetAuthentication first): each keeps its
+  // state and since; its sequence numbers up to the persisted highest (plus, after an
+  // unclean stop and unless echoes are required, a margin) are rejected as replays; a restored up or suspect peer not heard within its allowance goes
   // down on silence. Event ids continue above the previous run's.
   void Restore(const PersistedState& state, Timestamp now);
 

@@ -21,12 +21,7 @@
 namespace vigil::testing {
 namespace {
 
-void WriteKeys(const std::string& path, const std::vector<std::string>& keys) {
-  std::ofstream(path, std::ios::trunc) << fmt::format("{}\n", fmt::join(keys, "\n"));
-  ::chmod(path.c_str(), 0600);
-}
-
-std::string KeyFile(const Cluster& c, int i) { return c.dir().File(fmt::format("n{}.keys", i + 1)); }
+std::string KeyFile(const Cluster& c, int i) { return c.KeyFile(i); }
 
 void UseKeys(Cluster& c, int n) {
   for (int i = 0; i < n; ++i) {

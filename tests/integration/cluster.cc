@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,9 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "transport/keyring.h"
 
 namespace vigil::testing {
 
@@ -223,6 +227,23 @@ void Cluster::WriteConfig(int i, const std::vector<int>& peers, const std::strin
                       options_.api_yaml, StateDir(i));
   yaml += options_.extra_yaml + extra;
   std::ofstream(dir_.File(id + ".yaml"), std::ios::trunc) << yaml;
+}
+
+void WriteKeys(const std::string& path, const std::vector<std::string>& keys) {
+  std::ofstream(path, std::ios::trunc) << fmt::format("{}\n", fmt::join(keys, "\n"));
+  ::chmod(path.c_str(), 0600);
+}
+
+void Cluster::UseKeys(int n, const std::string& extra) {
+  const std::string key = GenerateKeyBase64();
+  for (int i = 0; i < n; ++i) {
+    WriteKeys(KeyFile(i), {key});
+    std::vector<int> others;
+    for (int j = 0; j < n; ++j) {
+      if (j != i) others.push_back(j);
+    }
+    WriteConfig(i, others, fmt::format("security:\n  keyring: {}\n", KeyFile(i)) + extra);
+  }
 }
 
 bool Cluster::StartAll() {

@@ -94,6 +94,9 @@ struct ClusterOptions {
   std::string api_yaml;    // extra keys for the api: section, indented by two spaces
 };
 
+// Writes a keyring file (one base64 key per line) with mode 0600.
+void WriteKeys(const std::string& path, const std::vector<std::string>& keys);
+
 // N daemons that all list each other as peers.
 class Cluster {
  public:
@@ -104,6 +107,10 @@ class Cluster {
   int port(int i) const { return ports_.at(static_cast<std::size_t>(i)); }
   const TempDir& dir() const { return dir_; }
   std::string StateDir(int i) const { return dir_.File(fmt::format("n{}-state", i + 1)); }
+  std::string KeyFile(int i) const { return dir_.File(fmt::format("n{}.keys", i + 1)); }
+  // Gives the first n nodes one fresh shared key (in their own KeyFile) and rewrites their
+  // configs to use it, each listing the other n-1, with `extra` appended.
+  void UseKeys(int n, const std::string& extra = "");
   // Rewrites node i's config (same ports and paths) with `peers` (ids of other nodes, by
   // index) and `extra` appended.
   void WriteConfig(int i, const std::vector<int>& peers, const std::string& extra = "");

@@ -63,8 +63,6 @@ std::map<std::string, double> Rejected(const Daemon& d) {
 TEST(GarbageDatagrams, AreCountedByReasonAndChangeNothing) {
   ClusterOptions o;
   o.nodes = 2;
-  // Count every datagram by its reason: no per-source limit in this test (see below).
-  o.extra_yaml = "security:\n  max_rejects_per_second: 1000000\n";
   Cluster c(o);
   ASSERT_TRUE(c.StartAll()) << c.Logs();
   ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
@@ -72,6 +70,12 @@ TEST(GarbageDatagrams, AreCountedByReasonAndChangeNothing) {
   const auto before_peer = target.GetJson("/v1/peers/n2");
   ASSERT_TRUE(before_peer);
   const auto incarnation = target.PeerIncarnation("n2");
+  const auto last_event_id = [&] {
+    const auto self = target.GetJson("/v1/self");
+    return self ? json::value_to<std::uint64_t>(self->as_object().at("last_event_id")) : 0;
+  };
+  const std::uint64_t events_before = last_event_id();
+  ASSERT_GT(events_before, 0u);  // n2 came up
 
   UdpSender s(c.port(0));
   std::mt19937_64 rng(1234);
@@ -120,12 +124,10 @@ TEST(GarbageDatagrams, AreCountedByReasonAndChangeNothing) {
     return all;
   }();
 
-  // Nothing changed: n2 is up with the same incarnation, no event besides the first "up".
+  // Nothing changed: n2 is up with the same incarnation, and no event was emitted.
   EXPECT_EQ(target.PeerState("n2"), "up");
   EXPECT_EQ(target.PeerIncarnation("n2"), incarnation);
-  const auto self = target.GetJson("/v1/self");
-  ASSERT_TRUE(self);
-  EXPECT_EQ(json::value_to<std::int64_t>(self->as_object().at("last_event_id")), 1);
+  EXPECT_EQ(last_event_id(), events_before);
   // And the log is not flooded: one line per source per window.
   const std::string log = target.Log();
   std::size_t lines = 0;
@@ -158,26 +160,6 @@ TEST(GarbageDatagrams, ReplayedHeartbeatDoesNotRefreshAPeer) {
   replayer.join();
   EXPECT_TRUE(down) << c.node(0).Log();
   EXPECT_GT(Rejected(c.node(0))["old_sequence"], 0);
-}
-
-TEST(GarbageDatagrams, AFloodingSourceIsRateLimitedWhilePeersAreNot) {
-  ClusterOptions o;
-  o.nodes = 2;
-  o.extra_yaml = "security:\n  max_rejects_per_second: 20\n";
-  Cluster c(o);
-  ASSERT_TRUE(c.StartAll()) << c.Logs();
-  ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
-  UdpSender s(c.port(0));
-  for (int i = 0; i < 500; ++i) s.Send(std::vector<std::uint8_t>(50, 0x00));
-  double limited = 0;
-  EXPECT_TRUE(WaitUntil([&] {
-    limited = std::max(0.0, c.node(0).Metric("vigil_datagrams_rate_limited_total"));
-    return limited + Rejected(c.node(0))["bad_magic"] >= 500;
-  }));
-  EXPECT_GT(limited, 300);  // most of the flood was never decoded
-  // The real peer, sending valid heartbeats from its own address, is untouched.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  EXPECT_EQ(c.node(0).PeerState("n2"), "up");
 }
 
 }  // namespace

@@ -105,13 +105,16 @@ TEST(StateFile, LastSeenSurvivesARestart) {
   ASSERT_TRUE(WaitUntil([&] { return c.node(0).PeerState("n3") == "down"; }));
   const std::int64_t last_seen = Field(c.node(0), "n3", "last_heartbeat");
   const std::int64_t incarnation = Field(c.node(0), "n3", "incarnation");
+  const std::int64_t down_since = Field(c.node(0), "n3", "since");
   ASSERT_GT(last_seen, 0);
   c.node(0).Signal(SIGTERM);
   ASSERT_EQ(c.node(0).WaitExit(), 0) << c.node(0).Log();
   EXPECT_TRUE(std::filesystem::exists(c.StateDir(0) + "/state.json"));
   ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
-  // Not heard since the restart, but its last heartbeat and last state are remembered.
-  EXPECT_EQ(c.node(0).PeerState("n3"), "unknown");
+  // Not heard since the restart: it stays down (a down alert must not clear by itself), and
+  // its last heartbeat, state and since are remembered.
+  EXPECT_EQ(c.node(0).PeerState("n3"), "down");
+  EXPECT_EQ(Field(c.node(0), "n3", "since"), down_since);
   EXPECT_EQ(Field(c.node(0), "n3", "last_heartbeat"), last_seen);
   EXPECT_GE(Field(c.node(0), "n3", "last_heartbeat_age_ms"), 0);
   const auto peer = c.node(0).GetJson("/v1/peers/n3");

@@ -1,4 +1,5 @@
-// Trace recording by a real vigild, and vigilctl replay / tune on real files.
+// Trace recording by a real vigild, and vigilctl replay on real files (tune:
+// vigilctl_tune_test.cc).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 
 #include <boost/json.hpp>
 
-#include "config/config.h"
 #include "quality/replay.h"
 #include "quality/trace_generator.h"
 #include "tests/integration/cluster.h"
@@ -152,67 +152,6 @@ TEST(Recording, SuspectOutHasOneRowPerHeartbeat) {
             2);
   EXPECT_NE(out.find("--suspect-out takes exactly one --detector, found 2"), std::string::npos)
       << out;
-}
-
-TEST(Tune, PicksSettingsWithinTheBudgetAndWritesYamlAndAPlot) {
-  TempDir dir;
-  TraceGeneratorOptions g;
-  g.scenario = TraceScenario::kWan;
-  g.interval = 1s;
-  g.length = 3h;
-  {
-    std::ofstream f(dir.File("wan.csv"));
-    WriteTrace(f, GenerateTrace(g));
-  }
-  std::string out;
-  ASSERT_EQ(RunCommand(VigilctlPath() + " tune " + dir.File("wan.csv") +
-                           " --max-mistakes-per-hour 1 --json --plot " + dir.File("p.svg"),
-                       &out),
-            0)
-      << out;
-  const json::value v = json::parse(out);
-  ASSERT_TRUE(v.at("best").is_string());
-  for (const auto& [family, chosen] : v.at("chosen").as_object()) {
-    if (chosen.is_null()) continue;
-    EXPECT_LE(chosen.at("train").at("mistakes_per_hour").to_number<double>(), 1.0) << family;
-  }
-  // The YAML is a valid detector section.
-  const std::string yaml = std::string(v.at("yaml").as_string());
-  const auto config = LoadConfigString("node:\n  id: x\n" + yaml, "tuned.yaml");
-  EXPECT_TRUE(config.ok()) << yaml << (config.ok() ? "" : config.errors.front().ToString());
-  std::ifstream svg(dir.File("p.svg"));
-  const std::string text((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text.rfind("<svg", 0), 0u);
-  EXPECT_NE(text.find("</svg>"), std::string::npos);
-  for (const char* family : {"adaptive", "phi-exponential", "timeout"}) {
-    EXPECT_NE(text.find(family), std::string::npos) << family;
-  }
-  // A budget of (practically) zero picks settings that made no mistake at all, slower ones.
-  std::string strict;
-  ASSERT_EQ(RunCommand(VigilctlPath() + " tune " + dir.File("wan.csv") +
-                           " --json --max-mistakes-per-hour 0.000001 --plot " + dir.File("q.svg"),
-                       &strict),
-            0)
-      << strict;
-  const json::value w = json::parse(strict);
-  const std::string best = std::string(w.at("best").as_string());
-  double loose_td = 0, strict_td = 0;
-  for (const auto& [family, chosen] : w.at("chosen").as_object()) {
-    if (chosen.is_null() || chosen.at("detector").as_string() != best) continue;
-    EXPECT_EQ(chosen.at("train").at("mistakes").to_number<double>(), 0) << family;
-    strict_td = chosen.at("train").at("detection_mean_ms").to_number<double>();
-  }
-  for (const auto& [family, chosen] : v.at("chosen").as_object()) {
-    if (!chosen.is_null() && chosen.at("detector").as_string() == v.at("best").as_string()) {
-      loose_td = chosen.at("train").at("detection_mean_ms").to_number<double>();
-    }
-  }
-  EXPECT_GE(strict_td, loose_td);
-  EXPECT_EQ(RunCommand(VigilctlPath() + " tune " + dir.File("wan.csv") + " --holdout 1.5" +
-                           " --max-mistakes-per-hour 1",
-                       &out, true),
-            2);
-  EXPECT_NE(out.find("--holdout must be a fraction between 0 and 1"), std::string::npos) << out;
 }
 
 }  // namespace

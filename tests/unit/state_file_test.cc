@@ -72,7 +72,7 @@ TEST_F(StateFileTest, RejectsEveryKindOfBadFile) {
       {good.substr(0, good.size() / 2), "truncated or corrupt"},
       {"[1,2,3]", "not a JSON object"},
       {"{\"format\":\"other\"}", "not a vigil state file"},
-      {"{\"format\":\"vigil-state\",\"version\":2}", "unsupported state file version"},
+      {"{\"format\":\"vigil-state\",\"version\":3}", "unsupported state file version"},
       {"{\"format\":\"vigil-state\",\"version\":1,\"node\":\"n9\"}", "written by node 'n9'"},
       {"{\"format\":\"vigil-state\",\"version\":1,\"node\":\"n1\",\"incarnation\":-1}",
        "missing \"incarnation\""},

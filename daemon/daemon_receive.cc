@@ -1,0 +1,111 @@
+// The Daemon's receiving side: judging datagrams, logging rejects, running deadlines.
+#include "daemon/daemon.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/failpoint.h"
+
+namespace vigil {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+asio::awaitable<void> Daemon::DeadlineLoop() {
+  for (int round = 1; !stopping_; ++round) {
+    if (round == 3 && FailpointActive("deadline")) {
+      throw std::runtime_error("failpoint 'deadline'");
+    }
+    const MonoTime wake = node_->NextWakeup();
+    deadline_timer_.expires_at(wake == kNever ? asio::steady_timer::time_point::max()
+                                              : asio::steady_timer::time_point(wake.time_since_epoch()));
+    co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    // Cancelled means an earlier deadline appeared: loop to re-arm. Either way run what is
+    // due, unless this daemon was itself not listening a moment ago.
+    const Timestamp now = clock_.Now();
+    CheckLocalHealth(now);
+    node_->RunDue(now, health_.hold_until());
+  }
+}
+
+namespace {
+
+// Compares the datagram's source address (not port: a peer may send from another port
+// behind NAT) with the peer's resolved address.
+class AddressMatcher final : public SourceMatcher {
+ public:
+  AddressMatcher(const udp::endpoint& from,
+                 const std::vector<std::optional<udp::endpoint>>& targets)
+      : from_(from), targets_(targets) {}
+  bool Matches(PeerIndex peer) const override {
+    if (peer >= targets_.size() || !targets_[peer]) return true;  // unresolved: cannot tell
+    auto a = from_.address();
+    auto b = targets_[peer]->address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    if (b.is_v6() && b.to_v6().is_v4_mapped()) b = asio::ip::make_address_v4(asio::ip::v4_mapped, b.to_v6());
+    return a == b;
+  }
+
+ private:
+  const udp::endpoint& from_;
+  const std::vector<std::optional<udp::endpoint>>& targets_;
+};
+
+}  // namespace
+
+void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
+  if (++batches_ == 3 && FailpointActive("receive")) throw std::runtime_error("failpoint 'receive'");
+  const Timestamp now = clock_.Now();
+  CheckLocalHealth(now);
+  counters_.receive_buffer_drops = udp_->kernel_drops();
+  for (const auto& d : batch) {
+    // Every datagram is decoded and judged on its own: no per-address limit, which a flood
+    // from a peer's own (or a shared NAT) address would turn against the peer.
+    const AddressMatcher matcher(d.from, targets_);
+    const auto rejected = node_->OnDatagram(d.data, d.truncated, now,
+                                            config_.check_source_address ? &matcher : nullptr);
+    if (rejected) LogReject(d, *rejected, now.mono);
+  }
+  // A heartbeat may have brought a deadline earlier than the one the timer waits for.
+  const MonoTime wake = node_->NextWakeup();
+  if (wake != kNever && asio::steady_timer::time_point(wake.time_since_epoch()) < deadline_timer_.expiry()) {
+    deadline_timer_.cancel();
+  }
+}
+
+void Daemon::LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now) {
+  // Keyed by the raw address bytes: no allocation for a source already tracked, so a
+  // flood costs a hash lookup per datagram.
+  const auto addr = d.from.address();
+  const auto v6 = addr.is_v6() ? addr.to_v6()
+                               : asio::ip::make_address_v6(asio::ip::v4_mapped, addr.to_v4());
+  const auto bytes = v6.to_bytes();
+  const std::string_view key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::uint64_t suppressed = 0;
+  if (!reject_log_.Allow(key, now, &suppressed)) return;
+  std::string detail;
+  if (reason == RejectReason::kUnknownSender || reason == RejectReason::kUnconfirmed) {
+    Message m;
+    RejectReason ignored{};
+    if (Decode(d.data, &m, &ignored) == DecodeStatus::kOk) {
+      detail = fmt::format(", claiming to be '{}'", m.sender_id);
+    }
+    if (reason == RejectReason::kUnconfirmed) {
+      detail += "; it does not echo our incarnation yet: the peer has not heard from us, does "
+                "not list us as a peer, or is older than vigil 0.2 (security.require_echo)";
+    }
+  }
+  spdlog::warn("rejected datagram from {}:{}: {} ({} bytes{}){}", addr.to_string(), d.from.port(),
+               RejectReasonName(reason), d.data.size(), detail,
+               suppressed ? fmt::format("; {} more from this address suppressed", suppressed) : "");
+}
+
+}  // namespace vigil

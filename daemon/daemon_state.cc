@@ -1,0 +1,110 @@
+// The Daemon's state file: restored at start, written periodically, soon after a
+// transition, and as it stops.
+#include "daemon/daemon.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <filesystem>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace vigil {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+namespace {
+
+// A transition is written this soon (coalesced), so a peer first heard, or convicted, moments
+// before a SIGKILL is in the file the next run reads.
+constexpr Duration kTransitionWriteDelay = std::chrono::milliseconds(250);
+
+}  // namespace
+
+bool Daemon::LockStateDirectory(std::string* why) {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.state_directory, ec);
+  if (ec) {
+    *why = fmt::format("state.directory: cannot create {}: {}; it must be a directory vigild "
+                       "may write (the systemd unit's StateDirectory= makes /var/lib/vigil)",
+                       config_.state_directory, ec.message());
+    return false;
+  }
+  state_lock_ = StateDirectoryLock::Acquire(config_.state_directory, why);
+  return state_lock_.has_value();
+}
+
+void Daemon::LoadState() {
+  node_->set_own_incarnation(incarnation_);
+  PersistedState state;
+  std::string why;
+  switch (ReadStateFile(config_.state_directory, config_.node_id, &state, &why)) {
+    case StateLoad::kMissing:
+      spdlog::info("no state file in {}: starting fresh", config_.state_directory);
+      return;
+    case StateLoad::kBad: {
+      const std::string moved = QuarantineStateFile(config_.state_directory, started_.wall);
+      spdlog::error("ignoring the state file: {}; {}", why,
+                    moved.empty() ? "could not move it aside" : "moved it to " + moved);
+      return;
+    }
+    case StateLoad::kOk:
+      break;
+  }
+  // Never reuse an incarnation, even if the wall clock went back since the last run.
+  incarnation_ = std::max(incarnation_, state.incarnation + 1);
+  node_->set_own_incarnation(incarnation_);
+  node_->Restore(state, started_);
+  spdlog::info("state file: restored what the previous run (incarnation {}, {}) knew of {} "
+               "peers; their states stand until they are heard or their allowance passes",
+               state.incarnation, state.clean_stop ? "stopped cleanly" : "not stopped cleanly",
+               state.peers.size());
+}
+
+void Daemon::SaveState(bool clean_stop) {
+  const auto error =
+      WriteStateFile(config_.state_directory, node_->Snapshot(clock_.Now(), clean_stop));
+  if (!error) {
+    ++counters_.state_writes;
+    return;
+  }
+  ++counters_.state_write_errors;
+  std::uint64_t suppressed = 0;
+  if (reject_log_.Allow("state-file", clock_.Now().mono, &suppressed)) {
+    spdlog::error("state file: {}", *error);
+  }
+}
+
+void Daemon::WriteStateSoon() {
+  if (write_state_soon_ || stopping_) return;
+  write_state_soon_ = true;
+  const auto soon = asio::steady_timer::clock_type::now() +
+                    std::chrono::duration_cast<asio::steady_timer::duration>(kTransitionWriteDelay);
+  if (soon < state_timer_.expiry()) state_timer_.expires_at(soon);  // wakes StateLoop to re-arm
+}
+
+asio::awaitable<void> Daemon::StateLoop() {
+  using TimerClock = asio::steady_timer::clock_type;
+  const auto period = std::chrono::duration_cast<TimerClock::duration>(kStateWriteInterval);
+  auto next_periodic = TimerClock::now() + period;
+  while (!stopping_) {
+    // At most kStateWriteInterval between writes (the unclean-stop margin relies on it).
+    const auto due = write_state_soon_ ? std::min(next_periodic, state_timer_.expiry())
+                                       : next_periodic;
+    state_timer_.expires_at(due);
+    co_await state_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    const auto now = TimerClock::now();
+    const bool periodic = now >= next_periodic;
+    if (!periodic && !(write_state_soon_ && now >= state_timer_.expiry())) continue;
+    write_state_soon_ = false;
+    SaveState(false);
+    if (periodic) {
+      FlushTraces();
+      next_periodic = now + period;
+    }
+  }
+}
+
+}  // namespace vigil
