@@ -1,9 +1,11 @@
 // vigil's configuration: typed, validated, with every error located in the file.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/endpoint.h"
@@ -79,6 +81,10 @@ struct Config {
 };
 
 // One problem found in a configuration.
+// The values of log.level (and of vigild --log-level).
+inline constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn",
+                                                               "error", "critical", "off"};
+
 struct ConfigError {
   std::string file;
   int line = 0;    // 1-based; 0 when the problem has no position (unreadable file)

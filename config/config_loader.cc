@@ -33,8 +33,6 @@ namespace {
 
 using Keys = std::initializer_list<std::string_view>;
 
-constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn",
-                                                        "error", "critical", "off"};
 
 // Detector keys and the kinds they apply to ("" = every kind).
 struct DetectorKey {

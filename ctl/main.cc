@@ -3,8 +3,12 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "config/duration.h"
 #include "ctl/commands.h"
@@ -33,7 +37,9 @@ Commands:
                               QoS figures (mistakes, P_A, detection time); no daemon needed
   tune TRACE --max-mistakes-per-hour R [--holdout 0.3] [--plot FILE]
                               sweep every detector's knobs, pick the fastest within the
-                              budget, check it on the held-out rest, print the YAML
+                              budget, check it on the held-out rest, print the YAML;
+                              refuses a trace too short to show the budget (each part
+                              needs 3/R hours); exit 0 advice, 1 none held, 2 error
 
 A detector SPEC is KIND[:key=value,...] with the keys of vigil.yaml's detector section,
 e.g. adaptive, phi:threshold=8,acceptable_heartbeat_pause=3s, timeout:timeout=500ms.
@@ -41,12 +47,9 @@ Traces and figures: docs/tuning.md.
 
 )";
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Everything the command line can say.
+struct CommandLine {
   vigil::CtlOptions o;
-  const char* env_socket = std::getenv("VIGIL_SOCKET");
-  o.socket = env_socket ? env_socket : "/run/vigil/vigil.sock";
   std::string command;
   std::vector<std::string> args;
   std::string state;
@@ -59,147 +62,178 @@ int main(int argc, char** argv) {
   std::string plot;
   double max_mistakes = 0;
   double holdout = 0.3;
+  po::variables_map vm;
 
+  bool Given(const char* option) const { return vm.count(option) > 0; }
+  // True when there are `n` arguments; otherwise says what was expected.
+  bool NeedArgs(std::size_t n, const char* what) const {
+    if (args.size() == n) return true;
+    std::cerr << "vigilctl " << command << ": expected " << what << "\nTry 'vigilctl --help'.\n";
+    return false;
+  }
+};
+
+po::options_description Options(CommandLine& c) {
   po::options_description options("Options");
   options.add_options()
-      ("socket,s", po::value(&o.socket)->value_name("PATH"),
+      ("socket,s", po::value(&c.o.socket)->value_name("PATH"),
        "the daemon's API socket (default $VIGIL_SOCKET or /run/vigil/vigil.sock)")
-      ("json,j", po::bool_switch(&o.json), "print JSON instead of text")
-      ("quiet,q", po::bool_switch(&o.quiet), "print nothing; only the exit code tells")
-      ("state", po::value(&state)->value_name("STATE"), "wait: the state to wait for")
-      ("timeout", po::value(&timeout_text)->value_name("DURATION"),
+      ("json,j", po::bool_switch(&c.o.json), "print JSON instead of text")
+      ("quiet,q", po::bool_switch(&c.o.quiet), "print nothing; only the exit code tells")
+      ("state", po::value(&c.state)->value_name("STATE"), "wait: the state to wait for")
+      ("timeout", po::value(&c.timeout_text)->value_name("DURATION"),
        "wait: give up after this long (default 30s); watch: give up when vigild has been "
        "unreachable this long (default: never)")
-      ("since", po::value(&since)->value_name("ID"),
+      ("since", po::value(&c.since)->value_name("ID"),
        "watch: first replay the events after this event id")
-      ("output,o", po::value(&output)->value_name("FILE"),
+      ("output,o", po::value(&c.output)->value_name("FILE"),
        "keygen: write the key to FILE (created with mode 0600, never overwritten)")
-      ("detector", po::value(&detectors)->value_name("SPEC"),
+      ("detector", po::value(&c.detectors)->value_name("SPEC"),
        "replay: a detector to replay (repeatable; default: adaptive)")
-      ("interval", po::value(&interval_text)->value_name("DURATION"),
+      ("interval", po::value(&c.interval_text)->value_name("DURATION"),
        "replay, tune: the trace's heartbeat interval (default: inferred)")
-      ("suspect-out", po::value(&suspect_out)->value_name("FILE"),
+      ("suspect-out", po::value(&c.suspect_out)->value_name("FILE"),
        "replay: write seq,suspect_at_ms for every heartbeat")
-      ("max-mistakes-per-hour", po::value(&max_mistakes)->value_name("R"),
+      ("max-mistakes-per-hour", po::value(&c.max_mistakes)->value_name("R"),
        "tune: the budget of wrong suspicions per hour")
-      ("holdout", po::value(&holdout)->value_name("FRACTION"),
+      ("holdout", po::value(&c.holdout)->value_name("FRACTION"),
        "tune: the last part of the trace kept for checking (default 0.3)")
-      ("plot", po::value(&plot)->value_name("FILE"),
+      ("plot", po::value(&c.plot)->value_name("FILE"),
        "tune: where to write the SVG plot (default TRACE.tune.svg)")
       ("version", "print the version and exit")
       ("help,h", "print this help and exit");
+  return options;
+}
+
+// A positive duration option, or nullopt after saying what is wrong.
+std::optional<std::chrono::milliseconds> PositiveDuration(const CommandLine& c,
+                                                          const std::string& text,
+                                                          const char* option,
+                                                          const char* example) {
+  const auto d = vigil::ParseDuration(text);
+  if (!d || *d <= vigil::Duration::zero()) {
+    std::cerr << "vigilctl " << c.command << ": " << option << " must be a duration such as "
+              << example << ", found '" << text << "'\n";
+    return std::nullopt;
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
+int RunWait(const CommandLine& c) {
+  if (!c.NeedArgs(1, "one PEER")) return vigil::kExitError;
+  if (c.state.empty()) {
+    std::cerr << "vigilctl wait: --state is required (up, down, suspect, left, unknown)\n";
+    return vigil::kExitError;
+  }
+  const auto timeout = PositiveDuration(c, c.timeout_text, "--timeout", "30s");
+  if (!timeout) return vigil::kExitError;
+  return vigil::CmdWait(c.o, c.args[0], c.state, *timeout, std::cout, std::cerr);
+}
+
+int RunWatch(const CommandLine& c) {
+  if (!c.NeedArgs(0, "no arguments")) return vigil::kExitError;
+  // Without --timeout, watch rides out outages of any length (it is usually left running).
+  std::optional<std::chrono::milliseconds> max_outage;
+  if (c.Given("timeout")) {
+    max_outage = PositiveDuration(c, c.timeout_text, "--timeout", "30s");
+    if (!max_outage) return vigil::kExitError;
+  }
+  return vigil::CmdWatch(c.o, c.since.empty() ? std::nullopt : std::optional(c.since),
+                         max_outage, std::cout, std::cerr);
+}
+
+// The commands that talk to vigild; nullopt for any other command.
+std::optional<int> RunDaemonCommand(const CommandLine& c) {
+  const std::string& cmd = c.command;
+  if (cmd == "status") {
+    if (!c.NeedArgs(0, "no arguments")) return vigil::kExitError;
+    return vigil::CmdStatus(c.o, std::cout, std::cerr);
+  }
+  if (cmd == "get" || cmd == "is-up") {
+    if (!c.NeedArgs(1, "one PEER")) return vigil::kExitError;
+    return cmd == "get" ? vigil::CmdGet(c.o, c.args[0], std::cout, std::cerr)
+                        : vigil::CmdIsUp(c.o, c.args[0], std::cout, std::cerr);
+  }
+  if (cmd == "wait") return RunWait(c);
+  if (cmd == "watch") return RunWatch(c);
+  if (cmd == "metrics") {
+    if (!c.NeedArgs(0, "no arguments")) return vigil::kExitError;
+    return vigil::CmdMetrics(c.o, std::cout, std::cerr);
+  }
+  return std::nullopt;
+}
+
+// replay and tune: traces, no daemon.
+int RunTraceCommand(const CommandLine& c) {
+  std::optional<vigil::Duration> interval;
+  if (!c.interval_text.empty()) {
+    const auto given = PositiveDuration(c, c.interval_text, "--interval", "100ms");
+    if (!given) return vigil::kExitError;
+    interval = *given;
+  }
+  if (c.command == "replay") {
+    if (!c.NeedArgs(1, "one TRACE file")) return vigil::kExitError;
+    return vigil::CmdReplay({c.args[0], c.detectors, interval, c.suspect_out, c.o.json},
+                            std::cout, std::cerr);
+  }
+  if (!c.NeedArgs(1, "one TRACE file")) return vigil::kExitError;
+  if (!c.Given("max-mistakes-per-hour")) {
+    std::cerr << "vigilctl tune: --max-mistakes-per-hour is required (e.g. 1)\n";
+    return vigil::kExitError;
+  }
+  // Progress only on a terminal: logs, pipes and --json consumers get none.
+  return vigil::CmdTune({c.args[0], c.max_mistakes, c.holdout, interval, c.plot, c.o.json,
+                         ::isatty(STDERR_FILENO) == 1},
+                        std::cout, std::cerr);
+}
+
+int Run(const CommandLine& c) {
+  if (c.command.empty()) {
+    std::cerr << kUsage;
+    return vigil::kExitError;
+  }
+  if (const auto code = RunDaemonCommand(c)) return *code;
+  if (c.command == "check-config") {
+    if (!c.NeedArgs(1, "one FILE")) return vigil::kExitError;
+    return vigil::CmdCheckConfig(c.o, c.args[0], std::cout, std::cerr);
+  }
+  if (c.command == "keygen") {
+    if (!c.NeedArgs(0, "no arguments")) return vigil::kExitError;
+    return vigil::CmdKeygen(c.output, std::cout, std::cerr);
+  }
+  if (c.command == "replay" || c.command == "tune") return RunTraceCommand(c);
+  std::cerr << "vigilctl: unknown command '" << c.command << "'\nTry 'vigilctl --help'.\n";
+  return vigil::kExitError;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CommandLine c;
+  const char* env_socket = std::getenv("VIGIL_SOCKET");
+  c.o.socket = env_socket ? env_socket : "/run/vigil/vigil.sock";
+  const po::options_description options = Options(c);
   po::options_description hidden;
-  hidden.add_options()("command", po::value(&command))("args", po::value(&args));
+  hidden.add_options()("command", po::value(&c.command))("args", po::value(&c.args));
   po::options_description all;
   all.add(options).add(hidden);
   po::positional_options_description positional;
   positional.add("command", 1).add("args", -1);
-  po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(),
+              c.vm);
+    po::notify(c.vm);
   } catch (const po::error& e) {
     std::cerr << "vigilctl: " << e.what() << "\nTry 'vigilctl --help'.\n";
     return vigil::kExitError;
   }
-  if (vm.count("help")) {
+  if (c.Given("help")) {
     std::cout << kUsage << options;
     return vigil::kExitOk;
   }
-  if (vm.count("version")) {
+  if (c.Given("version")) {
     std::cout << "vigilctl 0.1.0\n";
     return vigil::kExitOk;
   }
-  auto need_args = [&](std::size_t n, const char* what) {
-    if (args.size() == n) return true;
-    std::cerr << "vigilctl " << command << ": expected " << what << "\nTry 'vigilctl --help'.\n";
-    return false;
-  };
-
-  if (command.empty()) {
-    std::cerr << kUsage;
-    return vigil::kExitError;
-  }
-  if (command == "status") {
-    if (!need_args(0, "no arguments")) return vigil::kExitError;
-    return vigil::CmdStatus(o, std::cout, std::cerr);
-  }
-  if (command == "get") {
-    if (!need_args(1, "one PEER")) return vigil::kExitError;
-    return vigil::CmdGet(o, args[0], std::cout, std::cerr);
-  }
-  if (command == "is-up") {
-    if (!need_args(1, "one PEER")) return vigil::kExitError;
-    return vigil::CmdIsUp(o, args[0], std::cout, std::cerr);
-  }
-  if (command == "wait") {
-    if (!need_args(1, "one PEER")) return vigil::kExitError;
-    if (state.empty()) {
-      std::cerr << "vigilctl wait: --state is required (up, down, suspect, left, unknown)\n";
-      return vigil::kExitError;
-    }
-    const auto timeout = vigil::ParseDuration(timeout_text);
-    if (!timeout || *timeout <= vigil::Duration::zero()) {
-      std::cerr << "vigilctl wait: --timeout must be a duration such as 30s, found '"
-                << timeout_text << "'\n";
-      return vigil::kExitError;
-    }
-    return vigil::CmdWait(o, args[0], state,
-                          std::chrono::duration_cast<std::chrono::milliseconds>(*timeout),
-                          std::cout, std::cerr);
-  }
-  if (command == "watch") {
-    if (!need_args(0, "no arguments")) return vigil::kExitError;
-    std::optional<std::chrono::milliseconds> max_outage;
-    if (vm.count("timeout")) {
-      const auto timeout = vigil::ParseDuration(timeout_text);
-      if (!timeout || *timeout <= vigil::Duration::zero()) {
-        std::cerr << "vigilctl watch: --timeout must be a duration such as 30s, found '"
-                  << timeout_text << "'\n";
-        return vigil::kExitError;
-      }
-      max_outage = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
-    }
-    return vigil::CmdWatch(o, since.empty() ? std::nullopt : std::optional(since), max_outage,
-                           std::cout, std::cerr);
-  }
-  if (command == "metrics") {
-    if (!need_args(0, "no arguments")) return vigil::kExitError;
-    return vigil::CmdMetrics(o, std::cout, std::cerr);
-  }
-  if (command == "check-config") {
-    if (!need_args(1, "one FILE")) return vigil::kExitError;
-    return vigil::CmdCheckConfig(o, args[0], std::cout, std::cerr);
-  }
-  if (command == "keygen") {
-    if (!need_args(0, "no arguments")) return vigil::kExitError;
-    return vigil::CmdKeygen(output, std::cout, std::cerr);
-  }
-  std::optional<vigil::Duration> interval;
-  if (!interval_text.empty()) {
-    interval = vigil::ParseDuration(interval_text);
-    if (!interval || *interval <= vigil::Duration::zero()) {
-      std::cerr << "vigilctl " << command << ": --interval must be a duration such as 100ms, found '"
-                << interval_text << "'\n";
-      return vigil::kExitError;
-    }
-  }
-  if (command == "replay") {
-    if (!need_args(1, "one TRACE file")) return vigil::kExitError;
-    return vigil::CmdReplay({args[0], detectors, interval, suspect_out, o.json}, std::cout,
-                            std::cerr);
-  }
-  if (command == "tune") {
-    if (!need_args(1, "one TRACE file")) return vigil::kExitError;
-    if (!vm.count("max-mistakes-per-hour")) {
-      std::cerr << "vigilctl tune: --max-mistakes-per-hour is required (e.g. 1)\n";
-      return vigil::kExitError;
-    }
-    // Progress only on a terminal: logs, pipes and --json consumers get none.
-    return vigil::CmdTune({args[0], max_mistakes, holdout, interval, plot, o.json,
-                           ::isatty(STDERR_FILENO) == 1},
-                          std::cout, std::cerr);
-  }
-  std::cerr << "vigilctl: unknown command '" << command << "'\nTry 'vigilctl --help'.\n";
-  return vigil::kExitError;
+  return Run(c);
 }

@@ -24,6 +24,8 @@
 
 #include "daemon/event_resume.h"
 
+#include "preflight/startup_check.h"
+
 namespace vigil {
 
 namespace asio = boost::asio;
@@ -88,12 +90,12 @@ std::unique_ptr<ApiServer> ApiServer::Open(asio::io_context& io, ApiServerOption
                                            DaemonCounters& counters, LogFn warn,
                                            std::string* error) {
   const std::string path = options.path;
+  if (auto problem = ApiSocketPathProblem(path)) {  // the messages --check-config gives
+    *error = *problem;
+    return nullptr;
+  }
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      *error = fmt::format("{} exists and is not a socket; refusing to replace it", path);
-      return nullptr;
-    }
     if (SomeoneListens(path)) {
       *error = fmt::format("{} is in use: another vigild is listening there", path);
       return nullptr;

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "preflight/startup_check.h"
+
 namespace vigil {
 
 namespace asio = boost::asio;
@@ -23,12 +25,15 @@ constexpr Duration kTransitionWriteDelay = std::chrono::milliseconds(250);
 }  // namespace
 
 bool Daemon::LockStateDirectory(std::string* why) {
+  if (auto problem = StateDirectoryProblem(config_.state_directory)) {
+    *why = "state.directory: " + *problem;
+    return false;
+  }
   std::error_code ec;
   std::filesystem::create_directories(config_.state_directory, ec);
   if (ec) {
-    *why = fmt::format("state.directory: cannot create {}: {}; it must be a directory vigild "
-                       "may write (the systemd unit's StateDirectory= makes /var/lib/vigil)",
-                       config_.state_directory, ec.message());
+    *why = fmt::format("state.directory: cannot create {}: {}", config_.state_directory,
+                       ec.message());
     return false;
   }
   state_lock_ = StateDirectoryLock::Acquire(config_.state_directory, why);

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
+#include "preflight/startup_check.h"
 
 namespace po = boost::program_options;
 
@@ -44,20 +45,34 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  if (!log_level.empty()) {
+    if (auto problem = vigil::LogLevelProblem(log_level)) {
+      std::cerr << "vigild: --log-level: " << *problem << "\n";
+      return 2;
+    }
+  }
   const vigil::ConfigResult loaded = vigil::LoadConfigFile(config_path);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
     std::cerr << "vigild: " << loaded.errors.size() << " error(s) in " << config_path << "\n";
     return 1;
   }
-  if (vm.count("check-config")) {
-    std::cout << config_path << ": OK (" << loaded.config->peers.size() << " peers)\n";
-    return 0;
-  }
   vigil::Config config = *loaded.config;
   if (!log_level.empty()) config.log_level = log_level;
+  // The same checks, with the same messages, whether checking or starting: a configuration
+  // that passes --check-config starts (unless its port or socket is taken right then).
+  const auto problems = vigil::CheckStartable(config, config_path);
+  if (!problems.empty()) {
+    for (const auto& e : problems) std::cerr << e.ToString() << "\n";
+    std::cerr << "vigild: " << problems.size() << " error(s) in " << config_path << "\n";
+    return 1;
+  }
+  if (vm.count("check-config")) {
+    std::cout << config_path << ": OK (" << config.peers.size() << " peers)\n";
+    return 0;
+  }
   if (!vigil::SetUpLogging(config.log_level)) {
-    std::cerr << "vigild: unknown log level '" << log_level << "'\n";
+    std::cerr << "vigild: cannot set up logging at level '" << config.log_level << "'\n";
     return 2;
   }
   vigil::RealClock clock;

@@ -245,6 +245,9 @@ TEST(ApiSocket, RefusesToStealTheSocketOfARunningDaemon) {
   }
   const std::string port = std::to_string(c.port(0));
   text.replace(text.find(port), port.size(), std::to_string(FreeUdpPort()));
+  // Its own state directory too, or the state lock would refuse it first.
+  const std::string state = "n1-state";
+  text.replace(text.find(state), state.size(), "second-state");
   const std::string config = c.dir().File("second.yaml");
   std::ofstream(config) << text;
   Daemon second("n1", config, c.node(0).socket(), c.dir().File("second.log"));
