@@ -80,11 +80,11 @@ struct Config {
   bool require_echo = false;
 };
 
-// One problem found in a configuration.
 // The values of log.level (and of vigild --log-level).
 inline constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn",
                                                                "error", "critical", "off"};
 
+// One problem found in a configuration.
 struct ConfigError {
   std::string file;
   int line = 0;    // 1-based; 0 when the problem has no position (unreadable file)

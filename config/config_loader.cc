@@ -34,7 +34,7 @@ namespace {
 using Keys = std::initializer_list<std::string_view>;
 
 
-// Detector keys and the kinds they apply to ("" = every kind).
+// Detector keys and the kinds they apply to (a list separated by ", "; "" = every kind).
 struct DetectorKey {
   std::string_view name;
   std::string_view only_for;
@@ -43,7 +43,7 @@ constexpr std::array<DetectorKey, 14> kDetectorKeys = {{
     {"kind", ""},
     {"threshold", ""},
     {"suspect_threshold", ""},
-    {"max_sample_size", ""},
+    {"max_sample_size", "phi, phi-exponential"},
     {"min_std_deviation", "phi"},
     {"acceptable_heartbeat_pause", "phi"},
     {"first_heartbeat_estimate", "phi"},
@@ -55,6 +55,16 @@ constexpr std::array<DetectorKey, 14> kDetectorKeys = {{
     {"target_mistakes_per_hour", "adaptive"},
     {"rise", ""},
 }};
+
+// Whether `kind` is one of the kinds in `list` ("phi, phi-exponential").
+bool AppliesTo(std::string_view list, std::string_view kind) {
+  while (!list.empty()) {
+    const auto comma = list.find(", ");
+    if (list.substr(0, comma) == kind) return true;
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 2);
+  }
+  return false;
+}
 
 std::string Describe(const YAML::Node& n) {
   switch (n.Type()) {
@@ -296,7 +306,7 @@ class Loader {
     const std::string_view kind = DetectorKindName(d.kind);
     for (const auto& [key, mark] : set) {
       for (const auto& k : kDetectorKeys) {
-        if (k.name == key && !k.only_for.empty() && k.only_for != kind) {
+        if (k.name == key && !k.only_for.empty() && !AppliesTo(k.only_for, kind)) {
           Error(mark, Join(path, key),
                 fmt::format("only applies to kind {}, but kind is {}", k.only_for, kind));
         }

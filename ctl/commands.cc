@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "ctl/format.h"
 #include "ctl/json_fields.h"
+#include "preflight/startup_check.h"
 #include "transport/keyring.h"
 
 #include <fcntl.h>
@@ -173,7 +174,11 @@ int CmdKeygen(const std::string& file, std::ostream& out, std::ostream& err) {
 
 int CmdCheckConfig(const CtlOptions& o, const std::string& file, std::ostream& out,
                    std::ostream& err) {
-  const ConfigResult r = LoadConfigFile(file);
+  ConfigResult r = LoadConfigFile(file);
+  if (r.ok()) {
+    // What vigild would refuse at start, with its messages (preflight/startup_check.h).
+    r.errors = CheckStartable(*r.config, file);
+  }
   if (o.json) {
     json::object doc;
     json::array errors;

@@ -122,6 +122,17 @@ json::object LocalHealthJson(const LocalHealth& h, Timestamp now) {
   return o;
 }
 
+json::object SendLoadJson(const SendLoad& load, Timestamp now) {
+  json::object o;
+  o["state"] = load.Overloaded(now.mono) ? "overloaded" : "ok";
+  o["rounds"] = load.rounds();
+  o["late_rounds"] = load.late_rounds();
+  o["episodes"] = load.episodes();
+  o["last_round_ms"] = static_cast<std::int64_t>(ToMillis(load.last_round()));
+  o["last_round_peers"] = load.last_round_datagrams();
+  return o;
+}
+
 json::object EventJson(const EventRecord& e) {
   json::object o;
   o["id"] = e.id;

@@ -8,6 +8,7 @@
 #include "daemon/clock.h"
 #include "daemon/event_ring.h"
 #include "daemon/local_health.h"
+#include "daemon/send_schedule.h"
 #include "daemon/node.h"
 
 namespace vigil {
@@ -27,6 +28,8 @@ boost::json::object PeersJson(const Node& node, Timestamp now);
 boost::json::object SelfJson(const Node& node, const SelfInfo& self, Timestamp now);
 boost::json::object EventJson(const EventRecord& event);
 boost::json::object LocalHealthJson(const LocalHealth& health, Timestamp now);
+// The pacing of this daemon's own heartbeats: {"state":"ok"|"overloaded", ...}.
+boost::json::object SendLoadJson(const SendLoad& load, Timestamp now);
 boost::json::object ErrorJson(int status, std::string_view message);
 
 // Serializes like boost::json::serialize, but writes doubles in their shortest plain form

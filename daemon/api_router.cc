@@ -91,19 +91,24 @@ ApiResponse Route(std::string_view method, std::string_view target,
     case Resource::kSelf: {
       auto o = SelfJson(ctx.node, ctx.self, ctx.now);
       if (ctx.health) o["local_health"] = LocalHealthJson(*ctx.health, ctx.now);
+      if (ctx.send_load) o["send"] = SendLoadJson(*ctx.send_load, ctx.now);
       return Json(o);
     }
     case Resource::kHealth: {
       boost::json::object o;
+      // "degraded" (convictions held: this daemon was not observing) outranks
+      // "overloaded" (it observes, and judges, but its own heartbeats leave late).
       const bool degraded = ctx.health && ctx.health->Degraded(ctx.now.mono);
-      o["status"] = degraded ? "degraded" : "ok";
+      const bool overloaded = ctx.send_load && ctx.send_load->Overloaded(ctx.now.mono);
+      o["status"] = degraded ? "degraded" : overloaded ? "overloaded" : "ok";
       o["id"] = ctx.self.id;
       return Json(o);
     }
     case Resource::kMetrics: {
       ApiResponse r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = RenderMetrics(ctx.node, ctx.counters, ctx.self, ctx.now, ctx.health);
+      r.body = RenderMetrics(ctx.node, ctx.counters, ctx.self, ctx.now, ctx.health,
+                             ctx.send_load);
       return r;
     }
     case Resource::kEvents: {

@@ -19,6 +19,7 @@ struct ApiContext {
   const SelfInfo& self;
   Timestamp now;
   const LocalHealth* health = nullptr;  // the local-health guard, if running
+  const SendLoad* send_load = nullptr;  // the pacing of our own heartbeats, if running
 };
 
 struct ApiResponse {

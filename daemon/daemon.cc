@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -197,12 +198,35 @@ bool Daemon::OpenSockets(std::string* error) {
     udp_->Close();
     return false;
   }
+  if (config_.metrics_listen) {
+    MetricsListenerOptions m;
+    m.endpoint = asio::ip::tcp::endpoint(asio::ip::make_address(config_.metrics_listen->host),
+                                         config_.metrics_listen->port);
+    m.idle_timeout = config_.api_idle_timeout;
+    metrics_ = MetricsListener::Open(
+        io_, m,
+        [this](std::string_view method, std::string_view target) {
+          return Route(method, target, std::nullopt);
+        },
+        counters_, [](const std::string& line) { spdlog::warn("{}", line); }, error);
+    if (!metrics_) {
+      udp_->Close();
+      api_->Stop();
+      return false;
+    }
+  }
   return true;
 }
 
 void Daemon::StartLoops() {
   ResolveLiteralPeers();
   api_->Start(Supervise("API accept"));
+  if (metrics_) {
+    metrics_->Start(Supervise("metrics accept"));
+    const auto ep = metrics_->local_endpoint();
+    spdlog::info("serving /metrics and /v1/health over HTTP on {}:{} (metrics.listen)",
+                 ep.address().to_string(), ep.port());
+  }
   receiving_ = true;
   asio::co_spawn(io_, udp_->ReceiveLoop(
                           [this](std::span<const ReceivedDatagram> b) { OnBatch(b); },
@@ -218,6 +242,7 @@ void Daemon::StartLoops() {
   CheckLocalHealth(clock_.Now());
   asio::co_spawn(io_, TickLoop(), Supervise("tick"));
   StartResolving();
+  send_progress_ = deadline_progress_ = clock_.Now().mono;
   if (const auto ping = SystemdNotifier::WatchdogPingInterval()) {
     asio::co_spawn(io_, WatchdogLoop(*ping), Supervise("watchdog"));
   }
@@ -243,6 +268,7 @@ void Daemon::UpdateStatus() {
     first = false;
   }
   if (!health_note_.empty()) status += "; " + health_note_;
+  if (!overload_note_.empty()) status += "; " + overload_note_;
   if (!status_note_.empty()) status += "; " + status_note_;
   notifier_.Status(status);
 }
@@ -360,11 +386,12 @@ void Daemon::CloseEverything() {
   resolve_timer_.cancel();
   udp_->Close();
   api_->Stop();
+  if (metrics_) metrics_->Stop();
 }
 
 ApiResponse Daemon::Route(std::string_view method, std::string_view target,
                           std::optional<std::string_view> last_event_id) {
-  const ApiContext ctx{*node_, counters_, self_, clock_.Now(), &health_};
+  const ApiContext ctx{*node_, counters_, self_, clock_.Now(), &health_, &send_load_};
   return vigil::Route(method, target, last_event_id, ctx);
 }
 

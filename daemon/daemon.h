@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -20,10 +21,13 @@
 #include "daemon/clock.h"
 #include "daemon/local_health.h"
 #include "daemon/metrics.h"
+#include "daemon/metrics_listener.h"
 #include "daemon/node.h"
 #include "daemon/trace_recorder.h"
 #include "daemon/rate_limiter.h"
+#include "daemon/send_schedule.h"
 #include "daemon/state_lock.h"
+#include "daemon/state_writer.h"
 #include "daemon/systemd_notify.h"
 #include "transport/udp_endpoint.h"
 
@@ -63,6 +67,27 @@ class Daemon {
   void OnBatch(std::span<const ReceivedDatagram> batch);
   void LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now);
   void OnEvent(const EventRecord& event);
+  // The datagram of one round, before each peer's echo and tag.
+  struct RoundMessage {
+    std::array<std::uint8_t, kMaxMessageSize> bytes{};
+    std::size_t size = 0;  // 0: could not be encoded (never happens with a valid config)
+    MessageType type = MessageType::kHeartbeat;
+  };
+  RoundMessage NewRound(MessageType type);
+  // Signs and sends `m` to peers [begin, end) (at most kSendSliceSize) in one batch. Returns
+  // end, or, with `wait_when_full`, the first peer not sent because the socket's send
+  // buffer is full (the caller waits until it is writable and resumes there); otherwise a
+  // refused datagram is counted and logged and the others go on.
+  std::size_t SendSlice(const RoundMessage& m, std::size_t begin, std::size_t end,
+                        bool wait_when_full);
+  void LogSendError(const boost::asio::ip::udp::endpoint& to, const std::error_code& ec);
+  // One round of heartbeats in slices spread over the interval, starting at `start`.
+  boost::asio::awaitable<void> SendRound(MonoTime start);
+  // Waits until `t` on the send timer; if `t` has passed, yields to ready handlers.
+  boost::asio::awaitable<void> PauseUntil(MonoTime t);
+  // Overload accounting, logs and STATUS= after a round that began at `start`.
+  void NoteRoundDone(MonoTime start, MonoTime finished);
+  // Sends `type` to every peer at once, without yielding (the leaves of a stop).
   void SendToAll(MessageType type);
   void UpdateStatus();
   void Reload();
@@ -84,10 +109,17 @@ class Daemon {
   // True while the send and deadline loops are waiting on timers that are not overdue and
   // the receive loop still runs: only then is systemd's watchdog pinged.
   bool LoopsProgressing() const;
+  // How long a detecting loop may go without progress before it counts as hung.
+  Duration ProgressGrace() const;
   // Runs first in every event-loop handler: notices that the loop did not run for a while.
   void CheckLocalHealth(Timestamp now);
   LocalHealthOptions HealthOptions() const;
+  // Writes the state file now, on this thread, after stopping the writer thread: the
+  // final write of a run (clean or after a loop failed).
   void SaveState(bool clean_stop);
+  // Hands a snapshot to the writer thread (periodic and transition writes).
+  void SaveStateInBackground();
+  void OnStateWritten(const std::optional<std::string>& error);
   // Applies config_.recording and the peers' `record` to the trace recorder.
   void ConfigureRecording();
   void FlushTraces();
@@ -107,6 +139,7 @@ class Daemon {
   std::unique_ptr<TraceRecorder> recorder_;
   std::unique_ptr<UdpEndpoint> udp_;
   std::unique_ptr<ApiServer> api_;
+  std::unique_ptr<MetricsListener> metrics_;  // only with metrics.listen
   boost::asio::steady_timer deadline_timer_;
   boost::asio::steady_timer send_timer_;
   boost::asio::steady_timer watchdog_timer_;
@@ -117,6 +150,13 @@ class Daemon {
   bool reported_degraded_ = false;
   boost::asio::signal_set signals_;
   std::vector<std::optional<boost::asio::ip::udp::endpoint>> targets_;  // per peer index
+  SendLoad send_load_;
+  std::vector<std::array<std::uint8_t, kMaxMessageSize>> slice_buffers_;  // reused by SendSlice
+  std::vector<OutgoingDatagram> outgoing_;                                // reused by SendSlice
+  std::vector<std::size_t> slice_peers_;                                  // reused by SendSlice
+  std::size_t round_datagrams_ = 0;  // peers the last round was sent to
+  MonoTime send_progress_{};         // the send loop last did its work (watchdog)
+  MonoTime deadline_progress_{};     // the deadline loop last ran (watchdog)
   std::uint64_t incarnation_ = 0;
   std::uint64_t sequence_ = 0;
   SystemdNotifier notifier_;
@@ -130,9 +170,11 @@ class Daemon {
   bool write_state_soon_ = false;   // a transition awaits its state-file write
   bool reported_stall_ = false;
   std::optional<StateDirectoryLock> state_lock_;
+  std::unique_ptr<StateWriter> state_writer_;  // started with the first background write
   bool resolving_ = false;
   std::string status_note_;  // appended to STATUS= (e.g. a failed reload)
   std::string health_note_;  // appended to STATUS= while the local-health guard holds
+  std::string overload_note_;  // appended to STATUS= while heartbeat rounds run late
 };
 
 }  // namespace vigil

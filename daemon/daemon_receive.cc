@@ -18,14 +18,23 @@ namespace vigil {
 namespace asio = boost::asio;
 using asio::ip::udp;
 
+namespace {
+
+constexpr Duration kDeadlineLoopBeat = std::chrono::seconds(1);
+
+}  // namespace
+
 asio::awaitable<void> Daemon::DeadlineLoop() {
   for (int round = 1; !stopping_; ++round) {
     if (round == 3 && FailpointActive("deadline")) {
       throw std::runtime_error("failpoint 'deadline'");
     }
-    const MonoTime wake = node_->NextWakeup();
-    deadline_timer_.expires_at(wake == kNever ? asio::steady_timer::time_point::max()
-                                              : asio::steady_timer::time_point(wake.time_since_epoch()));
+    // Wakes at least once a second even with nothing due, to show it still runs (the
+    // watchdog pings systemd only while it does).
+    deadline_progress_ = clock_.Now().mono;
+    const MonoTime wake = std::min(node_->NextWakeup(), deadline_progress_ + kDeadlineLoopBeat);
+    deadline_timer_.expires_at(asio::steady_timer::time_point(
+        std::chrono::duration_cast<asio::steady_timer::duration>(wake.time_since_epoch())));
     co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
     // Cancelled means an earlier deadline appeared: loop to re-arm. Either way run what is

@@ -5,15 +5,19 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/failpoint.h"
+#include "daemon/send_schedule.h"
 
 namespace vigil {
 
@@ -98,7 +102,7 @@ asio::awaitable<void> Daemon::ResolveLoop() {
   }
 }
 
-void Daemon::SendToAll(MessageType type) {
+Daemon::RoundMessage Daemon::NewRound(MessageType type) {
   Message m;
   m.type = type;
   m.incarnation = incarnation_;
@@ -109,58 +113,146 @@ void Daemon::SendToAll(MessageType type) {
       std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now().mono.time_since_epoch())
           .count());
   m.sender_id = config_.node_id;
-  std::array<std::uint8_t, kMaxMessageSize> buffer{};
-  const std::size_t unsigned_size = Encode(m, buffer);
-  if (unsigned_size == 0) return;
-  if (targets_.size() != node_->peers().size()) return;  // mid-reload; never happens
-  for (std::size_t i = 0; i < targets_.size(); ++i) {
-    const auto& target = targets_[i];
-    if (!target) continue;
+  RoundMessage round;
+  round.type = type;
+  round.size = Encode(m, round.bytes);
+  return round;
+}
+
+std::size_t Daemon::SendSlice(const RoundMessage& m, std::size_t begin, std::size_t end,
+                              bool wait_when_full) {
+  end = std::min(end, std::min(targets_.size(), node_->peers().size()));
+  if (m.size == 0 || begin >= end) return end;
+  slice_buffers_.resize(kSendSliceSize);
+  outgoing_.clear();
+  slice_peers_.clear();
+  for (std::size_t i = begin; i < end && outgoing_.size() < kSendSliceSize; ++i) {
+    if (!targets_[i]) continue;
+    auto& buffer = slice_buffers_[outgoing_.size()];
+    std::copy_n(m.bytes.begin(), m.size, buffer.begin());
     // Each peer gets back its own incarnation as we last heard it (the echo), which is
     // covered by the MAC, so the datagram is signed per peer.
     SetEcho(buffer, node_->peers()[i].echo);
-    const std::size_t size =
-        keyring_ ? Sign(buffer, unsigned_size, keyring_->primary()) : unsigned_size;
+    const std::size_t size = keyring_ ? Sign(buffer, m.size, keyring_->primary()) : m.size;
+    outgoing_.push_back({std::span<const std::uint8_t>(buffer.data(), size), &*targets_[i]});
+    slice_peers_.push_back(i);
+  }
+  auto& sent = m.type == MessageType::kLeave ? counters_.leaves_sent : counters_.heartbeats_sent;
+  std::size_t pos = 0;
+  while (pos < outgoing_.size()) {
     std::error_code ec;
-    if (udp_->SendTo(std::span<const std::uint8_t>(buffer.data(), size), *target, &ec)) {
-      type == MessageType::kLeave ? ++counters_.leaves_sent : ++counters_.heartbeats_sent;
-    } else {
-      ++counters_.send_errors;
-      std::uint64_t suppressed = 0;
-      if (reject_log_.Allow("send:" + target->address().to_string(), clock_.Now().mono,
-                            &suppressed)) {
-        spdlog::warn("cannot send to {}: {}{}", target->address().to_string(), ec.message(),
-                     suppressed ? fmt::format(" ({} more suppressed)", suppressed) : "");
-      }
+    const std::size_t took = udp_->SendBatch(std::span(outgoing_).subspan(pos), &ec);
+    sent += took;
+    pos += took;
+    if (pos == outgoing_.size()) break;
+    if (wait_when_full && (ec == std::errc::resource_unavailable_try_again ||
+                           ec == std::errc::operation_would_block)) {
+      return slice_peers_[pos];  // the caller waits for room, then resumes from there
     }
+    ++counters_.send_errors;
+    LogSendError(*outgoing_[pos].to, ec);
+    ++pos;  // UDP promises nothing: this one is lost, the others go on
+  }
+  return end;
+}
+
+void Daemon::LogSendError(const udp::endpoint& to, const std::error_code& ec) {
+  std::uint64_t suppressed = 0;
+  if (reject_log_.Allow("send:" + to.address().to_string(), clock_.Now().mono, &suppressed)) {
+    spdlog::warn("cannot send to {}: {}{}", to.address().to_string(), ec.message(),
+                 suppressed ? fmt::format(" ({} more suppressed)", suppressed) : "");
+  }
+}
+
+void Daemon::SendToAll(MessageType type) {
+  const RoundMessage m = NewRound(type);
+  for (std::size_t begin = 0; begin < targets_.size(); begin += kSendSliceSize) {
+    SendSlice(m, begin, begin + kSendSliceSize, /*wait_when_full=*/false);
+  }
+}
+
+asio::awaitable<void> Daemon::PauseUntil(MonoTime t) {
+  if (t <= clock_.Now().mono) {
+    // Due already: still let every ready handler (receive, deadlines, API) run first.
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    co_return;
+  }
+  send_timer_.expires_at(asio::steady_timer::time_point(
+      std::chrono::duration_cast<asio::steady_timer::duration>(t.time_since_epoch())));
+  co_await send_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+asio::awaitable<void> Daemon::SendRound(MonoTime start) {
+  const RoundMessage m = NewRound(MessageType::kHeartbeat);
+  const RoundPlan plan = PlanRound(targets_.size(), config_.heartbeat_interval);
+  for (std::size_t s = 0; s < plan.slices && !stopping_; ++s) {
+    // A peer's place in the round is the same every round, so it sees one per interval.
+    if (s > 0) co_await PauseUntil(start + plan.spacing * static_cast<std::int64_t>(s));
+    const SliceRange range = SliceOf(s, targets_.size());  // a reload may have changed it
+    std::size_t next = range.begin;
+    while (!stopping_ && (next = SendSlice(m, next, range.end, true)) < range.end) {
+      co_await udp_->WaitWritable();  // the send buffer is full: wait for room
+      send_progress_ = clock_.Now().mono;
+    }
+    send_progress_ = clock_.Now().mono;
+  }
+  round_datagrams_ = targets_.size();
+}
+
+void Daemon::NoteRoundDone(MonoTime start, MonoTime finished) {
+  const Duration interval = config_.heartbeat_interval;
+  const auto ms = [](Duration d) { return static_cast<std::int64_t>(ToMillis(d)); };
+  switch (send_load_.OnRoundDone(start, finished, interval, round_datagrams_)) {
+    case SendLoad::Change::kBecameOverloaded:
+      spdlog::warn("overloaded: a heartbeat round to {} peers took {} ms, longer than "
+                   "heartbeat.interval ({} ms); heartbeats leave late, so peers may suspect "
+                   "this node. Peers are still judged. Lengthen heartbeat.interval or watch "
+                   "fewer peers from this daemon",
+                   round_datagrams_, ms(send_load_.last_round()), ms(interval));
+      overload_note_ = fmt::format("overloaded: a heartbeat round to {} peers takes {} ms of a "
+                                   "{} ms interval",
+                                   round_datagrams_, ms(send_load_.last_round()), ms(interval));
+      UpdateStatus();
+      break;
+    case SendLoad::Change::kRecovered:
+      spdlog::info("no longer overloaded: heartbeat rounds to {} peers finish within the "
+                   "interval again ({} ms)",
+                   round_datagrams_, ms(send_load_.last_round()));
+      overload_note_.clear();
+      UpdateStatus();
+      break;
+    case SendLoad::Change::kNone:
+      break;
   }
 }
 
 asio::awaitable<void> Daemon::SendLoop() {
-  // Heartbeat k is due at start + k·interval, and leaves within ±jitter of that slot. The
+  // Round k is due at start + k·interval, and leaves within ±jitter of that slot. The
   // jitter spreads a cluster's sends so they do not go out in lockstep, but it does not
   // accumulate (as re-arming "interval after now" would, along with each wakeup's latency),
   // so receivers see exactly the interval announced and arrival offsets that only the
-  // network moves.
-  using TimerClock = asio::steady_timer::clock_type;
-  auto slot = TimerClock::now();
+  // network moves. A round to many peers is cut into slices (daemon/send_schedule.h).
+  MonoTime slot = clock_.Now().mono;
+  MonoTime start = slot;
   for (int round = 1; !stopping_; ++round) {
     if (round == 3 && FailpointActive("send")) throw std::runtime_error("failpoint 'send'");
     if (round == 3 && FailpointActive("send-stall")) {
-      asio::steady_timer never(io_, TimerClock::time_point::max());
+      asio::steady_timer never(io_, asio::steady_timer::time_point::max());
       co_await never.async_wait(asio::as_tuple(asio::use_awaitable));
     }
-    SendToAll(MessageType::kHeartbeat);
-    const auto interval =
-        std::chrono::duration_cast<TimerClock::duration>(config_.heartbeat_interval);
+    co_await SendRound(start);
+    if (stopping_) break;
+    const MonoTime now = clock_.Now().mono;
+    NoteRoundDone(start, now);
+    const Duration interval = config_.heartbeat_interval;
     slot += interval;
-    // Fell a whole interval behind (suspended, starved): start afresh rather than burst.
-    if (slot + interval < TimerClock::now()) slot = TimerClock::now();
+    // Fell a whole interval behind (suspended, starved, overloaded): start afresh rather
+    // than burst.
+    if (slot + interval < now) slot = now;
     std::uniform_real_distribution<double> spread(-config_.heartbeat_jitter,
                                                   config_.heartbeat_jitter);
-    send_timer_.expires_at(
-        slot + std::chrono::duration_cast<TimerClock::duration>(interval * spread(rng_)));
-    co_await send_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    start = slot + std::chrono::duration_cast<Duration>(interval * spread(rng_));
+    co_await PauseUntil(start);
   }
 }
 

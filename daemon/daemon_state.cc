@@ -68,8 +68,22 @@ void Daemon::LoadState() {
 }
 
 void Daemon::SaveState(bool clean_stop) {
-  const auto error =
-      WriteStateFile(config_.state_directory, node_->Snapshot(clock_.Now(), clean_stop));
+  // The last write of a run: after any write the writer thread has in progress, never
+  // overwritten by an older snapshot.
+  if (state_writer_) state_writer_->Stop();
+  OnStateWritten(WriteStateFile(config_.state_directory, node_->Snapshot(clock_.Now(), clean_stop)));
+}
+
+void Daemon::SaveStateInBackground() {
+  if (!state_writer_) {
+    state_writer_ = std::make_unique<StateWriter>(
+        io_, config_.state_directory,
+        [this](const std::optional<std::string>& error) { OnStateWritten(error); });
+  }
+  state_writer_->Submit(node_->Snapshot(clock_.Now(), false));
+}
+
+void Daemon::OnStateWritten(const std::optional<std::string>& error) {
   if (!error) {
     ++counters_.state_writes;
     return;
@@ -104,7 +118,7 @@ asio::awaitable<void> Daemon::StateLoop() {
     const bool periodic = now >= next_periodic;
     if (!periodic && !(write_state_soon_ && now >= state_timer_.expiry())) continue;
     write_state_soon_ = false;
-    SaveState(false);
+    SaveStateInBackground();
     if (periodic) {
       FlushTraces();
       next_periodic = now + period;

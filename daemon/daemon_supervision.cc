@@ -45,14 +45,16 @@ void Daemon::Fail(const char* loop, const std::string& what) {
 }
 
 bool Daemon::LoopsProgressing() const {
-  // A loop waiting on a timer that is long overdue has stopped re-arming: it hangs.
-  const auto now = asio::steady_timer::clock_type::now();
-  const auto grace = std::chrono::duration_cast<asio::steady_timer::duration>(
-      std::max<Duration>(std::chrono::seconds(2), 3 * config_.heartbeat_interval));
-  const auto fresh = [&](const asio::steady_timer& t) {
-    return t.expiry() == asio::steady_timer::time_point::max() || t.expiry() + grace > now;
-  };
-  return receiving_ && fresh(send_timer_) && fresh(deadline_timer_);
+  // Each detecting loop stamps the time it last did its work: the send loop after every
+  // slice (a slow, overloaded round still progresses), the deadline loop at least once a
+  // second. A stamp older than the grace means the loop hangs.
+  const MonoTime now = clock_.Now().mono;
+  return receiving_ && now - send_progress_ < ProgressGrace() &&
+         now - deadline_progress_ < ProgressGrace();
+}
+
+Duration Daemon::ProgressGrace() const {
+  return std::max<Duration>(std::chrono::seconds(2), 3 * config_.heartbeat_interval);
 }
 
 asio::awaitable<void> Daemon::WatchdogLoop(Duration interval) {
@@ -64,15 +66,12 @@ asio::awaitable<void> Daemon::WatchdogLoop(Duration interval) {
       reported_stall_ = false;
     } else if (!reported_stall_) {
       reported_stall_ = true;
-      spdlog::critical("a loop of vigild stopped making progress (send timer {}, deadline "
-                       "timer {}, receiving {}): no more watchdog pings, systemd will restart "
-                       "vigild",
-                       send_timer_.expiry() < asio::steady_timer::clock_type::now() ? "overdue"
-                                                                                    : "armed",
-                       deadline_timer_.expiry() < asio::steady_timer::clock_type::now()
-                           ? "overdue"
-                           : "armed",
-                       receiving_);
+      const MonoTime now = clock_.Now().mono;
+      spdlog::critical("a loop of vigild stopped making progress (send loop last progressed {} "
+                       "ms ago, deadline loop {} ms ago, receiving {}): no more watchdog pings, "
+                       "systemd will restart vigild",
+                       static_cast<std::int64_t>(ToMillis(now - send_progress_)),
+                       static_cast<std::int64_t>(ToMillis(now - deadline_progress_)), receiving_);
       notifier_.Status("stalled: a loop stopped making progress; watchdog pings stopped");
     }
     watchdog_timer_.expires_after(interval);

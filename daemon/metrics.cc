@@ -58,7 +58,8 @@ class Writer {
 }  // namespace
 
 std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const SelfInfo& self,
-                          Timestamp now, const LocalHealth* health) {
+                          Timestamp now, const LocalHealth* health,
+                          const SendLoad* send_load) {
   Writer w;
   w.Family("vigil_build_info", "gauge", "Version of vigild (always 1).");
   w.Sample("vigil_build_info", fmt::format("version=\"{}\",node=\"{}\"", Escape(self.version),
@@ -183,6 +184,20 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
     w.Single("vigil_local_stall_seconds_total", "counter",
              "Total time this daemon could not observe its peers.",
              ToMillis(health->total_gap()) / 1000.0);
+  }
+  if (send_load) {
+    w.Single("vigil_send_overloaded", "gauge",
+             "1 while this daemon's heartbeat rounds finish later than the heartbeat interval "
+             "(and for 10 s after the last late one).",
+             send_load->Overloaded(now.mono) ? 1.0 : 0.0);
+    w.Single("vigil_send_rounds_total", "counter", "Heartbeat rounds sent to every peer.",
+             static_cast<double>(send_load->rounds()));
+    w.Single("vigil_send_rounds_late_total", "counter",
+             "Heartbeat rounds that finished after the next round was due.",
+             static_cast<double>(send_load->late_rounds()));
+    w.Single("vigil_send_round_seconds", "gauge",
+             "How long the last heartbeat round took, from its slot to its last datagram.",
+             ToMillis(send_load->last_round()) / 1000.0);
   }
   return w.Take();
 }

@@ -6,6 +6,7 @@
 
 #include "daemon/api_json.h"
 #include "daemon/local_health.h"
+#include "daemon/send_schedule.h"
 #include "daemon/node.h"
 
 namespace vigil {
@@ -36,6 +37,7 @@ struct DaemonCounters {
 
 // Renders every metric with HELP and TYPE lines; passes `promtool check metrics`.
 std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const SelfInfo& self,
-                          Timestamp now, const LocalHealth* health = nullptr);
+                          Timestamp now, const LocalHealth* health = nullptr,
+                          const SendLoad* send_load = nullptr);
 
 }  // namespace vigil

@@ -128,6 +128,39 @@ bool UdpEndpoint::SendTo(std::span<const std::uint8_t> data, const udp::endpoint
   return true;
 }
 
+std::size_t UdpEndpoint::SendBatch(std::span<const OutgoingDatagram> batch, std::error_code* ec) {
+  constexpr std::size_t kMaxBatch = 64;
+  std::array<mmsghdr, kMaxBatch> headers{};
+  std::array<iovec, kMaxBatch> iovs{};
+  std::size_t done = 0;
+  while (done < batch.size()) {
+    const std::size_t n = std::min(kMaxBatch, batch.size() - done);
+    for (std::size_t i = 0; i < n; ++i) {
+      const OutgoingDatagram& d = batch[done + i];
+      iovs[i] = {const_cast<std::uint8_t*>(d.data.data()), d.data.size()};
+      headers[i] = {};
+      headers[i].msg_hdr.msg_iov = &iovs[i];
+      headers[i].msg_hdr.msg_iovlen = 1;
+      headers[i].msg_hdr.msg_name = const_cast<sockaddr*>(d.to->data());
+      headers[i].msg_hdr.msg_namelen = static_cast<socklen_t>(d.to->size());
+    }
+    const int sent = ::sendmmsg(socket_.native_handle(), headers.data(), static_cast<unsigned>(n),
+                                MSG_DONTWAIT);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      *ec = std::error_code(errno, std::system_category());
+      return done;
+    }
+    // Fewer than n: the next call reports why the next datagram was refused.
+    done += static_cast<std::size_t>(sent);
+  }
+  return done;
+}
+
+asio::awaitable<void> UdpEndpoint::WaitWritable() {
+  co_await socket_.async_wait(udp::socket::wait_write, asio::as_tuple(asio::use_awaitable));
+}
+
 udp::endpoint UdpEndpoint::local_endpoint() const {
   boost::system::error_code ec;
   return socket_.local_endpoint(ec);

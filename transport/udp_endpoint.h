@@ -23,6 +23,12 @@ struct ReceivedDatagram {
   bool truncated = false;  // larger than the receive buffer: certainly oversized
 };
 
+// One datagram to send; both spans must stay valid during the SendBatch call.
+struct OutgoingDatagram {
+  std::span<const std::uint8_t> data;
+  const boost::asio::ip::udp::endpoint* to = nullptr;  // made Reachable() already
+};
+
 // A bound UDP socket. Lives on one io_context; not thread-safe (nor needs to be).
 class UdpEndpoint {
  public:
@@ -47,6 +53,15 @@ class UdpEndpoint {
   // a full socket buffer); UDP makes no promise, so callers count and move on.
   bool SendTo(std::span<const std::uint8_t> data, const boost::asio::ip::udp::endpoint& to,
               std::error_code* ec);
+
+  // Sends `batch` in order with sendmmsg, without blocking. Returns how many datagrams, from
+  // the start of `batch`, the kernel took. If fewer than batch.size(), the next one was
+  // refused and *ec says why (EAGAIN/ENOBUFS: the send buffer is full, wait for the socket
+  // to be writable; anything else concerns that datagram alone: skip it and go on).
+  std::size_t SendBatch(std::span<const OutgoingDatagram> batch, std::error_code* ec);
+
+  // Waits until the socket can take another datagram (or is closed).
+  boost::asio::awaitable<void> WaitWritable();
 
   // Converts `address` for sending from this socket (IPv4 -> v4-mapped on a dual-stack
   // IPv6 socket). Returns false if this socket cannot reach that address family.

@@ -154,6 +154,68 @@ TEST(SourceAddress, ADatagramFromAnotherAddressIsRejected) {
   EXPECT_NE(c.node(0).PeerIncarnation("n2"), m.incarnation);  // no fake restart
 }
 
+// The log line of an unknown sender names the id it claimed (issue 12, item 12), so an
+// operator can tell a misspelt peer id from a stranger.
+TEST(SourceAddress, AnUnknownSenderIsLoggedWithTheIdItClaimed) {
+  ClusterOptions o;
+  o.nodes = 2;
+  Cluster c(o);
+  ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.9", &from.sin_addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(c.port(0)));
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  Message m;
+  m.sender_id = "node-2";  // the peer is configured as n2
+  m.incarnation = 1;
+  m.sequence = 1;
+  m.interval_us = 100000;
+  std::vector<std::uint8_t> d(kMaxMessageSize);
+  d.resize(Encode(m, d));
+  ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  ::close(fd);
+  EXPECT_TRUE(WaitUntil([&] {
+    return c.node(0).Log().find("rejected datagram from 127.0.0.9:") != std::string::npos &&
+           c.node(0).Log().find("unknown_sender (" + std::to_string(d.size()) +
+                                " bytes, claiming to be 'node-2')") != std::string::npos;
+  })) << c.node(0).Log();
+}
+
+TEST(SourceAddress, TurnedOffADatagramFromAnotherAddressIsAccepted) {
+  ClusterOptions o;
+  o.nodes = 2;
+  o.extra_yaml = "security:\n  check_source_address: false\n";  // peers behind NAT
+  Cluster c(o);
+  ASSERT_TRUE(c.StartAll()) << c.Logs();
+  ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(c.port(0)));
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  Message m;
+  m.sender_id = "n2";
+  m.incarnation = c.node(0).PeerIncarnation("n2") + 1;
+  m.sequence = 1;
+  m.interval_us = 100000;
+  std::vector<std::uint8_t> d(kMaxMessageSize);
+  d.resize(Encode(m, d));
+  ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  ::close(fd);
+  // Accepted from the other address: the new incarnation shows, nothing is wrong_source.
+  EXPECT_TRUE(WaitUntil([&] { return c.node(0).PeerIncarnation("n2") >= m.incarnation; }));
+  EXPECT_EQ(Rejected(c.node(0), "wrong_source"), 0);
+}
+
 TEST(ApiAccess, AllowListsAreCheckedWithPeerCredentials) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
   std::string probe;
@@ -179,6 +241,31 @@ TEST(ApiAccess, AllowListsAreCheckedWithPeerCredentials) {
     // Root is always allowed.
     std::string error;
     EXPECT_TRUE(c.node(0).Client().Get("/v1/health", &error));
+  }
+}
+
+TEST(ApiAccess, GroupAllowListsAreCheckedWithPeerCredentials) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+  std::string probe;
+  if (RunCommand("command -v setpriv", &probe) != 0) GTEST_SKIP() << "setpriv not installed";
+  for (const bool allowed : {true, false}) {
+    ClusterOptions o;
+    o.nodes = 2;
+    o.api_yaml = fmt::format("  mode: \"0666\"\n  allow_gids: [{}]\n", allowed ? 65534 : 12345);
+    Cluster c(o);
+    ::chmod(c.dir().path().c_str(), 0755);
+    ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
+    std::string out;
+    // A user not in any uid list, whose primary group decides.
+    RunCommand(fmt::format("setpriv --reuid=4242 --regid=65534 --clear-groups curl -s -o /dev/null "
+                           "-w '%{{http_code}}' --unix-socket {} http://localhost/v1/health",
+                           c.node(0).socket()),
+               &out);
+    EXPECT_EQ(out, allowed ? "200" : "403") << c.node(0).Log();
+    if (!allowed) {
+      EXPECT_NE(c.node(0).Log().find("API client refused: uid 4242 gid 65534"), std::string::npos)
+          << c.node(0).Log();
+    }
   }
 }
 

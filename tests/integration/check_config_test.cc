@@ -81,6 +81,10 @@ TEST_F(CheckConfigParity, KeyringsStartRefusesAreRefusedByTheCheck) {
 TEST_F(CheckConfigParity, PathsStartCannotUseAreRefusedByTheCheck) {
   ExpectRefused(Write("", dir_.File("no-such-dir/vigil.sock")),
                 "the directory " + dir_.File("no-such-dir") + " does not exist");
+  // ...and says what makes that directory, and what a daemon run by hand needs instead.
+  ExpectRefused(Write("", dir_.File("no-such-dir/vigil.sock")),
+                "under systemd the unit's RuntimeDirectory=vigil creates /run/vigil, and a "
+                "vigild run by hand needs api.socket set");
   std::ofstream(dir_.File("a-file")) << "x";
   ExpectRefused(Write("", dir_.File("a-file")), "exists and is not a socket");
   ExpectRefused(Write("state: {directory: " + dir_.File("a-file") + "/state}\n"),

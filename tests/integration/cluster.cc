@@ -48,6 +48,21 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+int FreeTcpPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
 int FreeUdpPort(const std::string& host) {
   const bool v6 = host.find(':') != std::string::npos;
   const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
@@ -106,7 +121,7 @@ Daemon::~Daemon() {
   }
 }
 
-bool Daemon::Start() {
+bool Daemon::Start(std::chrono::milliseconds deadline) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -129,7 +144,7 @@ bool Daemon::Start() {
     }
     std::string error;
     return Client().Get("/v1/health", &error).has_value();
-  });
+  }, deadline);
   return up && pid_ > 0;
 }
 
@@ -220,8 +235,8 @@ void Cluster::WriteConfig(int i, const std::vector<int>& peers, const std::strin
   };
   const std::string id = fmt::format("n{}", i + 1);
   std::string yaml = fmt::format(
-      "node:\n  id: {}\n  bind: \"{}\"\nheartbeat:\n  interval: {}\npeers:\n", id, addr(i),
-      options_.interval);
+      "node:\n  id: {}\n  bind: \"{}\"\nheartbeat:\n  interval: {}\n{}peers:\n", id, addr(i),
+      options_.interval, options_.heartbeat_yaml);
   for (int j : peers) yaml += fmt::format("  - id: n{}\n    address: \"{}\"\n", j + 1, addr(j));
   yaml += fmt::format("api:\n  socket: {}\n{}state:\n  directory: {}\n", dir_.File(id + ".sock"),
                       options_.api_yaml, StateDir(i));

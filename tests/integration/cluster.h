@@ -42,6 +42,8 @@ class TempDir {
 // A UDP port nobody is bound to right now on `host` (127.0.0.1 or ::1).
 int FreeUdpPort(const std::string& host = "127.0.0.1");
 bool Ipv6LoopbackAvailable();
+// A TCP port nobody listens on right now on 127.0.0.1.
+int FreeTcpPort();
 
 std::string VigildPath();
 std::string VigilctlPath();
@@ -56,7 +58,7 @@ class Daemon {
   ~Daemon();  // SIGKILLs it if still running
 
   // Starts vigild and waits until its API answers. Returns false on failure (log kept).
-  bool Start();
+  bool Start(std::chrono::milliseconds deadline = kDeadline);
   void Signal(int signo);
   // Waits for the process to exit; returns its exit status (or -1 on timeout).
   int WaitExit(std::chrono::milliseconds deadline = kDeadline);
@@ -92,6 +94,7 @@ struct ClusterOptions {
   std::string interval = "100ms";
   std::string extra_yaml;  // appended to every node's config (top-level keys)
   std::string api_yaml;    // extra keys for the api: section, indented by two spaces
+  std::string heartbeat_yaml;  // extra keys for the heartbeat: section, indented likewise
 };
 
 // Writes a keyring file (one base64 key per line) with mode 0600.

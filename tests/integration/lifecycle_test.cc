@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -151,6 +152,58 @@ TEST(StateFile, ACorruptStateFileIsMovedAsideAndTheDaemonStarts) {
     }
     EXPECT_TRUE(moved);
     EXPECT_EQ(c.node(0).PeerState("n2"), "unknown");  // serving normally
+  }
+}
+
+// Event ids across restarts (issue 12, item 7): an EventSource client resends the last id it
+// saw on every reconnect. After vigild restarts, an id of the earlier run, however small,
+// gets a `gap` and the state of every peer, never silence; new ids are above every old one.
+TEST(EventIds, AnIdFromBeforeARestartGetsAGapAndTheCurrentStates) {
+  for (const int signo : {SIGTERM, SIGKILL}) {
+    SCOPED_TRACE(signo == SIGTERM ? "SIGTERM" : "SIGKILL");
+    ClusterOptions o;
+    o.nodes = 2;
+    Cluster c(o);
+    ASSERT_TRUE(c.StartAll()) << c.Logs();
+    unsigned long long old_last = 0;
+    {
+      EventCollector before(c.node(0).socket(), "0");
+      ASSERT_TRUE(WaitUntil([&] { return before.Saw("n2", "up"); })) << c.Logs();
+      for (const auto& e : before.Events()) old_last = std::max(old_last, std::stoull(e.id));
+    }
+    c.node(0).Signal(signo);
+    c.node(0).WaitExit();
+    ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
+    for (const std::string& last : {std::string("5"), std::to_string(old_last)}) {
+      SCOPED_TRACE("Last-Event-ID: " + last);
+      EventCollector after(c.node(0).socket(), last);
+      if (signo == SIGTERM && last == std::to_string(old_last)) {
+        // The last id of a run that stopped cleanly: nothing was missed, so no gap.
+        ASSERT_TRUE(after.WaitOpen());
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        for (const auto& e : after.Events()) EXPECT_NE(e.event, "gap") << e.data;
+        continue;
+      }
+      ASSERT_TRUE(WaitUntil([&] {
+        const auto events = after.Events();
+        return events.size() >= 2 && events[1].event == "state";
+      })) << c.node(0).Log();
+      const auto events = after.Events();
+      EXPECT_EQ(events[0].event, "gap");
+      EXPECT_NE(events[0].data.find("\"reason\":\"restart\""), std::string::npos)
+          << events[0].data;
+      EXPECT_NE(events[1].data.find("\"peer\":\"n2\""), std::string::npos) << events[1].data;
+    }
+    // The next transition (n2 killed) has an id above every id of the earlier run.
+    EventCollector live(c.node(0).socket());
+    ASSERT_TRUE(live.WaitOpen());
+    c.node(1).Signal(SIGKILL);
+    ASSERT_TRUE(WaitUntil([&] { return live.Saw("n2", "down"); })) << c.node(0).Log();
+    for (const auto& e : live.Events()) {
+      if (!e.id.empty()) {
+        EXPECT_GT(std::stoull(e.id), old_last);
+      }
+    }
   }
 }
 

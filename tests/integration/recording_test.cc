@@ -114,6 +114,31 @@ TEST(Recording, HeartbeatsKeepTheirScheduleAndJitterDoesNotAccumulate) {
   EXPECT_LT(p95 - p5, 30.0) << "arrival offsets spread over " << rows.size() << " heartbeats";
 }
 
+// heartbeat.jitter is the spread of send times around each slot: with 0.4 at 100 ms the
+// arrival offsets spread over about ±40 ms, with 0 over scheduling noise only.
+TEST(Recording, JitterIsTheConfiguredSpreadOfSendTimes) {
+  auto spread = [](const std::string& jitter) {
+    ClusterOptions o = TwoRecordingNodes();
+    o.heartbeat_yaml = "  jitter: " + jitter + "\n";
+    Cluster c(o);
+    Trace t;
+    RecordTwoNodes(c, 80, &t);
+    std::vector<double> offsets;
+    for (const auto& r : t.rows) {
+      offsets.push_back(r.recv_ms - static_cast<double>(r.seq - t.rows.front().seq) * 100.0);
+    }
+    std::sort(offsets.begin(), offsets.end());
+    return offsets.empty() ? 0.0
+                           : offsets[offsets.size() - 1 - offsets.size() / 10] -
+                                 offsets[offsets.size() / 10];
+  };
+  const double none = spread("0");
+  const double wide = spread("0.4");
+  // Uniform ±40 ms: the middle 80 % spans about 64 ms.
+  EXPECT_GT(wide, 40.0);
+  EXPECT_GT(wide, none + 25.0) << "jitter 0: " << none << " ms, jitter 0.4: " << wide << " ms";
+}
+
 TEST(Recording, SuspectOutHasOneRowPerHeartbeat) {
   TempDir dir;
   TraceGeneratorOptions g;

@@ -96,9 +96,24 @@ TEST(VigilctlNoDaemon, SaysSoInOneLineAndExitsNonZero) {
 
 TEST(VigilctlCheckConfig, ValidatesWithoutADaemon) {
   std::string out;
-  EXPECT_EQ(RunCommand(VigilctlPath() + " check-config " VIGIL_EXAMPLE_CONFIG, &out, true), 0)
-      << out;
   TempDir dir;
+  // The shipped example, with its paths moved to where this test may create things (the
+  // check also verifies the socket's directory and the state directory, as vigild's start).
+  {
+    std::stringstream example;
+    example << std::ifstream(VIGIL_EXAMPLE_CONFIG).rdbuf();
+    std::string text = example.str();
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{"/run/vigil", dir.path()},
+                                   {"/var/lib/vigil", dir.File("state")}}) {
+      for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+        text.replace(at, from.size(), to);
+        at += to.size();
+      }
+    }
+    std::ofstream(dir.File("example.yaml")) << text;
+  }
+  EXPECT_EQ(RunCommand(VigilctlPath() + " check-config " + dir.File("example.yaml"), &out, true), 0)
+      << out;
   std::ofstream(dir.File("bad.yaml")) << "node:\n  id: a\nheartbeat:\n  intervall: 1s\n";
   EXPECT_EQ(RunCommand(VigilctlPath() + " check-config " + dir.File("bad.yaml"), &out, true), 1);
   EXPECT_NE(out.find("bad.yaml:4:3: heartbeat.intervall: unknown key; did you mean 'interval'?"),

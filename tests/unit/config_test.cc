@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include "config/config.h"
 
 namespace vigil {
@@ -45,6 +47,28 @@ TEST(Config, AdaptiveKnobsParse) {
   EXPECT_EQ(r.config->detector.memory, 20min);
   EXPECT_EQ(r.config->detector.margin, 1.25);
   EXPECT_EQ(r.config->detector.target_mistakes_per_hour, 1.0);
+}
+
+TEST(Config, MaxSampleSizeIsAcceptedWhereItDoesSomething) {
+  for (const char* kind : {"phi", "phi-exponential"}) {
+    const auto r = LoadConfigString(
+        fmt::format("node:\n  id: a\ndetector:\n  kind: {}\n  max_sample_size: 50\n", kind),
+        "k.yaml");
+    ASSERT_TRUE(r.ok()) << r.errors.front().ToString();
+    EXPECT_EQ(r.config->detector.max_sample_size, 50u);
+  }
+}
+
+TEST(Config, WithoutAdvertiseTheBindAddressIsOwn) {
+  // The same peer address is fine when the node is known by another address.
+  EXPECT_TRUE(LoadConfigString("node:\n  id: a\n  bind: 10.0.0.1:7946\npeers:\n  - id: b\n"
+                               "    address: 10.0.0.9\n",
+                               "k.yaml")
+                  .ok());
+  EXPECT_FALSE(LoadConfigString("node:\n  id: a\n  bind: 10.0.0.9:7946\npeers:\n  - id: b\n"
+                                "    address: 10.0.0.9\n",
+                                "k.yaml")
+                   .ok());
 }
 
 TEST(Config, PeerOverridesMergeOverDefaults) {
@@ -178,6 +202,14 @@ const BadConfig kBadConfigs[] = {
      "expected 1-64 characters"},
     {"bind_to_hostname", "node:\n  id: a\n  bind: example.com:7946\n", 3, 9, "node.bind",
      "expected an IP address to bind to"},
+    {"max_sample_size_for_adaptive", "node:\n  id: a\ndetector:\n  max_sample_size: 50\n", 4, 3,
+     "detector.max_sample_size", "only applies to kind phi, phi-exponential, but kind is adaptive"},
+    {"max_sample_size_for_timeout",
+     "node:\n  id: a\ndetector:\n  kind: timeout\n  max_sample_size: 50\n", 5, 3,
+     "detector.max_sample_size", "only applies to kind phi, phi-exponential, but kind is timeout"},
+    {"advertised_address_as_peer",
+     "node:\n  id: a\n  advertise: 10.0.0.9:7946\npeers:\n  - id: b\n    address: 10.0.0.9\n", 6,
+     14, "peers[0].address", "10.0.0.9:7946 is this node's own address"},
     {"max_sample_too_small", "node:\n  id: a\ndetector:\n  max_sample_size: 1\n", 4, 20,
      "detector.max_sample_size", "expected a whole number from 2 to 100000"},
     {"suspect_after_not_shorter",

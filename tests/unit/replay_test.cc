@@ -5,6 +5,9 @@
 #include <optional>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "daemon/event_resume.h"
 #include "daemon/node.h"
 #include "tests/unit/test_time.h"
 #include "transport/keyring.h"
@@ -211,6 +214,57 @@ TEST(Restore, EventIdsContinueAboveThePreviousRun) {
   EXPECT_EQ(second.node.event_history().run_base, kRun2 + 1000);
   second.node.RunDue(T(20'000));
   EXPECT_GT(second.node.last_event_id(), kRun2 + 1000);
+}
+
+// A client resuming the event stream with an id from an earlier run of vigild gets a gap
+// and the current states (never silence), except after the last id of a clean stop.
+TEST(Resume, AnIdFromAnEarlierRunIsAGapUnlessItWasTheLastOfACleanStop) {
+  Receiver first(kRun1, nullptr, false, 0);
+  EXPECT_FALSE(first.Feed(Heartbeat(nullptr, 1, std::nullopt), 0));  // unknown -> up
+  first.node.RunDue(T(5'000));                                         // up -> down
+  bool evicted = false;
+  const std::uint64_t first_id = first.node.events().After(0, &evicted).front().id;
+  const std::uint64_t last_id = first.node.last_event_id();
+  ASSERT_LT(first_id, last_id);
+  for (const bool clean : {true, false}) {
+    SCOPED_TRACE(clean ? "clean stop" : "killed");
+    Receiver second(kRun2, nullptr, false, 10'000);
+    second.node.Restore(first.node.Snapshot(T(6'000), clean), T(10'000));
+    // Small ids (a client of an older run, Last-Event-ID: 5) and ids of the previous run.
+    EXPECT_EQ(ResumeGap(second.node, 5), GapReason::kRestart);
+    EXPECT_EQ(ResumeGap(second.node, first_id), GapReason::kRestart);
+    EXPECT_EQ(ResumeGap(second.node, last_id),
+              clean ? GapReason::kNone : GapReason::kRestart);
+    // Never issued: above the newest id.
+    EXPECT_EQ(ResumeGap(second.node, second.node.last_event_id() + 1), GapReason::kUnknown);
+    const std::string preamble = ResumePreamble(second.node, 5, T(10'000));
+    EXPECT_NE(preamble.find("event: gap\ndata: {\"after\":5,\"reason\":\"restart\""),
+              std::string::npos)
+        << preamble;
+    EXPECT_NE(preamble.find("event: state\ndata: {\"peer\":\"p\",\"state\":\"down\""),
+              std::string::npos)
+        << preamble;
+  }
+}
+
+TEST(Resume, EvictedEventsOfThisRunAreAGapAndKeptOnesAreReplayed) {
+  Config config = TestConfig();
+  config.event_ring_size = 16;
+  Node node(config, T(0));
+  node.set_own_incarnation(kRun1);
+  std::uint64_t seq = 0;
+  for (int i = 0; i < 20; ++i) {  // 40 transitions: up, then down on silence
+    const double at = 1'000.0 * i;
+    ASSERT_FALSE(node.OnDatagram(Heartbeat(nullptr, ++seq, std::nullopt), false, T(at)));
+    node.RunDue(T(at + 900));
+  }
+  const std::uint64_t newest = node.last_event_id();
+  EXPECT_EQ(ResumeGap(node, newest), GapReason::kNone);
+  EXPECT_EQ(ResumeGap(node, newest - 3), GapReason::kNone);
+  const std::string replay = ResumePreamble(node, newest - 3, T(20'000));
+  EXPECT_EQ(replay.find("event: gap"), std::string::npos);
+  EXPECT_NE(replay.find(fmt::format("id: {}\n", newest)), std::string::npos);
+  EXPECT_EQ(ResumeGap(node, kRun1 + 1), GapReason::kEvicted);  // the first id of this run
 }
 
 }  // namespace

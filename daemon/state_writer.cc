@@ -1,0 +1,47 @@
+#include "daemon/state_writer.h"
+
+#include <boost/asio/post.hpp>
+
+namespace vigil {
+
+StateWriter::StateWriter(boost::asio::io_context& io, std::string dir, DoneFn done)
+    : io_(io), dir_(std::move(dir)), done_(std::move(done)), thread_([this] { Run(); }) {}
+
+StateWriter::~StateWriter() { Stop(); }
+
+void StateWriter::Submit(PersistedState state) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    pending_ = std::move(state);
+  }
+  wake_.notify_one();
+}
+
+void StateWriter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    pending_.reset();
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StateWriter::Run() {
+  for (;;) {
+    PersistedState state;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || pending_.has_value(); });
+      if (stopping_) return;
+      state = std::move(*pending_);
+      pending_.reset();
+    }
+    auto error = WriteStateFile(dir_, state);
+    // The result is handled on the event loop's thread, like everything else.
+    boost::asio::post(io_, [this, error = std::move(error)] { done_(error); });
+  }
+}
+
+}  // namespace vigil

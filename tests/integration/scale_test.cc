@@ -1,0 +1,158 @@
+// One vigild with 100,000 configured peers (issue 12, item 5): its own work never trips its
+// own pause guard, and a SIGKILLed peer is reported within the detector's bound + 1 s.
+// 99,998 of the peers sit on loopback addresses where nobody listens (vigild sends to each
+// of them every interval all the same); n2 and n3 are real daemons. Own binary, run
+// serially: it measures timing and loads a core.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/json/parse.hpp>
+#include <fmt/format.h>
+
+#include "tests/integration/cluster.h"
+
+namespace vigil::testing {
+namespace {
+
+constexpr int kPeers = 100'000;
+constexpr std::chrono::seconds kStartDeadline{120};  // 100,000 peers of YAML under ASan
+
+// Inserts `count` peers on 127.x.y.z:`port` at the top of the peer list of `config`.
+void AddSilentPeers(const std::string& config, int count, int port) {
+  std::stringstream in;
+  in << std::ifstream(config).rdbuf();
+  std::string text = in.str();
+  std::string peers;
+  peers.reserve(static_cast<std::size_t>(count) * 48);
+  for (int i = 0; i < count; ++i) {
+    peers += fmt::format("  - {{id: s{}, address: \"127.{}.{}.{}:{}\"}}\n", i, 1 + i / 65536,
+                         (i / 256) % 256, i % 256, port);
+  }
+  const auto at = text.find("peers:\n");
+  ASSERT_NE(at, std::string::npos);
+  // After the real peers (which are listed right after "peers:"), before "api:".
+  text.insert(text.find("api:\n", at), peers);
+  std::ofstream(config, std::ios::trunc) << text;
+}
+
+// CPU seconds (user + system) the process has used so far.
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  std::getline(stat, line);
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // fields 3..13
+  double utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+std::int64_t Int(const boost::json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  if (!v) return -1;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
+  return -1;
+}
+
+TEST(Scale, AKilledPeerIsReportedInTimeAmong100000ConfiguredPeers) {
+  ClusterOptions o;
+  o.nodes = 3;
+  o.interval = "1s";
+  Cluster c(o);
+  AddSilentPeers(c.node(0).config_path(), kPeers - 2, FreeUdpPort());
+  ASSERT_TRUE(c.node(1).Start()) << c.node(1).Log();
+  ASSERT_TRUE(c.node(2).Start()) << c.node(2).Log();
+  ASSERT_TRUE(c.node(0).Start(kStartDeadline)) << c.node(0).Log();
+  Daemon& n1 = c.node(0);
+  ASSERT_TRUE(WaitUntil([&] { return n1.PeerState("n2") == "up" && n1.PeerState("n3") == "up"; },
+                        std::chrono::seconds(60)))
+      << n1.Log();
+  EventCollector events(n1.socket());
+  ASSERT_TRUE(events.WaitOpen());
+
+  // Health is watched throughout: the guard must never hold convictions because of
+  // vigild's own work.
+  std::atomic<bool> stop{false};
+  std::atomic<int> polls{0}, degraded{0}, overloaded{0}, unanswered{0};
+  std::thread watcher([&] {
+    while (!stop) {
+      const auto h = n1.GetJson("/v1/health");
+      ++polls;
+      if (!h || !h->is_object()) {
+        ++unanswered;
+      } else if (h->as_object().at("status") == "degraded") {
+        ++degraded;
+      } else if (h->as_object().at("status") == "overloaded") {
+        ++overloaded;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+
+  // Let the detectors learn, and measure what sending to 100,000 peers costs.
+  const double cpu_before = CpuSeconds(n1.pid());
+  const auto wall_before = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(15));
+  const double cpu_share =
+      (CpuSeconds(n1.pid()) - cpu_before) /
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
+
+  const auto before = n1.GetJson("/v1/peers/n2");
+  ASSERT_TRUE(before && before->is_object());
+  const std::int64_t bound_before = Int(before->as_object(), "down_after_silence_ms");
+  c.node(1).Signal(SIGKILL);
+  ASSERT_TRUE(WaitUntil([&] { return events.Saw("n2", "down"); }, std::chrono::seconds(60)))
+      << n1.Log();
+  stop = true;
+  watcher.join();
+
+  std::int64_t down_at = -1;
+  for (const auto& e : events.Events()) {
+    const auto v = boost::json::parse(e.data).as_object();
+    if (v.at("peer") == "n2" && v.at("to") == "down") down_at = Int(v, "time");
+  }
+  const auto after = n1.GetJson("/v1/peers/n2");
+  ASSERT_TRUE(after && after->is_object());
+  const std::int64_t last_heartbeat = Int(after->as_object(), "last_heartbeat");
+  const std::int64_t bound =
+      std::max(bound_before, Int(after->as_object(), "down_after_silence_ms"));
+  const std::int64_t detection = down_at - last_heartbeat;
+  const auto self = n1.GetJson("/v1/self");
+  ASSERT_TRUE(self && self->is_object());
+  const auto& health = self->as_object().at("local_health").as_object();
+  const auto& send = self->as_object().at("send").as_object();
+
+  std::printf("scale: %d peers; n2 down %lld ms after its last heartbeat (bound %lld ms); "
+              "vigild CPU %.0f%% of a core; last round %lld ms, %lld of %lld rounds late; "
+              "health polls %d: %d degraded, %d overloaded, %d unanswered\n",
+              kPeers, static_cast<long long>(detection), static_cast<long long>(bound),
+              100 * cpu_share, static_cast<long long>(Int(send, "last_round_ms")),
+              static_cast<long long>(Int(send, "late_rounds")),
+              static_cast<long long>(Int(send, "rounds")), polls.load(), degraded.load(),
+              overloaded.load(), unanswered.load());
+  RecordProperty("detection_ms", std::to_string(detection));
+  RecordProperty("bound_ms", std::to_string(bound));
+  RecordProperty("cpu_percent", std::to_string(100 * cpu_share));
+
+  ASSERT_GT(bound, 0);
+  EXPECT_GT(detection, 0);
+  EXPECT_LE(detection, bound + 1000) << n1.Log();
+  EXPECT_EQ(degraded.load(), 0) << n1.Log();
+  EXPECT_EQ(unanswered.load(), 0);
+  EXPECT_EQ(Int(health, "episodes"), 0) << n1.Log();
+  EXPECT_FALSE(events.Saw("n3", "down")) << n1.Log();
+  EXPECT_EQ(n1.PeerState("n3"), "up");
+  // Every round reached every peer.
+  EXPECT_EQ(Int(send, "last_round_peers"), kPeers);
+}
+
+}  // namespace
+}  // namespace vigil::testing
