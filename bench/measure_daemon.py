@@ -3,21 +3,15 @@
 
   bench/measure_daemon.py [--bin build/release] [--trials 10]
 
-  bench/measure_daemon.py --only flood,scale [--scale-peers 100000]
-
 Prints:
   1. time from SIGKILL of a node to the SSE `down` event at each of the other two nodes
      (100 ms interval, default detector), median and max over --trials;
   2. latency of GET /v1/peers with 1000 configured peers that all send heartbeats;
-  3. resident memory (VmRSS) of vigild with 3 and with 1000 peers;
-  4. (flood) floods of invalid datagrams at an authenticated 3-node cluster from the peers'
-     own address, 127.0.0.1: the rate sent, false downs, API p99 during the flood;
-  5. (scale) one vigild with --scale-peers configured peers at a 1 s interval: its CPU, the
-     length of a heartbeat round, and how long after its last heartbeat a SIGKILLed peer
-     among them is reported down, against the detector's bound.
-Everything stays on 127.0.0.1 and stops by itself.
+  3. resident memory (VmRSS) of vigild with 3 and with 1000 peers.
+Everything stays on 127.0.0.1 and stops by itself. Floods and 100,000 peers:
+bench/measure_load.py.
 """
-import argparse, base64, hashlib, json, os, signal, socket, statistics, struct, subprocess, sys, tempfile, threading, time
+import argparse, json, os, signal, socket, statistics, struct, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -102,23 +96,26 @@ class Node:
         return json.loads(body)["state"] if status == 200 else None
 
 
-class SseWatcher(threading.Thread):
-    """Records the monotonic time at which `peer` -> `to` arrives on a node's event stream."""
+class EventCounter(threading.Thread):
+    """Follows a node's event stream until stopped: every event with the monotonic time it
+    arrived (`events`, `times`), and how many went to state `to` (`count`)."""
 
-    def __init__(self, sock_path, peer, to):
+    def __init__(self, sock_path, to):
         super().__init__(daemon=True)
-        self.sock_path, self.peer, self.to = sock_path, peer, to
-        self.at = None
-        self.ready = threading.Event()
+        self.sock_path, self.to, self.count, self.events, self.times = sock_path, to, 0, [], []
+        self.ready, self.stop = threading.Event(), threading.Event()
 
     def run(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(30)
+        s.settimeout(0.5)
         s.connect(self.sock_path)
         s.sendall(b"GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
         buf = b""
-        while self.at is None:
-            chunk = s.recv(4096)
+        while not self.stop.is_set():
+            try:
+                chunk = s.recv(4096)
+            except socket.timeout:
+                continue
             if not chunk:
                 break
             buf += chunk
@@ -129,9 +126,22 @@ class SseWatcher(threading.Thread):
                 for line in event.split(b"\n"):
                     if line.startswith(b"data: "):
                         e = json.loads(line[6:])
-                        if e["peer"] == self.peer and e["to"] == self.to:
-                            self.at = time.monotonic()
+                        self.events.append(e)
+                        self.times.append(time.monotonic())
+                        if e.get("to") == self.to:
+                            self.count += 1
         s.close()
+
+
+def first_time(counter, peer, to, timeout=30):
+    """When `peer` -> `to` arrived on `counter`'s stream (None if not within timeout)."""
+    def find():
+        for e, t in zip(counter.events, counter.times):
+            if e["peer"] == peer and e["to"] == to:
+                return t
+        return None
+    wait_for(lambda: find() is not None, timeout)
+    return find()
 
 
 def kill_to_event(vigild, trials):
@@ -146,15 +156,18 @@ def kill_to_event(vigild, trials):
                 n.start()
             assert wait_for(lambda: all(nodes[0].state_of(p) == "up" for p in ("n2", "n3")))
             time.sleep(2)  # let the detectors learn the interval distribution
-            watchers = [SseWatcher(nodes[i].sock, "n3", "down") for i in (0, 1)]
+            watchers = [EventCounter(nodes[i].sock, "down") for i in (0, 1)]
             for w in watchers:
                 w.start()
                 w.ready.wait(10)
             t0 = time.monotonic()
             nodes[2].proc.send_signal(signal.SIGKILL)
             for w in watchers:
-                w.join(30)
-                samples.append((w.at - t0) * 1000.0)
+                at = first_time(w, "n3", "down")
+                w.stop.set()
+                if at is None:
+                    sys.exit(f"trial {trial}: no 'down' event for n3 within 30 s; see {work}")
+                samples.append((at - t0) * 1000.0)
             for n in nodes:
                 n.stop()
     return samples
@@ -219,175 +232,6 @@ def rss_three(vigild):
         return rss
 
 
-class EventCounter(threading.Thread):
-    """Counts transitions to `to` on a node's event stream until stopped."""
-
-    def __init__(self, sock_path, to):
-        super().__init__(daemon=True)
-        self.sock_path, self.to, self.count, self.events = sock_path, to, 0, []
-        self.ready, self.stop = threading.Event(), threading.Event()
-
-    def run(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(0.5)
-        s.connect(self.sock_path)
-        s.sendall(b"GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        buf = b""
-        while not self.stop.is_set():
-            try:
-                chunk = s.recv(4096)
-            except socket.timeout:
-                continue
-            if not chunk:
-                break
-            buf += chunk
-            if b"retry:" in buf:
-                self.ready.set()
-            while b"\n\n" in buf:
-                event, buf = buf.split(b"\n\n", 1)
-                for line in event.split(b"\n"):
-                    if line.startswith(b"data: "):
-                        e = json.loads(line[6:])
-                        self.events.append(e)
-                        if e.get("to") == self.to:
-                            self.count += 1
-        s.close()
-
-
-def metric(sock, name):
-    _, body = http_get(sock, "/metrics")
-    total = 0.0
-    for line in body.decode().splitlines():
-        if line.startswith(name):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-def flood(vigild, vigilctl, udpflood, kind, rate, seconds, count=0, max_size=1400):
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as work:
-        keys = os.path.join(work, "keys")
-        subprocess.run([vigilctl, "keygen", "--output", keys], check=True, capture_output=True)
-        ports = free_ports(3)
-        ids = ["n1", "n2", "n3"]
-        nodes = [Node(vigild, work, ids[i], ports[i],
-                      [(ids[j], ports[j]) for j in range(3) if j != i],
-                      extra=f"security: {{keyring: {keys}}}") for i in range(3)]
-        for n in nodes:
-            n.start()
-        assert wait_for(lambda: all(nodes[0].state_of(p) == "up" for p in ("n2", "n3")))
-        time.sleep(2)
-        target = nodes[0]
-        downs = EventCounter(target.sock, "down")
-        downs.start()
-        downs.ready.wait(10)
-        rejected0 = metric(target.sock, "vigil_datagrams_rejected_total")
-        drops0 = metric(target.sock, "vigil_receive_buffer_drops_total")
-        lat, failures, stop = [], [0], threading.Event()
-
-        def probe():
-            while not stop.is_set():
-                t0 = time.perf_counter()
-                try:
-                    status, _ = http_get(target.sock, "/v1/peers/n2", timeout=5)
-                    if status != 200:
-                        failures[0] += 1
-                    lat.append((time.perf_counter() - t0) * 1000.0)
-                except OSError:
-                    failures[0] += 1
-                stop.wait(0.02)
-
-        prober = threading.Thread(target=probe, daemon=True)
-        prober.start()
-        cmd = [udpflood, "--to", f"127.0.0.1:{target.port}", "--kind", kind, "--rate", str(rate),
-               "--seconds", str(seconds), "--id", "n2", "--max-size", str(max_size)]
-        if count:
-            cmd += ["--count", str(count)]
-        if kind == "forged":
-            # The key id is the first byte of an unkeyed 16-byte BLAKE2b hash of the key
-            # (transport/keyring.cc): forged tags then make vigild compute a MAC each.
-            with open(keys) as f:
-                key = base64.b64decode(f.readline().strip())
-            cmd += ["--key-id", str(hashlib.blake2b(key, digest_size=16).digest()[0])]
-        sent = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-        time.sleep(2)  # any conviction the flood caused shows by now
-        stop.set()
-        prober.join()
-        downs.stop.set()
-        downs.join(2)
-        rejected = metric(target.sock, "vigil_datagrams_rejected_total") - rejected0
-        drops = metric(target.sock, "vigil_receive_buffer_drops_total") - drops0
-        states = [target.state_of(p) for p in ("n2", "n3")]
-        for n in nodes:
-            n.stop()
-        return sent, downs.count, states, lat, failures[0], rejected, drops
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def scale(vigild, n_peers):
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as work:
-        ports = free_ports(4)
-        ids = ["n1", "n2", "n3"]
-        silent = [(f"s{i}", None) for i in range(n_peers - 2)]
-        nodes = [Node(vigild, work, ids[i], ports[i],
-                      [(ids[j], ports[j]) for j in range(3) if j != i], interval="1s")
-                 for i in range(3)]
-        # n1 also watches n_peers - 2 loopback addresses where nobody listens.
-        with open(nodes[0].config) as f:
-            text = f.read()
-        extra = "".join(f"  - {{id: s{i}, address: \"127.{1 + i // 65536}.{(i // 256) % 256}."
-                        f"{i % 256}:{ports[3]}\"}}\n" for i in range(n_peers - 2))
-        text = text.replace("api: {", extra + "api: {", 1)
-        with open(nodes[0].config, "w") as f:
-            f.write(text)
-        for n in nodes[1:]:
-            n.start()
-        t0 = time.monotonic()
-        nodes[0].start(timeout=300)
-        start_s = time.monotonic() - t0
-        n1 = nodes[0]
-        assert wait_for(lambda: all(n1.state_of(p) == "up" for p in ("n2", "n3")), 60)
-        downs = EventCounter(n1.sock, "down")
-        downs.start()
-        downs.ready.wait(10)
-        health, stop = [], threading.Event()
-
-        def watch():
-            while not stop.is_set():
-                _, body = http_get(n1.sock, "/v1/health")
-                health.append(json.loads(body)["status"])
-                stop.wait(0.2)
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        c0, w0 = cpu_seconds(n1.proc.pid), time.monotonic()
-        time.sleep(20)
-        cpu = (cpu_seconds(n1.proc.pid) - c0) / (time.monotonic() - w0)
-        bound0 = json.loads(http_get(n1.sock, "/v1/peers/n2")[1])["down_after_silence_ms"]
-        nodes[1].proc.send_signal(signal.SIGKILL)
-        wait_for(lambda: any(e["peer"] == "n2" and e["to"] == "down" for e in downs.events), 60)
-        stop.set()
-        watcher.join()
-        peer = json.loads(http_get(n1.sock, "/v1/peers/n2")[1])
-        down = [e for e in downs.events if e["peer"] == "n2" and e["to"] == "down"]
-        detection = down[0]["time"] - peer["last_heartbeat"] if down else None
-        bound = max(bound0, peer["down_after_silence_ms"] or 0)
-        me = json.loads(http_get(n1.sock, "/v1/self")[1])
-        rss = rss_kib(n1.proc.pid)
-        others_down = sum(1 for e in downs.events if e["to"] == "down" and e["peer"] != "n2")
-        for n in nodes:
-            n.stop()
-        return dict(peers=n_peers, start_s=round(start_s, 1), cpu_percent=round(100 * cpu, 1),
-                    detection_ms=detection, bound_ms=bound, rss_mib=round(rss / 1024, 1),
-                    send=me["send"], local_health=me["local_health"],
-                    health_polls={s: health.count(s) for s in set(health)},
-                    other_downs=others_down)
-
-
 def pct(values, p):
     v = sorted(values)
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
@@ -399,36 +243,10 @@ def main():
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--peers", type=int, default=1000)
     ap.add_argument("--requests", type=int, default=200)
-    ap.add_argument("--only", default="kill,peers,rss",
-                    help="comma-separated: kill, peers, rss, flood, scale")
-    ap.add_argument("--scale-peers", type=int, default=100000)
     args = ap.parse_args()
     vigild = os.path.join(args.bin, "daemon", "vigild")
     if not os.access(vigild, os.X_OK):
         sys.exit(f"no vigild at {vigild}: cmake --preset release && cmake --build --preset release")
-    only = set(args.only.split(","))
-    if "flood" in only:
-        vigilctl = os.path.join(args.bin, "ctl", "vigilctl")
-        udpflood = os.path.join(args.bin, "tools", "vigil-udpflood")
-        for kind, rate, seconds, count, size in (("random", 67000, 10, 200000, 1400),
-                                                 ("random", 2000, 10, 0, 50),
-                                                 ("random", 0, 10, 0, 1400),
-                                                 ("random", 0, 10, 0, 50),
-                                                 ("forged", 0, 10, 0, 1400)):
-            sent, downs, states, lat, fails, rejected, drops = flood(
-                vigild, vigilctl, udpflood, kind, rate, seconds, count, size)
-            print(f"flood {kind} (max {size} bytes) at {'max' if rate == 0 else rate}/s: sent "
-                  f"{sent['sent']} in {sent['seconds']:.1f} s ({sent['rate']:.0f}/s); rejected "
-                  f"{rejected:.0f}, kernel drops {drops:.0f}; false downs {downs}, peers now "
-                  f"{states}; API p50 {statistics.median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms, "
-                  f"max {max(lat):.1f} ms over {len(lat)} requests, {fails} failed")
-    if "scale" in only:
-        print("scale:", json.dumps(scale(vigild, args.scale_peers)))
-    if not only & {"kill", "peers", "rss"}:
-        return
-
-    if "kill" not in only:
-        return
     k = kill_to_event(vigild, args.trials)
     print(f"SIGKILL -> SSE 'down' event at the other nodes ({len(k)} samples, {args.trials} trials, "
           f"100 ms interval, default detector): median {statistics.median(k):.0f} ms, "

@@ -175,9 +175,10 @@ int CmdKeygen(const std::string& file, std::ostream& out, std::ostream& err) {
 int CmdCheckConfig(const CtlOptions& o, const std::string& file, std::ostream& out,
                    std::ostream& err) {
   ConfigResult r = LoadConfigFile(file);
+  std::vector<std::string> notes;
   if (r.ok()) {
     // What vigild would refuse at start, with its messages (preflight/startup_check.h).
-    r.errors = CheckStartable(*r.config, file);
+    r.errors = CheckStartable(*r.config, file, &notes);
   }
   if (o.json) {
     json::object doc;
@@ -193,6 +194,9 @@ int CmdCheckConfig(const CtlOptions& o, const std::string& file, std::ostream& o
     }
     doc["ok"] = r.ok();
     doc["errors"] = std::move(errors);
+    json::array jnotes;
+    for (const auto& n : notes) jnotes.emplace_back(n);
+    doc["notes"] = std::move(jnotes);
     out << json::serialize(doc) << "\n";
     return r.ok() ? kExitOk : kExitNo;
   }
@@ -201,6 +205,7 @@ int CmdCheckConfig(const CtlOptions& o, const std::string& file, std::ostream& o
     err << file << ": " << r.errors.size() << " error(s)\n";
     return kExitNo;
   }
+  for (const auto& n : notes) err << file << ": note: " << n << "\n";
   out << file << ": OK (" << r.config->peers.size() << " peers)\n";
   return kExitOk;
 }

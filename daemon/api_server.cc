@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "daemon/event_resume.h"
+#include "daemon/http_session.h"
 
 #include "preflight/startup_check.h"
 
@@ -56,19 +57,6 @@ bool SomeoneListens(const std::string& path) {
   const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return ok;
-}
-
-http::response<http::string_body> MakeResponse(const ApiResponse& r, unsigned version,
-                                               bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "vigild");
-  res.set(http::field::content_type, r.content_type);
-  res.set(http::field::cache_control, "no-store");
-  if (!r.allow.empty()) res.set(http::field::allow, r.allow);
-  res.keep_alive(keep_alive);
-  res.body() = r.body;
-  res.prepare_payload();
-  return res;
 }
 
 }  // namespace
@@ -153,39 +141,15 @@ void ApiServer::Stop() {
 }
 
 asio::awaitable<void> ApiServer::AcceptLoop() {
-  while (!stopped_) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (stopped_ || ec == asio::error::operation_aborted) co_return;
-    if (ec) {
-      // EMFILE and friends: log, back off briefly, keep serving.
-      warn_(fmt::format("API accept failed: {}", ec.message()));
-      asio::steady_timer t(io_, std::chrono::milliseconds(100));
-      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
-    }
+  return AcceptUntilStopped(acceptor_, stopped_, warn_, "API", [this](stream_protocol::socket s) {
     if (counters_.api_connections >= options_.max_connections) {
       ++counters_.api_connections_refused;
-      static constexpr std::string_view kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-          "Connection: close\r\nContent-Length: 67\r\n\r\n"
-          "{\"status\":503,\"error\":\"too many connections (api.max_connections)\"}";
-      boost::system::error_code wec;
-      socket.non_blocking(true, wec);
-      socket.write_some(asio::buffer(kBusy), wec);
-      socket.close(wec);
-      continue;
+      static const std::string kBusy = BusyResponse("api.max_connections");
+      RefuseConnection(s, kBusy);
+      return;
     }
-    // One failed session closes its connection; it is logged, never silent, and the
-    // daemon goes on serving the others.
-    asio::co_spawn(io_, Session(std::move(socket)), [this](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& x) {
-        warn_(fmt::format("API connection failed: {}", x.what()));
-      }
-    });
-  }
+    SpawnSession(io_.get_executor(), Session(std::move(s)), warn_, "API connection");
+  });
 }
 
 asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
@@ -242,7 +206,7 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
         message = fmt::format("request body exceeds {} bytes", options_.body_limit);
       }
       ++counters_.api_errors;
-      auto res = MakeResponse(ErrorResponse(status, message), 11, false);
+      auto res = ToHttpResponse(ErrorResponse(status, message), 11, false);
       stream.expires_after(options_.idle_timeout);
       co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       break;
@@ -256,7 +220,7 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
       warn_(fmt::format("API client refused: uid {} gid {} pid {} is not in api.allow_uids / "
                         "api.allow_gids",
                         cred.uid, cred.gid, cred.pid));
-      auto res = MakeResponse(
+      auto res = ToHttpResponse(
           ErrorResponse(403, "this user may not use the vigil API (api.allow_uids, api.allow_gids)"),
           req.version(), false);
       stream.expires_after(options_.idle_timeout);
@@ -273,7 +237,7 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
     if (r.status >= 400) ++counters_.api_errors;
 
     if (!r.stream_events) {
-      auto res = MakeResponse(r, req.version(), req.keep_alive());
+      auto res = ToHttpResponse(r, req.version(), req.keep_alive());
       stream.expires_after(options_.idle_timeout);
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       if (wec || !req.keep_alive()) break;

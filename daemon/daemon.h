@@ -74,12 +74,13 @@ class Daemon {
     MessageType type = MessageType::kHeartbeat;
   };
   RoundMessage NewRound(MessageType type);
-  // Signs and sends `m` to peers [begin, end) (at most kSendSliceSize) in one batch. Returns
-  // end, or, with `wait_when_full`, the first peer not sent because the socket's send
-  // buffer is full (the caller waits until it is writable and resumes there); otherwise a
-  // refused datagram is counted and logged and the others go on.
-  std::size_t SendSlice(const RoundMessage& m, std::size_t begin, std::size_t end,
-                        bool wait_when_full);
+  // Signs and sends `m` to peers [begin, end) (at most kSendSliceSize; clamped to the
+  // current table) in one batch. Returns nullopt when done or, with `wait_when_full`, the
+  // first peer not sent because the socket's send buffer is full (the caller waits until it
+  // is writable and resumes there); any other refused datagram is counted and logged, and
+  // the others go on. Adds what the kernel took to round_sent_.
+  std::optional<std::size_t> SendSlice(const RoundMessage& m, std::size_t begin,
+                                       std::size_t end, bool wait_when_full);
   void LogSendError(const boost::asio::ip::udp::endpoint& to, const std::error_code& ec);
   // One round of heartbeats in slices spread over the interval, starting at `start`.
   boost::asio::awaitable<void> SendRound(MonoTime start);
@@ -87,8 +88,11 @@ class Daemon {
   boost::asio::awaitable<void> PauseUntil(MonoTime t);
   // Overload accounting, logs and STATUS= after a round that began at `start`.
   void NoteRoundDone(MonoTime start, MonoTime finished);
-  // Sends `type` to every peer at once, without yielding (the leaves of a stop).
+  // Sends `type` to every peer at once, without yielding (the leaves of a stop), waiting for
+  // room in the send buffer for at most a couple of seconds in all.
   void SendToAll(MessageType type);
+  // heartbeat.interval changed (a reload): the send loop starts a new schedule at once.
+  void RestartSendSchedule();
   void UpdateStatus();
   void Reload();
   void Stop();
@@ -154,7 +158,7 @@ class Daemon {
   std::vector<std::array<std::uint8_t, kMaxMessageSize>> slice_buffers_;  // reused by SendSlice
   std::vector<OutgoingDatagram> outgoing_;                                // reused by SendSlice
   std::vector<std::size_t> slice_peers_;                                  // reused by SendSlice
-  std::size_t round_datagrams_ = 0;  // peers the last round was sent to
+  std::size_t round_sent_ = 0;       // datagrams the kernel took in the round in progress
   MonoTime send_progress_{};         // the send loop last did its work (watchdog)
   MonoTime deadline_progress_{};     // the deadline loop last ran (watchdog)
   std::uint64_t incarnation_ = 0;
@@ -169,6 +173,7 @@ class Daemon {
   bool receiving_ = false;          // the receive loop has not ended
   bool write_state_soon_ = false;   // a transition awaits its state-file write
   bool reported_stall_ = false;
+  MonoTime watchdog_woke_{};  // when WatchdogLoop last ran
   std::optional<StateDirectoryLock> state_lock_;
   std::unique_ptr<StateWriter> state_writer_;  // started with the first background write
   bool resolving_ = false;

@@ -25,7 +25,7 @@ constexpr Duration kDeadlineLoopBeat = std::chrono::seconds(1);
 }  // namespace
 
 asio::awaitable<void> Daemon::DeadlineLoop() {
-  for (int round = 1; !stopping_; ++round) {
+  for (std::uint64_t round = 1; !stopping_; ++round) {
     if (round == 3 && FailpointActive("deadline")) {
       throw std::runtime_error("failpoint 'deadline'");
     }

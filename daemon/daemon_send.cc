@@ -1,4 +1,4 @@
-// The Daemon's sending side: resolving peer addresses and the heartbeat schedule.
+// The Daemon's sending side: the heartbeat schedule, paced rounds, leaves.
 #include "daemon/daemon.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -24,83 +24,12 @@ namespace vigil {
 namespace asio = boost::asio;
 using asio::ip::udp;
 
-void Daemon::ResolveLiteralPeers() {
-  targets_.assign(node_->peers().size(), std::nullopt);
-  std::size_t unresolved = 0;
-  for (std::size_t i = 0; i < node_->peers().size(); ++i) {
-    const Endpoint& a = node_->peers()[i].address;
-    if (a.kind == Endpoint::HostKind::kName) {
-      ++unresolved;
-      continue;
-    }
-    udp::endpoint ep(asio::ip::make_address(a.host), a.port);
-    if (!udp_->Reachable(ep)) {
-      spdlog::error("peer {} at {} cannot be reached from a socket bound to {} (address family)",
-                    node_->peers()[i].id, a.ToString(), self_.bind);
-      continue;
-    }
-    targets_[i] = ep;
-  }
-  counters_.unresolved_peers = unresolved;
-}
+namespace {
 
-void Daemon::StartResolving() {
-  if (resolving_ || counters_.unresolved_peers == 0) return;
-  resolving_ = true;
-  asio::co_spawn(io_, ResolveLoop(), asio::detached);
-}
+// How long a stop may spend waiting for room in the send buffer for its leaves.
+constexpr Duration kSendToAllBudget = std::chrono::seconds(2);
 
-asio::awaitable<void> Daemon::ResolveLoop() {
-  struct Done {
-    bool& flag;
-    ~Done() { flag = false; }
-  } done{resolving_};
-  udp::resolver resolver(io_);
-  std::vector<bool> warned(node_->peers().size(), false);
-  while (!stopping_) {
-    std::size_t unresolved = 0;
-    for (std::size_t i = 0; i < node_->peers().size() && !stopping_; ++i) {
-      const Endpoint a = node_->peers()[i].address;  // a copy: a reload may run meanwhile
-      const std::string id = node_->peers()[i].id;
-      if (a.kind != Endpoint::HostKind::kName || targets_[i]) continue;
-      auto [ec, results] = co_await resolver.async_resolve(
-          a.host, std::to_string(a.port), asio::as_tuple(asio::use_awaitable));
-      if (stopping_) break;
-      // A reload while we waited may have moved or removed this peer: start over.
-      if (i >= node_->peers().size() || node_->peers()[i].id != id ||
-          !(node_->peers()[i].address == a) || targets_.size() != node_->peers().size()) {
-        ++unresolved;
-        break;
-      }
-      bool found = false;
-      if (!ec) {
-        for (const auto& r : results) {
-          udp::endpoint ep = r.endpoint();
-          if (udp_->Reachable(ep)) {
-            targets_[i] = ep;
-            found = true;
-            spdlog::info("peer {}: {} resolved to {}", node_->peers()[i].id, a.host,
-                         ep.address().to_string());
-            break;
-          }
-        }
-      }
-      if (!found) {
-        ++unresolved;
-        if (i < warned.size() && !warned[i]) {
-          warned[i] = true;
-          spdlog::warn("peer {}: cannot resolve {}: {}; retrying every 10s",
-                       node_->peers()[i].id, a.host,
-                       ec ? ec.message() : "no address of a usable family");
-        }
-      }
-    }
-    counters_.unresolved_peers = unresolved;
-    if (unresolved == 0) co_return;
-    resolve_timer_.expires_after(std::chrono::seconds(10));
-    co_await resolve_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-}
+}  // namespace
 
 Daemon::RoundMessage Daemon::NewRound(MessageType type) {
   Message m;
@@ -119,10 +48,10 @@ Daemon::RoundMessage Daemon::NewRound(MessageType type) {
   return round;
 }
 
-std::size_t Daemon::SendSlice(const RoundMessage& m, std::size_t begin, std::size_t end,
-                              bool wait_when_full) {
+std::optional<std::size_t> Daemon::SendSlice(const RoundMessage& m, std::size_t begin,
+                                             std::size_t end, bool wait_when_full) {
   end = std::min(end, std::min(targets_.size(), node_->peers().size()));
-  if (m.size == 0 || begin >= end) return end;
+  if (m.size == 0 || begin >= end) return std::nullopt;
   slice_buffers_.resize(kSendSliceSize);
   outgoing_.clear();
   slice_peers_.clear();
@@ -143,6 +72,7 @@ std::size_t Daemon::SendSlice(const RoundMessage& m, std::size_t begin, std::siz
     std::error_code ec;
     const std::size_t took = udp_->SendBatch(std::span(outgoing_).subspan(pos), &ec);
     sent += took;
+    round_sent_ += took;
     pos += took;
     if (pos == outgoing_.size()) break;
     if (wait_when_full && (ec == std::errc::resource_unavailable_try_again ||
@@ -151,9 +81,9 @@ std::size_t Daemon::SendSlice(const RoundMessage& m, std::size_t begin, std::siz
     }
     ++counters_.send_errors;
     LogSendError(*outgoing_[pos].to, ec);
-    ++pos;  // UDP promises nothing: this one is lost, the others go on
+    ++pos;  // UDP promises nothing: this one is lost (ENOBUFS too), the others go on
   }
-  return end;
+  return std::nullopt;
 }
 
 void Daemon::LogSendError(const udp::endpoint& to, const std::error_code& ec) {
@@ -165,10 +95,30 @@ void Daemon::LogSendError(const udp::endpoint& to, const std::error_code& ec) {
 }
 
 void Daemon::SendToAll(MessageType type) {
+  // The leaves of a stop: nothing else runs meanwhile, so wait for a full send buffer right
+  // here, for at most kSendToAllBudget in all.
   const RoundMessage m = NewRound(type);
+  const MonoTime give_up = clock_.Now().mono + kSendToAllBudget;
   for (std::size_t begin = 0; begin < targets_.size(); begin += kSendSliceSize) {
-    SendSlice(m, begin, begin + kSendSliceSize, /*wait_when_full=*/false);
+    std::optional<std::size_t> resume = begin;
+    while ((resume = SendSlice(m, *resume, begin + kSendSliceSize, true))) {
+      const MonoTime now = clock_.Now().mono;
+      if (now >= give_up || !udp_->WaitWritableFor(give_up - now)) {
+        const std::size_t left = targets_.size() - *resume;
+        counters_.send_errors += left;
+        spdlog::warn("could not send {} to {} of {} peers within {} ms: the send buffer stayed "
+                     "full",
+                     type == MessageType::kLeave ? "a leave" : "a heartbeat", left,
+                     targets_.size(), static_cast<std::int64_t>(ToMillis(kSendToAllBudget)));
+        return;
+      }
+    }
   }
+}
+
+void Daemon::RestartSendSchedule() {
+  send_progress_ = clock_.Now().mono;
+  send_timer_.cancel();  // SendLoop notices the new interval and starts a new schedule
 }
 
 asio::awaitable<void> Daemon::PauseUntil(MonoTime t) {
@@ -185,39 +135,40 @@ asio::awaitable<void> Daemon::PauseUntil(MonoTime t) {
 asio::awaitable<void> Daemon::SendRound(MonoTime start) {
   const RoundMessage m = NewRound(MessageType::kHeartbeat);
   const RoundPlan plan = PlanRound(targets_.size(), config_.heartbeat_interval);
+  round_sent_ = 0;
   for (std::size_t s = 0; s < plan.slices && !stopping_; ++s) {
     // A peer's place in the round is the same every round, so it sees one per interval.
     if (s > 0) co_await PauseUntil(start + plan.spacing * static_cast<std::int64_t>(s));
-    const SliceRange range = SliceOf(s, targets_.size());  // a reload may have changed it
-    std::size_t next = range.begin;
-    while (!stopping_ && (next = SendSlice(m, next, range.end, true)) < range.end) {
+    // A reload may have changed the table meanwhile: SendSlice clamps to it.
+    const SliceRange range = SliceOf(s, targets_.size());
+    std::optional<std::size_t> resume = range.begin;
+    while (!stopping_ && (resume = SendSlice(m, *resume, range.end, true))) {
       co_await udp_->WaitWritable();  // the send buffer is full: wait for room
       send_progress_ = clock_.Now().mono;
     }
     send_progress_ = clock_.Now().mono;
   }
-  round_datagrams_ = targets_.size();
 }
 
 void Daemon::NoteRoundDone(MonoTime start, MonoTime finished) {
   const Duration interval = config_.heartbeat_interval;
   const auto ms = [](Duration d) { return static_cast<std::int64_t>(ToMillis(d)); };
-  switch (send_load_.OnRoundDone(start, finished, interval, round_datagrams_)) {
+  switch (send_load_.OnRoundDone(start, finished, interval, round_sent_)) {
     case SendLoad::Change::kBecameOverloaded:
       spdlog::warn("overloaded: a heartbeat round to {} peers took {} ms, longer than "
                    "heartbeat.interval ({} ms); heartbeats leave late, so peers may suspect "
                    "this node. Peers are still judged. Lengthen heartbeat.interval or watch "
                    "fewer peers from this daemon",
-                   round_datagrams_, ms(send_load_.last_round()), ms(interval));
+                   round_sent_, ms(send_load_.last_round()), ms(interval));
       overload_note_ = fmt::format("overloaded: a heartbeat round to {} peers takes {} ms of a "
                                    "{} ms interval",
-                                   round_datagrams_, ms(send_load_.last_round()), ms(interval));
+                                   round_sent_, ms(send_load_.last_round()), ms(interval));
       UpdateStatus();
       break;
     case SendLoad::Change::kRecovered:
       spdlog::info("no longer overloaded: heartbeat rounds to {} peers finish within the "
                    "interval again ({} ms)",
-                   round_datagrams_, ms(send_load_.last_round()));
+                   round_sent_, ms(send_load_.last_round()));
       overload_note_.clear();
       UpdateStatus();
       break;
@@ -232,9 +183,10 @@ asio::awaitable<void> Daemon::SendLoop() {
   // accumulate (as re-arming "interval after now" would, along with each wakeup's latency),
   // so receivers see exactly the interval announced and arrival offsets that only the
   // network moves. A round to many peers is cut into slices (daemon/send_schedule.h).
+  Duration interval = config_.heartbeat_interval;
   MonoTime slot = clock_.Now().mono;
   MonoTime start = slot;
-  for (int round = 1; !stopping_; ++round) {
+  for (std::uint64_t round = 1; !stopping_; ++round) {
     if (round == 3 && FailpointActive("send")) throw std::runtime_error("failpoint 'send'");
     if (round == 3 && FailpointActive("send-stall")) {
       asio::steady_timer never(io_, asio::steady_timer::time_point::max());
@@ -243,8 +195,13 @@ asio::awaitable<void> Daemon::SendLoop() {
     co_await SendRound(start);
     if (stopping_) break;
     const MonoTime now = clock_.Now().mono;
+    send_progress_ = now;  // also with no peer at all
     NoteRoundDone(start, now);
-    const Duration interval = config_.heartbeat_interval;
+    // A reload changed the interval: a new schedule from now.
+    if (config_.heartbeat_interval != interval) {
+      interval = config_.heartbeat_interval;
+      slot = now;
+    }
     slot += interval;
     // Fell a whole interval behind (suspended, starved, overloaded): start afresh rather
     // than burst.

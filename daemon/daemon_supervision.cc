@@ -60,13 +60,26 @@ Duration Daemon::ProgressGrace() const {
 asio::awaitable<void> Daemon::WatchdogLoop(Duration interval) {
   // Pinged from the event loop itself: if the loop is stuck, the pings stop and systemd
   // restarts us. So do they if one of the detecting loops stopped making progress.
+  watchdog_woke_ = clock_.Now().mono;
   while (!stopping_) {
+    watchdog_timer_.expires_after(interval);
+    co_await watchdog_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    const MonoTime now = clock_.Now().mono;
+    // Woke far too late: the whole process was not running (stopped, starved, suspended).
+    // The other loops have not had their turn yet either; judge them next time.
+    const bool process_paused = now - watchdog_woke_ > interval + ProgressGrace();
+    watchdog_woke_ = now;
+    if (process_paused) continue;
     if (LoopsProgressing()) {
       notifier_.Watchdog();
-      reported_stall_ = false;
+      if (reported_stall_) {
+        reported_stall_ = false;
+        spdlog::warn("the loops of vigild make progress again; watchdog pings resumed");
+        UpdateStatus();
+      }
     } else if (!reported_stall_) {
       reported_stall_ = true;
-      const MonoTime now = clock_.Now().mono;
       spdlog::critical("a loop of vigild stopped making progress (send loop last progressed {} "
                        "ms ago, deadline loop {} ms ago, receiving {}): no more watchdog pings, "
                        "systemd will restart vigild",
@@ -74,8 +87,6 @@ asio::awaitable<void> Daemon::WatchdogLoop(Duration interval) {
                        static_cast<std::int64_t>(ToMillis(now - deadline_progress_)), receiving_);
       notifier_.Status("stalled: a loop stopped making progress; watchdog pings stopped");
     }
-    watchdog_timer_.expires_after(interval);
-    co_await watchdog_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 

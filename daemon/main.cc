@@ -61,13 +61,15 @@ int main(int argc, char** argv) {
   if (!log_level.empty()) config.log_level = log_level;
   // The same checks, with the same messages, whether checking or starting: a configuration
   // that passes --check-config starts (unless its port or socket is taken right then).
-  const auto problems = vigil::CheckStartable(config, config_path);
+  std::vector<std::string> notes;
+  const auto problems = vigil::CheckStartable(config, config_path, &notes);
   if (!problems.empty()) {
     for (const auto& e : problems) std::cerr << e.ToString() << "\n";
     std::cerr << "vigild: " << problems.size() << " error(s) in " << config_path << "\n";
     return 1;
   }
   if (vm.count("check-config")) {
+    for (const auto& n : notes) std::cerr << config_path << ": note: " << n << "\n";
     std::cout << config_path << ": OK (" << config.peers.size() << " peers)\n";
     return 0;
   }

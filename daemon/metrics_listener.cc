@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "daemon/http_session.h"
+
 namespace vigil {
 
 namespace asio = boost::asio;
@@ -71,34 +73,16 @@ tcp::endpoint MetricsListener::local_endpoint() const {
 }
 
 asio::awaitable<void> MetricsListener::AcceptLoop() {
-  while (!stopped_) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (stopped_ || ec == asio::error::operation_aborted) co_return;
-    if (ec) {
-      warn_(fmt::format("metrics listener: accept failed: {}", ec.message()));
-      asio::steady_timer t(io_, std::chrono::milliseconds(100));
-      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
-    }
+  return AcceptUntilStopped(acceptor_, stopped_, warn_, "metrics listener", [this](tcp::socket s) {
     if (open_ >= options_.max_connections) {
       ++counters_.api_connections_refused;
-      static constexpr std::string_view kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-      boost::system::error_code wec;
-      socket.non_blocking(true, wec);
-      socket.write_some(asio::buffer(kBusy), wec);
-      socket.close(wec);
-      continue;
+      static const std::string kBusy =
+          BusyResponse(fmt::format("{} on metrics.listen", options_.max_connections));
+      RefuseConnection(s, kBusy);
+      return;
     }
-    asio::co_spawn(io_, Session(std::move(socket)), [this](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& x) {
-        warn_(fmt::format("metrics connection failed: {}", x.what()));
-      }
-    });
-  }
+    SpawnSession(io_.get_executor(), Session(std::move(s)), warn_, "metrics connection");
+  });
 }
 
 asio::awaitable<void> MetricsListener::Session(tcp::socket socket) {
@@ -129,11 +113,8 @@ asio::awaitable<void> MetricsListener::Session(tcp::socket socket) {
     ++counters_.api_requests;
     if (ec) {
       ++counters_.api_errors;
-      http::response<http::string_body> bad{http::status::bad_request, 11};
-      bad.set(http::field::content_type, "application/json");
-      bad.body() = ErrorResponse(400, "malformed HTTP request: " + ec.message()).body;
-      bad.keep_alive(false);
-      bad.prepare_payload();
+      auto bad = ToHttpResponse(ErrorResponse(400, "malformed HTTP request: " + ec.message()), 11,
+                                false);
       co_await http::async_write(stream, bad, asio::as_tuple(asio::use_awaitable));
       break;
     }
@@ -146,14 +127,7 @@ asio::awaitable<void> MetricsListener::Session(tcp::socket socket) {
                                              "metrics.listen; the rest of the API is on the "
                                              "Unix socket (docs/api.md)");
     if (r.status >= 400) ++counters_.api_errors;
-    http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
-    res.set(http::field::server, "vigild");
-    res.set(http::field::content_type, r.content_type);
-    res.set(http::field::cache_control, "no-store");
-    if (!r.allow.empty()) res.set(http::field::allow, r.allow);
-    res.keep_alive(req.keep_alive());
-    res.body() = std::move(r.body);
-    res.prepare_payload();
+    auto res = ToHttpResponse(r, req.version(), req.keep_alive());
     stream.expires_after(options_.idle_timeout);
     auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
     if (wec || !req.keep_alive()) break;

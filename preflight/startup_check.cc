@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -89,17 +90,34 @@ std::optional<std::string> LogLevelProblem(std::string_view level) {
                      fmt::join(kLogLevels, ", "));
 }
 
-std::vector<ConfigError> CheckStartable(const Config& config, const std::string& file) {
+std::vector<ConfigError> CheckStartable(const Config& config, const std::string& file,
+                                        std::vector<std::string>* notes) {
   std::vector<ConfigError> errors;
   const auto add = [&](const char* key, std::string message) {
     errors.push_back({file, 0, 0, key, std::move(message)});
   };
+  // The unit's RuntimeDirectory exists only while the service runs (and before its
+  // ExecStartPre check): checked by hand while vigil is stopped, its absence is expected.
+  struct stat st {};
+  const bool runtime_dir_to_come = ParentOf(config.api_socket) == kRuntimeDirectory &&
+                                   ::stat(kRuntimeDirectory, &st) != 0 &&
+                                   std::getenv("RUNTIME_DIRECTORY") == nullptr;
   if (!InitCrypto()) add("security.keyring", "libsodium failed to initialize");
   if (config.keyring) {
     std::string why;
     if (!Keyring::Load(*config.keyring, &why)) add("security.keyring", why);
   }
-  if (auto p = ApiSocketPathProblem(config.api_socket)) add("api.socket", *p);
+  if (runtime_dir_to_come) {
+    if (notes) {
+      notes->push_back(fmt::format(
+          "api.socket: {} does not exist yet; the systemd unit's RuntimeDirectory=vigil creates "
+          "it when the service starts, but a vigild started by hand with this file would refuse "
+          "to start",
+          kRuntimeDirectory));
+    }
+  } else if (auto p = ApiSocketPathProblem(config.api_socket)) {
+    add("api.socket", *p);
+  }
   if (auto p = StateDirectoryProblem(config.state_directory)) add("state.directory", *p);
   if (auto p = LogLevelProblem(config.log_level)) add("log.level", *p);
   return errors;

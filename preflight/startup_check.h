@@ -12,13 +12,20 @@
 
 namespace vigil {
 
+// The directory systemd's RuntimeDirectory=vigil creates while the service runs.
+inline constexpr const char* kRuntimeDirectory = "/run/vigil";
+
 // Everything start-up would refuse in a loaded, valid `config` read from `file`: the keyring
 // (readable, mode 0600 or stricter, base64 keys of the right size, nothing else in it), the
 // API socket's directory (exists; the path, if present, is a socket), the state directory
 // (exists or can be created, and is writable). Returns one ConfigError per problem (line 0,
 // keyed by the setting), with the messages vigild logs when it refuses to start; empty if
-// none. Reads the filesystem, writes nothing. Thread-safe.
-std::vector<ConfigError> CheckStartable(const Config& config, const std::string& file);
+// none. One exception: a missing kRuntimeDirectory for the socket, outside the service (no
+// $RUNTIME_DIRECTORY), is what a stopped service looks like, so it is a note in *notes (if
+// given) rather than an error. Checks run as the calling user. Reads the filesystem,
+// writes nothing. Thread-safe.
+std::vector<ConfigError> CheckStartable(const Config& config, const std::string& file,
+                                        std::vector<std::string>* notes = nullptr);
 
 // Why `dir` cannot serve as state.directory (it cannot be created, or is not a writable
 // directory), or nullopt if it can. The message vigild logs when it refuses to start.

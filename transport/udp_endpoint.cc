@@ -1,11 +1,13 @@
 #include "transport/udp_endpoint.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -159,6 +161,12 @@ std::size_t UdpEndpoint::SendBatch(std::span<const OutgoingDatagram> batch, std:
 
 asio::awaitable<void> UdpEndpoint::WaitWritable() {
   co_await socket_.async_wait(udp::socket::wait_write, asio::as_tuple(asio::use_awaitable));
+}
+
+bool UdpEndpoint::WaitWritableFor(std::chrono::nanoseconds limit) {
+  pollfd p{socket_.native_handle(), POLLOUT, 0};
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(limit).count();
+  return ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(ms, 0, 60'000))) == 1;
 }
 
 udp::endpoint UdpEndpoint::local_endpoint() const {

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -56,12 +57,16 @@ class UdpEndpoint {
 
   // Sends `batch` in order with sendmmsg, without blocking. Returns how many datagrams, from
   // the start of `batch`, the kernel took. If fewer than batch.size(), the next one was
-  // refused and *ec says why (EAGAIN/ENOBUFS: the send buffer is full, wait for the socket
-  // to be writable; anything else concerns that datagram alone: skip it and go on).
+  // refused and *ec says why (EAGAIN: the socket's send buffer is full, wait until it is
+  // writable and send it again; anything else, ENOBUFS included, concerns that datagram
+  // alone: count it lost and go on).
   std::size_t SendBatch(std::span<const OutgoingDatagram> batch, std::error_code* ec);
 
   // Waits until the socket can take another datagram (or is closed).
   boost::asio::awaitable<void> WaitWritable();
+  // The same, blocking the calling thread for at most `limit`; false if it did not become
+  // writable in time. For the leaves of a stop, when no other work is left to do.
+  bool WaitWritableFor(std::chrono::nanoseconds limit);
 
   // Converts `address` for sending from this socket (IPv4 -> v4-mapped on a dual-stack
   // IPv6 socket). Returns false if this socket cannot reach that address family.

@@ -37,6 +37,36 @@ double Rejected(const Daemon& d, const std::string& reason) {
   return d.Metric("vigil_datagrams_rejected_total{reason=\"" + reason + "\"}");
 }
 
+// An unsigned heartbeat claiming to be `id` with `incarnation`, sequence 1.
+std::vector<std::uint8_t> Claim(const std::string& id, std::uint64_t incarnation) {
+  Message m;
+  m.sender_id = id;
+  m.incarnation = incarnation;
+  m.sequence = 1;
+  m.interval_us = 100000;
+  std::vector<std::uint8_t> d(kMaxMessageSize);
+  d.resize(Encode(m, d));
+  return d;
+}
+
+// Sends `d` `times` times to 127.0.0.1:`port` from `from_address` (any port).
+void SendFrom(const char* from_address, int port, const std::vector<std::uint8_t>& d,
+              int times = 1) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, from_address, &from.sin_addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  for (int i = 0; i < times; ++i) {
+    ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  ::close(fd);
+}
+
 TEST(Authentication, AnImpostorWithoutTheKeyCannotMakeAPeerLookUp) {
   ClusterOptions o;
   o.nodes = 2;
@@ -130,28 +160,10 @@ TEST(SourceAddress, ADatagramFromAnotherAddressIsRejected) {
   ASSERT_TRUE(c.StartAll()) << c.Logs();
   ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
   // Someone on 127.0.0.2 claims to be n2 (a new incarnation would show as a restart).
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<std::uint16_t>(c.port(0)));
-  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-  Message m;
-  m.sender_id = "n2";
-  m.incarnation = c.node(0).PeerIncarnation("n2") + 1;
-  m.sequence = 1;
-  m.interval_us = 100000;
-  std::vector<std::uint8_t> d(kMaxMessageSize);
-  d.resize(Encode(m, d));
-  for (int i = 0; i < 5; ++i) {
-    ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-  }
-  ::close(fd);
+  const std::uint64_t fake = c.node(0).PeerIncarnation("n2") + 1;
+  SendFrom("127.0.0.2", c.port(0), Claim("n2", fake), 5);
   EXPECT_TRUE(WaitUntil([&] { return Rejected(c.node(0), "wrong_source") >= 5; }));
-  EXPECT_NE(c.node(0).PeerIncarnation("n2"), m.incarnation);  // no fake restart
+  EXPECT_NE(c.node(0).PeerIncarnation("n2"), fake);  // no fake restart
 }
 
 // The log line of an unknown sender names the id it claimed (issue 12, item 12), so an
@@ -161,24 +173,8 @@ TEST(SourceAddress, AnUnknownSenderIsLoggedWithTheIdItClaimed) {
   o.nodes = 2;
   Cluster c(o);
   ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, "127.0.0.9", &from.sin_addr);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<std::uint16_t>(c.port(0)));
-  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-  Message m;
-  m.sender_id = "node-2";  // the peer is configured as n2
-  m.incarnation = 1;
-  m.sequence = 1;
-  m.interval_us = 100000;
-  std::vector<std::uint8_t> d(kMaxMessageSize);
-  d.resize(Encode(m, d));
-  ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-  ::close(fd);
+  const auto d = Claim("node-2", 1);  // the peer is configured as n2
+  SendFrom("127.0.0.9", c.port(0), d);
   EXPECT_TRUE(WaitUntil([&] {
     return c.node(0).Log().find("rejected datagram from 127.0.0.9:") != std::string::npos &&
            c.node(0).Log().find("unknown_sender (" + std::to_string(d.size()) +
@@ -193,79 +189,46 @@ TEST(SourceAddress, TurnedOffADatagramFromAnotherAddressIsAccepted) {
   Cluster c(o);
   ASSERT_TRUE(c.StartAll()) << c.Logs();
   ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  ::inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<std::uint16_t>(c.port(0)));
-  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-  Message m;
-  m.sender_id = "n2";
-  m.incarnation = c.node(0).PeerIncarnation("n2") + 1;
-  m.sequence = 1;
-  m.interval_us = 100000;
-  std::vector<std::uint8_t> d(kMaxMessageSize);
-  d.resize(Encode(m, d));
-  ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-  ::close(fd);
+  const std::uint64_t incarnation = c.node(0).PeerIncarnation("n2") + 1;
+  SendFrom("127.0.0.2", c.port(0), Claim("n2", incarnation));
   // Accepted from the other address: the new incarnation shows, nothing is wrong_source.
-  EXPECT_TRUE(WaitUntil([&] { return c.node(0).PeerIncarnation("n2") >= m.incarnation; }));
+  EXPECT_TRUE(WaitUntil([&] { return c.node(0).PeerIncarnation("n2") >= incarnation; }));
   EXPECT_EQ(Rejected(c.node(0), "wrong_source"), 0);
 }
 
+// api.allow_uids and api.allow_gids: a client of user 4242, primary group 65534, is let in
+// by either list naming it, refused (403 and a log line) by lists that do not.
 TEST(ApiAccess, AllowListsAreCheckedWithPeerCredentials) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
   std::string probe;
   if (RunCommand("command -v setpriv", &probe) != 0) GTEST_SKIP() << "setpriv not installed";
-  for (const bool allowed : {true, false}) {
+  struct Case {
+    const char* lists;
+    bool allowed;
+  };
+  for (const Case& k : {Case{"allow_uids: [4242]", true}, Case{"allow_uids: [12345]", false},
+                        Case{"allow_gids: [65534]", true}, Case{"allow_gids: [12345]", false}}) {
+    SCOPED_TRACE(k.lists);
     ClusterOptions o;
     o.nodes = 2;
     // World-writable socket so that only the SO_PEERCRED check can refuse.
-    o.api_yaml = fmt::format("  mode: \"0666\"\n  allow_uids: [{}]\n", allowed ? 65534 : 12345);
+    o.api_yaml = fmt::format("  mode: \"0666\"\n  {}\n", k.lists);
     Cluster c(o);
     ::chmod(c.dir().path().c_str(), 0755);  // let the other user reach the socket file
     ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
     std::string out;
-    RunCommand(fmt::format("setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -o /dev/null "
+    RunCommand(fmt::format("setpriv --reuid=4242 --regid=65534 --clear-groups curl -s -o /dev/null "
                            "-w '%{{http_code}}' --unix-socket {} http://localhost/v1/health",
                            c.node(0).socket()),
                &out);
-    EXPECT_EQ(out, allowed ? "200" : "403") << c.node(0).Log();
-    if (!allowed) {
-      EXPECT_NE(c.node(0).Log().find("API client refused: uid 65534"), std::string::npos)
+    EXPECT_EQ(out, k.allowed ? "200" : "403") << c.node(0).Log();
+    if (!k.allowed) {
+      EXPECT_NE(c.node(0).Log().find("API client refused: uid 4242 gid 65534"), std::string::npos)
           << c.node(0).Log();
     }
     // Root is always allowed.
     std::string error;
     EXPECT_TRUE(c.node(0).Client().Get("/v1/health", &error));
-  }
-}
-
-TEST(ApiAccess, GroupAllowListsAreCheckedWithPeerCredentials) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
-  std::string probe;
-  if (RunCommand("command -v setpriv", &probe) != 0) GTEST_SKIP() << "setpriv not installed";
-  for (const bool allowed : {true, false}) {
-    ClusterOptions o;
-    o.nodes = 2;
-    o.api_yaml = fmt::format("  mode: \"0666\"\n  allow_gids: [{}]\n", allowed ? 65534 : 12345);
-    Cluster c(o);
-    ::chmod(c.dir().path().c_str(), 0755);
-    ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
-    std::string out;
-    // A user not in any uid list, whose primary group decides.
-    RunCommand(fmt::format("setpriv --reuid=4242 --regid=65534 --clear-groups curl -s -o /dev/null "
-                           "-w '%{{http_code}}' --unix-socket {} http://localhost/v1/health",
-                           c.node(0).socket()),
-               &out);
-    EXPECT_EQ(out, allowed ? "200" : "403") << c.node(0).Log();
-    if (!allowed) {
-      EXPECT_NE(c.node(0).Log().find("API client refused: uid 4242 gid 65534"), std::string::npos)
-          << c.node(0).Log();
-    }
   }
 }
 

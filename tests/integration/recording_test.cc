@@ -134,9 +134,10 @@ TEST(Recording, JitterIsTheConfiguredSpreadOfSendTimes) {
   };
   const double none = spread("0");
   const double wide = spread("0.4");
-  // Uniform ±40 ms: the middle 80 % spans about 64 ms.
-  EXPECT_GT(wide, 40.0);
-  EXPECT_GT(wide, none + 25.0) << "jitter 0: " << none << " ms, jitter 0.4: " << wide << " ms";
+  // Uniform ±40 ms: the middle 80 % spans about 64 ms; without jitter only scheduling
+  // noise is left (a few ms, more on a loaded machine).
+  EXPECT_GT(wide, 40.0) << "jitter 0: " << none << " ms, jitter 0.4: " << wide << " ms";
+  EXPECT_GT(wide, 1.5 * none) << "jitter 0: " << none << " ms, jitter 0.4: " << wide << " ms";
 }
 
 TEST(Recording, SuspectOutHasOneRowPerHeartbeat) {

@@ -133,9 +133,12 @@ TEST(Watchdog, IsNotPingedOnceTheSendLoopHangs) {
   c.node(0).Signal(SIGKILL);
 }
 
-TEST(Watchdog, IsPingedWhileTheLoopsRun) {
+class WatchdogPings : public ::testing::TestWithParam<int> {};
+
+// With peers, and with none at all (an empty send round is progress too).
+TEST_P(WatchdogPings, GoOnWhileTheLoopsRun) {
   ClusterOptions o;
-  o.nodes = 2;
+  o.nodes = GetParam();
   Cluster c(o);
   NotifySocket notify(c.dir().File("notify"));
   ASSERT_TRUE(notify.bound());
@@ -144,10 +147,17 @@ TEST(Watchdog, IsPingedWhileTheLoopsRun) {
     ScopedEnv watchdog("WATCHDOG_USEC", "400000");
     ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
   }
-  const auto start = NotifySocket::Clock::now();
+  // Past the 2 s grace of a loop without progress: pings go on.
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  EXPECT_GE(notify.CountSince("WATCHDOG=1", start), 5);
+  const auto start = NotifySocket::Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_GE(notify.CountSince("WATCHDOG=1", start), 5) << c.node(0).Log();
+  EXPECT_EQ(c.node(0).Log().find("stopped making progress"), std::string::npos)
+      << c.node(0).Log();
 }
+
+INSTANTIATE_TEST_SUITE_P(Peers, WatchdogPings, ::testing::Values(1, 2),
+                         [](const auto& param_info) { return param_info.param == 1 ? "None" : "One"; });
 
 }  // namespace
 }  // namespace vigil::testing

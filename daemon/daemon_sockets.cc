@@ -1,0 +1,69 @@
+// The Daemon's sockets: the UDP endpoint, the API socket and the optional metrics listener.
+#include "daemon/daemon.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace vigil {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+namespace {
+
+udp::endpoint BindEndpoint(const Endpoint& e) {
+  return udp::endpoint(asio::ip::make_address(e.host), e.port);
+}
+
+}  // namespace
+
+bool Daemon::OpenSockets(std::string* error) {
+  udp_ = UdpEndpoint::Open(io_, BindEndpoint(config_.bind), error);
+  if (!udp_) return false;
+  const auto local = udp_->local_endpoint();
+  self_.bind = fmt::format("{}:{}", local.address().to_string(), local.port());
+
+  ApiServerOptions api_options;
+  api_options.path = config_.api_socket;
+  api_options.mode = config_.api_socket_mode;
+  api_options.max_connections = config_.api_max_connections;
+  api_options.idle_timeout = config_.api_idle_timeout;
+  api_options.sse_buffer_bytes = config_.api_sse_buffer_bytes;
+  api_options.allow_uids = config_.api_allow_uids;
+  api_options.allow_gids = config_.api_allow_gids;
+  api_ = ApiServer::Open(
+      io_, api_options,
+      [this](std::string_view m, std::string_view t, std::optional<std::string_view> id) {
+        return Route(m, t, id);
+      },
+      node_->events(), counters_, [](const std::string& line) { spdlog::warn("{}", line); },
+      error);
+  if (!api_) {
+    udp_->Close();
+    return false;
+  }
+  if (config_.metrics_listen) {
+    MetricsListenerOptions m;
+    m.endpoint = asio::ip::tcp::endpoint(asio::ip::make_address(config_.metrics_listen->host),
+                                         config_.metrics_listen->port);
+    m.idle_timeout = config_.api_idle_timeout;
+    metrics_ = MetricsListener::Open(
+        io_, m,
+        [this](std::string_view method, std::string_view target) {
+          return Route(method, target, std::nullopt);
+        },
+        counters_, [](const std::string& line) { spdlog::warn("{}", line); }, error);
+    if (!metrics_) {
+      udp_->Close();
+      api_->Stop();
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace vigil

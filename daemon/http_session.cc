@@ -1,0 +1,30 @@
+#include "daemon/http_session.h"
+
+#include <boost/beast/http/field.hpp>
+
+#include <fmt/format.h>
+
+namespace vigil {
+
+namespace http = boost::beast::http;
+
+HttpResponse ToHttpResponse(const ApiResponse& r, unsigned version, bool keep_alive) {
+  HttpResponse res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "vigild");
+  res.set(http::field::content_type, r.content_type);
+  res.set(http::field::cache_control, "no-store");
+  if (!r.allow.empty()) res.set(http::field::allow, r.allow);
+  res.keep_alive(keep_alive);
+  res.body() = r.body;
+  res.prepare_payload();
+  return res;
+}
+
+std::string BusyResponse(std::string_view setting) {
+  const std::string body = ErrorResponse(503, fmt::format("too many connections ({})", setting)).body;
+  return fmt::format("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                     "Connection: close\r\nContent-Length: {}\r\n\r\n{}",
+                     body.size(), body);
+}
+
+}  // namespace vigil

@@ -1,0 +1,80 @@
+// What the two HTTP servers of vigild (the API on the Unix socket, metrics.listen over TCP)
+// share: turning an ApiResponse into an HTTP response, refusing a connection beyond the cap,
+// and spawning a session whose failure is logged rather than lost.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <exception>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "daemon/api_router.h"
+
+namespace vigil {
+
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// The HTTP/1.x response for `r` (status, content type, Allow, no-store, keep-alive).
+HttpResponse ToHttpResponse(const ApiResponse& r, unsigned version, bool keep_alive);
+
+// A complete 503 response that says which setting caps the connections.
+std::string BusyResponse(std::string_view setting);
+
+// Writes `response` without waiting and closes `socket`: the connection is over the cap.
+template <class Socket>
+void RefuseConnection(Socket& socket, std::string_view response) {
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(boost::asio::buffer(response), ec);
+  socket.close(ec);
+}
+
+// Runs `session` on `executor`; if it throws, the connection is closed (by the session's
+// own cleanup) and `warn` gets "<what> failed: <why>": never silent, and the server goes on.
+template <class Executor, class Awaitable>
+void SpawnSession(Executor executor, Awaitable session, std::function<void(const std::string&)> warn,
+                  std::string what) {
+  boost::asio::co_spawn(executor, std::move(session),
+                        [warn = std::move(warn), what = std::move(what)](std::exception_ptr e) {
+                          if (!e) return;
+                          try {
+                            std::rethrow_exception(e);
+                          } catch (const std::exception& x) {
+                            warn(what + " failed: " + x.what());
+                          }
+                        });
+}
+
+// Accepts on `acceptor` until `stopped` is set or the acceptor is closed. A failed accept
+// (EMFILE and friends) is logged as "<what>: accept failed: <why>" and retried after 100 ms,
+// so the server keeps serving; every accepted socket goes to `on_socket`. `acceptor` and
+// `stopped` must outlive the coroutine.
+template <class Acceptor, class OnSocket>
+boost::asio::awaitable<void> AcceptUntilStopped(Acceptor& acceptor, const bool& stopped,
+                                                std::function<void(const std::string&)> warn,
+                                                std::string what, OnSocket on_socket) {
+  namespace asio = boost::asio;
+  while (!stopped) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (stopped || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      warn(what + ": accept failed: " + ec.message());
+      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    on_socket(std::move(socket));
+  }
+}
+
+}  // namespace vigil
