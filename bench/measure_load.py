@@ -28,7 +28,7 @@ def metric(sock, name):
     return total
 
 
-def flood(vigild, vigilctl, udpflood, kind, rate, seconds, count=0, max_size=1400):
+def flood(vigild, vigilctl, udpflood, kind, rate, seconds, count=0, max_size=1400, senders=1):
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as work:
         keys = os.path.join(work, "keys")
         subprocess.run([vigilctl, "keygen", "--output", keys], check=True, capture_output=True)
@@ -73,7 +73,13 @@ def flood(vigild, vigilctl, udpflood, kind, rate, seconds, count=0, max_size=140
             with open(keys) as f:
                 key = base64.b64decode(f.readline().strip())
             cmd += ["--key-id", str(hashlib.blake2b(key, digest_size=16).digest()[0])]
-        sent = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        # Several senders at once (each its own process and seed) to reach what this machine
+        # can send, not what one sender can.
+        procs = [subprocess.Popen(cmd + ["--seed", str(i + 1)], stdout=subprocess.PIPE, text=True)
+                 for i in range(senders)]
+        results = [json.loads(p.communicate()[0]) for p in procs]
+        sent = {"sent": sum(r["sent"] for r in results), "seconds": max(r["seconds"] for r in results)}
+        sent["rate"] = sent["sent"] / sent["seconds"]
         time.sleep(2)  # any conviction the flood caused shows by now
         stop.set()
         prober.join()
@@ -148,7 +154,7 @@ def scale(vigild, n_peers):
             n.stop()
         return dict(peers=n_peers, start_s=round(start_s, 1), cpu_percent=round(100 * cpu, 1),
                     detection_ms=detection, bound_ms=bound, rss_mib=round(rss / 1024, 1),
-                    send=me["send"], local_health=me["local_health"],
+                    send=me.get("send"), local_health=me.get("local_health"),
                     health_polls={s: health.count(s) for s in set(health)},
                     other_downs=others_down)
 
@@ -166,14 +172,17 @@ def main():
     if "flood" in only:
         vigilctl = os.path.join(args.bin, "ctl", "vigilctl")
         udpflood = os.path.join(args.bin, "tools", "vigil-udpflood")
-        for kind, rate, seconds, count, size in (("random", 67000, 10, 200000, 1400),
-                                                 ("random", 2000, 10, 0, 50),
-                                                 ("random", 0, 10, 0, 1400),
-                                                 ("random", 0, 10, 0, 50),
-                                                 ("forged", 0, 10, 0, 1400)):
+        for kind, rate, seconds, count, size, senders in (("random", 67000, 10, 200000, 1400, 1),
+                                                          ("random", 2000, 10, 0, 50, 1),
+                                                          ("random", 0, 10, 0, 1400, 1),
+                                                          ("random", 0, 10, 0, 50, 1),
+                                                          ("random", 0, 10, 0, 50, 2),
+                                                          ("forged", 0, 10, 0, 1400, 1),
+                                                          ("forged", 0, 10, 0, 1400, 2)):
             sent, downs, states, lat, fails, rejected, drops = flood(
-                vigild, vigilctl, udpflood, kind, rate, seconds, count, size)
-            print(f"flood {kind} (max {size} bytes) at {'max' if rate == 0 else rate}/s: sent "
+                vigild, vigilctl, udpflood, kind, rate, seconds, count, size, senders)
+            print(f"flood {kind} (max {size} bytes) from {senders} sender(s) at "
+                  f"{'max' if rate == 0 else rate}/s: sent "
                   f"{sent['sent']} in {sent['seconds']:.1f} s ({sent['rate']:.0f}/s); rejected "
                   f"{rejected:.0f}, kernel drops {drops:.0f}; false downs {downs}, peers now "
                   f"{states}; API p50 {statistics.median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms, "

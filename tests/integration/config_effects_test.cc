@@ -110,5 +110,25 @@ TEST(ConfigEffect, EventsRingSizeIsHowFarBackAClientCanResume) {
   }
 }
 
+// peers[].address may be a host name: it is resolved (here "localhost"), and the peer is
+// heard and sent to like one given by address.
+TEST(ConfigEffect, APeerAddressMayBeAHostName) {
+  ClusterOptions o;
+  o.nodes = 2;
+  Cluster c(o);
+  std::stringstream in;
+  in << std::ifstream(c.node(0).config_path()).rdbuf();
+  std::string text = in.str();
+  const std::string literal = fmt::format("\"127.0.0.1:{}\"", c.port(1));
+  const auto at = text.find(literal);
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, literal.size(), fmt::format("\"localhost:{}\"", c.port(1)));
+  std::ofstream(c.node(0).config_path(), std::ios::trunc) << text;
+  ASSERT_TRUE(c.StartAll()) << c.Logs();
+  EXPECT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
+  EXPECT_NE(c.node(0).Log().find("peer n2: localhost resolved to"), std::string::npos)
+      << c.node(0).Log();
+}
+
 }  // namespace
 }  // namespace vigil::testing
