@@ -1,5 +1,6 @@
 // One vigild with 100,000 configured peers (issue 12, item 5): its own work never trips its
-// own pause guard, and a SIGKILLed peer is reported within the detector's bound + 1 s.
+// own pause guard, and a SIGKILLed peer is reported within the detector's bound + 1 s. And
+// one that truly cannot keep up says so, and still convicts.
 // 99,998 of the peers sit on loopback addresses where nobody listens (vigild sends to each
 // of them every interval all the same); n2 and n3 are real daemons. Own binary, run
 // serially: it measures timing and loads a core.
@@ -15,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "tests/integration/cluster.h"
+#include "tests/integration/systemd_stand_in.h"
 
 namespace vigil::testing {
 namespace {
@@ -173,6 +175,57 @@ TEST(Scale, AKilledPeerIsReportedInTimeAmong100000ConfiguredPeers) {
   // The kernel took the last round's datagram for every peer (n2's too: it was sent, and
   // only then lost).
   EXPECT_EQ(Int(send, "last_round_peers"), kPeers);
+}
+
+// n1 is asked for 500,000 datagrams a second (50,000 peers every 100 ms): no round finishes
+// in time. It says so — /v1/health, /v1/self, the log, STATUS= — which is not the guard's
+// "degraded" (it is running, and observing), and it still convicts a killed peer.
+TEST(Overload, IsReportedAsSuchAndPeersAreStillJudged) {
+  ClusterOptions o;
+  o.nodes = 2;
+  Cluster c(o);
+  AddSilentPeers(c.node(0).config_path(), 49'999, FreeUdpPort());  // and n2: 50,000
+  NotifySocket notify(c.dir().File("notify"));
+  ASSERT_TRUE(notify.bound());
+  ASSERT_TRUE(c.node(1).Start()) << c.node(1).Log();
+  Daemon& n1 = c.node(0);
+  {
+    ScopedEnv socket("NOTIFY_SOCKET", c.dir().File("notify"));
+    ASSERT_TRUE(n1.Start(kStartDeadline)) << n1.Log();
+  }
+  ASSERT_TRUE(WaitUntil([&] { return n1.PeerState("n2") == "up"; })) << n1.Log();
+  ASSERT_TRUE(WaitUntil([&] {
+    const auto h = n1.GetJson("/v1/health");
+    return h && h->is_object() && h->as_object().at("status") == "overloaded";
+  })) << n1.Log();
+  const auto self = n1.GetJson("/v1/self");
+  ASSERT_TRUE(self && self->is_object());
+  const auto& send = self->as_object().at("send").as_object();
+  EXPECT_EQ(send.at("state"), "overloaded");
+  EXPECT_GT(Int(send, "late_rounds"), 0);
+  EXPECT_GE(Int(send, "episodes"), 1);
+  EXPECT_NE(n1.Log().find("overloaded: a heartbeat round to 50000 peers took"), std::string::npos)
+      << n1.Log();
+  EXPECT_TRUE(WaitUntil([&] {
+    return notify.CountSince("overloaded: a heartbeat round to 50000 peers takes", {}) > 0;
+  }));
+
+  // Still judging: a killed peer is reported within its bound (+ 1 s of slack).
+  EventCollector events(n1.socket());
+  ASSERT_TRUE(events.WaitOpen());
+  const auto before = n1.GetJson("/v1/peers/n2");
+  ASSERT_TRUE(before && before->is_object());
+  c.node(1).Signal(SIGKILL);
+  ASSERT_TRUE(WaitUntil([&] { return events.Saw("n2", "down"); })) << n1.Log();
+  const auto after = n1.GetJson("/v1/peers/n2");
+  ASSERT_TRUE(after && after->is_object());
+  const std::int64_t bound = std::max(Int(before->as_object(), "down_after_silence_ms"),
+                                      Int(after->as_object(), "down_after_silence_ms"));
+  const std::int64_t detection =
+      EventTime(events, "n2", "down") - Int(after->as_object(), "last_heartbeat");
+  std::printf("overload: n2 down %lld ms after its last heartbeat (bound %lld ms)\n",
+              static_cast<long long>(detection), static_cast<long long>(bound));
+  EXPECT_LE(detection, bound + 1000) << n1.Log();
 }
 
 }  // namespace

@@ -8,7 +8,8 @@
 #
 #   tests/system/systemd_test.sh DEB
 #
-# Exit 0 pass, 1 fail, 77 skipped (not root, or no systemd-nspawn), with the reason printed.
+# Exit 0 pass, 1 fail, 77 skipped (not root, no systemd-nspawn, or no cgroups for it), with
+# the reason printed.
 # Cleans up every container, mount and namespace it made, also on failure.
 set -uo pipefail
 
@@ -19,6 +20,13 @@ skip() { echo "SKIP: $*"; exit 77; }
 command -v systemd-nspawn >/dev/null || skip "systemd-nspawn not installed (package systemd-container)"
 command -v setfattr >/dev/null || skip "setfattr not installed (package attr)"
 command -v ip >/dev/null || skip "ip not installed (package iproute2)"
+# systemd in a container needs a cgroup hierarchy: a chroot (such as a fresh-machine check)
+# has none mounted, and nspawn then fails with "No medium found".
+cgroup_fs=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || true)
+case "$cgroup_fs" in
+  cgroup2fs|tmpfs) ;;
+  *) skip "no cgroup hierarchy at /sys/fs/cgroup (found '${cgroup_fs:-nothing}'): systemd-nspawn cannot boot a container here";;
+esac
 [ -f "$deb" ] || { echo "FAIL: no package at $deb"; exit 1; }
 
 tag=v$$
