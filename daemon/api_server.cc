@@ -189,11 +189,7 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
     stream.expires_after(options_.idle_timeout);
     auto [ec, bytes] =
         co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || stopped_) {
-      break;
-    }
+    if (ClientWentAway(ec) || stopped_) break;
     ++counters_.api_requests;
     if (ec) {
       int status = 400;

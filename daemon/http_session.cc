@@ -1,5 +1,8 @@
 #include "daemon/http_session.h"
 
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include <fmt/format.h>
@@ -18,6 +21,13 @@ HttpResponse ToHttpResponse(const ApiResponse& r, unsigned version, bool keep_al
   res.body() = r.body;
   res.prepare_payload();
   return res;
+}
+
+bool ClientWentAway(const boost::system::error_code& ec) {
+  namespace asio = boost::asio;
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == boost::beast::error::timeout;
 }
 
 std::string BusyResponse(std::string_view setting) {

@@ -27,6 +27,10 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 // The HTTP/1.x response for `r` (status, content type, Allow, no-store, keep-alive).
 HttpResponse ToHttpResponse(const ApiResponse& r, unsigned version, bool keep_alive);
 
+// Whether a failed read means the client closed, reset or idled out the connection (or the
+// server is closing it): nothing to answer, unlike a malformed request.
+bool ClientWentAway(const boost::system::error_code& ec);
+
 // A complete 503 response that says which setting caps the connections.
 std::string BusyResponse(std::string_view setting);
 

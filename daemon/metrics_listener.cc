@@ -105,11 +105,7 @@ asio::awaitable<void> MetricsListener::Session(tcp::socket socket) {
     stream.expires_after(options_.idle_timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser,
                                               asio::as_tuple(asio::use_awaitable));
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || stopped_) {
-      break;
-    }
+    if (ClientWentAway(ec) || stopped_) break;
     ++counters_.api_requests;
     if (ec) {
       ++counters_.api_errors;
