@@ -45,6 +45,7 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
   self_.id = config_.node_id;
   self_.version = kVersion;
   self_.incarnation = incarnation_;
+  composer_.emplace(config_.node_id, config_.heartbeat_interval, incarnation_);
   self_.started = started_;
   self_.socket = config_.api_socket;
   health_.set_options(HealthOptions());
@@ -143,6 +144,8 @@ int Daemon::Run() {
   node_->SetAuthentication(keyring_, config_.require_auth, config_.require_echo);
   LoadState();
   self_.incarnation = incarnation_;
+  composer_->set_incarnation(incarnation_);
+  composer_->set_keyring(keyring_);
   if (keyring_) {
     spdlog::info("heartbeats are signed with key id {} of {} in {}; unauthenticated datagrams "
                  "are {}; echoes of our incarnation are {}",
@@ -234,7 +237,7 @@ asio::awaitable<void> Daemon::SignalLoop() {
 }
 
 void Daemon::Reload() {
-  notifier_.Reloading();
+  notifier_.Reloading(clock_.Now().mono);
   spdlog::info("SIGHUP: reloading {}", config_path_);
   ConfigResult r = LoadConfigFile(config_path_);
   if (r.ok() && r.config->node_id != config_.node_id) {
@@ -244,28 +247,16 @@ void Daemon::Reload() {
     r.config.reset();
   }
   if (!r.ok()) {
-    for (const auto& e : r.errors) spdlog::error("reload: {}", e.ToString());
-    spdlog::error("reload failed with {} error(s); still running the previous configuration",
-                  r.errors.size());
-    ++counters_.reloads_failed;
-    counters_.last_reload_ok = false;
-    status_note_ = fmt::format("reload failed ({}), running the previous configuration",
-                               r.errors.front().ToString());
-    UpdateStatus();
-    notifier_.Ready();
+    std::vector<std::string> errors;
+    for (const auto& e : r.errors) errors.push_back(e.ToString());
+    RejectReload(errors, errors.front());
     return;
   }
   Config next = std::move(*r.config);
   std::optional<Keyring> next_keyring;
   std::string key_error;
   if (!LoadKeyring(next, &next_keyring, &key_error)) {
-    spdlog::error("reload: {}", key_error);
-    spdlog::error("reload failed; still running the previous configuration and keys");
-    ++counters_.reloads_failed;
-    counters_.last_reload_ok = false;
-    status_note_ = "reload failed (" + key_error + "), running the previous configuration";
-    UpdateStatus();
-    notifier_.Ready();
+    RejectReload({key_error}, key_error);
     return;
   }
   // What lives in bound sockets and open files changes only with a restart.
@@ -285,6 +276,8 @@ void Daemon::Reload() {
   const ReconfigureSummary summary = node_->Reconfigure(next, clock_.Now());
   keyring_ = std::move(next_keyring);
   node_->SetAuthentication(keyring_, next.require_auth, next.require_echo);
+  composer_->set_keyring(keyring_);
+  composer_->set_interval(next.heartbeat_interval);
   if (keyring_) {
     spdlog::info("reload: signing with key id {}; {} key(s) accepted; require_auth {}",
                  keyring_->primary().id, keyring_->keys().size(), next.require_auth);
@@ -306,6 +299,18 @@ void Daemon::Reload() {
   ++counters_.reloads_ok;
   counters_.last_reload_ok = true;
   status_note_.clear();
+  UpdateStatus();
+  notifier_.Ready();
+}
+
+void Daemon::RejectReload(const std::vector<std::string>& errors, const std::string& note) {
+  for (const auto& e : errors) spdlog::error("reload: {}", e);
+  spdlog::error("reload failed with {} error(s); still running the previous configuration "
+                "and keys",
+                errors.size());
+  ++counters_.reloads_failed;
+  counters_.last_reload_ok = false;
+  status_note_ = fmt::format("reload failed ({}), running the previous configuration", note);
   UpdateStatus();
   notifier_.Ready();
 }

@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "daemon/api_server.h"
+#include "daemon/heartbeat_composer.h"
 #include "daemon/clock.h"
 #include "daemon/local_health.h"
 #include "daemon/metrics.h"
@@ -53,6 +54,12 @@ class Daemon {
   int Run();
 
  private:
+  // The Asio timers only wake the loops: every time they act on comes from clock_, and a
+  // wake-up time is converted here (MonoTime shares steady_clock's epoch).
+  static boost::asio::steady_timer::time_point TimerPoint(MonoTime t) {
+    return boost::asio::steady_timer::time_point(
+        std::chrono::duration_cast<boost::asio::steady_timer::duration>(t.time_since_epoch()));
+  }
   boost::asio::awaitable<void> SendLoop();
   boost::asio::awaitable<void> DeadlineLoop();
   boost::asio::awaitable<void> SignalLoop();
@@ -67,13 +74,6 @@ class Daemon {
   void OnBatch(std::span<const ReceivedDatagram> batch);
   void LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now);
   void OnEvent(const EventRecord& event);
-  // The datagram of one round, before each peer's echo and tag.
-  struct RoundMessage {
-    std::array<std::uint8_t, kMaxMessageSize> bytes{};
-    std::size_t size = 0;  // 0: could not be encoded (never happens with a valid config)
-    MessageType type = MessageType::kHeartbeat;
-  };
-  RoundMessage NewRound(MessageType type);
   // Signs and sends `m` to peers [begin, end) (at most kSendSliceSize; clamped to the
   // current table) in one batch. Returns nullopt when done or, with `wait_when_full`, the
   // first peer not sent because the socket's send buffer is full (the caller waits until it
@@ -95,6 +95,8 @@ class Daemon {
   void RestartSendSchedule();
   void UpdateStatus();
   void Reload();
+  // A reload that cannot be applied: logged, counted, noted in STATUS=; nothing changes.
+  void RejectReload(const std::vector<std::string>& errors, const std::string& note);
   void Stop();
   // Ends every loop and closes the sockets, so io_.run() returns. No leave, no clean state.
   void CloseEverything();
@@ -162,7 +164,7 @@ class Daemon {
   MonoTime send_progress_{};         // the send loop last did its work (watchdog)
   MonoTime deadline_progress_{};     // the deadline loop last ran (watchdog)
   std::uint64_t incarnation_ = 0;
-  std::uint64_t sequence_ = 0;
+  std::optional<HeartbeatComposer> composer_;  // made once the incarnation is known
   SystemdNotifier notifier_;
   LogRateLimiter reject_log_;
   std::mt19937_64 rng_;

@@ -33,8 +33,7 @@ asio::awaitable<void> Daemon::DeadlineLoop() {
     // watchdog pings systemd only while it does).
     deadline_progress_ = clock_.Now().mono;
     const MonoTime wake = std::min(node_->NextWakeup(), deadline_progress_ + kDeadlineLoopBeat);
-    deadline_timer_.expires_at(asio::steady_timer::time_point(
-        std::chrono::duration_cast<asio::steady_timer::duration>(wake.time_since_epoch())));
+    deadline_timer_.expires_at(TimerPoint(wake));
     co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
     // Cancelled means an earlier deadline appeared: loop to re-arm. Either way run what is
@@ -85,7 +84,7 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   }
   // A heartbeat may have brought a deadline earlier than the one the timer waits for.
   const MonoTime wake = node_->NextWakeup();
-  if (wake != kNever && asio::steady_timer::time_point(wake.time_since_epoch()) < deadline_timer_.expiry()) {
+  if (wake != kNever && TimerPoint(wake) < deadline_timer_.expiry()) {
     deadline_timer_.cancel();
   }
 }

@@ -31,23 +31,6 @@ constexpr Duration kSendToAllBudget = std::chrono::seconds(2);
 
 }  // namespace
 
-Daemon::RoundMessage Daemon::NewRound(MessageType type) {
-  Message m;
-  m.type = type;
-  m.incarnation = incarnation_;
-  m.sequence = ++sequence_;  // one per round: every peer gets the same number
-  m.interval_us = static_cast<std::uint32_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(config_.heartbeat_interval).count());
-  m.send_time_us = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now().mono.time_since_epoch())
-          .count());
-  m.sender_id = config_.node_id;
-  RoundMessage round;
-  round.type = type;
-  round.size = Encode(m, round.bytes);
-  return round;
-}
-
 std::optional<std::size_t> Daemon::SendSlice(const RoundMessage& m, std::size_t begin,
                                              std::size_t end, bool wait_when_full) {
   end = std::min(end, std::min(targets_.size(), node_->peers().size()));
@@ -58,11 +41,8 @@ std::optional<std::size_t> Daemon::SendSlice(const RoundMessage& m, std::size_t 
   for (std::size_t i = begin; i < end && outgoing_.size() < kSendSliceSize; ++i) {
     if (!targets_[i]) continue;
     auto& buffer = slice_buffers_[outgoing_.size()];
-    std::copy_n(m.bytes.begin(), m.size, buffer.begin());
-    // Each peer gets back its own incarnation as we last heard it (the echo), which is
-    // covered by the MAC, so the datagram is signed per peer.
-    SetEcho(buffer, node_->peers()[i].echo);
-    const std::size_t size = keyring_ ? Sign(buffer, m.size, keyring_->primary()) : m.size;
+    // Each peer gets back its own incarnation as we last heard it (the echo).
+    const std::size_t size = composer_->Stamp(m, node_->peers()[i].echo, buffer);
     outgoing_.push_back({std::span<const std::uint8_t>(buffer.data(), size), &*targets_[i]});
     slice_peers_.push_back(i);
   }
@@ -97,7 +77,7 @@ void Daemon::LogSendError(const udp::endpoint& to, const std::error_code& ec) {
 void Daemon::SendToAll(MessageType type) {
   // The leaves of a stop: nothing else runs meanwhile, so wait for a full send buffer right
   // here, for at most kSendToAllBudget in all.
-  const RoundMessage m = NewRound(type);
+  const RoundMessage m = composer_->NewRound(type, clock_.Now().mono);
   const MonoTime give_up = clock_.Now().mono + kSendToAllBudget;
   for (std::size_t begin = 0; begin < targets_.size(); begin += kSendSliceSize) {
     std::optional<std::size_t> resume = begin;
@@ -127,13 +107,12 @@ asio::awaitable<void> Daemon::PauseUntil(MonoTime t) {
     co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
     co_return;
   }
-  send_timer_.expires_at(asio::steady_timer::time_point(
-      std::chrono::duration_cast<asio::steady_timer::duration>(t.time_since_epoch())));
+  send_timer_.expires_at(TimerPoint(t));
   co_await send_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 asio::awaitable<void> Daemon::SendRound(MonoTime start) {
-  const RoundMessage m = NewRound(MessageType::kHeartbeat);
+  const RoundMessage m = composer_->NewRound(MessageType::kHeartbeat, clock_.Now().mono);
   const RoundPlan plan = PlanRound(targets_.size(), config_.heartbeat_interval);
   round_sent_ = 0;
   for (std::size_t s = 0; s < plan.slices && !stopping_; ++s) {
@@ -178,11 +157,8 @@ void Daemon::NoteRoundDone(MonoTime start, MonoTime finished) {
 }
 
 asio::awaitable<void> Daemon::SendLoop() {
-  // Round k is due at start + k·interval, and leaves within ±jitter of that slot. The
-  // jitter spreads a cluster's sends so they do not go out in lockstep, but it does not
-  // accumulate (as re-arming "interval after now" would, along with each wakeup's latency),
-  // so receivers see exactly the interval announced and arrival offsets that only the
-  // network moves. A round to many peers is cut into slices (daemon/send_schedule.h).
+  // Rounds keep their slots (NextRoundAfter); a round to many peers is cut into slices
+  // (daemon/send_schedule.h).
   Duration interval = config_.heartbeat_interval;
   MonoTime slot = clock_.Now().mono;
   MonoTime start = slot;
@@ -202,13 +178,11 @@ asio::awaitable<void> Daemon::SendLoop() {
       interval = config_.heartbeat_interval;
       slot = now;
     }
-    slot += interval;
-    // Fell a whole interval behind (suspended, starved, overloaded): start afresh rather
-    // than burst.
-    if (slot + interval < now) slot = now;
     std::uniform_real_distribution<double> spread(-config_.heartbeat_jitter,
                                                   config_.heartbeat_jitter);
-    start = slot + std::chrono::duration_cast<Duration>(interval * spread(rng_));
+    const NextRound next = NextRoundAfter(slot, interval, now, spread(rng_));
+    slot = next.slot;
+    start = next.start;
     co_await PauseUntil(start);
   }
 }

@@ -98,15 +98,13 @@ void Daemon::OnStateWritten(const std::optional<std::string>& error) {
 void Daemon::WriteStateSoon() {
   if (write_state_soon_ || stopping_) return;
   write_state_soon_ = true;
-  const auto soon = asio::steady_timer::clock_type::now() +
-                    std::chrono::duration_cast<asio::steady_timer::duration>(kTransitionWriteDelay);
+  const auto soon = TimerPoint(clock_.Now().mono + kTransitionWriteDelay);
   if (soon < state_timer_.expiry()) state_timer_.expires_at(soon);  // wakes StateLoop to re-arm
 }
 
 asio::awaitable<void> Daemon::StateLoop() {
-  using TimerClock = asio::steady_timer::clock_type;
-  const auto period = std::chrono::duration_cast<TimerClock::duration>(kStateWriteInterval);
-  auto next_periodic = TimerClock::now() + period;
+  // Times come from the injected clock; the timer only wakes us.
+  auto next_periodic = TimerPoint(clock_.Now().mono + kStateWriteInterval);
   while (!stopping_) {
     // At most kStateWriteInterval between writes (the unclean-stop margin relies on it).
     const auto due = write_state_soon_ ? std::min(next_periodic, state_timer_.expiry())
@@ -114,14 +112,14 @@ asio::awaitable<void> Daemon::StateLoop() {
     state_timer_.expires_at(due);
     co_await state_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
-    const auto now = TimerClock::now();
+    const auto now = TimerPoint(clock_.Now().mono);
     const bool periodic = now >= next_periodic;
     if (!periodic && !(write_state_soon_ && now >= state_timer_.expiry())) continue;
     write_state_soon_ = false;
     SaveStateInBackground();
     if (periodic) {
       FlushTraces();
-      next_periodic = now + period;
+      next_periodic = TimerPoint(clock_.Now().mono + kStateWriteInterval);
     }
   }
 }

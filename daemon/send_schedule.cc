@@ -43,4 +43,10 @@ SendLoad::Change SendLoad::OnRoundDone(MonoTime due, MonoTime finished, Duration
   return Change::kNone;
 }
 
+NextRound NextRoundAfter(MonoTime slot, Duration interval, MonoTime now, double jitter) {
+  slot += interval;
+  if (slot + interval < now) slot = now;
+  return {slot, slot + std::chrono::duration_cast<Duration>(interval * jitter)};
+}
+
 }  // namespace vigil

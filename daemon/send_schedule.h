@@ -36,6 +36,20 @@ struct SliceRange {
 };
 SliceRange SliceOf(std::size_t slice, std::size_t targets);
 
+// When the next heartbeat round leaves. Round k is due at a slot start + k·interval and
+// leaves within ±jitter of it: the jitter spreads a cluster's sends so they do not go out in
+// lockstep, but it does not accumulate (as re-arming "interval after now" would, along with
+// each wake-up's latency), so receivers see exactly the interval announced.
+struct NextRound {
+  MonoTime slot;   // the unjittered due time
+  MonoTime start;  // slot moved by the jitter
+};
+// The round after the one of `slot` finished at `now`. `jitter` is a sample in
+// [-heartbeat.jitter, +heartbeat.jitter] (a fraction of the interval). A schedule that fell a
+// whole interval behind (suspended, starved, overloaded) starts afresh at `now` rather than
+// bursting to catch up. Requires interval > 0.
+NextRound NextRoundAfter(MonoTime slot, Duration interval, MonoTime now, double jitter);
+
 // Overload accounting: whether heartbeat rounds finish before the next one is due.
 // Not thread-safe (the daemon's one thread).
 class SendLoad {

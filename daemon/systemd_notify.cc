@@ -8,12 +8,11 @@ namespace vigil {
 
 void SystemdNotifier::Ready() { sd_notify(0, "READY=1"); }
 
-void SystemdNotifier::Reloading() {
+void SystemdNotifier::Reloading(MonoTime now) {
   // MONOTONIC_USEC lets newer systemd (253+) match the reload; older ones ignore it.
-  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::steady_clock::now().time_since_epoch())
-                       .count();
-  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld", static_cast<long long>(now));
+  const auto usec =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld", static_cast<long long>(usec));
 }
 
 void SystemdNotifier::Stopping() { sd_notify(0, "STOPPING=1"); }

@@ -11,7 +11,8 @@ namespace vigil {
 class SystemdNotifier {
  public:
   void Ready();
-  void Reloading();
+  // `now` is sent as MONOTONIC_USEC: the daemon's clock must be CLOCK_MONOTONIC (RealClock).
+  void Reloading(MonoTime now);
   void Stopping();
   void Status(const std::string& status);
   void Watchdog();

@@ -29,6 +29,28 @@ TEST(PlanRound, ManyPeersAreSpreadOverHalfTheInterval) {
   EXPECT_GT(plan.spacing * static_cast<std::int64_t>(plan.slices - 1), milliseconds(490));
 }
 
+TEST(NextRoundAfter, RoundsKeepTheirSlotsAndJitterDoesNotAccumulate) {
+  MonoTime slot = At(0);
+  for (int k = 1; k <= 50; ++k) {
+    // However late each wake-up and whichever way the jitter goes, slot k is k intervals in.
+    const double jitter = k % 2 ? 0.1 : -0.1;
+    const NextRound next = NextRoundAfter(slot, milliseconds(100), slot + milliseconds(30),
+                                          jitter);
+    EXPECT_EQ(next.slot, At(100 * k));
+    EXPECT_EQ(next.start, At(100 * k) + milliseconds(k % 2 ? 10 : -10));
+    slot = next.slot;
+  }
+}
+
+TEST(NextRoundAfter, AScheduleAWholeIntervalBehindStartsAfreshInsteadOfBursting) {
+  // Suspended for a second: the next round leaves now, not ten rounds back to back.
+  const NextRound next = NextRoundAfter(At(0), milliseconds(100), At(1000), 0);
+  EXPECT_EQ(next.slot, At(1000));
+  EXPECT_EQ(next.start, At(1000));
+  // Less than an interval behind: still the slot, even if it has passed.
+  EXPECT_EQ(NextRoundAfter(At(0), milliseconds(100), At(150), 0).slot, At(100));
+}
+
 TEST(SliceOf, CoversEveryPeerOnceInOrder) {
   const std::size_t targets = 3 * kSendSliceSize + 5;
   const RoundPlan plan = PlanRound(targets, seconds(1));
