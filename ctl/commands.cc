@@ -1,7 +1,6 @@
 #include "ctl/commands.h"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <ostream>
@@ -13,6 +12,7 @@
 #include "ctl/json_fields.h"
 #include "preflight/startup_check.h"
 #include "transport/keyring.h"
+#include "json/json_text.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -197,7 +197,7 @@ int CmdCheckConfig(const CtlOptions& o, const std::string& file, std::ostream& o
     json::array jnotes;
     for (const auto& n : notes) jnotes.emplace_back(n);
     doc["notes"] = std::move(jnotes);
-    out << json::serialize(doc) << "\n";
+    out << ToJsonText(doc) << "\n";
     return r.ok() ? kExitOk : kExitNo;
   }
   if (!r.ok()) {

@@ -1,12 +1,12 @@
 #include "ctl/event_view.h"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
 
 #include "ctl/format.h"
 #include "ctl/json_fields.h"
+#include "json/json_text.h"
 
 namespace vigil {
 
@@ -77,7 +77,7 @@ std::optional<std::string> WatchJson(const SseEvent& e) {
   json::object tagged;
   tagged["event"] = e.event;
   for (const auto& kv : *o) tagged[kv.key()] = kv.value();
-  return json::serialize(tagged);
+  return ToJsonText(tagged);
 }
 
 bool WaitCondition::ReachedBy(const SseEvent& e) const {

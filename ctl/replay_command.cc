@@ -8,9 +8,9 @@
 #include <fstream>
 #include <ostream>
 
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "json/json_text.h"
 #include "ctl/commands.h"
 #include "ctl/quality_commands.h"
 #include "ctl/trace_input.h"
@@ -61,7 +61,7 @@ void PrintJson(const ReplayRequest& r, const LoadedTrace& loaded,
   o["interval_ms"] = ToMillis(loaded.interval);
   o["interval_inferred"] = loaded.inferred;
   o["results"] = std::move(list);
-  out << json::serialize(o) << "\n";
+  out << ToJsonText(o) << "\n";
 }
 
 void PrintTable(const ReplayRequest& r, const LoadedTrace& loaded,

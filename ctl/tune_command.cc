@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <ostream>
 
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "json/json_text.h"
 #include "ctl/commands.h"
 #include "ctl/output_file.h"
 #include "ctl/progress.h"
@@ -61,7 +61,7 @@ void PrintJson(const TuneRun& run, std::ostream& out) {
   o["best"] = best ? json::value(best->spec) : json::value(nullptr);
   o["best_holds_out"] = run.choices.best.holds_out;
   o["yaml"] = best ? json::value(best->yaml) : json::value(nullptr);
-  out << json::serialize(o) << "\n";
+  out << ToJsonText(o) << "\n";
 }
 
 void PrintTable(const TuneRun& run, std::ostream& out) {

@@ -10,6 +10,7 @@
 #include "daemon/local_health.h"
 #include "daemon/send_schedule.h"
 #include "daemon/node.h"
+#include "json/json_text.h"
 
 namespace vigil {
 
@@ -31,10 +32,5 @@ boost::json::object LocalHealthJson(const LocalHealth& health, Timestamp now);
 // The pacing of this daemon's own heartbeats: {"state":"ok"|"overloaded", ...}.
 boost::json::object SendLoadJson(const SendLoad& load, Timestamp now);
 boost::json::object ErrorJson(int status, std::string_view message);
-
-// Serializes like boost::json::serialize, but writes doubles in their shortest plain form
-// ("0.117", "8") instead of Boost 1.81's exponent form ("1.17E-1", "8E0"), which is valid
-// JSON but hard on the humans reading curl output.
-std::string ToJsonText(const boost::json::value& value);
 
 }  // namespace vigil

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <cerrno>
@@ -18,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "detector/peer_state.h"
+#include "json/json_text.h"
 
 namespace vigil {
 
@@ -127,7 +127,7 @@ std::optional<std::string> WriteStateFile(const std::string& dir, const Persiste
     peers.push_back(std::move(o));
   }
   doc["peers"] = std::move(peers);
-  const std::string text = json::serialize(doc) + "\n";
+  const std::string text = ToJsonText(doc) + "\n";
 
   const std::string path = dir + "/" + kStateFileName;
   const std::string tmp = path + ".tmp";

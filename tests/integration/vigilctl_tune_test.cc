@@ -8,6 +8,8 @@
 
 #include <boost/json.hpp>
 
+#include <cctype>
+
 #include "config/config.h"
 #include "quality/trace_generator.h"
 #include "tests/integration/cluster.h"
@@ -57,6 +59,12 @@ TEST(Tune, PicksSettingsWithinTheBudgetAndWritesYamlAndAPlot) {
             0)
       << out << err;
   const json::value v = json::parse(out);
+  // One JSON writer: numbers as vigild writes them ("0.117"), never Boost's "1.17E-1".
+  for (std::size_t i = 1; i + 1 < out.size(); ++i) {
+    const bool exponent = (out[i] == 'E' || out[i] == 'e') && std::isdigit(out[i - 1]) &&
+                          (std::isdigit(out[i + 1]) || out[i + 1] == '-' || out[i + 1] == '+');
+    ASSERT_FALSE(exponent) << "exponent form at " << i << ": " << out;
+  }
   ASSERT_TRUE(v.at("best").is_string());
   EXPECT_TRUE(v.at("best_holds_out").as_bool());
   for (const auto& [family, chosen] : v.at("chosen").as_object()) {

@@ -70,14 +70,5 @@ TEST_F(RouterTest, EventsResumeFromHeaderOrQuery) {
   EXPECT_EQ(Get("/v1/events?last_event_id=x").status, 400);
 }
 
-TEST(ToJsonText, WritesPlainNumbers) {
-  json::object o;
-  o["a"] = 0.117;
-  o["b"] = 8.0;
-  o["c"] = std::numeric_limits<double>::infinity();
-  o["d"] = json::array{1, "x\"y", nullptr};
-  EXPECT_EQ(ToJsonText(o), R"({"a":0.117,"b":8,"c":null,"d":[1,"x\"y",null]})");
-}
-
 }  // namespace
 }  // namespace vigil
