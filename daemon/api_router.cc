@@ -41,6 +41,79 @@ ApiResponse Json(const boost::json::object& o, int status = 200) {
   return r;
 }
 
+// The resources of the API; kNone for a path that names none.
+enum class Resource { kPeers, kPeer, kSelf, kHealth, kMetrics, kEvents, kNone };
+
+// Which resource `path` names; for kPeer, sets `peer_id` to the id after "/v1/peers/".
+Resource ResourceOf(std::string_view path, std::string_view& peer_id) {
+  if (path == "/v1/peers" || path == "/v1/peers/") return Resource::kPeers;
+  if (path.starts_with("/v1/peers/")) {
+    peer_id = path.substr(10);
+    return Resource::kPeer;
+  }
+  if (path == "/v1/self") return Resource::kSelf;
+  if (path == "/v1/health") return Resource::kHealth;
+  if (path == "/metrics") return Resource::kMetrics;
+  if (path == "/v1/events") return Resource::kEvents;
+  return Resource::kNone;
+}
+
+// GET /v1/peers/ID: that peer, or 404 if no peer has the id.
+ApiResponse PeerResponse(std::string_view peer_id, const ApiContext& ctx) {
+  const auto index = ctx.node.Find(peer_id);
+  if (!index) return ErrorResponse(404, fmt::format("no peer with id '{}'", peer_id));
+  return Json(PeerJson(ctx.node.peers()[*index], ctx.now));
+}
+
+// GET /v1/self: this daemon, with its local health and send pacing when those run.
+ApiResponse SelfResponse(const ApiContext& ctx) {
+  auto o = SelfJson(ctx.node, ctx.self, ctx.now);
+  if (ctx.health) o["local_health"] = LocalHealthJson(*ctx.health, ctx.now);
+  if (ctx.send_load) o["send"] = SendLoadJson(*ctx.send_load, ctx.now);
+  return Json(o);
+}
+
+// GET /v1/health: "ok", "overloaded" or "degraded", and this daemon's id.
+ApiResponse HealthResponse(const ApiContext& ctx) {
+  boost::json::object o;
+  // "degraded" (convictions held: this daemon was not observing) outranks
+  // "overloaded" (it observes, and judges, but its own heartbeats leave late).
+  const bool degraded = ctx.health && ctx.health->Degraded(ctx.now.mono);
+  const bool overloaded = ctx.send_load && ctx.send_load->Overloaded(ctx.now.mono);
+  o["status"] = degraded ? "degraded" : overloaded ? "overloaded" : "ok";
+  o["id"] = ctx.self.id;
+  return Json(o);
+}
+
+// GET /metrics: the Prometheus text exposition.
+ApiResponse MetricsResponse(const ApiContext& ctx) {
+  ApiResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = RenderMetrics(ctx.node, ctx.counters, ctx.self, ctx.now, ctx.health,
+                         ctx.send_load);
+  return r;
+}
+
+// GET /v1/events: Server-Sent Events, first replaying what followed Last-Event-ID (or
+// ?last_event_id=) if given; 400 if that id is not a whole number.
+ApiResponse EventsResponse(std::string_view query, std::optional<std::string_view> last_event_id,
+                           const ApiContext& ctx) {
+  ApiResponse r;
+  r.stream_events = true;
+  r.content_type = "text/event-stream";
+  std::optional<std::string_view> from = last_event_id;
+  if (!from) from = QueryValue(query, "last_event_id");
+  if (from) {
+    r.resume_after = ParseId(*from);
+    if (!r.resume_after) {
+      return ErrorResponse(400, fmt::format("Last-Event-ID must be a whole number, found '{}'",
+                                            *from));
+    }
+    r.sse_preamble = ResumePreamble(ctx.node, *r.resume_after, ctx.now);
+  }
+  return r;
+}
+
 }  // namespace
 
 ApiResponse ErrorResponse(int status, std::string_view message) {
@@ -54,23 +127,8 @@ ApiResponse Route(std::string_view method, std::string_view target,
   const std::string_view query =
       qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
 
-  enum class Resource { kPeers, kPeer, kSelf, kHealth, kMetrics, kEvents, kNone };
-  Resource resource = Resource::kNone;
   std::string_view peer_id;
-  if (path == "/v1/peers" || path == "/v1/peers/") {
-    resource = Resource::kPeers;
-  } else if (path.starts_with("/v1/peers/")) {
-    resource = Resource::kPeer;
-    peer_id = path.substr(10);
-  } else if (path == "/v1/self") {
-    resource = Resource::kSelf;
-  } else if (path == "/v1/health") {
-    resource = Resource::kHealth;
-  } else if (path == "/metrics") {
-    resource = Resource::kMetrics;
-  } else if (path == "/v1/events") {
-    resource = Resource::kEvents;
-  }
+  const Resource resource = ResourceOf(path, peer_id);
   if (resource == Resource::kNone) {
     return ErrorResponse(404, fmt::format("no such resource: {} (see docs/api.md)", path));
   }
@@ -83,50 +141,16 @@ ApiResponse Route(std::string_view method, std::string_view target,
   switch (resource) {
     case Resource::kPeers:
       return Json(PeersJson(ctx.node, ctx.now));
-    case Resource::kPeer: {
-      const auto index = ctx.node.Find(peer_id);
-      if (!index) return ErrorResponse(404, fmt::format("no peer with id '{}'", peer_id));
-      return Json(PeerJson(ctx.node.peers()[*index], ctx.now));
-    }
-    case Resource::kSelf: {
-      auto o = SelfJson(ctx.node, ctx.self, ctx.now);
-      if (ctx.health) o["local_health"] = LocalHealthJson(*ctx.health, ctx.now);
-      if (ctx.send_load) o["send"] = SendLoadJson(*ctx.send_load, ctx.now);
-      return Json(o);
-    }
-    case Resource::kHealth: {
-      boost::json::object o;
-      // "degraded" (convictions held: this daemon was not observing) outranks
-      // "overloaded" (it observes, and judges, but its own heartbeats leave late).
-      const bool degraded = ctx.health && ctx.health->Degraded(ctx.now.mono);
-      const bool overloaded = ctx.send_load && ctx.send_load->Overloaded(ctx.now.mono);
-      o["status"] = degraded ? "degraded" : overloaded ? "overloaded" : "ok";
-      o["id"] = ctx.self.id;
-      return Json(o);
-    }
-    case Resource::kMetrics: {
-      ApiResponse r;
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = RenderMetrics(ctx.node, ctx.counters, ctx.self, ctx.now, ctx.health,
-                             ctx.send_load);
-      return r;
-    }
-    case Resource::kEvents: {
-      ApiResponse r;
-      r.stream_events = true;
-      r.content_type = "text/event-stream";
-      std::optional<std::string_view> from = last_event_id;
-      if (!from) from = QueryValue(query, "last_event_id");
-      if (from) {
-        r.resume_after = ParseId(*from);
-        if (!r.resume_after) {
-          return ErrorResponse(400, fmt::format("Last-Event-ID must be a whole number, found '{}'",
-                                                *from));
-        }
-        r.sse_preamble = ResumePreamble(ctx.node, *r.resume_after, ctx.now);
-      }
-      return r;
-    }
+    case Resource::kPeer:
+      return PeerResponse(peer_id, ctx);
+    case Resource::kSelf:
+      return SelfResponse(ctx);
+    case Resource::kHealth:
+      return HealthResponse(ctx);
+    case Resource::kMetrics:
+      return MetricsResponse(ctx);
+    case Resource::kEvents:
+      return EventsResponse(query, last_event_id, ctx);
     case Resource::kNone:
       break;
   }

@@ -33,7 +33,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::local::stream_protocol;
-using Stream = beast::basic_stream<stream_protocol, asio::any_io_executor, beast::unlimited_rate_policy>;
 
 struct ApiServer::Subscriber {
   explicit Subscriber(asio::any_io_executor ex) : wake(ex), reader_exit(ex) {}
@@ -57,6 +56,19 @@ bool SomeoneListens(const std::string& path) {
   const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return ok;
+}
+
+// Whether api.allow_uids / api.allow_gids in `options` exclude the peer on socket `fd`;
+// fills `cred` (SO_PEERCRED) only when either list is set.
+bool PeerRefused(int fd, const ApiServerOptions& options, ucred& cred) {
+  if (options.allow_uids.empty() && options.allow_gids.empty()) return false;
+  socklen_t len = sizeof cred;
+  const bool known = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+  auto in = [](const std::vector<std::uint32_t>& v, std::uint32_t x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  return !(known && (cred.uid == 0 || in(options.allow_uids, cred.uid) ||
+                     in(options.allow_gids, cred.gid)));
 }
 
 }  // namespace
@@ -170,18 +182,8 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
 
   beast::flat_buffer buffer;
   // Who is calling (SO_PEERCRED), checked against api.allow_uids / api.allow_gids.
-  bool refused = false;
   ucred cred{};
-  if (!options_.allow_uids.empty() || !options_.allow_gids.empty()) {
-    socklen_t len = sizeof cred;
-    const bool known =
-        ::getsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
-    auto in = [](const std::vector<std::uint32_t>& v, std::uint32_t x) {
-      return std::find(v.begin(), v.end(), x) != v.end();
-    };
-    refused = !(known && (cred.uid == 0 || in(options_.allow_uids, cred.uid) ||
-                          in(options_.allow_gids, cred.gid)));
-  }
+  const bool refused = PeerRefused(stream.socket().native_handle(), options_, cred);
   while (!stopped_) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
@@ -192,35 +194,12 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
     if (ClientWentAway(ec) || stopped_) break;
     ++counters_.api_requests;
     if (ec) {
-      int status = 400;
-      std::string message = "malformed HTTP request: " + ec.message();
-      if (ec == http::error::header_limit) {
-        status = 431;
-        message = fmt::format("request headers exceed {} bytes", options_.header_limit);
-      } else if (ec == http::error::body_limit) {
-        status = 413;
-        message = fmt::format("request body exceeds {} bytes", options_.body_limit);
-      }
-      ++counters_.api_errors;
-      auto res = ToHttpResponse(ErrorResponse(status, message), 11, false);
-      stream.expires_after(options_.idle_timeout);
-      co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      co_await RejectMalformed(stream, ec);
       break;
     }
     auto& req = parser.get();
     if (refused) {
-      // Answer the request that was read (a client still writing would see a reset
-      // otherwise), then close.
-      ++counters_.api_errors;
-      ++counters_.api_connections_refused;
-      warn_(fmt::format("API client refused: uid {} gid {} pid {} is not in api.allow_uids / "
-                        "api.allow_gids",
-                        cred.uid, cred.gid, cred.pid));
-      auto res = ToHttpResponse(
-          ErrorResponse(403, "this user may not use the vigil API (api.allow_uids, api.allow_gids)"),
-          req.version(), false);
-      stream.expires_after(options_.idle_timeout);
-      co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      co_await RejectPeer(stream, cred, req.version());
       break;
     }
     std::optional<std::string_view> last_event_id;
@@ -233,81 +212,144 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
     if (r.status >= 400) ++counters_.api_errors;
 
     if (!r.stream_events) {
-      auto res = ToHttpResponse(r, req.version(), req.keep_alive());
-      stream.expires_after(options_.idle_timeout);
-      auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-      if (wec || !req.keep_alive()) break;
+      const bool written = co_await WriteResponse(stream, r, req.version(), req.keep_alive());
+      if (!written || !req.keep_alive()) break;
       continue;
     }
-
-    // Server-Sent Events: headers, then the replay, then live events until either side
-    // closes. No Content-Length: the body runs until the connection closes.
-    stream.expires_never();
-    {
-      // Keep the kernel's share of a subscriber's backlog small too, so api.sse_buffer is
-      // what bounds it (the kernel may round this up).
-      const int sndbuf = 32 * 1024;
-      ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-    }
-    auto sub = std::make_shared<Subscriber>(stream.get_executor());
-    sub->socket = &stream.socket();
-    std::string head = fmt::format(
-        "HTTP/1.1 200 OK\r\nServer: vigild\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"
-        "retry: 1000\n\n");
-    sub->pending = std::move(head);
-    sub->pending += r.sse_preamble;  // what a resuming client missed
-    subscribers_.push_back(sub);
-    ++counters_.sse_clients;
-    const auto sub_it = std::prev(subscribers_.end());
-
-    // A reader notices the client hanging up while we have nothing to write.
-    asio::co_spawn(
-        stream.get_executor(),
-        [sub, &stream]() -> asio::awaitable<void> {
-          std::array<char, 256> sink{};
-          while (!sub->closed) {
-            auto [rec, n] = co_await stream.socket().async_read_some(
-                asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
-            if (rec) break;
-          }
-          sub->closed = true;
-          sub->reader_done = true;
-          sub->wake.cancel();
-          sub->reader_exit.cancel();
-        },
-        asio::detached);
-
-    std::string writing;
-    while (!sub->closed && !stopped_) {
-      if (!sub->pending.empty()) {
-        writing.clear();
-        std::swap(writing, sub->pending);
-        auto [wec, wn] = co_await asio::async_write(stream.socket(), asio::buffer(writing),
-                                                    asio::as_tuple(asio::use_awaitable));
-        if (wec) break;
-        continue;
-      }
-      sub->wake.expires_after(options_.keepalive_interval);
-      auto [tec] = co_await sub->wake.async_wait(asio::as_tuple(asio::use_awaitable));
-      if (!tec && !sub->closed) sub->pending += ": keep-alive\n\n";
-    }
-    sub->closed = true;
-    boost::system::error_code cec;
-    stream.socket().shutdown(stream_protocol::socket::shutdown_both, cec);
-    stream.socket().cancel(cec);
-    // The reader uses the stream: wait for it to finish before the stream goes away.
-    if (!sub->reader_done) {
-      sub->reader_exit.expires_at(asio::steady_timer::time_point::max());
-      co_await sub->reader_exit.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    subscribers_.erase(sub_it);
-    --counters_.sse_clients;
+    co_await ServeEvents(stream, r.sse_preamble);
     break;
   }
   boost::system::error_code sec;
   stream.socket().shutdown(stream_protocol::socket::shutdown_both, sec);
   stream.socket().close(sec);
+}
+
+// Serializes `response`, then writes it under the idle timeout.
+asio::awaitable<bool> ApiServer::WriteResponse(Stream& stream, const ApiResponse& response,
+                                               unsigned version, bool keep_alive) {
+  auto res = ToHttpResponse(response, version, keep_alive);
+  stream.expires_after(options_.idle_timeout);
+  auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+  co_return !wec;
+}
+
+// Picks the status and message for a read failure, counts the error and answers it.
+asio::awaitable<void> ApiServer::RejectMalformed(Stream& stream,
+                                                 const boost::system::error_code& ec) {
+  int status = 400;
+  std::string message = "malformed HTTP request: " + ec.message();
+  if (ec == http::error::header_limit) {
+    status = 431;
+    message = fmt::format("request headers exceed {} bytes", options_.header_limit);
+  } else if (ec == http::error::body_limit) {
+    status = 413;
+    message = fmt::format("request body exceeds {} bytes", options_.body_limit);
+  }
+  ++counters_.api_errors;
+  const ApiResponse response = ErrorResponse(status, message);
+  co_await WriteResponse(stream, response, 11, false);
+}
+
+// Counts and logs a refused peer, then answers its request with 403.
+asio::awaitable<void> ApiServer::RejectPeer(Stream& stream, const ucred& cred, unsigned version) {
+  // Answer the request that was read (a client still writing would see a reset
+  // otherwise), then close.
+  ++counters_.api_errors;
+  ++counters_.api_connections_refused;
+  warn_(fmt::format("API client refused: uid {} gid {} pid {} is not in api.allow_uids / "
+                    "api.allow_gids",
+                    cred.uid, cred.gid, cred.pid));
+  const ApiResponse response =
+      ErrorResponse(403, "this user may not use the vigil API (api.allow_uids, api.allow_gids)");
+  co_await WriteResponse(stream, response, version, false);
+}
+
+// Subscribes, streams until either side closes, then unsubscribes.
+asio::awaitable<void> ApiServer::ServeEvents(Stream& stream, const std::string& preamble) {
+  // Server-Sent Events: headers, then the replay, then live events until either side
+  // closes. No Content-Length: the body runs until the connection closes.
+  const SubscriberList::iterator sub_it = Subscribe(stream, preamble);
+  const std::shared_ptr<Subscriber> sub = *sub_it;
+  WatchForHangUp(stream, sub);
+  co_await PumpEvents(stream, *sub);
+  co_await Unsubscribe(stream, sub_it);
+}
+
+// Turns `stream` into an event stream and registers its subscriber with the SSE head queued.
+ApiServer::SubscriberList::iterator ApiServer::Subscribe(Stream& stream,
+                                                         const std::string& preamble) {
+  stream.expires_never();
+  {
+    // Keep the kernel's share of a subscriber's backlog small too, so api.sse_buffer is
+    // what bounds it (the kernel may round this up).
+    const int sndbuf = 32 * 1024;
+    ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  }
+  auto sub = std::make_shared<Subscriber>(stream.get_executor());
+  sub->socket = &stream.socket();
+  std::string head = fmt::format(
+      "HTTP/1.1 200 OK\r\nServer: vigild\r\nContent-Type: text/event-stream\r\n"
+      "Cache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"
+      "retry: 1000\n\n");
+  sub->pending = std::move(head);
+  sub->pending += preamble;  // what a resuming client missed
+  subscribers_.push_back(sub);
+  ++counters_.sse_clients;
+  return std::prev(subscribers_.end());
+}
+
+// A reader notices the client hanging up while we have nothing to write.
+void ApiServer::WatchForHangUp(Stream& stream, std::shared_ptr<Subscriber> sub) {
+  asio::co_spawn(
+      stream.get_executor(),
+      [sub, &stream]() -> asio::awaitable<void> {
+        std::array<char, 256> sink{};
+        while (!sub->closed) {
+          auto [rec, n] = co_await stream.socket().async_read_some(
+              asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+          if (rec) break;
+        }
+        sub->closed = true;
+        sub->reader_done = true;
+        sub->wake.cancel();
+        sub->reader_exit.cancel();
+      },
+      asio::detached);
+}
+
+// Hands the backlog to the socket whenever there is one, else waits for a wake-up or the
+// keep-alive interval.
+asio::awaitable<void> ApiServer::PumpEvents(Stream& stream, Subscriber& sub) {
+  std::string writing;
+  while (!sub.closed && !stopped_) {
+    if (!sub.pending.empty()) {
+      writing.clear();
+      std::swap(writing, sub.pending);
+      auto [wec, wn] = co_await asio::async_write(stream.socket(), asio::buffer(writing),
+                                                  asio::as_tuple(asio::use_awaitable));
+      if (wec) break;
+      continue;
+    }
+    sub.wake.expires_after(options_.keepalive_interval);
+    auto [tec] = co_await sub.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!tec && !sub.closed) sub.pending += ": keep-alive\n\n";
+  }
+}
+
+// Shuts the stream down and waits for its reader before dropping the subscriber.
+asio::awaitable<void> ApiServer::Unsubscribe(Stream& stream, SubscriberList::iterator it) {
+  Subscriber& sub = **it;
+  sub.closed = true;
+  boost::system::error_code cec;
+  stream.socket().shutdown(stream_protocol::socket::shutdown_both, cec);
+  stream.socket().cancel(cec);
+  // The reader uses the stream: wait for it to finish before the stream goes away.
+  if (!sub.reader_done) {
+    sub.reader_exit.expires_at(asio::steady_timer::time_point::max());
+    co_await sub.reader_exit.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  subscribers_.erase(it);
+  --counters_.sse_clients;
 }
 
 void ApiServer::Broadcast(const EventRecord& event) {

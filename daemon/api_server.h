@@ -1,15 +1,22 @@
 // The local HTTP/1.1 API on a Unix socket (Boost.Beast), including Server-Sent Events.
 #pragma once
 
+#include <sys/socket.h>  // ucred
+
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core/basic_stream.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/api_router.h"
@@ -71,8 +78,44 @@ class ApiServer {
   ApiServer(boost::asio::io_context& io, ApiServerOptions options, RouteFn route,
             const EventRing& ring, DaemonCounters& counters, LogFn warn);
 
+  // One API connection: a Unix socket with Beast's timeouts.
+  using Stream = boost::beast::basic_stream<boost::asio::local::stream_protocol,
+                                            boost::asio::any_io_executor,
+                                            boost::beast::unlimited_rate_policy>;
+  using SubscriberList = std::list<std::shared_ptr<Subscriber>>;
+
   boost::asio::awaitable<void> AcceptLoop();
+  // Serves one connection: answers its requests (or switches it to events) until the client
+  // leaves, a write fails, keep-alive ends or Stop() is called; then closes the socket.
   boost::asio::awaitable<void> Session(boost::asio::local::stream_protocol::socket socket);
+
+  // Writes `response` as an HTTP/1.x `version` response under idle_timeout; returns whether
+  // the write succeeded. `stream` and `response` must outlive the returned awaitable.
+  boost::asio::awaitable<bool> WriteResponse(Stream& stream, const ApiResponse& response,
+                                             unsigned version, bool keep_alive);
+  // Answers a request that could not be read (`ec` from the read: 400, or 431 / 413 over
+  // header_limit / body_limit) with Connection: close, and counts it as an API error.
+  boost::asio::awaitable<void> RejectMalformed(Stream& stream,
+                                               const boost::system::error_code& ec);
+  // Answers 403 to a caller (`cred`, from SO_PEERCRED) that api.allow_uids / api.allow_gids
+  // exclude, counts it as an error and a refused connection, and logs it.
+  boost::asio::awaitable<void> RejectPeer(Stream& stream, const ucred& cred, unsigned version);
+  // Serves GET /v1/events on `stream`: the SSE head, then `preamble` (the replay), then live
+  // events from Broadcast() until either side closes. Leaves the stream shut down.
+  boost::asio::awaitable<void> ServeEvents(Stream& stream, const std::string& preamble);
+  // ServeEvents' steps. Subscribe clears the stream's timeout, shrinks its send buffer and
+  // registers a subscriber (counted in sse_clients) whose backlog holds the SSE head and
+  // `preamble`; returns its place in subscribers_.
+  SubscriberList::iterator Subscribe(Stream& stream, const std::string& preamble);
+  // Spawns a reader that marks `sub` closed, reader_done and wakes it when the client hangs
+  // up. `stream` must live until sub->reader_exit is cancelled.
+  static void WatchForHangUp(Stream& stream, std::shared_ptr<Subscriber> sub);
+  // Writes `sub`'s backlog as it grows, and a keep-alive comment after keepalive_interval of
+  // quiet, until `sub` is closed, a write fails or Stop() is called.
+  boost::asio::awaitable<void> PumpEvents(Stream& stream, Subscriber& sub);
+  // Closes `*it`, shuts `stream` down, waits for the hang-up reader to finish, then removes
+  // the subscriber from subscribers_ and sse_clients.
+  boost::asio::awaitable<void> Unsubscribe(Stream& stream, SubscriberList::iterator it);
 
   boost::asio::io_context& io_;
   ApiServerOptions options_;
@@ -81,7 +124,7 @@ class ApiServer {
   DaemonCounters& counters_;
   LogFn warn_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
-  std::list<std::shared_ptr<Subscriber>> subscribers_;
+  SubscriberList subscribers_;
   std::list<boost::asio::local::stream_protocol::socket*> connections_;  // open sessions
   bool stopped_ = false;
 };

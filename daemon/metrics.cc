@@ -55,12 +55,8 @@ class Writer {
   std::string out_;
 };
 
-}  // namespace
-
-std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const SelfInfo& self,
-                          Timestamp now, const LocalHealth* health,
-                          const SendLoad* send_load) {
-  Writer w;
+// Writes the build, start-time and incarnation families: who this daemon is.
+void WriteIdentity(Writer& w, const SelfInfo& self) {
   w.Family("vigil_build_info", "gauge", "Version of vigild (always 1).");
   w.Sample("vigil_build_info", fmt::format("version=\"{}\",node=\"{}\"", Escape(self.version),
                                            Escape(self.id)),
@@ -69,7 +65,10 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
            static_cast<double>(EpochMillis(self.started.wall)) / 1000.0);
   w.Single("vigil_incarnation", "gauge", "This daemon's incarnation number.",
            static_cast<double>(self.incarnation));
+}
 
+// Writes the peer families: counts by state, then one sample per peer for each family.
+void WritePeers(Writer& w, const Node& node, Timestamp now) {
   const auto by_state = node.CountByState();
   w.Family("vigil_peers", "gauge", "Configured peers by current state.");
   for (std::size_t s = 0; s < by_state.size(); ++s) {
@@ -113,8 +112,10 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
   per_peer("vigil_peer_flaps_total", "counter",
            "Times the peer went from up to suspect or down.",
            [](const PeerRecord& p) { return static_cast<double>(p.monitor.flaps()); });
+}
 
-  const NodeCounters& c = node.counters();
+// Writes the Node's datagram, heartbeat and transition counters.
+void WriteDatagrams(Writer& w, const NodeCounters& c) {
   w.Single("vigil_datagrams_received_total", "counter", "UDP datagrams received.",
            static_cast<double>(c.datagrams_received));
   w.Family("vigil_datagrams_rejected_total", "counter",
@@ -135,6 +136,10 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
              fmt::format("to=\"{}\"", PeerStateName(static_cast<PeerState>(s))),
              static_cast<double>(c.transitions_to[s]));
   }
+}
+
+// Writes the daemon's own I/O, reload, state-file and trace counters.
+void WriteDaemonIo(Writer& w, const DaemonCounters& daemon) {
   w.Single("vigil_heartbeats_sent_total", "counter", "Heartbeat datagrams sent.",
            static_cast<double>(daemon.heartbeats_sent));
   w.Single("vigil_send_errors_total", "counter", "Datagrams the kernel refused to send.",
@@ -161,6 +166,10 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
            static_cast<double>(daemon.trace_errors));
   w.Single("vigil_traced_peers", "gauge", "Peers whose heartbeat arrivals are being recorded.",
            static_cast<double>(daemon.traced_peers));
+}
+
+// Writes the API socket and event-subscriber counters.
+void WriteApi(Writer& w, const DaemonCounters& daemon) {
   w.Single("vigil_api_requests_total", "counter", "HTTP requests served on the API socket.",
            static_cast<double>(daemon.api_requests));
   w.Single("vigil_api_errors_total", "counter", "API responses with a 4xx or 5xx status.",
@@ -173,32 +182,51 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
            static_cast<double>(daemon.sse_clients));
   w.Single("vigil_event_subscribers_dropped_total", "counter", "Event subscribers disconnected for falling too far behind.",
            static_cast<double>(daemon.sse_clients_dropped));
-  if (health) {
-    w.Single("vigil_local_degraded", "gauge",
-             "1 while this daemon holds convictions because it was not observing (stall, stop, "
-             "suspend).",
-             health->Degraded(now.mono) ? 1.0 : 0.0);
-    w.Single("vigil_local_stalls_total", "counter",
-             "Episodes in which this daemon could not observe its peers.",
-             static_cast<double>(health->episodes()));
-    w.Single("vigil_local_stall_seconds_total", "counter",
-             "Total time this daemon could not observe its peers.",
-             ToMillis(health->total_gap()) / 1000.0);
-  }
-  if (send_load) {
-    w.Single("vigil_send_overloaded", "gauge",
-             "1 while this daemon's heartbeat rounds finish later than the heartbeat interval "
-             "(and for 10 s after the last late one).",
-             send_load->Overloaded(now.mono) ? 1.0 : 0.0);
-    w.Single("vigil_send_rounds_total", "counter", "Heartbeat rounds sent to every peer.",
-             static_cast<double>(send_load->rounds()));
-    w.Single("vigil_send_rounds_late_total", "counter",
-             "Heartbeat rounds that finished after the next round was due.",
-             static_cast<double>(send_load->late_rounds()));
-    w.Single("vigil_send_round_seconds", "gauge",
-             "How long the last heartbeat round took, from its slot to its last datagram.",
-             ToMillis(send_load->last_round()) / 1000.0);
-  }
+}
+
+// Writes the local-health guard's families: whether this daemon could observe its peers.
+void WriteLocalHealth(Writer& w, const LocalHealth& health, Timestamp now) {
+  w.Single("vigil_local_degraded", "gauge",
+           "1 while this daemon holds convictions because it was not observing (stall, stop, "
+           "suspend).",
+           health.Degraded(now.mono) ? 1.0 : 0.0);
+  w.Single("vigil_local_stalls_total", "counter",
+           "Episodes in which this daemon could not observe its peers.",
+           static_cast<double>(health.episodes()));
+  w.Single("vigil_local_stall_seconds_total", "counter",
+           "Total time this daemon could not observe its peers.",
+           ToMillis(health.total_gap()) / 1000.0);
+}
+
+// Writes the send-load families: how the pacing of our own heartbeats keeps up.
+void WriteSendLoad(Writer& w, const SendLoad& send_load, Timestamp now) {
+  w.Single("vigil_send_overloaded", "gauge",
+           "1 while this daemon's heartbeat rounds finish later than the heartbeat interval "
+           "(and for 10 s after the last late one).",
+           send_load.Overloaded(now.mono) ? 1.0 : 0.0);
+  w.Single("vigil_send_rounds_total", "counter", "Heartbeat rounds sent to every peer.",
+           static_cast<double>(send_load.rounds()));
+  w.Single("vigil_send_rounds_late_total", "counter",
+           "Heartbeat rounds that finished after the next round was due.",
+           static_cast<double>(send_load.late_rounds()));
+  w.Single("vigil_send_round_seconds", "gauge",
+           "How long the last heartbeat round took, from its slot to its last datagram.",
+           ToMillis(send_load.last_round()) / 1000.0);
+}
+
+}  // namespace
+
+std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const SelfInfo& self,
+                          Timestamp now, const LocalHealth* health,
+                          const SendLoad* send_load) {
+  Writer w;
+  WriteIdentity(w, self);
+  WritePeers(w, node, now);
+  WriteDatagrams(w, node.counters());
+  WriteDaemonIo(w, daemon);
+  WriteApi(w, daemon);
+  if (health) WriteLocalHealth(w, *health, now);
+  if (send_load) WriteSendLoad(w, *send_load, now);
   return w.Take();
 }
 

@@ -107,6 +107,21 @@ void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
   // Running averages: Chen's window of 1000 heartbeats, or `memory` if shorter.
   const double a = std::max({alpha_, 1e-3, 1.0 / static_cast<double>(samples_ + 1)});
 
+  LearnSilence(lost, late_ms, gap_ms, a);
+  const double previous_offset_ms = UpdateOffsets(now, sequence, a);
+  UpdateQueueing(previous_offset_ms, steps, gap_ms);
+
+  const double gap_delta = gap_ms - gap_mean_ms_;
+  gap_mean_ms_ += a * gap_delta;
+  gap_var_ = (1.0 - a) * (gap_var_ + a * gap_delta * gap_delta);
+
+  last_ = now;
+  last_sequence_ = sequence;
+  Recompute();
+}
+
+// Learns the loss counts, envelopes and lateness statistics from the silence that just ended.
+void AdaptiveDetector::LearnSilence(double lost, double late_ms, double gap_ms, double a) {
   // A run of losses longer than the detector tolerated was an outage as far as it could
   // tell (it suspected the peer), and outages are what it exists to report, so it does not
   // learn them: otherwise a single 2 s partition would teach it that 20 losses in a row are
@@ -139,7 +154,10 @@ void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
                                 decay);
   late_dev_ms_ += a * (std::abs(learned_late - late_mean_ms_) - late_dev_ms_);
   late_mean_ms_ += a * (learned_late - late_mean_ms_);
+}
 
+// Moves the arrival offsets to this arrival and predicts the next one; returns the old offset.
+double AdaptiveDetector::UpdateOffsets(MonoTime now, std::uint64_t sequence, double a) {
   // Expected arrival of the next heartbeat: the later of the long average offset and the
   // last offset (two windows: slow to forget, quick to follow a shift to longer delays).
   const double previous_offset_ms = offset_last_ms_;
@@ -147,7 +165,12 @@ void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
                     static_cast<double>(sequence - run_start_sequence_) * interval_ms_;
   offset_mean_ms_ += a * (offset_last_ms_ - offset_mean_ms_);
   predicted_ms_ = interval_ms_ + std::max(0.0, offset_mean_ms_ - offset_last_ms_);
+  return previous_offset_ms;
+}
 
+// Tracks clock drift and queueing delay after an arrival, and picks the network condition.
+void AdaptiveDetector::UpdateQueueing(double previous_offset_ms, std::uint64_t steps,
+                                      double gap_ms) {
   // Drift per heartbeat slot: the decayed sum of offset changes over the decayed count of
   // slots (a ratio of sums, so late heartbeats and the early ones after them cancel).
   const double steps_d = static_cast<double>(steps);
@@ -161,14 +184,6 @@ void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
   const double queueing = offset_last_ms_ - base_offset_ms_;
   queueing_ms_ += kQueueWeight * (queueing - queueing_ms_);
   condition_ = ConditionOf(queueing_ms_);
-
-  const double gap_delta = gap_ms - gap_mean_ms_;
-  gap_mean_ms_ += a * gap_delta;
-  gap_var_ = (1.0 - a) * (gap_var_ + a * gap_delta * gap_delta);
-
-  last_ = now;
-  last_sequence_ = sequence;
-  Recompute();
 }
 
 template <typename T>

@@ -99,6 +99,19 @@ class AdaptiveDetector final : public FailureDetector {
 
   void Recompute();
   int ConditionOf(double queueing_ms) const;
+  // Heartbeat's steps, in this order. LearnSilence learns the silence that just ended
+  // (`lost` heartbeats lost, the arrival `late_ms` late, `gap_ms` after the last one) into
+  // the loss counts, the envelopes (overall and of condition_) and the lateness mean and
+  // deviation, with running-average weight `a`; it reads predicted_ms_, allowed_ms_ and
+  // loss_allowance_ as they were before this arrival.
+  void LearnSilence(double lost, double late_ms, double gap_ms, double a);
+  // Sets the arrival offsets for the arrival of `sequence` at `now` and predicted_ms_ for the
+  // next one; returns offset_last_ms_ as it was before.
+  double UpdateOffsets(MonoTime now, std::uint64_t sequence, double a);
+  // Updates the drift, base offset and queueing delay from the offset change since
+  // `previous_offset_ms` over `steps` slots and `gap_ms`, and sets condition_. Call after
+  // UpdateOffsets.
+  void UpdateQueueing(double previous_offset_ms, std::uint64_t steps, double gap_ms);
   // Allowed silence beyond the expected arrival from one set of figures; sets `allowance`.
   template <typename T>
   double AllowedFrom(const Figures<T>& figures, int& allowance) const;
