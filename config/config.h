@@ -10,7 +10,7 @@
 
 #include "config/endpoint.h"
 #include "detector/detector_options.h"
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

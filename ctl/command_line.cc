@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "config/did_you_mean.h"
+#include "base/did_you_mean.h"
 #include "ctl/command_table.h"
 
 namespace vigil {

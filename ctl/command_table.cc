@@ -6,7 +6,7 @@
 #include <charconv>
 #include <iostream>
 
-#include "config/duration.h"
+#include "base/duration.h"
 #include "ctl/quality_commands.h"
 
 namespace vigil {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 
@@ -33,7 +33,7 @@ struct TuneRequest {
   bool progress = false;                // a line a second on stderr (main: if it is a tty)
 };
 
-// Refuses (exit 2) a trace too short for the budget (tune_sweep.h, CheckEvidence). Else
+// Refuses (exit 2) a trace too short for the budget (quality/tune.h, CheckEvidence). Else
 // sweeps every detector family's knobs, picks per family the fastest setting within the
 // budget on the training part, preferring one that also stays within it on the held-out
 // part, prints the YAML of the overall choice and writes the SVG trade-off plot. Exit 0

@@ -102,7 +102,7 @@ int CmdReplay(const ReplayRequest& r, std::ostream& out, std::ostream& err) {
   }
   std::vector<DetectorSpec> specs;
   for (const auto& n : names) {
-    auto parsed = ParseDetectorSpec(n, loaded->interval);
+    auto parsed = ParseDetectorSpec(n);
     if (!parsed.spec) {
       err << "vigilctl replay: " << parsed.error << "\n";
       return kExitError;

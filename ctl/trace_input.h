@@ -9,7 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include "detector/time.h"
+#include "base/time.h"
 #include "quality/replay.h"
 #include "quality/trace.h"
 

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "ctl/trace_input.h"  // FormatMs
+
 namespace vigil {
 
 namespace {

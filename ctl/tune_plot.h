@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "ctl/tune_sweep.h"
+#include "quality/tune.h"
 
 namespace vigil {
 

@@ -10,7 +10,7 @@
 #include <span>
 #include <string>
 
-#include "detector/time.h"
+#include "base/time.h"
 #include "transport/keyring.h"
 #include "transport/wire_format.h"
 

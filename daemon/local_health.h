@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

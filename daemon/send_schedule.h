@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

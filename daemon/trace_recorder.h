@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "detector/peer_state.h"
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "detector/failure_detector.h"
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

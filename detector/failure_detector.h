@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

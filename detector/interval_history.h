@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

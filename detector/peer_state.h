@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil {
 

@@ -6,8 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "config/config.h"
-#include "config/duration.h"
+#include "base/duration.h"
 
 namespace vigil {
 
@@ -33,67 +32,6 @@ double Percentile(std::vector<double>& sorted, double q) {
 }
 
 }  // namespace
-
-DetectorSpecResult ParseDetectorSpec(const std::string& text, Duration interval) {
-  DetectorSpecResult result;
-  const auto colon = text.find(':');
-  const std::string kind = text.substr(0, colon);
-  std::string yaml = fmt::format("node:\n  id: replay\nheartbeat:\n  interval: {}\n"
-                                 "detector:\n  kind: \"{}\"\n",
-                                 FormatDuration(interval), kind);
-  if (colon != std::string::npos) {
-    std::string_view rest(text);
-    rest.remove_prefix(colon + 1);
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      const std::string_view item = rest.substr(0, comma);
-      const auto eq = item.find('=');
-      if (eq == std::string_view::npos || eq == 0) {
-        result.error = fmt::format("--detector {}: expected key=value, found '{}'", text, item);
-        return result;
-      }
-      const std::string_view key = item.substr(0, eq);
-      const std::string_view value = item.substr(eq + 1);
-      if (key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string_view::npos ||
-          value.find_first_of("\"\\\n") != std::string_view::npos) {
-        result.error = fmt::format("--detector {}: bad key or value in '{}'", text, item);
-        return result;
-      }
-      yaml += fmt::format("  {}: {}\n", key, value);
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
-  const ConfigResult config = LoadConfigString(yaml, "--detector");
-  if (!config.ok()) {
-    const ConfigError& e = config.errors.front();
-    result.error = fmt::format("--detector {}: {}: {}", text, e.key, e.message);
-    return result;
-  }
-  result.spec = DetectorSpec{text, config.config->detector};
-  return result;
-}
-
-std::string AdaptiveSetting::Spec() const {
-  return fmt::format("adaptive:margin={},memory={},target_mistakes_per_hour={}", margin, memory,
-                     target_mistakes_per_hour);
-}
-
-std::string AdaptiveSetting::Yaml() const {
-  return fmt::format(
-      "detector:\n  kind: adaptive\n  margin: {}\n  memory: {}\n  target_mistakes_per_hour: {}\n",
-      margin, memory, target_mistakes_per_hour);
-}
-
-std::vector<AdaptiveSetting> AdaptiveTuningGrid() {
-  std::vector<AdaptiveSetting> grid;
-  for (double target : {0.1, 0.25, 0.5, 1.0, 2.0}) {
-    for (double margin : {1.0, 1.25, 1.5, 2.0}) {
-      for (const char* memory : {"5m", "15m", "60m"}) grid.push_back({margin, memory, target});
-    }
-  }
-  return grid;
-}
 
 std::optional<Duration> InferInterval(const Trace& trace) {
   std::vector<double> per_step;

@@ -8,42 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "detector/detector_knobs.h"
 #include "detector/detector_options.h"
-#include "detector/time.h"
+#include "base/time.h"
 #include "quality/trace.h"
 
 namespace vigil {
-
-// A detector as `vigilctl replay --detector` names it: KIND[:key=value,...], the keys and
-// values of the `detector:` section of vigil.yaml (docs/configuration.md), e.g.
-// "phi:threshold=8,acceptable_heartbeat_pause=3s" or "timeout:timeout=450ms".
-struct DetectorSpec {
-  std::string text;  // as given, for reports
-  DetectorOptions options;
-};
-
-struct DetectorSpecResult {
-  std::optional<DetectorSpec> spec;
-  std::string error;  // names the key, e.g. "detector.threshold: expected a number ..."
-};
-
-// Parses a spec with the configuration loader's own checks. `interval` is the heartbeat
-// interval the defaults derive from.
-DetectorSpecResult ParseDetectorSpec(const std::string& text, Duration interval);
-
-// One setting of the adaptive detector's knobs, as `vigilctl tune` sweeps them.
-struct AdaptiveSetting {
-  double margin = 1.5;
-  std::string memory = "60m";
-  double target_mistakes_per_hour = 0.25;
-
-  std::string Spec() const;  // for ParseDetectorSpec and reports
-  std::string Yaml() const;  // a `detector:` section for vigil.yaml
-};
-
-// The grid `vigilctl tune` and the quality table sweep: every combination of a few margins,
-// memories and target rates.
-std::vector<AdaptiveSetting> AdaptiveTuningGrid();
 
 // The sender's interval as the trace shows it: the median of gap / sequence step between
 // consecutive new heartbeats. Requires at least two rows with increasing seq; nullopt

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "detector/time.h"
+#include "base/time.h"
 #include "quality/trace.h"
 
 namespace vigil {

@@ -72,7 +72,7 @@ TEST(Recording, VigildRecordsArrivalsThatReplayLikeTheLibrary) {
   const json::value v = json::parse(out);
   const auto& results = v.at("results").as_array();
   ASSERT_EQ(results.size(), 2u);
-  const auto spec = ParseDetectorSpec("timeout:timeout=1s", *interval);
+  const auto spec = ParseDetectorSpec("timeout:timeout=1s");
   ASSERT_TRUE(spec.spec);
   const QosFigures q = ScoreQos(t, Replay(t, spec.spec->options, *interval));
   const auto& r = results[1].as_object();

@@ -1,6 +1,7 @@
 // vigilctl tune's judgement: whether a trace can support a budget (the rule of three), the
 // preference for settings that held out, the progress meter, and the plot file opened
-// before the work.
+// before the work. CheckEvidence and Choose moved from ctl/tune_sweep.h to quality/tune.h,
+// FormatHours and NotEnoughEvidence (the refusal's text) to ctl/tune_report.h.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -12,7 +13,8 @@
 
 #include "ctl/output_file.h"
 #include "ctl/progress.h"
-#include "ctl/tune_sweep.h"
+#include "ctl/tune_report.h"
+#include "quality/tune.h"
 
 namespace vigil {
 namespace {
@@ -104,6 +106,48 @@ TEST(TuneChoose, FallsBackToTheTrainingChoiceAndSaysItDidNotHold) {
   const TuneChoices t = Choose(all, 1.0);
   ASSERT_NE(t.best.candidate, nullptr);
   EXPECT_FALSE(t.best.holds_out);
+}
+
+// A regular trace: n heartbeats, one every `every_ms`, send times unknown.
+Trace Beats(int n, double every_ms) {
+  Trace t;
+  for (int i = 0; i < n; ++i) {
+    t.rows.push_back({static_cast<std::uint64_t>(i + 1), std::nullopt, i * every_ms});
+  }
+  return t;
+}
+
+TEST(TuneRun, NeedsTwoHeartbeatsInEachPart) {
+  EXPECT_FALSE(SplitByTime(Trace{}, 0.3).has_value());  // no rows: no split, no crash
+  EXPECT_EQ(Tune(Beats(3, 1000), 1s, TuneOptions{}).status, TuneStatus::kTooShortToSplit);
+}
+
+TEST(TuneRun, RefusesATraceThatCannotShowTheBudgetBeforeReplayingAnything) {
+  TuneOptions o;
+  o.max_mistakes_per_hour = 1.0;
+  const TuneResult r = Tune(Beats(26, 1000), 1s, o);  // 25 s
+  EXPECT_EQ(r.status, TuneStatus::kNotEnoughEvidence);
+  EXPECT_FALSE(r.evidence.enough);
+  EXPECT_NEAR(r.split.holdout_hours, 7.5 / 3600, 1e-9);
+  EXPECT_TRUE(r.candidates.empty());
+}
+
+TEST(TuneRun, ScoresEverySettingAndReportsProgressFromZero) {
+  TuneOptions o;
+  o.max_mistakes_per_hour = 1500;  // what 7.5 s held out can support
+  std::vector<std::size_t> calls;
+  std::size_t grid = 0;
+  o.progress = [&](std::size_t done, std::size_t total) {
+    calls.push_back(done);
+    grid = total;
+  };
+  const TuneResult r = Tune(Beats(26, 1000), 1s, o);
+  ASSERT_EQ(r.status, TuneStatus::kTuned) << r.error;
+  EXPECT_EQ(r.candidates.size(), grid);
+  ASSERT_EQ(calls.size(), grid + 1);
+  EXPECT_EQ(calls.front(), 0u);
+  EXPECT_EQ(calls.back(), grid);
+  EXPECT_EQ(r.choices.families.size(), 4u);
 }
 
 TEST(ProgressMeter, SaysNothingForASecondThenOneLineASecond) {

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "config/did_you_mean.h"
-#include "config/duration.h"
+#include "base/did_you_mean.h"
+#include "base/duration.h"
 #include "config/endpoint.h"
 
 namespace vigil {

@@ -144,8 +144,7 @@ TEST(Replay, AkkaSettingsGiveExactlyThePhiDetectorsCrossingTimes) {
   const Trace t = GenerateTrace(g);
   auto spec = ParseDetectorSpec(
       "phi:threshold=8,max_sample_size=1000,min_std_deviation=100ms,"
-      "acceptable_heartbeat_pause=3s,first_heartbeat_estimate=1s",
-      100ms);
+      "acceptable_heartbeat_pause=3s,first_heartbeat_estimate=1s");
   ASSERT_TRUE(spec.spec) << spec.error;
   const auto s = Replay(t, spec.spec->options, 100ms);
 
@@ -180,14 +179,14 @@ TEST(Replay, AkkaSettingsGiveExactlyThePhiDetectorsCrossingTimes) {
 }
 
 TEST(Replay, DetectorSpecErrorsNameTheKey) {
-  EXPECT_EQ(ParseDetectorSpec("phi:threshhold=8", 100ms).error,
+  EXPECT_EQ(ParseDetectorSpec("phi:threshhold=8").error,
             "--detector phi:threshhold=8: detector.threshhold: unknown key; did you mean "
             "'threshold'?");
-  EXPECT_EQ(ParseDetectorSpec("adaptive:margin", 100ms).error,
+  EXPECT_EQ(ParseDetectorSpec("adaptive:margin").error,
             "--detector adaptive:margin: expected key=value, found 'margin'");
-  EXPECT_NE(ParseDetectorSpec("gossip", 100ms).error.find("expected one of adaptive, phi"),
+  EXPECT_NE(ParseDetectorSpec("gossip").error.find("expected one of adaptive, phi"),
             std::string::npos);
-  const auto ok = ParseDetectorSpec("timeout:timeout=450ms", 100ms);
+  const auto ok = ParseDetectorSpec("timeout:timeout=450ms");
   ASSERT_TRUE(ok.spec);
   EXPECT_EQ(ok.spec->options.kind, DetectorKind::kTimeout);
   EXPECT_EQ(ok.spec->options.timeout, 450ms);

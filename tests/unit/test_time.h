@@ -1,7 +1,7 @@
 // Explicit times for unit tests: no clock is read anywhere in detector tests.
 #pragma once
 
-#include "detector/time.h"
+#include "base/time.h"
 
 namespace vigil::testing {
 

@@ -8,7 +8,7 @@
 
 #include <boost/program_options.hpp>
 
-#include "config/duration.h"
+#include "base/duration.h"
 #include "quality/trace_generator.h"
 
 namespace po = boost::program_options;

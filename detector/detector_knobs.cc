@@ -1,0 +1,202 @@
+#include "detector/detector_knobs.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "base/did_you_mean.h"
+#include "base/duration.h"
+
+namespace vigil {
+
+namespace {
+
+using O = DetectorOptions;
+
+// The table. Bounds as DetectorKnob says; meanings as docs/configuration.md states them.
+const DetectorKnob kKnobs[] = {
+    {"kind", "", &O::kind, 0, 0, false, "which detector"},
+    {"threshold", "phi, phi-exponential", &O::threshold, 0, 1000, false,
+     "the peer is down once phi reaches this"},
+    {"suspect_threshold", "adaptive, phi, phi-exponential", &O::suspect_threshold, 0, 1000,
+     false, "optional warning level: suspect between it and the threshold"},
+    {"max_sample_size", "phi, phi-exponential", &O::max_sample_size, 2, 100000, true,
+     "inter-arrival intervals remembered"},
+    {"min_std_deviation", "phi", &O::min_std_deviation, 0, 0, false,
+     "floor on the standard deviation"},
+    {"acceptable_heartbeat_pause", "phi", &O::acceptable_heartbeat_pause, 0, 0, true,
+     "extra silence tolerated on top of the mean"},
+    {"first_heartbeat_estimate", "phi", &O::first_heartbeat_estimate, 0, 0, false,
+     "the interval assumed before any is measured"},
+    {"timeout", "timeout", &O::timeout, 0, 0, false, "silence after which the peer is down"},
+    {"suspect_after", "timeout", &O::suspect_after, 0, 0, false,
+     "silence after which the peer is suspect"},
+    {"max_interval", "phi-exponential", &O::max_interval, 0, 0, false,
+     "longer intervals are not learned"},
+    {"memory", "adaptive", &O::memory, 1, 86400, false,
+     "half-life of what the adaptive detector remembers"},
+    {"margin", "adaptive", &O::margin, 1, 100, true,
+     "how far beyond the worst recent lateness a heartbeat may still come"},
+    {"target_mistakes_per_hour", "adaptive", &O::target_mistakes_per_hour, 0, 60, false,
+     "the false-suspicion rate its loss allowance aims for"},
+    {"rise", "", &O::rise, 1, 100, true,
+     "heartbeats in a row needed before a down peer is up again"},
+};
+
+std::optional<double> ParseNumber(std::string_view text) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || std::isnan(v)) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::int64_t> ParseWhole(std::string_view text) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// The value for a number knob, or the loader's message.
+std::variant<double, std::string> Number(const DetectorKnob& k, std::string_view text) {
+  const auto v = ParseNumber(text);
+  if (!v) return fmt::format("expected a number, found '{}'", text);
+  if ((k.low_inclusive ? *v < k.low : *v <= k.low) || *v > k.high) {
+    return fmt::format("expected a number {} {} and <= {}, found {}",
+                       k.low_inclusive ? ">=" : ">", k.low, k.high, text);
+  }
+  return *v;
+}
+
+std::variant<std::int64_t, std::string> Whole(const DetectorKnob& k, std::string_view text) {
+  const auto v = ParseWhole(text);
+  if (!v) return fmt::format("expected a whole number, found '{}'", text);
+  if (static_cast<double>(*v) < k.low || static_cast<double>(*v) > k.high) {
+    return fmt::format("expected a whole number from {} to {}, found {}", k.low, k.high, *v);
+  }
+  return *v;
+}
+
+std::variant<Duration, std::string> DurationOf(const DetectorKnob& k, std::string_view text) {
+  const auto d = ParseDuration(text);
+  if (!d) {
+    const bool bare_number = text.find_first_not_of("0123456789.") == std::string_view::npos;
+    return fmt::format("expected a duration such as 250ms, 1.5s or 2m, found '{}'{}", text,
+                       bare_number ? " (a duration needs a unit)" : "");
+  }
+  if (*d < Duration::zero() || (!k.low_inclusive && *d == Duration::zero())) {
+    return fmt::format("expected a positive duration, found '{}'", text);
+  }
+  const auto seconds = [](double s) {
+    return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
+  };
+  if (k.high > 0 && (*d < seconds(k.low) || *d > seconds(k.high))) {
+    return fmt::format("expected a duration from {} to {}, found {}",
+                       FormatDuration(seconds(k.low)), FormatDuration(seconds(k.high)),
+                       FormatDuration(*d));
+  }
+  return *d;
+}
+
+// Parses `text` for knob `k` into a value of type T, or the message.
+template <typename T>
+std::variant<T, std::string> Parse(const DetectorKnob& k, std::string_view text) {
+  if constexpr (std::is_same_v<T, DetectorKind>) {
+    if (const auto kind = ParseDetectorKind(text)) return *kind;
+    return fmt::format("expected one of adaptive, phi, phi-exponential, timeout, found '{}'",
+                       text);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return Number(k, text);
+  } else if constexpr (std::is_integral_v<T>) {
+    auto v = Whole(k, text);
+    if (auto* e = std::get_if<std::string>(&v)) return *e;
+    return static_cast<T>(std::get<std::int64_t>(v));
+  } else {
+    return DurationOf(k, text);
+  }
+}
+
+template <typename T>
+std::string Text(const T& v) {
+  if constexpr (std::is_same_v<T, DetectorKind>) {
+    return std::string(DetectorKindName(v));
+  } else if constexpr (std::is_same_v<T, Duration>) {
+    return FormatDuration(v);
+  } else {
+    return fmt::format("{}", v);
+  }
+}
+
+template <typename T>
+struct Unwrap { using type = T; };
+template <typename T>
+struct Unwrap<std::optional<T>> { using type = T; };
+
+}  // namespace
+
+std::optional<std::string> DetectorKnob::Set(DetectorOptions& options,
+                                             std::string_view text) const {
+  return std::visit(
+      [&](auto member) -> std::optional<std::string> {
+        using Stored = std::remove_reference_t<decltype(options.*member)>;
+        using T = typename Unwrap<Stored>::type;
+        auto parsed = Parse<T>(*this, text);
+        if (auto* error = std::get_if<std::string>(&parsed)) return *error;
+        options.*member = std::get<T>(parsed);
+        return std::nullopt;
+      },
+      field);
+}
+
+std::optional<std::string> DetectorKnob::Get(const DetectorOptions& options) const {
+  return std::visit(
+      [&](auto member) -> std::optional<std::string> {
+        const auto& value = options.*member;
+        using Stored = std::remove_cvref_t<decltype(value)>;
+        if constexpr (std::is_same_v<Stored, typename Unwrap<Stored>::type>) {
+          return Text(value);
+        } else {
+          if (!value) return std::nullopt;
+          return Text(*value);
+        }
+      },
+      field);
+}
+
+std::string_view DetectorKnob::Expected() const {
+  switch (field.index()) {
+    case 0: return "a string";
+    case 1: case 2: return "a number";
+    case 3: case 4: return "a whole number";
+    default: return "a duration such as 250ms, 1.5s or 2m";
+  }
+}
+
+bool DetectorKnob::AppliesTo(DetectorKind kind) const {
+  if (kinds.empty()) return true;
+  std::string_view list = kinds;
+  const std::string_view name = DetectorKindName(kind);
+  while (!list.empty()) {
+    const auto comma = list.find(", ");
+    if (list.substr(0, comma) == name) return true;
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 2);
+  }
+  return false;
+}
+
+std::span<const DetectorKnob> DetectorKnobs() { return kKnobs; }
+
+const DetectorKnob* FindDetectorKnob(std::string_view key) {
+  for (const auto& k : kKnobs) {
+    if (k.key == key) return &k;
+  }
+  return nullptr;
+}
+
+}  // namespace vigil
