@@ -102,8 +102,7 @@ BENCHMARK(BM_CrossingTimeNewLevel)->Arg(0);
 void BM_NodeDatagram(benchmark::State& state) {
   const int peers = static_cast<int>(state.range(0));
   const bool auth = state.range(1) != 0;
-  std::string why;
-  const Keyring ring = *Keyring::Parse(GenerateKeyBase64(), &why);
+  const Keyring ring = *Keyring::Parse(GenerateKeyBase64());
   Config config;
   config.node_id = "self";
   config.heartbeat_interval = 1s;
@@ -176,8 +175,7 @@ BENCHMARK(BM_NodeDatagram)->Args({3, 0})->Args({3, 1})->Args({1000, 0})->Args({1
 
 // Verifying one authenticated heartbeat (HMAC-SHA-512-256 over 40-odd bytes).
 void BM_VerifyHeartbeat(benchmark::State& state) {
-  std::string why;
-  const Keyring ring = *Keyring::Parse(GenerateKeyBase64(), &why);
+  const Keyring ring = *Keyring::Parse(GenerateKeyBase64());
   Message m;
   m.sender_id = "node-123";
   m.incarnation = 1;

@@ -45,8 +45,14 @@ std::optional<json::value> GetJson(const CtlOptions& o, const std::string& targe
     *code = kExitError;
     return std::nullopt;
   }
+  if (!v.is_object()) {
+    // Valid JSON of another shape (not vigild, or a newer one): say so, never abort.
+    err << "vigilctl: vigild sent JSON that is not an object\n";
+    *code = kExitError;
+    return std::nullopt;
+  }
   if (r->status != 200) {
-    const auto* msg = v.is_object() ? v.as_object().if_contains("error") : nullptr;
+    const auto* msg = v.as_object().if_contains("error");
     err << "vigilctl: " << (msg && msg->is_string() ? std::string(msg->as_string()) : r->body)
         << "\n";
     *code = r->status == 404 ? kExitNo : kExitError;
@@ -85,7 +91,14 @@ int CmdStatus(const CtlOptions& o, std::ostream& out, std::ostream& err) {
   }
   std::vector<std::vector<std::string>> rows = {
       {"PEER", "ADDRESS", "STATE", "PHI", "LAST SEEN", "SINCE"}};
-  for (const auto& p : v->as_object().at("peers").as_array()) rows.push_back(PeerRow(p.as_object()));
+  const auto* peers = v->as_object().if_contains("peers");
+  if (!peers || !peers->is_array()) {
+    err << "vigilctl: vigild's /v1/peers has no \"peers\" list\n";
+    return kExitError;
+  }
+  for (const auto& p : peers->as_array()) {
+    if (p.is_object()) rows.push_back(PeerRow(p.as_object()));
+  }
   out << FormatTable(rows);
   if (rows.size() == 1) out << "(no peers configured)\n";
   return kExitOk;

@@ -85,20 +85,18 @@ ApiServer::ApiServer(asio::io_context& io, ApiServerOptions options, RouteFn rou
 
 ApiServer::~ApiServer() { Stop(); }
 
-std::unique_ptr<ApiServer> ApiServer::Open(asio::io_context& io, ApiServerOptions options,
-                                           RouteFn route, const EventRing& ring,
-                                           DaemonCounters& counters, LogFn warn,
-                                           std::string* error) {
+Result<std::unique_ptr<ApiServer>> ApiServer::Open(asio::io_context& io,
+                                                   ApiServerOptions options, RouteFn route,
+                                                   const EventRing& ring,
+                                                   DaemonCounters& counters, LogFn warn) {
   const std::string path = options.path;
   if (auto problem = ApiSocketPathProblem(path)) {  // the messages --check-config gives
-    *error = *problem;
-    return nullptr;
+    return Status::InvalidArgument(*problem);
   }
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (SomeoneListens(path)) {
-      *error = fmt::format("{} is in use: another vigild is listening there", path);
-      return nullptr;
+      return Status::Busy(fmt::format("{} is in use: another vigild is listening there", path));
     }
     ::unlink(path.c_str());  // a stale socket from a crashed daemon
   }
@@ -117,8 +115,7 @@ std::unique_ptr<ApiServer> ApiServer::Open(asio::io_context& io, ApiServerOption
   }
   if (!ec) server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    *error = fmt::format("cannot listen on {}: {}", path, ec.message());
-    return nullptr;
+    return Status::IOError(fmt::format("cannot listen on {}: {}", path, ec.message()));
   }
   return server;
 }

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "daemon/api_router.h"
 #include "daemon/event_ring.h"
 #include "daemon/metrics.h"
@@ -49,11 +50,12 @@ class ApiServer {
   using LogFn = std::function<void(const std::string&)>;
 
   // Binds the socket at options.path with options.mode. An existing file there is
-  // replaced only if it is a socket nobody is listening on. On failure returns nullptr and
-  // sets *error.
-  static std::unique_ptr<ApiServer> Open(boost::asio::io_context& io, ApiServerOptions options,
-                                         RouteFn route, const EventRing& ring,
-                                         DaemonCounters& counters, LogFn warn, std::string* error);
+  // replaced only if it is a socket nobody is listening on. On failure: InvalidArgument (a bad
+  // path), Busy (another vigild listens there) or IOError.
+  static Result<std::unique_ptr<ApiServer>> Open(boost::asio::io_context& io,
+                                                 ApiServerOptions options, RouteFn route,
+                                                 const EventRing& ring,
+                                                 DaemonCounters& counters, LogFn warn);
   ~ApiServer();
 
   // Starts accepting. `on_accept_loop_end` runs if the accept loop ends (with its exception,

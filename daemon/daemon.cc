@@ -121,25 +121,28 @@ void Daemon::FlushTraces() {
 
 Daemon::~Daemon() = default;
 
-bool Daemon::LoadKeyring(const Config& config, std::optional<Keyring>* out, std::string* why) {
-  out->reset();
-  if (!config.keyring) return true;
-  auto ring = Keyring::Load(*config.keyring, why);
-  if (!ring) return false;
-  *out = std::move(ring);
-  return true;
+Result<std::optional<Keyring>> Daemon::LoadKeyring(const Config& config) {
+  if (!config.keyring) return std::optional<Keyring>();
+  auto ring = Keyring::Load(*config.keyring);
+  if (!ring) return ring.status();
+  return std::optional<Keyring>(std::move(ring).value());
 }
 
 int Daemon::Run() {
-  std::string error;
-  if (!LockStateDirectory(&error)) {
-    spdlog::critical("{}", error);
+  if (const Status locked = LockStateDirectory(); !locked.ok()) {
+    spdlog::critical("{}", locked.message());
     return 1;
   }
-  if (!InitCrypto() || !LoadKeyring(config_, &keyring_, &error)) {
-    spdlog::critical("{}", error.empty() ? "libsodium failed to initialize" : error);
+  if (!InitCrypto()) {
+    spdlog::critical("libsodium failed to initialize");
     return 1;
   }
+  auto ring = LoadKeyring(config_);
+  if (!ring) {
+    spdlog::critical("{}", ring.message());
+    return 1;
+  }
+  keyring_ = std::move(ring).value();
   // Before the state is restored: what a restored peer must prove depends on it.
   node_->SetAuthentication(keyring_, config_.require_auth, config_.require_echo);
   LoadState();
@@ -153,8 +156,8 @@ int Daemon::Run() {
                  config_.require_auth ? "rejected" : "accepted (security.require_auth: false)",
                  config_.require_echo ? "required" : "not required (security.require_echo: false)");
   }
-  if (!OpenSockets(&error)) {
-    spdlog::critical("{}", error);
+  if (const Status opened = OpenSockets(); !opened.ok()) {
+    spdlog::critical("{}", opened.message());
     return 1;
   }
   StartLoops();
@@ -253,10 +256,9 @@ void Daemon::Reload() {
     return;
   }
   Config next = std::move(*r.config);
-  std::optional<Keyring> next_keyring;
-  std::string key_error;
-  if (!LoadKeyring(next, &next_keyring, &key_error)) {
-    RejectReload({key_error}, key_error);
+  auto next_keyring = LoadKeyring(next);
+  if (!next_keyring) {
+    RejectReload({next_keyring.message()}, next_keyring.message());
     return;
   }
   // What lives in bound sockets and open files changes only with a restart.
@@ -274,7 +276,7 @@ void Daemon::Reload() {
 
   if (next.heartbeat_interval != config_.heartbeat_interval) RestartSendSchedule();
   const ReconfigureSummary summary = node_->Reconfigure(next, clock_.Now());
-  keyring_ = std::move(next_keyring);
+  keyring_ = std::move(next_keyring).value();
   node_->SetAuthentication(keyring_, next.require_auth, next.require_echo);
   composer_->set_keyring(keyring_);
   composer_->set_interval(next.heartbeat_interval);

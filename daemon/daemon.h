@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "daemon/metrics.h"
 #include "daemon/metrics_listener.h"
 #include "daemon/node.h"
+#include "daemon/peer_addresses.h"
 #include "daemon/trace_recorder.h"
 #include "daemon/rate_limiter.h"
 #include "daemon/send_schedule.h"
@@ -40,8 +42,9 @@ inline constexpr const char* kVersion = "0.1.0";
 // SIGINT has been handled (leave messages sent, sockets closed, socket file removed).
 class Daemon {
  public:
-  // Loads the keyring a config names (if any). On failure returns false with *why.
-  static bool LoadKeyring(const Config& config, std::optional<Keyring>* out, std::string* why);
+  // Loads the keyring a config names: nullopt when it names none; an error if it cannot be
+  // read or is not a valid keyring (Keyring::Load).
+  static Result<std::optional<Keyring>> LoadKeyring(const Config& config);
 
   // Requires a validated config. `config_path` is re-read on SIGHUP.
   Daemon(Config config, std::string config_path, const Clock& clock);
@@ -65,11 +68,16 @@ class Daemon {
   boost::asio::awaitable<void> SignalLoop();
   boost::asio::awaitable<void> WatchdogLoop(Duration interval);
   boost::asio::awaitable<void> ResolveLoop();
+  // Resolves peer `id`'s host name `a` once into addresses_; false if it did not resolve
+  // (warned once per peer, in `warned`); true also when a reload made the answer moot.
+  boost::asio::awaitable<bool> ResolveOne(boost::asio::ip::udp::resolver& resolver,
+                                          const std::string& id, const Endpoint& a,
+                                          std::set<std::string>& warned);
   boost::asio::awaitable<void> StateLoop();
   boost::asio::awaitable<void> TickLoop();
 
-  // Binds the UDP socket and opens the API socket; false with *error if either fails.
-  bool OpenSockets(std::string* error);
+  // Binds the UDP socket and opens the API socket (and the metrics listener).
+  Status OpenSockets();
   void StartLoops();
   void OnBatch(std::span<const ReceivedDatagram> batch);
   void LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now);
@@ -104,14 +112,16 @@ class Daemon {
   void Fail(const char* loop, const std::string& what);
   void ResolveLiteralPeers();
   void StartResolving();
-  // Creates and locks state.directory; false with *why if it cannot, or another vigild has it.
-  bool LockStateDirectory(std::string* why);
+  // Creates and locks state.directory: an error if it cannot (IOError) or another vigild
+  // has it (Busy).
+  Status LockStateDirectory();
   void LoadState();
   // Asks StateLoop for a write within kTransitionWriteDelay (coalesced).
   void WriteStateSoon();
   // The completion handler of a spawned loop: a loop that throws, or returns while the
   // daemon is not stopping, is logged as critical and ends Run() with exit code 1.
-  std::function<void(std::exception_ptr)> Supervise(const char* loop);
+  // `may_end`: the loop finishes its job and ends (name resolution); only a throw is a failure.
+  std::function<void(std::exception_ptr)> Supervise(const char* loop, bool may_end = false);
   // True while the send and deadline loops are waiting on timers that are not overdue and
   // the receive loop still runs: only then is systemd's watchdog pinged.
   bool LoopsProgressing() const;
@@ -125,7 +135,7 @@ class Daemon {
   void SaveState(bool clean_stop);
   // Hands a snapshot to the writer thread (periodic and transition writes).
   void SaveStateInBackground();
-  void OnStateWritten(const std::optional<std::string>& error);
+  void OnStateWritten(const Status& written);
   // Applies config_.recording and the peers' `record` to the trace recorder.
   void ConfigureRecording();
   void FlushTraces();
@@ -155,7 +165,7 @@ class Daemon {
   LocalHealth health_;
   bool reported_degraded_ = false;
   boost::asio::signal_set signals_;
-  std::vector<std::optional<boost::asio::ip::udp::endpoint>> targets_;  // per peer index
+  PeerAddresses addresses_;  // where each peer is, by id (daemon_resolve.cc)
   SendLoad send_load_;
   std::vector<std::array<std::uint8_t, kMaxMessageSize>> slice_buffers_;  // reused by SendSlice
   std::vector<OutgoingDatagram> outgoing_;                                // reused by SendSlice

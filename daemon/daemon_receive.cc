@@ -50,13 +50,14 @@ namespace {
 // behind NAT) with the peer's resolved address.
 class AddressMatcher final : public SourceMatcher {
  public:
-  AddressMatcher(const udp::endpoint& from,
-                 const std::vector<std::optional<udp::endpoint>>& targets)
-      : from_(from), targets_(targets) {}
+  AddressMatcher(const udp::endpoint& from, const Node& node, const PeerAddresses& addresses)
+      : from_(from), node_(node), addresses_(addresses) {}
   bool Matches(PeerIndex peer) const override {
-    if (peer >= targets_.size() || !targets_[peer]) return true;  // unresolved: cannot tell
+    const PeerRecord& record = node_.peers()[peer];
+    const udp::endpoint* to = addresses_.Find(record.id, record.address);
+    if (!to) return true;  // unresolved: cannot tell
     auto a = from_.address();
-    auto b = targets_[peer]->address();
+    auto b = to->address();
     if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
     if (b.is_v6() && b.to_v6().is_v4_mapped()) b = asio::ip::make_address_v4(asio::ip::v4_mapped, b.to_v6());
     return a == b;
@@ -64,7 +65,8 @@ class AddressMatcher final : public SourceMatcher {
 
  private:
   const udp::endpoint& from_;
-  const std::vector<std::optional<udp::endpoint>>& targets_;
+  const Node& node_;
+  const PeerAddresses& addresses_;
 };
 
 }  // namespace
@@ -77,7 +79,7 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   for (const auto& d : batch) {
     // Every datagram is decoded and judged on its own: no per-address limit, which a flood
     // from a peer's own (or a shared NAT) address would turn against the peer.
-    const AddressMatcher matcher(d.from, targets_);
+    const AddressMatcher matcher(d.from, *node_, addresses_);
     const auto rejected = node_->OnDatagram(d.data, d.truncated, now,
                                             config_.check_source_address ? &matcher : nullptr);
     if (rejected) LogReject(d, *rejected, now.mono);

@@ -1,13 +1,14 @@
 // The Daemon's peer addresses: literal ones at once, host names resolved (and retried every
-// 10 s) by a coroutine, into targets_, one per peer index.
+// 10 s) by a coroutine, into addresses_, by peer id.
 #include "daemon/daemon.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -17,10 +18,11 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 
 void Daemon::ResolveLiteralPeers() {
-  targets_.assign(node_->peers().size(), std::nullopt);
+  addresses_.Prune(node_->peers());
   std::size_t unresolved = 0;
-  for (std::size_t i = 0; i < node_->peers().size(); ++i) {
-    const Endpoint& a = node_->peers()[i].address;
+  for (const PeerRecord& peer : node_->peers()) {
+    const Endpoint& a = peer.address;
+    if (addresses_.Find(peer.id, a)) continue;  // unchanged by a reload
     if (a.kind == Endpoint::HostKind::kName) {
       ++unresolved;
       continue;
@@ -28,10 +30,10 @@ void Daemon::ResolveLiteralPeers() {
     udp::endpoint ep(asio::ip::make_address(a.host), a.port);
     if (!udp_->Reachable(ep)) {
       spdlog::error("peer {} at {} cannot be reached from a socket bound to {} (address family)",
-                    node_->peers()[i].id, a.ToString(), self_.bind);
+                    peer.id, a.ToString(), self_.bind);
       continue;
     }
-    targets_[i] = ep;
+    addresses_.Set(peer.id, a, ep);
   }
   counters_.unresolved_peers = unresolved;
 }
@@ -39,7 +41,31 @@ void Daemon::ResolveLiteralPeers() {
 void Daemon::StartResolving() {
   if (resolving_ || counters_.unresolved_peers == 0) return;
   resolving_ = true;
-  asio::co_spawn(io_, ResolveLoop(), asio::detached);
+  // Ends by itself once every name resolved (or the daemon stops): a normal end.
+  asio::co_spawn(io_, ResolveLoop(), Supervise("resolve", /*may_end=*/true));
+}
+
+asio::awaitable<bool> Daemon::ResolveOne(udp::resolver& resolver, const std::string& id,
+                                         const Endpoint& a, std::set<std::string>& warned) {
+  auto [ec, results] = co_await resolver.async_resolve(a.host, std::to_string(a.port),
+                                                       asio::as_tuple(asio::use_awaitable));
+  // A reload while we waited may have moved or removed the peer: then this answer is moot.
+  const auto index = node_->Find(id);
+  if (stopping_ || !index || !(node_->peers()[*index].address == a)) co_return true;
+  if (!ec) {
+    for (const auto& r : results) {
+      udp::endpoint ep = r.endpoint();  // Reachable may map it to the socket's family
+      if (!udp_->Reachable(ep)) continue;
+      addresses_.Set(id, a, ep);
+      spdlog::info("peer {}: {} resolved to {}", id, a.host, ep.address().to_string());
+      co_return true;
+    }
+  }
+  if (warned.insert(id).second) {
+    spdlog::warn("peer {}: cannot resolve {}: {}; retrying every 10s", id, a.host,
+                 ec ? ec.message() : "no address of a usable family");
+  }
+  co_return false;
 }
 
 asio::awaitable<void> Daemon::ResolveLoop() {
@@ -48,44 +74,20 @@ asio::awaitable<void> Daemon::ResolveLoop() {
     ~Done() { flag = false; }
   } done{resolving_};
   udp::resolver resolver(io_);
-  std::vector<bool> warned(node_->peers().size(), false);
+  std::set<std::string> warned;
   while (!stopping_) {
+    // Names to resolve, copied: a reload may change the table while we wait.
+    std::vector<std::pair<std::string, Endpoint>> names;
+    for (const PeerRecord& peer : node_->peers()) {
+      if (peer.address.kind == Endpoint::HostKind::kName &&
+          !addresses_.Find(peer.id, peer.address)) {
+        names.emplace_back(peer.id, peer.address);
+      }
+    }
     std::size_t unresolved = 0;
-    for (std::size_t i = 0; i < node_->peers().size() && !stopping_; ++i) {
-      const Endpoint a = node_->peers()[i].address;  // a copy: a reload may run meanwhile
-      const std::string id = node_->peers()[i].id;
-      if (a.kind != Endpoint::HostKind::kName || targets_[i]) continue;
-      auto [ec, results] = co_await resolver.async_resolve(
-          a.host, std::to_string(a.port), asio::as_tuple(asio::use_awaitable));
+    for (const auto& [id, a] : names) {
       if (stopping_) break;
-      // A reload while we waited may have moved or removed this peer: start over.
-      if (i >= node_->peers().size() || node_->peers()[i].id != id ||
-          !(node_->peers()[i].address == a) || targets_.size() != node_->peers().size()) {
-        ++unresolved;
-        break;
-      }
-      bool found = false;
-      if (!ec) {
-        for (const auto& r : results) {
-          udp::endpoint ep = r.endpoint();
-          if (udp_->Reachable(ep)) {
-            targets_[i] = ep;
-            found = true;
-            spdlog::info("peer {}: {} resolved to {}", node_->peers()[i].id, a.host,
-                         ep.address().to_string());
-            break;
-          }
-        }
-      }
-      if (!found) {
-        ++unresolved;
-        if (i < warned.size() && !warned[i]) {
-          warned[i] = true;
-          spdlog::warn("peer {}: cannot resolve {}: {}; retrying every 10s",
-                       node_->peers()[i].id, a.host,
-                       ec ? ec.message() : "no address of a usable family");
-        }
-      }
+      if (!co_await ResolveOne(resolver, id, a, warned)) ++unresolved;
     }
     counters_.unresolved_peers = unresolved;
     if (unresolved == 0) co_return;

@@ -33,17 +33,19 @@ constexpr Duration kSendToAllBudget = std::chrono::seconds(2);
 
 std::optional<std::size_t> Daemon::SendSlice(const RoundMessage& m, std::size_t begin,
                                              std::size_t end, bool wait_when_full) {
-  end = std::min(end, std::min(targets_.size(), node_->peers().size()));
+  const auto& peers = node_->peers();
+  end = std::min(end, peers.size());
   if (m.size == 0 || begin >= end) return std::nullopt;
   slice_buffers_.resize(kSendSliceSize);
   outgoing_.clear();
   slice_peers_.clear();
   for (std::size_t i = begin; i < end && outgoing_.size() < kSendSliceSize; ++i) {
-    if (!targets_[i]) continue;
+    const udp::endpoint* to = addresses_.Find(peers[i].id, peers[i].address);
+    if (!to) continue;  // not resolved (yet)
     auto& buffer = slice_buffers_[outgoing_.size()];
     // Each peer gets back its own incarnation as we last heard it (the echo).
     const std::size_t size = composer_->Stamp(m, node_->peers()[i].echo, buffer);
-    outgoing_.push_back({std::span<const std::uint8_t>(buffer.data(), size), &*targets_[i]});
+    outgoing_.push_back({std::span<const std::uint8_t>(buffer.data(), size), to});
     slice_peers_.push_back(i);
   }
   auto& sent = m.type == MessageType::kLeave ? counters_.leaves_sent : counters_.heartbeats_sent;
@@ -79,17 +81,18 @@ void Daemon::SendToAll(MessageType type) {
   // here, for at most kSendToAllBudget in all.
   const RoundMessage m = composer_->NewRound(type, clock_.Now().mono);
   const MonoTime give_up = clock_.Now().mono + kSendToAllBudget;
-  for (std::size_t begin = 0; begin < targets_.size(); begin += kSendSliceSize) {
+  const std::size_t peers = node_->peers().size();
+  for (std::size_t begin = 0; begin < peers; begin += kSendSliceSize) {
     std::optional<std::size_t> resume = begin;
     while ((resume = SendSlice(m, *resume, begin + kSendSliceSize, true))) {
       const MonoTime now = clock_.Now().mono;
       if (now >= give_up || !udp_->WaitWritableFor(give_up - now)) {
-        const std::size_t left = targets_.size() - *resume;
+        const std::size_t left = peers - *resume;
         counters_.send_errors += left;
         spdlog::warn("could not send {} to {} of {} peers within {} ms: the send buffer stayed "
                      "full",
                      type == MessageType::kLeave ? "a leave" : "a heartbeat", left,
-                     targets_.size(), static_cast<std::int64_t>(ToMillis(kSendToAllBudget)));
+                     peers, static_cast<std::int64_t>(ToMillis(kSendToAllBudget)));
         return;
       }
     }
@@ -113,13 +116,13 @@ asio::awaitable<void> Daemon::PauseUntil(MonoTime t) {
 
 asio::awaitable<void> Daemon::SendRound(MonoTime start) {
   const RoundMessage m = composer_->NewRound(MessageType::kHeartbeat, clock_.Now().mono);
-  const RoundPlan plan = PlanRound(targets_.size(), config_.heartbeat_interval);
+  const RoundPlan plan = PlanRound(node_->peers().size(), config_.heartbeat_interval);
   round_sent_ = 0;
   for (std::size_t s = 0; s < plan.slices && !stopping_; ++s) {
     // A peer's place in the round is the same every round, so it sees one per interval.
     if (s > 0) co_await PauseUntil(start + plan.spacing * static_cast<std::int64_t>(s));
     // A reload may have changed the table meanwhile: SendSlice clamps to it.
-    const SliceRange range = SliceOf(s, targets_.size());
+    const SliceRange range = SliceOf(s, node_->peers().size());
     std::optional<std::size_t> resume = range.begin;
     while (!stopping_ && (resume = SendSlice(m, *resume, range.end, true))) {
       co_await udp_->WaitWritable();  // the send buffer is full: wait for room

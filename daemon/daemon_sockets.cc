@@ -21,9 +21,10 @@ udp::endpoint BindEndpoint(const Endpoint& e) {
 
 }  // namespace
 
-bool Daemon::OpenSockets(std::string* error) {
-  udp_ = UdpEndpoint::Open(io_, BindEndpoint(config_.bind), error);
-  if (!udp_) return false;
+Status Daemon::OpenSockets() {
+  auto udp = UdpEndpoint::Open(io_, BindEndpoint(config_.bind));
+  if (!udp) return udp.status();
+  udp_ = std::move(udp).value();
   const auto local = udp_->local_endpoint();
   self_.bind = fmt::format("{}:{}", local.address().to_string(), local.port());
 
@@ -35,35 +36,36 @@ bool Daemon::OpenSockets(std::string* error) {
   api_options.sse_buffer_bytes = config_.api_sse_buffer_bytes;
   api_options.allow_uids = config_.api_allow_uids;
   api_options.allow_gids = config_.api_allow_gids;
-  api_ = ApiServer::Open(
+  auto api = ApiServer::Open(
       io_, api_options,
       [this](std::string_view m, std::string_view t, std::optional<std::string_view> id) {
         return Route(m, t, id);
       },
-      node_->events(), counters_, [](const std::string& line) { spdlog::warn("{}", line); },
-      error);
-  if (!api_) {
+      node_->events(), counters_, [](const std::string& line) { spdlog::warn("{}", line); });
+  if (!api) {
     udp_->Close();
-    return false;
+    return api.status();
   }
+  api_ = std::move(api).value();
   if (config_.metrics_listen) {
     MetricsListenerOptions m;
     m.endpoint = asio::ip::tcp::endpoint(asio::ip::make_address(config_.metrics_listen->host),
                                          config_.metrics_listen->port);
     m.idle_timeout = config_.api_idle_timeout;
-    metrics_ = MetricsListener::Open(
+    auto metrics = MetricsListener::Open(
         io_, m,
         [this](std::string_view method, std::string_view target) {
           return Route(method, target, std::nullopt);
         },
-        counters_, [](const std::string& line) { spdlog::warn("{}", line); }, error);
-    if (!metrics_) {
+        counters_, [](const std::string& line) { spdlog::warn("{}", line); });
+    if (!metrics) {
       udp_->Close();
       api_->Stop();
-      return false;
+      return metrics.status();
     }
+    metrics_ = std::move(metrics).value();
   }
-  return true;
+  return Status::OK();
 }
 
 }  // namespace vigil

@@ -24,39 +24,36 @@ constexpr Duration kTransitionWriteDelay = std::chrono::milliseconds(250);
 
 }  // namespace
 
-bool Daemon::LockStateDirectory(std::string* why) {
+Status Daemon::LockStateDirectory() {
   if (auto problem = StateDirectoryProblem(config_.state_directory)) {
-    *why = "state.directory: " + *problem;
-    return false;
+    return Status::InvalidArgument("state.directory: " + *problem);
   }
   std::error_code ec;
   std::filesystem::create_directories(config_.state_directory, ec);
   if (ec) {
-    *why = fmt::format("state.directory: cannot create {}: {}", config_.state_directory,
-                       ec.message());
-    return false;
+    return Status::IOError(fmt::format("state.directory: cannot create {}: {}",
+                                       config_.state_directory, ec.message()));
   }
-  state_lock_ = StateDirectoryLock::Acquire(config_.state_directory, why);
-  return state_lock_.has_value();
+  auto lock = StateDirectoryLock::Acquire(config_.state_directory);
+  if (!lock) return lock.status();
+  state_lock_.emplace(std::move(lock).value());
+  return Status::OK();
 }
 
 void Daemon::LoadState() {
   node_->set_own_incarnation(incarnation_);
-  PersistedState state;
-  std::string why;
-  switch (ReadStateFile(config_.state_directory, config_.node_id, &state, &why)) {
-    case StateLoad::kMissing:
-      spdlog::info("no state file in {}: starting fresh", config_.state_directory);
-      return;
-    case StateLoad::kBad: {
-      const std::string moved = QuarantineStateFile(config_.state_directory, started_.wall);
-      spdlog::error("ignoring the state file: {}; {}", why,
-                    moved.empty() ? "could not move it aside" : "moved it to " + moved);
-      return;
-    }
-    case StateLoad::kOk:
-      break;
+  auto read = ReadStateFile(config_.state_directory, config_.node_id);
+  if (read.status().code() == Status::Code::kNotFound) {
+    spdlog::info("no state file in {}: starting fresh", config_.state_directory);
+    return;
   }
+  if (!read) {
+    const std::string moved = QuarantineStateFile(config_.state_directory, started_.wall);
+    spdlog::error("ignoring the state file: {}; {}", read.message(),
+                  moved.empty() ? "could not move it aside" : "moved it to " + moved);
+    return;
+  }
+  const PersistedState& state = *read;
   // Never reuse an incarnation, even if the wall clock went back since the last run.
   incarnation_ = std::max(incarnation_, state.incarnation + 1);
   node_->set_own_incarnation(incarnation_);
@@ -78,20 +75,20 @@ void Daemon::SaveStateInBackground() {
   if (!state_writer_) {
     state_writer_ = std::make_unique<StateWriter>(
         io_, config_.state_directory,
-        [this](const std::optional<std::string>& error) { OnStateWritten(error); });
+        [this](const Status& written) { OnStateWritten(written); });
   }
   state_writer_->Submit(node_->Snapshot(clock_.Now(), false));
 }
 
-void Daemon::OnStateWritten(const std::optional<std::string>& error) {
-  if (!error) {
+void Daemon::OnStateWritten(const Status& written) {
+  if (written.ok()) {
     ++counters_.state_writes;
     return;
   }
   ++counters_.state_write_errors;
   std::uint64_t suppressed = 0;
   if (reject_log_.Allow("state-file", clock_.Now().mono, &suppressed)) {
-    spdlog::error("state file: {}", *error);
+    spdlog::error("state file: {}", written.message());
   }
 }
 

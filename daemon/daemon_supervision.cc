@@ -14,8 +14,8 @@ namespace vigil {
 
 namespace asio = boost::asio;
 
-std::function<void(std::exception_ptr)> Daemon::Supervise(const char* loop) {
-  return [this, loop](std::exception_ptr e) {
+std::function<void(std::exception_ptr)> Daemon::Supervise(const char* loop, bool may_end) {
+  return [this, loop, may_end](std::exception_ptr e) {
     if (std::string_view(loop) == "receive") receiving_ = false;
     if (e) {
       std::string what = "unknown exception";
@@ -26,7 +26,7 @@ std::function<void(std::exception_ptr)> Daemon::Supervise(const char* loop) {
       } catch (...) {
       }
       Fail(loop, what);
-    } else if (!stopping_) {
+    } else if (!stopping_ && !may_end) {
       Fail(loop, "it ended although vigild was not stopping");
     }
   };

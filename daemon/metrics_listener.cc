@@ -35,10 +35,9 @@ MetricsListener::MetricsListener(asio::io_context& io, MetricsListenerOptions op
 
 MetricsListener::~MetricsListener() { Stop(); }
 
-std::unique_ptr<MetricsListener> MetricsListener::Open(asio::io_context& io,
+Result<std::unique_ptr<MetricsListener>> MetricsListener::Open(asio::io_context& io,
                                                        MetricsListenerOptions options,
-                                                       RouteFn route, DaemonCounters& counters,
-                                                       LogFn warn, std::string* error) {
+                                                       RouteFn route, DaemonCounters& counters, LogFn warn) {
   std::unique_ptr<MetricsListener> l(
       new MetricsListener(io, std::move(options), std::move(route), counters, std::move(warn)));
   boost::system::error_code ec;
@@ -48,9 +47,8 @@ std::unique_ptr<MetricsListener> MetricsListener::Open(asio::io_context& io,
   if (!ec) l->acceptor_.bind(ep, ec);
   if (!ec) l->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    *error = fmt::format("cannot listen on metrics.listen {}:{}: {}", ep.address().to_string(),
-                         ep.port(), ec.message());
-    return nullptr;
+    return Status::IOError(fmt::format("cannot listen on metrics.listen {}:{}: {}",
+                                       ep.address().to_string(), ep.port(), ec.message()));
   }
   return l;
 }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "base/status.h"
 #include "daemon/api_router.h"
 #include "daemon/metrics.h"
 
@@ -31,10 +32,10 @@ class MetricsListener {
 
   // Binds and listens at options.endpoint. On failure returns nullptr and sets *error
   // ("cannot listen on metrics.listen ADDR: REASON").
-  static std::unique_ptr<MetricsListener> Open(boost::asio::io_context& io,
-                                               MetricsListenerOptions options, RouteFn route,
-                                               DaemonCounters& counters, LogFn warn,
-                                               std::string* error);
+  static Result<std::unique_ptr<MetricsListener>> Open(boost::asio::io_context& io,
+                                                       MetricsListenerOptions options,
+                                                       RouteFn route, DaemonCounters& counters,
+                                                       LogFn warn);
   ~MetricsListener();
 
   // Starts accepting; `on_end` runs when the accept loop ends (null after Stop()).

@@ -101,7 +101,7 @@ std::optional<std::string> ReadPeer(const json::value& pv, bool v2, PersistedPee
 
 }  // namespace
 
-std::optional<std::string> WriteStateFile(const std::string& dir, const PersistedState& state) {
+Status WriteStateFile(const std::string& dir, const PersistedState& state) {
   json::object doc;
   doc["format"] = kFormat;
   doc["version"] = kVersion;
@@ -132,21 +132,21 @@ std::optional<std::string> WriteStateFile(const std::string& dir, const Persiste
   const std::string path = dir + "/" + kStateFileName;
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("cannot create " + tmp);
+  if (fd < 0) return Status::IOError(Errno("cannot create " + tmp));
   if (!WriteAll(fd, text) || ::fsync(fd) != 0) {
     const std::string e = Errno("cannot write " + tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
-    return e;
+    return Status::IOError(e);
   }
   if (::close(fd) != 0) {
     ::unlink(tmp.c_str());
-    return Errno("cannot close " + tmp);
+    return Status::IOError(Errno("cannot close " + tmp));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string e = Errno("cannot rename " + tmp + " to " + path);
     ::unlink(tmp.c_str());
-    return e;
+    return Status::IOError(e);
   }
   // Make the rename itself durable.
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -154,42 +154,35 @@ std::optional<std::string> WriteStateFile(const std::string& dir, const Persiste
     ::fsync(dfd);
     ::close(dfd);
   }
-  return std::nullopt;
+  return Status::OK();
 }
 
-StateLoad ReadStateFile(const std::string& dir, const std::string& node_id, PersistedState* out,
-                        std::string* why) {
+Result<PersistedState> ReadStateFile(const std::string& dir, const std::string& node_id) {
   const std::string path = dir + "/" + kStateFileName;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return StateLoad::kMissing;
-    *why = Errno("cannot stat " + path);
-    return StateLoad::kBad;
+    if (errno == ENOENT) return Status::NotFound("no state file " + path);
+    return Status::IOError(Errno("cannot stat " + path));
   }
   if (!S_ISREG(st.st_mode)) {
-    *why = path + " is not a regular file";
-    return StateLoad::kBad;
+    return Status::Corruption(path + " is not a regular file");
   }
   if (static_cast<std::size_t>(st.st_size) > kMaxFileSize) {
-    *why = fmt::format("{} is {} bytes, more than a state file can be", path, st.st_size);
-    return StateLoad::kBad;
+    return Status::Corruption(fmt::format("{} is {} bytes, more than a state file can be", path, st.st_size));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    *why = Errno("cannot read " + path);
-    return StateLoad::kBad;
+    return Status::IOError(Errno("cannot read " + path));
   }
   std::stringstream text;
   text << in.rdbuf();
   boost::system::error_code ec;
   const json::value v = json::parse(text.str(), ec);
   if (ec) {
-    *why = fmt::format("{} is not valid JSON ({}): truncated or corrupt", path, ec.message());
-    return StateLoad::kBad;
+    return Status::Corruption(fmt::format("{} is not valid JSON ({}): truncated or corrupt", path, ec.message()));
   }
   auto bad = [&](const std::string& what) {
-    *why = fmt::format("{}: {}", path, what);
-    return StateLoad::kBad;
+    return Status::Corruption(fmt::format("{}: {}", path, what));
   };
   if (!v.is_object()) return bad("not a JSON object");
   const auto& o = v.as_object();
@@ -226,8 +219,7 @@ StateLoad ReadStateFile(const std::string& dir, const std::string& node_id, Pers
     if (auto what = ReadPeer(pv, v2, &p)) return bad(*what);
     state.peers.push_back(std::move(p));
   }
-  *out = std::move(state);
-  return StateLoad::kOk;
+  return state;
 }
 
 std::string QuarantineStateFile(const std::string& dir, WallTime now) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "daemon/clock.h"
 
 namespace vigil {
@@ -42,16 +43,13 @@ inline constexpr Duration kStateWriteInterval = std::chrono::seconds(5);
 
 // Writes `state` to `dir`/state.json atomically: a temporary file in the same directory,
 // fsync, rename over the old file, fsync of the directory. A crash at any point leaves
-// either the old or the new file, never a mix. Returns an error message on failure.
-std::optional<std::string> WriteStateFile(const std::string& dir, const PersistedState& state);
+// either the old or the new file, never a mix. On failure: IOError.
+Status WriteStateFile(const std::string& dir, const PersistedState& state);
 
-enum class StateLoad { kOk, kMissing, kBad };
-
-// Reads `dir`/state.json. kBad (with *why) for anything that is not a complete state file
-// of node `node_id`: unreadable, truncated, corrupt, another format or version, or another
-// node's. Never throws.
-StateLoad ReadStateFile(const std::string& dir, const std::string& node_id, PersistedState* out,
-                        std::string* why);
+// Reads `dir`/state.json. NotFound when there is none; IOError when it cannot be read;
+// Corruption for anything that is not a complete state file of node `node_id`: truncated,
+// corrupt, another format or version, or another node's. Never throws.
+Result<PersistedState> ReadStateFile(const std::string& dir, const std::string& node_id);
 
 // Renames a bad state file to state.json.bad-<epoch ms> so it can be inspected, and returns
 // the new path ("" if the rename failed).

@@ -26,27 +26,23 @@ std::string HolderPid(int fd) {
 
 }  // namespace
 
-std::optional<StateDirectoryLock> StateDirectoryLock::Acquire(const std::string& dir,
-                                                              std::string* why) {
+Result<StateDirectoryLock> StateDirectoryLock::Acquire(const std::string& dir) {
   const std::string path = dir + "/" + kStateLockFileName;
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    *why = fmt::format("cannot open {}: {}", path, std::strerror(errno));
-    return std::nullopt;
+    return Status::IOError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     const std::string pid = HolderPid(fd);
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      *why = fmt::format(
+      return Status::Busy(fmt::format(
           "state directory {} is in use by another vigild{}; each vigild needs its own "
           "state.directory",
-          dir, pid.empty() ? "" : " (pid " + pid + ")");
-    } else {
-      *why = fmt::format("cannot lock {}: {}", path, std::strerror(err));
+          dir, pid.empty() ? "" : " (pid " + pid + ")"));
     }
-    return std::nullopt;
+    return Status::IOError(fmt::format("cannot lock {}: {}", path, std::strerror(err)));
   }
   const std::string pid = fmt::format("{}\n", ::getpid());
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {

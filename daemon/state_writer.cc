@@ -38,9 +38,9 @@ void StateWriter::Run() {
       state = std::move(*pending_);
       pending_.reset();
     }
-    auto error = WriteStateFile(dir_, state);
+    Status written = WriteStateFile(dir_, state);
     // The result is handled on the event loop's thread, like everything else.
-    boost::asio::post(io_, [this, error = std::move(error)] { done_(error); });
+    boost::asio::post(io_, [this, written = std::move(written)] { done_(written); });
   }
 }
 

@@ -12,14 +12,15 @@
 #include <string>
 #include <thread>
 
+#include "base/status.h"
 #include "daemon/state_file.h"
 
 namespace vigil {
 
 class StateWriter {
  public:
-  // Called on `io`'s thread after each write: nullopt on success, else the error message.
-  using DoneFn = std::function<void(const std::optional<std::string>& error)>;
+  // Called on `io`'s thread after each write, with its outcome.
+  using DoneFn = std::function<void(const Status& written)>;
 
   // Starts the writer thread for state files in `dir`. `io` must outlive this object.
   StateWriter(boost::asio::io_context& io, std::string dir, DoneFn done);

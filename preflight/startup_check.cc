@@ -104,8 +104,9 @@ std::vector<ConfigError> CheckStartable(const Config& config, const std::string&
                                    std::getenv("RUNTIME_DIRECTORY") == nullptr;
   if (!InitCrypto()) add("security.keyring", "libsodium failed to initialize");
   if (config.keyring) {
-    std::string why;
-    if (!Keyring::Load(*config.keyring, &why)) add("security.keyring", why);
+    if (const auto ring = Keyring::Load(*config.keyring); !ring) {
+      add("security.keyring", ring.message());
+    }
   }
   if (runtime_dir_to_come) {
     if (notes) {

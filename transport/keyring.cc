@@ -29,10 +29,9 @@ std::string Trim(const std::string& s) {
 
 }  // namespace
 
-std::optional<Keyring> Keyring::Parse(const std::string& text, std::string* why) {
+Result<Keyring> Keyring::Parse(const std::string& text) {
   if (!InitCrypto()) {
-    *why = "libsodium failed to initialize";
-    return std::nullopt;
+    return Status::IOError("libsodium failed to initialize");
   }
   Keyring ring;
   std::istringstream in(text);
@@ -48,51 +47,45 @@ std::optional<Keyring> Keyring::Parse(const std::string& text, std::string* why)
     if (sodium_base642bin(key.bytes.data(), key.bytes.size(), t.data(), t.size(), nullptr, &len,
                           &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         end != t.data() + t.size()) {
-      *why = "line " + std::to_string(number) + ": not a base64 key (make one with `vigilctl keygen`)";
-      return std::nullopt;
+      return Status::InvalidArgument("line " + std::to_string(number) +
+                                     ": not a base64 key (make one with `vigilctl keygen`)");
     }
     if (len != kKeySize) {
-      *why = "line " + std::to_string(number) + ": a key must be 32 bytes, this one is " +
-             std::to_string(len);
-      return std::nullopt;
+      return Status::InvalidArgument("line " + std::to_string(number) +
+                                     ": a key must be 32 bytes, this one is " +
+                                     std::to_string(len));
     }
     key.id = KeyId(key.bytes);
     ring.keys_.push_back(key);
   }
   if (ring.keys_.empty()) {
-    *why = "no key in the keyring";
-    return std::nullopt;
+    return Status::InvalidArgument("no key in the keyring");
   }
   return ring;
 }
 
-std::optional<Keyring> Keyring::Load(const std::string& path, std::string* why) {
+Result<Keyring> Keyring::Load(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    *why = "cannot read keyring " + path + ": " + std::strerror(errno);
-    return std::nullopt;
+    return Status::IOError("cannot read keyring " + path + ": " + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) {
-    *why = "keyring " + path + " is not a regular file";
-    return std::nullopt;
+    return Status::InvalidArgument("keyring " + path + " is not a regular file");
   }
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    *why = "keyring " + path + " is accessible to other users (mode " + mode +
-           "); refusing to use it: chmod 600 " + path;
-    return std::nullopt;
+    return Status::InvalidArgument("keyring " + path + " is accessible to other users (mode " +
+                                   mode + "); refusing to use it: chmod 600 " + path);
   }
   std::ifstream in(path);
   if (!in) {
-    *why = "cannot read keyring " + path + ": " + std::strerror(errno);
-    return std::nullopt;
+    return Status::IOError("cannot read keyring " + path + ": " + std::strerror(errno));
   }
   std::stringstream text;
   text << in.rdbuf();
-  std::string inner;
-  auto ring = Parse(text.str(), &inner);
-  if (!ring) *why = "keyring " + path + ": " + inner;
+  auto ring = Parse(text.str());
+  if (!ring) return Status::InvalidArgument("keyring " + path + ": " + ring.message());
   return ring;
 }
 

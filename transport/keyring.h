@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "transport/wire_format.h"
 
 namespace vigil {
@@ -26,12 +27,13 @@ struct Key {
 class Keyring {
  public:
   // Parses a keyring file's text: one base64 key (32 bytes) per line; blank lines and lines
-  // starting with '#' are ignored. On failure returns nullopt and sets *why (with the line).
-  static std::optional<Keyring> Parse(const std::string& text, std::string* why);
+  // starting with '#' are ignored. On failure: InvalidArgument naming the line.
+  static Result<Keyring> Parse(const std::string& text);
 
   // Reads and parses `path`. Refuses a file that other users can read or write (mode & 077),
-  // or that is not a regular file, with a message saying how to fix it.
-  static std::optional<Keyring> Load(const std::string& path, std::string* why);
+  // or that is not a regular file, with a message saying how to fix it (IOError,
+  // InvalidArgument).
+  static Result<Keyring> Load(const std::string& path);
 
   const Key& primary() const { return keys_.front(); }
   const std::vector<Key>& keys() const { return keys_; }

@@ -18,8 +18,7 @@ using asio::ip::udp;
 
 UdpEndpoint::UdpEndpoint(asio::io_context& io) : socket_(io), buffers_(kBatchSize) {}
 
-std::unique_ptr<UdpEndpoint> UdpEndpoint::Open(asio::io_context& io, const udp::endpoint& bind,
-                                               std::string* error) {
+Result<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Open(asio::io_context& io, const udp::endpoint& bind) {
   std::unique_ptr<UdpEndpoint> ep(new UdpEndpoint(io));
   boost::system::error_code ec;
   ep->socket_.open(bind.protocol(), ec);
@@ -40,9 +39,8 @@ std::unique_ptr<UdpEndpoint> UdpEndpoint::Open(asio::io_context& io, const udp::
   }
   if (!ec) ep->socket_.bind(bind, ec);
   if (ec) {
-    *error = "cannot bind UDP " + bind.address().to_string() + ":" + std::to_string(bind.port()) +
-             ": " + ec.message();
-    return nullptr;
+    return Status::IOError("cannot bind UDP " + bind.address().to_string() + ":" +
+                           std::to_string(bind.port()) + ": " + ec.message());
   }
   return ep;
 }

@@ -15,6 +15,8 @@
 #include <system_error>
 #include <vector>
 
+#include "base/status.h"
+
 namespace vigil {
 
 // One received datagram, valid only during the batch callback.
@@ -39,10 +41,9 @@ class UdpEndpoint {
   using BatchHandler = std::function<void(std::span<const ReceivedDatagram>)>;
 
   // Opens a socket bound to `bind`. An IPv6 wildcard bind accepts IPv4 too (dual stack).
-  // On failure returns nullptr and sets *error to a message naming the address and cause.
-  static std::unique_ptr<UdpEndpoint> Open(boost::asio::io_context& io,
-                                           const boost::asio::ip::udp::endpoint& bind,
-                                           std::string* error);
+  // On failure: IOError naming the address and cause.
+  static Result<std::unique_ptr<UdpEndpoint>> Open(boost::asio::io_context& io,
+                                                   const boost::asio::ip::udp::endpoint& bind);
 
   // Receives until Close(): waits for readability, then drains the socket in batches of up
   // to kBatchSize with recvmmsg and hands each batch to `handler`. Errors other than

@@ -69,9 +69,8 @@ TEST_P(Flood, FromThePeersOwnAddressNeverTakesALivePeerDown) {
   c.UseKeys(2);
   ASSERT_TRUE(c.StartAll()) << c.Logs();
   ASSERT_TRUE(WaitUntil([&] { return c.AllSee("up"); })) << c.Logs();
-  std::string why;
-  const auto ring = Keyring::Load(c.KeyFile(0), &why);
-  ASSERT_TRUE(ring) << why;
+  const auto ring = Keyring::Load(c.KeyFile(0));
+  ASSERT_TRUE(ring) << ring.message();
   Daemon& target = c.node(0);
   EventCollector events(target.socket());
   ASSERT_TRUE(events.WaitOpen());

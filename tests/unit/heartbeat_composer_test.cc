@@ -37,9 +37,8 @@ TEST(HeartbeatComposer, OneSequenceNumberPerRoundAndEachReceiversOwnEcho) {
 }
 
 TEST(HeartbeatComposer, SignsWithThePrimaryKeyAndFollowsAReload) {
-  std::string why;
-  const auto ring = Keyring::Parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", &why);
-  ASSERT_TRUE(ring) << why;
+  const auto ring = Keyring::Parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
+  ASSERT_TRUE(ring) << ring.message();
   HeartbeatComposer composer("n", milliseconds(100), 1);
   composer.set_keyring(*ring);
   composer.set_interval(milliseconds(400));

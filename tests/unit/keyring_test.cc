@@ -30,10 +30,21 @@ std::vector<std::uint8_t> Signed(const Key* key, std::string_view from, std::uin
 }
 
 Keyring Ring(const std::string& text) {
-  std::string why;
-  auto r = Keyring::Parse(text, &why);
-  EXPECT_TRUE(r) << why;
+  auto r = Keyring::Parse(text);
+  EXPECT_TRUE(r) << r.message();
   return *r;
+}
+
+// Keyring::Parse and Load, with the failure's message in *why (for the assertions below).
+bool Parses(const std::string& text, std::string* why) {
+  const auto r = Keyring::Parse(text);
+  *why = r.message();
+  return r.ok();
+}
+bool Loads(const std::string& path, std::string* why) {
+  const auto r = Keyring::Load(path);
+  *why = r.message();
+  return r.ok();
 }
 
 TEST(Keyring, ParsesKeysCommentsAndBlankLines) {
@@ -46,12 +57,12 @@ TEST(Keyring, ParsesKeysCommentsAndBlankLines) {
 
 TEST(Keyring, RejectsBadKeysWithTheLine) {
   std::string why;
-  EXPECT_FALSE(Keyring::Parse("", &why));
+  EXPECT_FALSE(Parses("", &why));
   EXPECT_NE(why.find("no key"), std::string::npos);
-  EXPECT_FALSE(Keyring::Parse("# only a comment\n", &why));
-  EXPECT_FALSE(Keyring::Parse(GenerateKeyBase64() + "\nnot-base64!!\n", &why));
+  EXPECT_FALSE(Parses("# only a comment\n", &why));
+  EXPECT_FALSE(Parses(GenerateKeyBase64() + "\nnot-base64!!\n", &why));
   EXPECT_NE(why.find("line 2"), std::string::npos) << why;
-  EXPECT_FALSE(Keyring::Parse("c2hvcnQ=\n", &why));  // "short": 5 bytes
+  EXPECT_FALSE(Parses("c2hvcnQ=\n", &why));  // "short": 5 bytes
   EXPECT_NE(why.find("must be 32 bytes, this one is 5"), std::string::npos) << why;
 }
 
@@ -62,12 +73,12 @@ TEST(Keyring, RefusesFilesOthersCanRead) {
   std::ofstream(path) << GenerateKeyBase64() << "\n";
   ::chmod(path.c_str(), 0644);
   std::string why;
-  EXPECT_FALSE(Keyring::Load(path, &why));
+  EXPECT_FALSE(Loads(path, &why));
   EXPECT_NE(why.find("mode 0644"), std::string::npos) << why;
   EXPECT_NE(why.find("chmod 600"), std::string::npos) << why;
   ::chmod(path.c_str(), 0600);
-  EXPECT_TRUE(Keyring::Load(path, &why)) << why;
-  EXPECT_FALSE(Keyring::Load(dir, &why));  // a directory
+  EXPECT_TRUE(Loads(path, &why)) << why;
+  EXPECT_FALSE(Loads(dir, &why));  // a directory
   std::filesystem::remove_all(dir);
 }
 
@@ -144,9 +155,8 @@ TEST(Mac, ADatagramSignedFromTheDocumentVerifies) {
   std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/fuzz/corpus/datagram/signed", std::ios::binary);
   ASSERT_TRUE(in);
   const std::vector<std::uint8_t> d((std::istreambuf_iterator<char>(in)), {});
-  std::string why;
-  const auto ring = Keyring::Parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", &why);
-  ASSERT_TRUE(ring) << why;
+  const auto ring = Keyring::Parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
+  ASSERT_TRUE(ring) << ring.message();
   Message m;
   RejectReason reason{};
   ASSERT_EQ(Decode(d, &m, &reason), DecodeStatus::kOk) << RejectReasonName(reason);

@@ -43,8 +43,7 @@ Timestamp T(double ms) {
 }
 
 Keyring Ring() {
-  std::string why;
-  return *Keyring::Parse(GenerateKeyBase64(), &why);
+  return *Keyring::Parse(GenerateKeyBase64());
 }
 
 // A heartbeat of `p` as a real sender makes it: echoing what it heard of us, signed.

@@ -36,10 +36,10 @@ PersistedState Sample() {
 }
 
 TEST_F(StateFileTest, RoundTrips) {
-  ASSERT_FALSE(WriteStateFile(dir_, Sample()));
-  PersistedState back;
-  std::string why;
-  ASSERT_EQ(ReadStateFile(dir_, "n1", &back, &why), StateLoad::kOk) << why;
+  ASSERT_TRUE(WriteStateFile(dir_, Sample()).ok());
+  const auto read = ReadStateFile(dir_, "n1");
+  ASSERT_TRUE(read) << read.message();
+  const PersistedState& back = *read;
   EXPECT_EQ(back.incarnation, 77u);
   ASSERT_EQ(back.peers.size(), 2u);
   EXPECT_EQ(back.peers[0].id, "n2");
@@ -55,13 +55,11 @@ TEST_F(StateFileTest, RoundTrips) {
 }
 
 TEST_F(StateFileTest, MissingIsNotAnError) {
-  PersistedState s;
-  std::string why;
-  EXPECT_EQ(ReadStateFile(dir_, "n1", &s, &why), StateLoad::kMissing);
+  EXPECT_EQ(ReadStateFile(dir_, "n1").status().code(), Status::Code::kNotFound);
 }
 
 TEST_F(StateFileTest, RejectsEveryKindOfBadFile) {
-  ASSERT_FALSE(WriteStateFile(dir_, Sample()));
+  ASSERT_TRUE(WriteStateFile(dir_, Sample()).ok());
   std::string good;
   {
     std::ifstream in(dir_ + "/state.json");
@@ -86,9 +84,9 @@ TEST_F(StateFileTest, RejectsEveryKindOfBadFile) {
   };
   for (const auto& [text, reason] : cases) {
     Write(text);
-    PersistedState s;
-    std::string why;
-    EXPECT_EQ(ReadStateFile(dir_, "n1", &s, &why), StateLoad::kBad) << text;
+    const auto read = ReadStateFile(dir_, "n1");
+    EXPECT_EQ(read.status().code(), Status::Code::kCorruption) << text;
+    const std::string why = read.message();
     EXPECT_NE(why.find(reason), std::string::npos) << "for " << text << ": " << why;
   }
 }
@@ -102,9 +100,9 @@ TEST_F(StateFileTest, QuarantineMovesTheFileAside) {
 }
 
 TEST_F(StateFileTest, WriteFailsCleanlyInAMissingDirectory) {
-  const auto error = WriteStateFile(dir_ + "/does/not/exist", Sample());
-  ASSERT_TRUE(error);
-  EXPECT_NE(error->find("cannot create"), std::string::npos) << *error;
+  const Status error = WriteStateFile(dir_ + "/does/not/exist", Sample());
+  ASSERT_FALSE(error.ok());
+  EXPECT_NE(error.message().find("cannot create"), std::string::npos) << error.message();
 }
 
 }  // namespace

@@ -1,0 +1,44 @@
+// Where each peer is: its configured address resolved to a socket endpoint, looked up by the
+// peer's id (its identity). Nothing here is indexed by position in the peer table, so a
+// reload (and, next, enrollment and membership) that adds, moves or removes peers needs no
+// re-indexing: an entry counts only while it was resolved from the address the peer is
+// configured with now.
+#pragma once
+
+#include <boost/asio/ip/udp.hpp>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "config/endpoint.h"
+#include "daemon/node.h"
+
+namespace vigil {
+
+// Not thread-safe (the daemon's one thread). Pointers returned by Find stay valid until the
+// entry is set again, erased or pruned.
+class PeerAddresses {
+ public:
+  // Records that peer `id`, configured at `configured`, is at `at`.
+  void Set(const std::string& id, const Endpoint& configured,
+           const boost::asio::ip::udp::endpoint& at);
+  // Where peer `id` configured at `configured` is; null while unresolved (or resolved from
+  // an address it is no longer configured with).
+  const boost::asio::ip::udp::endpoint* Find(std::string_view id,
+                                             const Endpoint& configured) const;
+  // Drops the entries of peers no longer in `peers` or configured elsewhere now.
+  void Prune(std::span<const PeerRecord> peers);
+  std::size_t size() const { return by_id_.size(); }
+
+ private:
+  struct Entry {
+    Endpoint configured;
+    boost::asio::ip::udp::endpoint at;
+  };
+  std::unordered_map<std::string, Entry, StringViewHash, std::equal_to<>> by_id_;
+};
+
+}  // namespace vigil
