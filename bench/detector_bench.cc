@@ -104,8 +104,8 @@ void BM_NodeDatagram(benchmark::State& state) {
   const bool auth = state.range(1) != 0;
   const Keyring ring = *Keyring::Parse(GenerateKeyBase64());
   Config config;
-  config.node_id = "self";
-  config.heartbeat_interval = 1s;
+  config.node.id = "self";
+  config.heartbeat.interval = 1s;
   for (int i = 0; i < peers; ++i) {
     PeerConfig p;
     p.id = "node-" + std::to_string(i);

@@ -30,47 +30,40 @@ struct RecordingConfig {
   bool operator==(const RecordingConfig&) const = default;
 };
 
-struct Config {
-  std::string source;  // file the config came from (for messages)
-
-  // node
-  std::string node_id;
+// node:
+struct NodeConfig {
+  std::string id;
   Endpoint bind{"0.0.0.0", kDefaultPort, Endpoint::HostKind::kIPv4};
   std::optional<Endpoint> advertise;
+};
 
-  // heartbeat
-  Duration heartbeat_interval = std::chrono::seconds(1);
-  double heartbeat_jitter = 0.1;  // fraction of the interval, uniformly spread
+// heartbeat:
+struct HeartbeatConfig {
+  Duration interval = std::chrono::seconds(1);
+  double jitter = 0.1;  // fraction of the interval, uniformly spread
+};
 
-  DetectorOptions detector;  // defaults for every peer
-  std::vector<PeerConfig> peers;
-
-  // api
-  std::string api_socket = "/run/vigil/vigil.sock";
-  std::uint32_t api_socket_mode = 0660;
-  std::size_t api_max_connections = 64;
-  Duration api_idle_timeout = std::chrono::seconds(30);
-  std::size_t api_sse_buffer_bytes = 256 * 1024;
+// api: the local HTTP API on the Unix socket.
+struct ApiConfig {
+  std::string socket = "/run/vigil/vigil.sock";
+  std::uint32_t mode = 0660;
+  std::size_t max_connections = 64;
+  Duration idle_timeout = std::chrono::seconds(30);
+  std::size_t sse_buffer_bytes = 256 * 1024;
   // If either list is non-empty, only these users/primary groups (and root) may use the API
   // (checked with SO_PEERCRED); others get 403.
-  std::vector<std::uint32_t> api_allow_uids;
-  std::vector<std::uint32_t> api_allow_gids;
+  std::vector<std::uint32_t> allow_uids;
+  std::vector<std::uint32_t> allow_gids;
+  bool operator==(const ApiConfig&) const = default;
+};
 
-  // metrics
-  std::optional<Endpoint> metrics_listen;  // optional TCP listener for /metrics
+// metrics:
+struct MetricsConfig {
+  std::optional<Endpoint> listen;  // optional TCP listener for /metrics
+};
 
-  // log
-  std::string log_level = "info";
-
-  // state
-  std::string state_directory = "/var/lib/vigil";
-
-  RecordingConfig recording;
-
-  // events
-  std::size_t event_ring_size = 4096;
-
-  // security
+// security:
+struct SecurityConfig {
   std::optional<std::string> keyring;  // path of the keyring file; unset: no authentication
   bool require_auth = false;           // reject datagrams without a valid MAC
   // Reject datagrams whose source address is not the peer's configured (resolved) address.
@@ -78,6 +71,23 @@ struct Config {
   // A datagram of a peer incarnation not yet confirmed must echo this daemon's incarnation
   // (docs/security.md, "Replays"). Default: require_auth.
   bool require_echo = false;
+};
+
+// The whole file, one member per YAML section; each part of the daemon takes its section.
+struct Config {
+  std::string source;  // file the config came from (for messages)
+
+  NodeConfig node;
+  HeartbeatConfig heartbeat;
+  DetectorOptions detector;  // defaults for every peer
+  std::vector<PeerConfig> peers;
+  ApiConfig api;
+  MetricsConfig metrics;
+  std::string log_level = "info";                  // log.level
+  std::string state_directory = "/var/lib/vigil";  // state.directory
+  RecordingConfig recording;
+  std::size_t event_ring_size = 4096;  // events.ring_size
+  SecurityConfig security;
 };
 
 // The values of log.level (and of vigild --log-level).

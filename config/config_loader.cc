@@ -41,7 +41,7 @@ void LoadNodeSection(YamlReader& r, const YAML::Node& root, Config& c) {
   if (!r.CheckMap(node, "node", {"id", "bind", "advertise"})) return;
   if (node["id"]) {
     if (auto s = r.String(node["id"], "node.id"); s && r.ValidId(node["id"], "node.id", *s)) {
-      c.node_id = *s;
+      c.node.id = *s;
     }
   } else {
     r.Error(node, "node.id", "required key is missing");
@@ -52,11 +52,11 @@ void LoadNodeSection(YamlReader& r, const YAML::Node& root, Config& c) {
         r.Error(node["bind"], "node.bind",
                 fmt::format("expected an IP address to bind to, found host name '{}'", ep->host));
       } else {
-        c.bind = *ep;
+        c.node.bind = *ep;
       }
     }
   }
-  if (node["advertise"]) c.advertise = r.EndpointValue(node["advertise"], "node.advertise");
+  if (node["advertise"]) c.node.advertise = r.EndpointValue(node["advertise"], "node.advertise");
 }
 
 void LoadHeartbeatSection(YamlReader& r, const YAML::Node& hb, Config& c) {
@@ -67,12 +67,12 @@ void LoadHeartbeatSection(YamlReader& r, const YAML::Node& hb, Config& c) {
         r.Error(hb["interval"], "heartbeat.interval",
                 fmt::format("expected from 1ms to 1h, found {}", FormatDuration(*d)));
       } else {
-        c.heartbeat_interval = *d;
+        c.heartbeat.interval = *d;
       }
     }
   }
   if (hb["jitter"]) {
-    if (auto x = r.Number(hb["jitter"], "heartbeat.jitter", 0, 0.5, true)) c.heartbeat_jitter = *x;
+    if (auto x = r.Number(hb["jitter"], "heartbeat.jitter", 0, 0.5, true)) c.heartbeat.jitter = *x;
   }
 }
 
@@ -102,7 +102,7 @@ void LoadApiAllowLists(YamlReader& r, const YAML::Node& api, Config& c) {
       r.Error(list, path, "expected a list of numeric ids, found " + Describe(list));
       continue;
     }
-    auto& into = std::string(key) == "allow_uids" ? c.api_allow_uids : c.api_allow_gids;
+    auto& into = std::string(key) == "allow_uids" ? c.api.allow_uids : c.api.allow_gids;
     for (std::size_t i = 0; i < list.size(); ++i) {
       if (auto x = r.Integer(list[i], fmt::format("{}[{}]", path, i), 0, 4294967294LL)) {
         into.push_back(static_cast<std::uint32_t>(*x));
@@ -124,7 +124,7 @@ void LoadApiSection(YamlReader& r, const YAML::Node& api, Config& c) {
                 fmt::format("a Unix socket path must be shorter than 108 bytes, found {}",
                             s->size()));
       } else {
-        c.api_socket = *s;
+        c.api.socket = *s;
       }
     }
   }
@@ -136,23 +136,23 @@ void LoadApiSection(YamlReader& r, const YAML::Node& api, Config& c) {
         r.Error(api["mode"], "api.mode",
                 fmt::format("expected an octal file mode such as \"0660\", found '{}'", *s));
       } else {
-        c.api_socket_mode = static_cast<std::uint32_t>(std::stoul(*s, nullptr, 8)) & 0777;
+        c.api.mode = static_cast<std::uint32_t>(std::stoul(*s, nullptr, 8)) & 0777;
       }
     }
   }
   if (api["max_connections"]) {
     if (auto x = r.Integer(api["max_connections"], "api.max_connections", 1, 10000)) {
-      c.api_max_connections = static_cast<std::size_t>(*x);
+      c.api.max_connections = static_cast<std::size_t>(*x);
     }
   }
   if (api["idle_timeout"]) {
     if (auto d = r.DurationValue(api["idle_timeout"], "api.idle_timeout", false)) {
-      c.api_idle_timeout = *d;
+      c.api.idle_timeout = *d;
     }
   }
   if (api["sse_buffer"]) {
     if (auto x = r.Integer(api["sse_buffer"], "api.sse_buffer", 4096, 64 << 20)) {
-      c.api_sse_buffer_bytes = static_cast<std::size_t>(*x);
+      c.api.sse_buffer_bytes = static_cast<std::size_t>(*x);
     }
   }
 }
@@ -163,7 +163,7 @@ void LoadMetricsSection(YamlReader& r, const YAML::Node& m, Config& c) {
     if (ep->kind == Endpoint::HostKind::kName) {
       r.Error(m["listen"], "metrics.listen", "expected an IP address, found a host name");
     } else {
-      c.metrics_listen = ep;
+      c.metrics.listen = ep;
     }
   }
 }
@@ -197,30 +197,30 @@ void LoadEventsSection(YamlReader& r, const YAML::Node& e, Config& c) {
 void LoadSecurityKeys(YamlReader& r, const YAML::Node& sec, Config& c) {
   if (sec["keyring"]) {
     if (auto k = r.AbsolutePath(sec["keyring"], "security.keyring")) {
-      c.keyring = *k;
-      c.require_auth = true;  // the default once there is a keyring
+      c.security.keyring = *k;
+      c.security.require_auth = true;  // the default once there is a keyring
     }
   }
   if (sec["require_auth"]) {
     if (const auto b = r.Bool(sec["require_auth"], "security.require_auth")) {
-      if (*b && !c.keyring && !sec["keyring"]) {
+      if (*b && !c.security.keyring && !sec["keyring"]) {
         r.Error(sec["require_auth"], "security.require_auth",
                 "requires security.keyring: there is no key to check datagrams with");
       } else {
-        c.require_auth = *b;
+        c.security.require_auth = *b;
       }
     }
   }
   // Freshness is only worth proving for datagrams nobody else can make.
-  c.require_echo = c.require_auth;
+  c.security.require_echo = c.security.require_auth;
   if (sec["require_echo"]) {
     if (const auto b = r.Bool(sec["require_echo"], "security.require_echo")) {
-      if (*b && !c.require_auth) {
+      if (*b && !c.security.require_auth) {
         r.Error(sec["require_echo"], "security.require_echo",
                 "requires security.require_auth (and a keyring): an echo in a datagram "
                 "anyone can forge proves nothing");
       } else {
-        c.require_echo = *b;
+        c.security.require_echo = *b;
       }
     }
   }
@@ -239,7 +239,7 @@ void LoadSecuritySection(YamlReader& r, const YAML::Node& sec, Config& c) {
   }
   if (sec["check_source_address"]) {
     if (auto b = r.Bool(sec["check_source_address"], "security.check_source_address")) {
-      c.check_source_address = *b;
+      c.security.check_source_address = *b;
     }
   }
   LoadSecurityKeys(r, sec, c);

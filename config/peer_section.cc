@@ -30,7 +30,7 @@ bool LoadPeerId(YamlReader& r, const YAML::Node& p, const std::string& path, con
             fmt::format("duplicate peer id '{}' (also {})", pc.id, it->second));
     ok = false;
   }
-  if (!c.node_id.empty() && pc.id == c.node_id) {
+  if (!c.node.id.empty() && pc.id == c.node.id) {
     r.Error(p["id"], path + ".id",
             fmt::format("'{}' is this node's own id (node.id); a node does not list itself as "
                         "a peer",
@@ -56,7 +56,7 @@ bool LoadPeerAddress(YamlReader& r, const YAML::Node& p, const std::string& path
             fmt::format("duplicate peer address {} (also {})", key, it->second));
     ok = false;
   }
-  const Endpoint& self = c.advertise ? *c.advertise : c.bind;
+  const Endpoint& self = c.node.advertise ? *c.node.advertise : c.node.bind;
   if (*ep == self) {
     r.Error(p["address"], path + ".address", fmt::format("{} is this node's own address", key));
     ok = false;

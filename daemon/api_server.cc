@@ -61,14 +61,14 @@ bool SomeoneListens(const std::string& path) {
 // Whether api.allow_uids / api.allow_gids in `options` exclude the peer on socket `fd`;
 // fills `cred` (SO_PEERCRED) only when either list is set.
 bool PeerRefused(int fd, const ApiServerOptions& options, ucred& cred) {
-  if (options.allow_uids.empty() && options.allow_gids.empty()) return false;
+  if (options.api.allow_uids.empty() && options.api.allow_gids.empty()) return false;
   socklen_t len = sizeof cred;
   const bool known = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
   auto in = [](const std::vector<std::uint32_t>& v, std::uint32_t x) {
     return std::find(v.begin(), v.end(), x) != v.end();
   };
-  return !(known && (cred.uid == 0 || in(options.allow_uids, cred.uid) ||
-                     in(options.allow_gids, cred.gid)));
+  return !(known && (cred.uid == 0 || in(options.api.allow_uids, cred.uid) ||
+                     in(options.api.allow_gids, cred.gid)));
 }
 
 }  // namespace
@@ -89,7 +89,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Open(asio::io_context& io,
                                                    ApiServerOptions options, RouteFn route,
                                                    const EventRing& ring,
                                                    DaemonCounters& counters, LogFn warn) {
-  const std::string path = options.path;
+  const std::string path = options.api.socket;
   if (auto problem = ApiSocketPathProblem(path)) {  // the messages --check-config gives
     return Status::InvalidArgument(*problem);
   }
@@ -106,11 +106,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Open(asio::io_context& io,
   server->acceptor_.open(stream_protocol(), ec);
   if (!ec) {
     // Create the socket with the final mode directly: no window where it is wider.
-    const mode_t old = ::umask(static_cast<mode_t>(~server->options_.mode & 0777));
+    const mode_t old = ::umask(static_cast<mode_t>(~server->options_.api.mode & 0777));
     server->acceptor_.bind(stream_protocol::endpoint(path), ec);
     ::umask(old);
   }
-  if (!ec && ::chmod(path.c_str(), static_cast<mode_t>(server->options_.mode)) != 0) {
+  if (!ec && ::chmod(path.c_str(), static_cast<mode_t>(server->options_.api.mode)) != 0) {
     ec = boost::system::error_code(errno, boost::system::system_category());
   }
   if (!ec) server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
@@ -124,14 +124,12 @@ void ApiServer::Start(std::function<void(std::exception_ptr)> on_accept_loop_end
   asio::co_spawn(io_, AcceptLoop(), std::move(on_accept_loop_end));
 }
 
-void ApiServer::set_limits(std::size_t max_connections, Duration idle_timeout,
-                           std::size_t sse_buffer, std::vector<std::uint32_t> allow_uids,
-                           std::vector<std::uint32_t> allow_gids) {
-  options_.max_connections = max_connections;
-  options_.idle_timeout = idle_timeout;
-  options_.sse_buffer_bytes = sse_buffer;
-  options_.allow_uids = std::move(allow_uids);
-  options_.allow_gids = std::move(allow_gids);
+void ApiServer::set_limits(const ApiConfig& api) {
+  // The socket's path and mode stay: they change only with a restart.
+  const ApiConfig bound = options_.api;
+  options_.api = api;
+  options_.api.socket = bound.socket;
+  options_.api.mode = bound.mode;
 }
 
 void ApiServer::Stop() {
@@ -140,7 +138,7 @@ void ApiServer::Stop() {
   boost::system::error_code ec;
   if (acceptor_.is_open()) {
     acceptor_.close(ec);
-    ::unlink(options_.path.c_str());
+    ::unlink(options_.api.socket.c_str());
   }
   for (auto* socket : connections_) socket->close(ec);
   for (auto& sub : subscribers_) {
@@ -151,7 +149,7 @@ void ApiServer::Stop() {
 
 asio::awaitable<void> ApiServer::AcceptLoop() {
   return AcceptUntilStopped(acceptor_, stopped_, warn_, "API", [this](stream_protocol::socket s) {
-    if (counters_.api_connections >= options_.max_connections) {
+    if (counters_.api_connections >= options_.api.max_connections) {
       ++counters_.api_connections_refused;
       static const std::string kBusy = BusyResponse("api.max_connections");
       RefuseConnection(s, kBusy);
@@ -185,7 +183,7 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
     parser.body_limit(options_.body_limit);
-    stream.expires_after(options_.idle_timeout);
+    stream.expires_after(options_.api.idle_timeout);
     auto [ec, bytes] =
         co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     if (ClientWentAway(ec) || stopped_) break;
@@ -225,7 +223,7 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
 asio::awaitable<bool> ApiServer::WriteResponse(Stream& stream, const ApiResponse& response,
                                                unsigned version, bool keep_alive) {
   auto res = ToHttpResponse(response, version, keep_alive);
-  stream.expires_after(options_.idle_timeout);
+  stream.expires_after(options_.api.idle_timeout);
   auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
   co_return !wec;
 }
@@ -354,11 +352,11 @@ void ApiServer::Broadcast(const EventRecord& event) {
   const std::string text = FormatSseEvent(event);
   for (auto& sub : subscribers_) {
     if (sub->closed) continue;
-    if (sub->pending.size() + text.size() > options_.sse_buffer_bytes) {
+    if (sub->pending.size() + text.size() > options_.api.sse_buffer_bytes) {
       // Too far behind: drop it rather than buffer without bound.
       ++counters_.sse_clients_dropped;
       warn_(fmt::format("event subscriber dropped: more than {} bytes behind (api.sse_buffer)",
-                        options_.sse_buffer_bytes));
+                        options_.api.sse_buffer_bytes));
       sub->closed = true;
       boost::system::error_code ec;
       sub->socket->close(ec);  // aborts a write stuck on a full socket

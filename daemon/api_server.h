@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "config/config.h"
 #include "daemon/api_router.h"
 #include "daemon/event_ring.h"
 #include "daemon/metrics.h"
@@ -27,18 +28,10 @@
 namespace vigil {
 
 struct ApiServerOptions {
-  std::string path;
-  std::uint32_t mode = 0660;
-  std::size_t max_connections = 64;
-  Duration idle_timeout = std::chrono::seconds(30);
-  std::size_t sse_buffer_bytes = 256 * 1024;
+  ApiConfig api;  // the api: section of vigil.yaml
   Duration keepalive_interval = std::chrono::seconds(15);
   std::size_t header_limit = 8 * 1024;
   std::size_t body_limit = 16 * 1024;
-  // If either is non-empty, only root, these users and these primary groups may connect
-  // (SO_PEERCRED); anyone else gets 403.
-  std::vector<std::uint32_t> allow_uids;
-  std::vector<std::uint32_t> allow_gids;
 };
 
 // Serves the API. Requests are answered by `route` on the io_context thread, so handlers
@@ -49,7 +42,7 @@ class ApiServer {
                                             std::optional<std::string_view> last_event_id)>;
   using LogFn = std::function<void(const std::string&)>;
 
-  // Binds the socket at options.path with options.mode. An existing file there is
+  // Binds the socket at options.api.socket with options.api.mode. An existing file there is
   // replaced only if it is a socket nobody is listening on. On failure: InvalidArgument (a bad
   // path), Busy (another vigild listens there) or IOError.
   static Result<std::unique_ptr<ApiServer>> Open(boost::asio::io_context& io,
@@ -70,9 +63,9 @@ class ApiServer {
   // Stops accepting, disconnects everyone, removes the socket file.
   void Stop();
 
-  // Changes limits on the fly (a reload).
-  void set_limits(std::size_t max_connections, Duration idle_timeout, std::size_t sse_buffer,
-                  std::vector<std::uint32_t> allow_uids, std::vector<std::uint32_t> allow_gids);
+  // Applies a reloaded api: section: every limit and the allow lists; the socket path and
+  // mode change only with a restart.
+  void set_limits(const ApiConfig& api);
 
   struct Subscriber;
 

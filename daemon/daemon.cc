@@ -42,12 +42,12 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
   incarnation_ = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(started_.wall.time_since_epoch())
           .count());
-  self_.id = config_.node_id;
+  self_.id = config_.node.id;
   self_.version = kVersion;
   self_.incarnation = incarnation_;
-  composer_.emplace(config_.node_id, config_.heartbeat_interval, incarnation_);
+  composer_.emplace(config_.node.id, config_.heartbeat.interval, incarnation_);
   self_.started = started_;
-  self_.socket = config_.api_socket;
+  self_.socket = config_.api.socket;
   health_.set_options(HealthOptions());
   node_ = std::make_unique<Node>(config_, started_);
   node_->set_event_listener([this](const EventRecord& e) { OnEvent(e); });
@@ -58,7 +58,7 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
 LocalHealthOptions Daemon::HealthOptions() const {
   LocalHealthOptions o;
   // Listen long enough for every live peer to be heard at least twice.
-  o.listen_window = std::max<Duration>(std::chrono::seconds(1), 3 * config_.heartbeat_interval);
+  o.listen_window = std::max<Duration>(std::chrono::seconds(1), 3 * config_.heartbeat.interval);
   return o;
 }
 
@@ -122,8 +122,8 @@ void Daemon::FlushTraces() {
 Daemon::~Daemon() = default;
 
 Result<std::optional<Keyring>> Daemon::LoadKeyring(const Config& config) {
-  if (!config.keyring) return std::optional<Keyring>();
-  auto ring = Keyring::Load(*config.keyring);
+  if (!config.security.keyring) return std::optional<Keyring>();
+  auto ring = Keyring::Load(*config.security.keyring);
   if (!ring) return ring.status();
   return std::optional<Keyring>(std::move(ring).value());
 }
@@ -144,7 +144,7 @@ int Daemon::Run() {
   }
   keyring_ = std::move(ring).value();
   // Before the state is restored: what a restored peer must prove depends on it.
-  node_->SetAuthentication(keyring_, config_.require_auth, config_.require_echo);
+  node_->SetAuthentication(keyring_, config_.security.require_auth, config_.security.require_echo);
   LoadState();
   self_.incarnation = incarnation_;
   composer_->set_incarnation(incarnation_);
@@ -152,9 +152,9 @@ int Daemon::Run() {
   if (keyring_) {
     spdlog::info("heartbeats are signed with key id {} of {} in {}; unauthenticated datagrams "
                  "are {}; echoes of our incarnation are {}",
-                 keyring_->primary().id, keyring_->keys().size(), *config_.keyring,
-                 config_.require_auth ? "rejected" : "accepted (security.require_auth: false)",
-                 config_.require_echo ? "required" : "not required (security.require_echo: false)");
+                 keyring_->primary().id, keyring_->keys().size(), *config_.security.keyring,
+                 config_.security.require_auth ? "rejected" : "accepted (security.require_auth: false)",
+                 config_.security.require_echo ? "required" : "not required (security.require_echo: false)");
   }
   if (const Status opened = OpenSockets(); !opened.ok()) {
     spdlog::critical("{}", opened.message());
@@ -162,7 +162,7 @@ int Daemon::Run() {
   }
   StartLoops();
   spdlog::info("vigild {} node {} incarnation {}: heartbeats on udp {}, API on {}, {} peers",
-               kVersion, config_.node_id, incarnation_, self_.bind, config_.api_socket,
+               kVersion, config_.node.id, incarnation_, self_.bind, config_.api.socket,
                node_->peers().size());
   UpdateStatus();
   notifier_.Ready();  // both sockets are bound
@@ -243,10 +243,10 @@ void Daemon::Reload() {
   notifier_.Reloading(clock_.Now().mono);
   spdlog::info("SIGHUP: reloading {}", config_path_);
   ConfigResult r = LoadConfigFile(config_path_);
-  if (r.ok() && r.config->node_id != config_.node_id) {
+  if (r.ok() && r.config->node.id != config_.node.id) {
     r.errors.push_back({config_path_, 0, 0, "node.id",
                         fmt::format("cannot change from '{}' to '{}' on reload; restart vigild",
-                                    config_.node_id, r.config->node_id)});
+                                    config_.node.id, r.config->node.id)});
     r.config.reset();
   }
   if (!r.ok()) {
@@ -268,25 +268,24 @@ void Daemon::Reload() {
       field = old;
     }
   };
-  keep(next.bind, config_.bind, "node.bind");
-  keep(next.api_socket, config_.api_socket, "api.socket");
-  keep(next.api_socket_mode, config_.api_socket_mode, "api.mode");
+  keep(next.node.bind, config_.node.bind, "node.bind");
+  keep(next.api.socket, config_.api.socket, "api.socket");
+  keep(next.api.mode, config_.api.mode, "api.mode");
   keep(next.state_directory, config_.state_directory, "state.directory");
-  keep(next.metrics_listen, config_.metrics_listen, "metrics.listen");
+  keep(next.metrics.listen, config_.metrics.listen, "metrics.listen");
 
-  if (next.heartbeat_interval != config_.heartbeat_interval) RestartSendSchedule();
+  if (next.heartbeat.interval != config_.heartbeat.interval) RestartSendSchedule();
   const ReconfigureSummary summary = node_->Reconfigure(next, clock_.Now());
   keyring_ = std::move(next_keyring).value();
-  node_->SetAuthentication(keyring_, next.require_auth, next.require_echo);
+  node_->SetAuthentication(keyring_, next.security.require_auth, next.security.require_echo);
   composer_->set_keyring(keyring_);
-  composer_->set_interval(next.heartbeat_interval);
+  composer_->set_interval(next.heartbeat.interval);
   if (keyring_) {
     spdlog::info("reload: signing with key id {}; {} key(s) accepted; require_auth {}",
-                 keyring_->primary().id, keyring_->keys().size(), next.require_auth);
+                 keyring_->primary().id, keyring_->keys().size(), next.security.require_auth);
   }
   if (next.log_level != config_.log_level) SetLogLevel(next.log_level);
-  api_->set_limits(next.api_max_connections, next.api_idle_timeout, next.api_sse_buffer_bytes,
-                   next.api_allow_uids, next.api_allow_gids);
+  api_->set_limits(next.api);
   config_ = std::move(next);
   ConfigureRecording();
   health_.set_options(HealthOptions());

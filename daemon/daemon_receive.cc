@@ -81,7 +81,7 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
     // from a peer's own (or a shared NAT) address would turn against the peer.
     const AddressMatcher matcher(d.from, *node_, addresses_);
     const auto rejected = node_->OnDatagram(d.data, d.truncated, now,
-                                            config_.check_source_address ? &matcher : nullptr);
+                                            config_.security.check_source_address ? &matcher : nullptr);
     if (rejected) LogReject(d, *rejected, now.mono);
   }
   // A heartbeat may have brought a deadline earlier than the one the timer waits for.

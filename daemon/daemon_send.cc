@@ -116,7 +116,7 @@ asio::awaitable<void> Daemon::PauseUntil(MonoTime t) {
 
 asio::awaitable<void> Daemon::SendRound(MonoTime start) {
   const RoundMessage m = composer_->NewRound(MessageType::kHeartbeat, clock_.Now().mono);
-  const RoundPlan plan = PlanRound(node_->peers().size(), config_.heartbeat_interval);
+  const RoundPlan plan = PlanRound(node_->peers().size(), config_.heartbeat.interval);
   round_sent_ = 0;
   for (std::size_t s = 0; s < plan.slices && !stopping_; ++s) {
     // A peer's place in the round is the same every round, so it sees one per interval.
@@ -133,7 +133,7 @@ asio::awaitable<void> Daemon::SendRound(MonoTime start) {
 }
 
 void Daemon::NoteRoundDone(MonoTime start, MonoTime finished) {
-  const Duration interval = config_.heartbeat_interval;
+  const Duration interval = config_.heartbeat.interval;
   const auto ms = [](Duration d) { return static_cast<std::int64_t>(ToMillis(d)); };
   switch (send_load_.OnRoundDone(start, finished, interval, round_sent_)) {
     case SendLoad::Change::kBecameOverloaded:
@@ -162,7 +162,7 @@ void Daemon::NoteRoundDone(MonoTime start, MonoTime finished) {
 asio::awaitable<void> Daemon::SendLoop() {
   // Rounds keep their slots (NextRoundAfter); a round to many peers is cut into slices
   // (daemon/send_schedule.h).
-  Duration interval = config_.heartbeat_interval;
+  Duration interval = config_.heartbeat.interval;
   MonoTime slot = clock_.Now().mono;
   MonoTime start = slot;
   for (std::uint64_t round = 1; !stopping_; ++round) {
@@ -177,12 +177,12 @@ asio::awaitable<void> Daemon::SendLoop() {
     send_progress_ = now;  // also with no peer at all
     NoteRoundDone(start, now);
     // A reload changed the interval: a new schedule from now.
-    if (config_.heartbeat_interval != interval) {
-      interval = config_.heartbeat_interval;
+    if (config_.heartbeat.interval != interval) {
+      interval = config_.heartbeat.interval;
       slot = now;
     }
-    std::uniform_real_distribution<double> spread(-config_.heartbeat_jitter,
-                                                  config_.heartbeat_jitter);
+    std::uniform_real_distribution<double> spread(-config_.heartbeat.jitter,
+                                                  config_.heartbeat.jitter);
     const NextRound next = NextRoundAfter(slot, interval, now, spread(rng_));
     slot = next.slot;
     start = next.start;

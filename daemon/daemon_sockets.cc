@@ -22,20 +22,14 @@ udp::endpoint BindEndpoint(const Endpoint& e) {
 }  // namespace
 
 Status Daemon::OpenSockets() {
-  auto udp = UdpEndpoint::Open(io_, BindEndpoint(config_.bind));
+  auto udp = UdpEndpoint::Open(io_, BindEndpoint(config_.node.bind));
   if (!udp) return udp.status();
   udp_ = std::move(udp).value();
   const auto local = udp_->local_endpoint();
   self_.bind = fmt::format("{}:{}", local.address().to_string(), local.port());
 
   ApiServerOptions api_options;
-  api_options.path = config_.api_socket;
-  api_options.mode = config_.api_socket_mode;
-  api_options.max_connections = config_.api_max_connections;
-  api_options.idle_timeout = config_.api_idle_timeout;
-  api_options.sse_buffer_bytes = config_.api_sse_buffer_bytes;
-  api_options.allow_uids = config_.api_allow_uids;
-  api_options.allow_gids = config_.api_allow_gids;
+  api_options.api = config_.api;
   auto api = ApiServer::Open(
       io_, api_options,
       [this](std::string_view m, std::string_view t, std::optional<std::string_view> id) {
@@ -47,11 +41,11 @@ Status Daemon::OpenSockets() {
     return api.status();
   }
   api_ = std::move(api).value();
-  if (config_.metrics_listen) {
+  if (config_.metrics.listen) {
     MetricsListenerOptions m;
-    m.endpoint = asio::ip::tcp::endpoint(asio::ip::make_address(config_.metrics_listen->host),
-                                         config_.metrics_listen->port);
-    m.idle_timeout = config_.api_idle_timeout;
+    m.endpoint = asio::ip::tcp::endpoint(asio::ip::make_address(config_.metrics.listen->host),
+                                         config_.metrics.listen->port);
+    m.idle_timeout = config_.api.idle_timeout;
     auto metrics = MetricsListener::Open(
         io_, m,
         [this](std::string_view method, std::string_view target) {

@@ -42,7 +42,7 @@ Status Daemon::LockStateDirectory() {
 
 void Daemon::LoadState() {
   node_->set_own_incarnation(incarnation_);
-  auto read = ReadStateFile(config_.state_directory, config_.node_id);
+  auto read = ReadStateFile(config_.state_directory, config_.node.id);
   if (read.status().code() == Status::Code::kNotFound) {
     spdlog::info("no state file in {}: starting fresh", config_.state_directory);
     return;

@@ -54,7 +54,7 @@ bool Daemon::LoopsProgressing() const {
 }
 
 Duration Daemon::ProgressGrace() const {
-  return std::max<Duration>(std::chrono::seconds(2), 3 * config_.heartbeat_interval);
+  return std::max<Duration>(std::chrono::seconds(2), 3 * config_.heartbeat.interval);
 }
 
 asio::awaitable<void> Daemon::WatchdogLoop(Duration interval) {

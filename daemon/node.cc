@@ -13,13 +13,13 @@ PeerRecord::PeerRecord(PeerIndex index, const PeerConfig& config, Duration heart
               MonitorOptions{SuspectLevel(config.detector), config.detector.rise}) {}
 
 Node::Node(const Config& config, Timestamp started)
-    : id_(config.node_id),
+    : id_(config.node.id),
       ring_(config.event_ring_size),
-      heartbeat_interval_(config.heartbeat_interval) {
+      heartbeat_interval_(config.heartbeat.interval) {
   peers_.reserve(config.peers.size());
   for (const auto& pc : config.peers) {
     const auto index = static_cast<PeerIndex>(peers_.size());
-    peers_.emplace_back(index, pc, config.heartbeat_interval);
+    peers_.emplace_back(index, pc, config.heartbeat.interval);
     peers_.back().since_wall = started.wall;
     by_id_.emplace(pc.id, index);
   }
@@ -199,7 +199,7 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
   for (const auto& pc : config.peers) {
     const auto it = by_id_.find(pc.id);
     if (it == by_id_.end()) {
-      next.emplace_back(static_cast<PeerIndex>(next.size()), pc, config.heartbeat_interval);
+      next.emplace_back(static_cast<PeerIndex>(next.size()), pc, config.heartbeat.interval);
       next.back().since_wall = now.wall;
       summary.added.push_back(pc.id);
       continue;
@@ -215,11 +215,11 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
       old.monitor.Reconfigure(
           MonitorOptions{SuspectLevel(pc.detector), pc.detector.rise},
           [&](FailureDetector& d) {
-            return RetuneDetector(d, pc.detector, config.heartbeat_interval);
+            return RetuneDetector(d, pc.detector, config.heartbeat.interval);
           },
           [&] {
             retuned = false;
-            return MakeDetector(pc.detector, config.heartbeat_interval);
+            return MakeDetector(pc.detector, config.heartbeat.interval);
           });
       old.detector_options = pc.detector;
       (retuned ? summary.retuned : summary.replaced).push_back(pc.id);
@@ -231,7 +231,7 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
   }
   peers_ = std::move(next);
   ring_.set_capacity(config.event_ring_size);
-  heartbeat_interval_ = config.heartbeat_interval;
+  heartbeat_interval_ = config.heartbeat.interval;
   Reindex();
   return summary;
 }

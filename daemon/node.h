@@ -101,7 +101,7 @@ class Node final : private TransitionSink {
 
   // Applies a new validated configuration (a reload): adds and removes peers; peers whose
   // settings did not change keep everything, peers whose detector settings changed keep
-  // their state and, where possible, their history. Requires config.node_id == id().
+  // their state and, where possible, their history. Requires config.node.id == id().
   ReconfigureSummary Reconfigure(const Config& config, Timestamp now);
 
   // The state file's view of every peer; `clean_stop` only for the final write of a run.

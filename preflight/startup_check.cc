@@ -99,12 +99,12 @@ std::vector<ConfigError> CheckStartable(const Config& config, const std::string&
   // The unit's RuntimeDirectory exists only while the service runs (and before its
   // ExecStartPre check): checked by hand while vigil is stopped, its absence is expected.
   struct stat st {};
-  const bool runtime_dir_to_come = ParentOf(config.api_socket) == kRuntimeDirectory &&
+  const bool runtime_dir_to_come = ParentOf(config.api.socket) == kRuntimeDirectory &&
                                    ::stat(kRuntimeDirectory, &st) != 0 &&
                                    std::getenv("RUNTIME_DIRECTORY") == nullptr;
   if (!InitCrypto()) add("security.keyring", "libsodium failed to initialize");
-  if (config.keyring) {
-    if (const auto ring = Keyring::Load(*config.keyring); !ring) {
+  if (config.security.keyring) {
+    if (const auto ring = Keyring::Load(*config.security.keyring); !ring) {
       add("security.keyring", ring.message());
     }
   }
@@ -116,7 +116,7 @@ std::vector<ConfigError> CheckStartable(const Config& config, const std::string&
           "to start",
           kRuntimeDirectory));
     }
-  } else if (auto p = ApiSocketPathProblem(config.api_socket)) {
+  } else if (auto p = ApiSocketPathProblem(config.api.socket)) {
     add("api.socket", *p);
   }
   if (auto p = StateDirectoryProblem(config.state_directory)) add("state.directory", *p);

@@ -37,10 +37,10 @@ void SimulatedNode::Start() {
       std::chrono::duration_cast<std::chrono::microseconds>(now.wall.time_since_epoch())
           .count());
   node_ = std::make_unique<Node>(config_, now);
-  node_->SetAuthentication(std::nullopt, config_.require_auth, config_.require_echo);
+  node_->SetAuthentication(std::nullopt, config_.security.require_auth, config_.security.require_echo);
   node_->set_own_incarnation(incarnation);
   node_->set_event_listener([this](const EventRecord& e) { events_.push_back(e); });
-  composer_.emplace(config_.node_id, config_.heartbeat_interval, incarnation);
+  composer_.emplace(config_.node.id, config_.heartbeat.interval, incarnation);
   net_.Attach(address_, [this, run](std::span<const std::uint8_t> d, const std::string& from) {
     if (run == run_) Receive(d, from);
   });
@@ -68,22 +68,22 @@ void SimulatedNode::Stop() {
 
 std::vector<ConfigError> SimulatedNode::Reload(const std::string& yaml) {
   ConfigResult r = LoadConfigString(yaml, config_.source.empty() ? "reload" : config_.source);
-  if (r.ok() && r.config->node_id != config_.node_id) {
+  if (r.ok() && r.config->node.id != config_.node.id) {
     r.errors.push_back({r.config->source, 0, 0, "node.id", "cannot change on reload"});
   }
   if (!r.ok()) return r.errors;
-  const bool new_interval = r.config->heartbeat_interval != config_.heartbeat_interval;
+  const bool new_interval = r.config->heartbeat.interval != config_.heartbeat.interval;
   config_ = std::move(*r.config);
   if (!running_) return {};
   node_->Reconfigure(config_, sim_.stamp());
-  node_->SetAuthentication(std::nullopt, config_.require_auth, config_.require_echo);
-  composer_->set_interval(config_.heartbeat_interval);
+  node_->SetAuthentication(std::nullopt, config_.security.require_auth, config_.security.require_echo);
+  composer_->set_interval(config_.heartbeat.interval);
   armed_ = kNever;  // deadlines were rebuilt
   ArmDeadline();
   if (new_interval) {
     // As vigild's send loop: a new schedule from now, one interval after the last round.
     const std::uint64_t schedule = ++schedule_;
-    const MonoTime start = sim_.now() + config_.heartbeat_interval;
+    const MonoTime start = sim_.now() + config_.heartbeat.interval;
     slot_ = start;
     sim_.At(start, [this, schedule, start] { SendRound(start, schedule); });
   }
@@ -100,17 +100,17 @@ void SimulatedNode::SendRound(MonoTime slot_start, std::uint64_t schedule) {
   if (schedule != schedule_ || !running_) return;
   const std::uint64_t run = run_;
   const RoundMessage m = composer_->NewRound(MessageType::kHeartbeat, sim_.now());
-  const RoundPlan plan = PlanRound(node_->peers().size(), config_.heartbeat_interval);
+  const RoundPlan plan = PlanRound(node_->peers().size(), config_.heartbeat.interval);
   for (std::size_t s = 0; s < plan.slices; ++s) {
     // The daemon's paced slices: slice s leaves `spacing` after slice s-1.
     sim_.At(slot_start + plan.spacing * static_cast<std::int64_t>(s), [this, m, s, run] {
       if (run == run_) SendSlice(m, s);
     });
   }
-  std::uniform_real_distribution<double> spread(-config_.heartbeat_jitter,
-                                                config_.heartbeat_jitter);
+  std::uniform_real_distribution<double> spread(-config_.heartbeat.jitter,
+                                                config_.heartbeat.jitter);
   const NextRound next =
-      NextRoundAfter(slot_, config_.heartbeat_interval, sim_.now(), spread(sim_.rng()));
+      NextRoundAfter(slot_, config_.heartbeat.interval, sim_.now(), spread(sim_.rng()));
   slot_ = next.slot;
   sim_.At(next.start, [this, schedule, start = next.start] { SendRound(start, schedule); });
 }

@@ -18,7 +18,7 @@ TEST(Config, ExampleConfigLoadsCleanly) {
   const auto r = LoadConfigFile(std::string(VIGIL_SOURCE_DIR) + "/systemd/vigil.yaml");
   for (const auto& e : r.errors) ADD_FAILURE() << e.ToString();
   ASSERT_TRUE(r.config);
-  EXPECT_FALSE(r.config->node_id.empty());
+  EXPECT_FALSE(r.config->node.id.empty());
   EXPECT_FALSE(r.config->peers.empty());
 }
 
@@ -26,16 +26,16 @@ TEST(Config, MinimalConfigGetsDefaults) {
   const auto r = LoadConfigString("node:\n  id: a\n", "min.yaml");
   ASSERT_TRUE(r.ok()) << r.errors.front().ToString();
   const Config& c = *r.config;
-  EXPECT_EQ(c.node_id, "a");
-  EXPECT_EQ(c.bind.port, 7946);
-  EXPECT_EQ(c.heartbeat_interval, 1s);
+  EXPECT_EQ(c.node.id, "a");
+  EXPECT_EQ(c.node.bind.port, 7946);
+  EXPECT_EQ(c.heartbeat.interval, 1s);
   EXPECT_EQ(c.detector.kind, DetectorKind::kAdaptive);
   EXPECT_EQ(c.detector.memory, 60min);
   EXPECT_EQ(c.detector.margin, 1.5);
   EXPECT_EQ(c.detector.target_mistakes_per_hour, 0.25);
   EXPECT_FALSE(c.recording.enabled);
-  EXPECT_EQ(c.api_socket, "/run/vigil/vigil.sock");
-  EXPECT_EQ(c.api_socket_mode, 0660u);
+  EXPECT_EQ(c.api.socket, "/run/vigil/vigil.sock");
+  EXPECT_EQ(c.api.mode, 0660u);
   EXPECT_TRUE(c.peers.empty());
 }
 
@@ -106,8 +106,8 @@ api:
                                   "o.yaml");
   ASSERT_TRUE(r.ok()) << r.errors.front().ToString();
   const Config& c = *r.config;
-  EXPECT_EQ(c.bind.kind, Endpoint::HostKind::kIPv6);
-  EXPECT_EQ(c.heartbeat_interval, 250ms);
+  EXPECT_EQ(c.node.bind.kind, Endpoint::HostKind::kIPv6);
+  EXPECT_EQ(c.heartbeat.interval, 250ms);
   ASSERT_EQ(c.peers.size(), 3u);
   EXPECT_EQ(c.peers[0].detector.threshold, 10);
   EXPECT_EQ(c.peers[0].detector.acceptable_heartbeat_pause, 1500ms);
@@ -117,7 +117,7 @@ api:
   EXPECT_EQ(c.peers[2].address.port, 7946);
   EXPECT_EQ(c.peers[2].detector.kind, DetectorKind::kTimeout);
   EXPECT_EQ(c.peers[2].detector.timeout, 2s);
-  EXPECT_EQ(c.api_socket_mode, 0600u);
+  EXPECT_EQ(c.api.mode, 0600u);
   EXPECT_EQ(c.recording.max_file_bytes, 2u << 20);
   EXPECT_EQ(c.recording.max_files, 3u);
   EXPECT_TRUE(c.peers[0].record);   // recording.enabled is the default

@@ -82,8 +82,8 @@ INSTANTIATE_TEST_SUITE_P(AllKinds, HeartbeatAllocation,
 // string show up here.
 TEST(HeartbeatAllocation, NodeReceivePathAllocatesNothing) {
   Config config;
-  config.node_id = "observer";
-  config.heartbeat_interval = 100ms;
+  config.node.id = "observer";
+  config.heartbeat.interval = 100ms;
   for (int i = 0; i < 50; ++i) {
     PeerConfig p;
     p.id = "a-rather-long-peer-name-" + std::to_string(i);
