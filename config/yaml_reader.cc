@@ -9,6 +9,7 @@
 
 #include "base/did_you_mean.h"
 #include "base/duration.h"
+#include "base/value_text.h"
 #include "detector/detector_knobs.h"
 
 namespace vigil {
@@ -90,35 +91,26 @@ std::optional<Duration> YamlReader::DurationValue(const YAML::Node& n, const std
     Error(n, path, "expected a duration such as 250ms, 1.5s or 2m, found " + Describe(n));
     return std::nullopt;
   }
-  const auto d = ParseDuration(n.Scalar());
+  auto d = ParseDurationIn(n.Scalar(), allow_zero);
   if (!d) {
-    const bool bare_number = n.Scalar().find_first_not_of("0123456789.") == std::string::npos;
-    Error(n, path,
-          fmt::format("expected a duration such as 250ms, 1.5s or 2m, found '{}'{}", n.Scalar(),
-                      bare_number ? " (a duration needs a unit)" : ""));
+    Error(n, path, d.message());
     return std::nullopt;
   }
-  if (*d < Duration::zero() || (!allow_zero && *d == Duration::zero())) {
-    Error(n, path, fmt::format("expected a positive duration, found '{}'", n.Scalar()));
-    return std::nullopt;
-  }
-  return d;
+  return *d;
 }
 
 std::optional<double> YamlReader::Number(const YAML::Node& n, const std::string& path,
                                          double lo, double hi, bool lo_inclusive) {
-  double v = 0;
-  if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || std::isnan(v)) {
+  if (!n.IsScalar()) {
     Error(n, path, "expected a number, found " + Describe(n));
     return std::nullopt;
   }
-  if ((lo_inclusive ? v < lo : v <= lo) || v > hi) {
-    Error(n, path,
-          fmt::format("expected a number {} {} and <= {}, found {}", lo_inclusive ? ">=" : ">",
-                      lo, hi, n.Scalar()));
+  auto v = ParseNumberIn(n.Scalar(), lo, hi, lo_inclusive);
+  if (!v) {
+    Error(n, path, v.message());
     return std::nullopt;
   }
-  return v;
+  return *v;
 }
 
 std::optional<bool> YamlReader::Bool(const YAML::Node& n, const std::string& path) {
@@ -132,16 +124,16 @@ std::optional<bool> YamlReader::Bool(const YAML::Node& n, const std::string& pat
 
 std::optional<std::int64_t> YamlReader::Integer(const YAML::Node& n, const std::string& path,
                                                 std::int64_t lo, std::int64_t hi) {
-  std::int64_t v = 0;
-  if (!n.IsScalar() || !YAML::convert<std::int64_t>::decode(n, v)) {
+  if (!n.IsScalar()) {
     Error(n, path, "expected a whole number, found " + Describe(n));
     return std::nullopt;
   }
-  if (v < lo || v > hi) {
-    Error(n, path, fmt::format("expected a whole number from {} to {}, found {}", lo, hi, v));
+  auto v = ParseWholeIn(n.Scalar(), lo, hi);
+  if (!v) {
+    Error(n, path, v.message());
     return std::nullopt;
   }
-  return v;
+  return *v;
 }
 
 std::optional<Endpoint> YamlReader::EndpointValue(const YAML::Node& n, const std::string& path) {

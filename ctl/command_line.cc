@@ -103,7 +103,8 @@ std::vector<std::string_view> OptionNames() {
 
 // An option po does not know: named, with the closest real one.
 void ReportUnknownOption(std::string given, std::ostream& err) {
-  const std::string bare = given.substr(given.find_first_not_of('-'));
+  const auto start = given.find_first_not_of('-');
+  const std::string bare = start == std::string::npos ? "" : given.substr(start);
   err << "vigilctl: unknown option '" << given << "'";
   const auto names = OptionNames();
   if (const auto near = DidYouMean(bare, names)) err << "; did you mean '--" << *near << "'?";
@@ -194,7 +195,24 @@ std::string CommandHelp(const CommandSpec& command) {
   return out;
 }
 
+namespace {
+int ParseAndRun(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+}  // namespace
+
 int RunVigilctl(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  // The last line of defence: whatever a library throws is a message and exit 2, never an
+  // abort.
+  try {
+    return ParseAndRun(argc, argv, out, err);
+  } catch (const std::exception& e) {
+    err << "vigilctl: " << e.what() << "\n";
+    return kExitError;
+  }
+}
+
+namespace {
+
+int ParseAndRun(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CommandLine c;
   po::positional_options_description positional;
   positional.add("command", 1).add("args", -1);
@@ -235,5 +253,7 @@ int RunVigilctl(int argc, const char* const* argv, std::ostream& out, std::ostre
   c.o.quiet = c.Given("quiet");
   return command->run(c, out, err);
 }
+
+}  // namespace
 
 }  // namespace vigil

@@ -3,10 +3,11 @@
 
 #include <unistd.h>
 
-#include <charconv>
+#include <limits>
 #include <iostream>
 
 #include "base/duration.h"
+#include "base/value_text.h"
 #include "ctl/quality_commands.h"
 
 namespace vigil {
@@ -48,17 +49,17 @@ std::optional<Duration> PositiveDuration(const CommandLine& c, std::string_view 
   return *d;
 }
 
-// A number option, or nullopt after saying what is wrong.
+// A number option (as vigil.yaml writes numbers), or nullopt after saying what is wrong.
 std::optional<double> Number(const CommandLine& c, std::string_view option,
                              const std::string& text, std::ostream& err) {
-  double value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) {
+  const double huge = std::numeric_limits<double>::max();
+  const auto value = ParseNumberIn(text, -huge, huge, true);
+  if (!value) {
     err << "vigilctl " << c.command << ": --" << option << " must be a number, found '"
         << text << "'\n";
     return std::nullopt;
   }
-  return value;
+  return *value;
 }
 
 std::chrono::milliseconds Millis(Duration d) {
@@ -103,7 +104,7 @@ int RunWatch(const CommandLine& c, std::ostream& out, std::ostream& err) {
     max_outage = Millis(*d);
   }
   std::optional<std::string> since;
-  if (c.Given("since")) since = c.Value("since");
+  if (!c.Value("since").empty()) since = c.Value("since");  // --since "": as if not given
   return CmdWatch(c.o, since, max_outage, out, err);
 }
 
@@ -191,7 +192,7 @@ std::span<const CommandSpec> Commands() {
        RunMetrics},
       {"check-config", "FILE", 1, 1, "validate a configuration file without a daemon",
        "Checks FILE exactly as vigild checks it at start: every error with its line, then "
-       "notes. Exit 0 valid, 2 invalid.",
+       "notes. Exit 0 valid, 1 invalid, 2 on a command-line error.",
        {}, RunCheckConfig},
       {"keygen", "", 0, 0, "a new random key for security.keyring (base64, 32 bytes)",
        "Prints a new random key for a keyring file, or writes it to --output.",

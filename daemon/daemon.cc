@@ -290,7 +290,7 @@ void Daemon::Reload() {
   ConfigureRecording();
   health_.set_options(HealthOptions());
   ResolveLiteralPeers();
-  StartResolving();
+  StartResolving(/*refresh_names=*/true);
   deadline_timer_.cancel();  // deadlines were rebuilt: re-arm
   auto list = [](const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ", ")); };
   spdlog::info("reload: {} peers; added [{}], removed [{}], retuned [{}], relearning [{}], "

@@ -68,9 +68,9 @@ class Daemon {
   boost::asio::awaitable<void> SignalLoop();
   boost::asio::awaitable<void> WatchdogLoop(Duration interval);
   boost::asio::awaitable<void> ResolveLoop();
-  // Resolves peer `id`'s host name `a` once into addresses_; false if it did not resolve
-  // (warned once per peer, in `warned`); true also when a reload made the answer moot.
-  boost::asio::awaitable<bool> ResolveOne(boost::asio::ip::udp::resolver& resolver,
+  // Resolves peer `id`'s host name `a` once into addresses_ (unless a reload moved or
+  // removed the peer meanwhile); a failure is warned once per peer, in `warned`.
+  boost::asio::awaitable<void> ResolveOne(boost::asio::ip::udp::resolver& resolver,
                                           const std::string& id, const Endpoint& a,
                                           std::set<std::string>& warned);
   boost::asio::awaitable<void> StateLoop();
@@ -111,7 +111,8 @@ class Daemon {
   // A loop failed: logged as critical, the state saved (as an unclean stop), exit code 1.
   void Fail(const char* loop, const std::string& what);
   void ResolveLiteralPeers();
-  void StartResolving();
+  // Starts (or re-arms) the resolve loop; `refresh_names`: look up every host name again.
+  void StartResolving(bool refresh_names = false);
   // Creates and locks state.directory: an error if it cannot (IOError) or another vigild
   // has it (Busy).
   Status LockStateDirectory();
@@ -189,6 +190,8 @@ class Daemon {
   std::optional<StateDirectoryLock> state_lock_;
   std::unique_ptr<StateWriter> state_writer_;  // started with the first background write
   bool resolving_ = false;
+  bool rescan_ = false;         // the table changed while ResolveLoop ran: pass again
+  bool refresh_names_ = false;  // look up every host name again (a reload)
   std::string status_note_;  // appended to STATUS= (e.g. a failed reload)
   std::string health_note_;  // appended to STATUS= while the local-health guard holds
   std::string overload_note_;  // appended to STATUS= while heartbeat rounds run late

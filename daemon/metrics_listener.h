@@ -30,8 +30,8 @@ class MetricsListener {
   using RouteFn = std::function<ApiResponse(std::string_view method, std::string_view target)>;
   using LogFn = std::function<void(const std::string&)>;
 
-  // Binds and listens at options.endpoint. On failure returns nullptr and sets *error
-  // ("cannot listen on metrics.listen ADDR: REASON").
+  // Binds and listens at options.endpoint. On failure: IOError ("cannot listen on
+  // metrics.listen ADDR: REASON").
   static Result<std::unique_ptr<MetricsListener>> Open(boost::asio::io_context& io,
                                                        MetricsListenerOptions options,
                                                        RouteFn route, DaemonCounters& counters,

@@ -8,6 +8,7 @@
 
 #include "base/did_you_mean.h"
 #include "base/duration.h"
+#include "base/value_text.h"
 
 namespace vigil {
 
@@ -45,63 +46,27 @@ const DetectorKnob kKnobs[] = {
      "heartbeats in a row needed before a down peer is up again"},
 };
 
-std::optional<double> ParseNumber(std::string_view text) {
-  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  double v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || std::isnan(v)) {
-    return std::nullopt;
-  }
-  return v;
-}
-
-std::optional<std::int64_t> ParseWhole(std::string_view text) {
-  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return v;
-}
-
-// The value for a number knob, or the loader's message.
+// The value for a number knob, or the message.
 std::variant<double, std::string> Number(const DetectorKnob& k, std::string_view text) {
-  const auto v = ParseNumber(text);
-  if (!v) return fmt::format("expected a number, found '{}'", text);
-  if ((k.low_inclusive ? *v < k.low : *v <= k.low) || *v > k.high) {
-    return fmt::format("expected a number {} {} and <= {}, found {}",
-                       k.low_inclusive ? ">=" : ">", k.low, k.high, text);
-  }
+  auto v = ParseNumberIn(text, k.low, k.high, k.low_inclusive);
+  if (!v) return v.message();
   return *v;
 }
 
 std::variant<std::int64_t, std::string> Whole(const DetectorKnob& k, std::string_view text) {
-  const auto v = ParseWhole(text);
-  if (!v) return fmt::format("expected a whole number, found '{}'", text);
-  if (static_cast<double>(*v) < k.low || static_cast<double>(*v) > k.high) {
-    return fmt::format("expected a whole number from {} to {}, found {}", k.low, k.high, *v);
-  }
+  auto v = ParseWholeIn(text, static_cast<std::int64_t>(k.low),
+                        static_cast<std::int64_t>(k.high));
+  if (!v) return v.message();
   return *v;
 }
 
 std::variant<Duration, std::string> DurationOf(const DetectorKnob& k, std::string_view text) {
-  const auto d = ParseDuration(text);
-  if (!d) {
-    const bool bare_number = text.find_first_not_of("0123456789.") == std::string_view::npos;
-    return fmt::format("expected a duration such as 250ms, 1.5s or 2m, found '{}'{}", text,
-                       bare_number ? " (a duration needs a unit)" : "");
-  }
-  if (*d < Duration::zero() || (!k.low_inclusive && *d == Duration::zero())) {
-    return fmt::format("expected a positive duration, found '{}'", text);
-  }
   const auto seconds = [](double s) {
     return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
   };
-  if (k.high > 0 && (*d < seconds(k.low) || *d > seconds(k.high))) {
-    return fmt::format("expected a duration from {} to {}, found {}",
-                       FormatDuration(seconds(k.low)), FormatDuration(seconds(k.high)),
-                       FormatDuration(*d));
-  }
-  return *d;
+  auto v = ParseDurationIn(text, k.low_inclusive, seconds(k.low), seconds(k.high));
+  if (!v) return v.message();
+  return *v;
 }
 
 // Parses `text` for knob `k` into a value of type T, or the message.

@@ -59,7 +59,7 @@ std::vector<KnobProblem> CheckDetectorOptions(const DetectorOptions& options,
                                               std::span<const std::string> given);
 
 // A `detector:` YAML section (two-space indent) with `kind` and the knobs `keys`, in the
-// table's order. Requires keys that apply to the kind.
+// order of `keys` (unset optional knobs are left out). Requires keys that apply to the kind.
 std::string DetectorYaml(const DetectorOptions& options, std::span<const std::string> keys);
 // The same as a spec: "kind:key=value,...".
 std::string DetectorSpecText(const DetectorOptions& options, std::span<const std::string> keys);

@@ -44,7 +44,9 @@ void SimulatedNetwork::Send(const std::string& from, const std::string& to,
       return;
     }
     ++delivered_;
-    receivers_.at(to)(bytes, from);
+    // A copy: the receiver may crash or restart its node (Detach, Attach) while it runs.
+    const Receiver receiver = receivers_.at(to);
+    receiver(bytes, from);
   });
 }
 

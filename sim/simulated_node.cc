@@ -8,12 +8,15 @@ namespace vigil::sim {
 
 namespace {
 
-// Whether a datagram came from where the peer is configured to be.
+// Whether a datagram came from the host the peer is configured at (the host only, as
+// vigild compares addresses, not ports).
 class FromAddress final : public SourceMatcher {
  public:
   FromAddress(const Node& node, const std::string& from) : node_(node), from_(from) {}
   bool Matches(PeerIndex peer) const override {
-    return node_.peers()[peer].address.ToString() == from_;
+    std::string host = from_.substr(0, from_.rfind(':'));  // "host:port", "[v6]:port"
+    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    return host == node_.peers()[peer].address.host;
   }
 
  private:
@@ -81,11 +84,9 @@ std::vector<ConfigError> SimulatedNode::Reload(const std::string& yaml) {
   armed_ = kNever;  // deadlines were rebuilt
   ArmDeadline();
   if (new_interval) {
-    // As vigild's send loop: a new schedule from now, one interval after the last round.
-    const std::uint64_t schedule = ++schedule_;
-    const MonoTime start = sim_.now() + config_.heartbeat.interval;
-    slot_ = start;
-    sim_.At(start, [this, schedule, start] { SendRound(start, schedule); });
+    // As vigild's send loop (RestartSendSchedule): a round now, then a new schedule from it.
+    slot_ = sim_.now();
+    SendRound(slot_, ++schedule_);
   }
   return {};
 }
@@ -126,7 +127,8 @@ void SimulatedNode::SendSlice(const RoundMessage& m, std::size_t slice) {
 
 void SimulatedNode::Receive(std::span<const std::uint8_t> datagram, const std::string& from) {
   const FromAddress source(*node_, from);
-  node_->OnDatagram(datagram, false, sim_.stamp(), &source);
+  node_->OnDatagram(datagram, false, sim_.stamp(),
+                    config_.security.check_source_address ? &source : nullptr);
   ArmDeadline();
 }
 

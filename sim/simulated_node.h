@@ -1,8 +1,10 @@
 // One vigil node in a Simulation: the Node vigild runs (intake, detectors, deadlines,
 // reload), the HeartbeatComposer it sends with and the round schedule it keeps
 // (daemon/send_schedule.h), driven by simulated time and a SimulatedNetwork instead of
-// Asio. What the daemon adds around these — sockets, the API, the state file, systemd — is
-// not simulated.
+// Asio. Not simulated: what the daemon adds around these (sockets, the API, the state file,
+// systemd), authentication (no keyring: a config with security.require_auth rejects every
+// datagram), the local-health guard (deadlines are never held), and overload (a round
+// leaves in no time).
 #pragma once
 
 #include <memory>

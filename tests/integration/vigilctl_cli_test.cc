@@ -58,6 +58,10 @@ TEST(VigilctlCli, MistypedCommandsAndOptionsGetASuggestion) {
   EXPECT_NE(out.find("did you mean '--max-mistakes-per-hour'?"), std::string::npos) << out;
   EXPECT_EQ(Ctl("frobnicate", &out), 2);
   EXPECT_EQ(out.find("did you mean"), std::string::npos) << out;
+  // Odd words are errors, never an abort (exit 134).
+  for (const char* odd : {"---", "----", "--", "-"}) {
+    EXPECT_EQ(Ctl(std::string(odd) + " status", &out), 2) << odd << ": " << out;
+  }
 }
 
 TEST(VigilctlCli, EveryCommandHasItsOwnHelp) {
