@@ -44,38 +44,33 @@ std::string Endpoint::ToString() const {
   return host + ":" + std::to_string(port);
 }
 
-std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* why,
+Result<Endpoint> ParseEndpoint(std::string_view text,
                                       std::uint16_t default_port) {
   Endpoint ep;
   ep.port = default_port;
   std::string_view host = text;
   std::string_view port;
   if (text.empty()) {
-    *why = "empty address";
-    return std::nullopt;
+    return Status::InvalidArgument("empty address");
   }
   if (text.front() == '[') {
     const auto close = text.find(']');
     if (close == std::string_view::npos) {
-      *why = "missing ']' after IPv6 address";
-      return std::nullopt;
+      return Status::InvalidArgument("missing ']' after IPv6 address");
     }
     host = text.substr(1, close - 1);
     const auto rest = text.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':') {
-        *why = "expected ':port' after ']'";
-        return std::nullopt;
+        return Status::InvalidArgument("expected ':port' after ']'");
       }
       port = rest.substr(1);
       if (port.empty()) {
-        *why = "empty port";
-        return std::nullopt;
+        return Status::InvalidArgument("empty port");
       }
     }
     if (!IsIPv6(std::string(host))) {
-      *why = "'" + std::string(host) + "' is not an IPv6 address";
-      return std::nullopt;
+      return Status::InvalidArgument("'" + std::string(host) + "' is not an IPv6 address");
     }
     ep.kind = Endpoint::HostKind::kIPv6;
   } else {
@@ -83,8 +78,7 @@ std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* why,
     if (colon != std::string_view::npos && text.find(':', colon + 1) != std::string_view::npos) {
       // Several colons: a bare IPv6 literal, no port.
       if (!IsIPv6(std::string(text))) {
-        *why = "'" + std::string(text) + "' is not an IPv6 address (write [addr]:port)";
-        return std::nullopt;
+        return Status::InvalidArgument("'" + std::string(text) + "' is not an IPv6 address (write [addr]:port)");
       }
       ep.kind = Endpoint::HostKind::kIPv6;
     } else {
@@ -92,8 +86,7 @@ std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* why,
         host = text.substr(0, colon);
         port = text.substr(colon + 1);
         if (port.empty()) {
-          *why = "empty port";
-          return std::nullopt;
+          return Status::InvalidArgument("empty port");
         }
       }
       const std::string h(host);
@@ -101,13 +94,11 @@ std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* why,
         ep.kind = Endpoint::HostKind::kIPv4;
       } else if (!h.empty() && std::isdigit(static_cast<unsigned char>(h.back())) &&
                  h.find_first_not_of("0123456789.") == std::string::npos) {
-        *why = "'" + h + "' is not a valid IPv4 address";
-        return std::nullopt;
+        return Status::InvalidArgument("'" + h + "' is not a valid IPv4 address");
       } else if (IsHostName(h)) {
         ep.kind = Endpoint::HostKind::kName;
       } else {
-        *why = "'" + h + "' is neither an IP address nor a valid host name";
-        return std::nullopt;
+        return Status::InvalidArgument("'" + h + "' is neither an IP address nor a valid host name");
       }
     }
   }
@@ -116,8 +107,7 @@ std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* why,
     unsigned value = 0;
     const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535) {
-      *why = "port '" + std::string(port) + "' is not a number from 1 to 65535";
-      return std::nullopt;
+      return Status::InvalidArgument("port '" + std::string(port) + "' is not a number from 1 to 65535");
     }
     ep.port = static_cast<std::uint16_t>(value);
   }

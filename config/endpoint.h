@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
+
 namespace vigil {
 
 inline constexpr std::uint16_t kDefaultPort = 7946;
@@ -24,8 +26,8 @@ struct Endpoint {
 
 // Parses host[:port]. IPv6 literals must be bracketed when a port follows ("[::1]:7946");
 // a bare IPv6 literal without port is accepted. Host names must be valid RFC 1123 names.
-// On failure returns nullopt and sets *why to a short reason.
-std::optional<Endpoint> ParseEndpoint(std::string_view text, std::string* why,
+// On failure: InvalidArgument with a short reason.
+Result<Endpoint> ParseEndpoint(std::string_view text,
                                       std::uint16_t default_port = kDefaultPort);
 
 }  // namespace vigil

@@ -139,10 +139,12 @@ std::optional<std::int64_t> YamlReader::Integer(const YAML::Node& n, const std::
 std::optional<Endpoint> YamlReader::EndpointValue(const YAML::Node& n, const std::string& path) {
   const auto s = String(n, path);
   if (!s) return std::nullopt;
-  std::string why;
-  auto ep = ParseEndpoint(*s, &why);
-  if (!ep) Error(n, path, "expected an address such as 10.0.0.2:7946 or [::1]:7946: " + why);
-  return ep;
+  auto ep = ParseEndpoint(*s);
+  if (!ep) {
+    Error(n, path, "expected an address such as 10.0.0.2:7946 or [::1]:7946: " + ep.message());
+    return std::nullopt;
+  }
+  return *ep;
 }
 
 std::optional<std::string> YamlReader::AbsolutePath(const YAML::Node& n,

@@ -10,7 +10,7 @@
 
 namespace vigil {
 
-std::optional<OutputFile> OutputFile::Open(const std::string& path, std::string* error) {
+Result<OutputFile> OutputFile::Open(const std::string& path) {
   bool created = true;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0 && errno == EEXIST) {
@@ -18,8 +18,7 @@ std::optional<OutputFile> OutputFile::Open(const std::string& path, std::string*
     fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   }
   if (fd < 0) {
-    *error = fmt::format("cannot write {}: {}", path, std::strerror(errno));
-    return std::nullopt;
+    return Status::IOError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
   }
   return OutputFile(path, fd, created);
 }
@@ -35,7 +34,7 @@ OutputFile::~OutputFile() {
   if (created_) ::unlink(path_.c_str());
 }
 
-bool OutputFile::Commit(std::string_view content, std::string* error) {
+Status OutputFile::Commit(std::string_view content) {
   bool ok = ::ftruncate(fd_, 0) == 0;
   for (std::size_t at = 0; ok && at < content.size();) {
     const ssize_t n = ::write(fd_, content.data() + at, content.size() - at);
@@ -47,9 +46,10 @@ bool OutputFile::Commit(std::string_view content, std::string* error) {
   ok = ::close(fd_) == 0 && ok;
   fd_ = -1;
   if (!ok) {
-    *error = fmt::format("cannot write {}: {}", path_, std::strerror(saved ? saved : errno));
+    return Status::IOError(
+        fmt::format("cannot write {}: {}", path_, std::strerror(saved ? saved : errno)));
   }
-  return ok;
+  return Status::OK();
 }
 
 }  // namespace vigil

@@ -6,13 +6,15 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
+
 namespace vigil {
 
 class OutputFile {
  public:
   // Opens (creating if needed) `path` for writing without truncating it yet: an existing
-  // file keeps its content until Commit. Nullopt with *error (the path and why) on failure.
-  static std::optional<OutputFile> Open(const std::string& path, std::string* error);
+  // file keeps its content until Commit. On failure: IOError naming the path and why.
+  static Result<OutputFile> Open(const std::string& path);
 
   OutputFile(OutputFile&& other) noexcept;
   OutputFile& operator=(OutputFile&&) = delete;
@@ -22,8 +24,8 @@ class OutputFile {
   // by a command that failed.
   ~OutputFile();
 
-  // Replaces the content with `content` and closes the file.
-  bool Commit(std::string_view content, std::string* error);
+  // Replaces the content with `content` and closes the file. On failure: IOError.
+  Status Commit(std::string_view content);
 
   const std::string& path() const { return path_; }
 

@@ -59,10 +59,9 @@ bool Tuned(const TuneResult& t, const TuneRequest& r, std::ostream& err) {
 
 int CmdTune(const TuneRequest& r, std::ostream& out, std::ostream& err) {
   if (!ValidRequest(r, err)) return kExitError;
-  std::string error;
-  auto plot = OutputFile::Open(r.plot.empty() ? r.trace + ".tune.svg" : r.plot, &error);
+  auto plot = OutputFile::Open(r.plot.empty() ? r.trace + ".tune.svg" : r.plot);
   if (!plot) {
-    err << "vigilctl tune: the plot: " << error << " (choose another with --plot FILE)\n";
+    err << "vigilctl tune: the plot: " << plot.message() << " (choose another with --plot FILE)\n";
     return kExitError;
   }
   const auto loaded = LoadTraceForCommand(r.trace, r.interval, err, "tune");
@@ -82,8 +81,8 @@ int CmdTune(const TuneRequest& r, std::ostream& out, std::ostream& err) {
   const std::string svg =
       TunePlotSvg(result.candidates, result.choices, r.max_mistakes_per_hour,
                   fmt::format("{}: mean detection time vs mistakes per hour", r.trace));
-  if (!plot->Commit(svg, &error)) {
-    err << "vigilctl tune: " << error << "\n";
+  if (const Status written = plot->Commit(svg); !written.ok()) {
+    err << "vigilctl tune: " << written.message() << "\n";
     return kExitError;
   }
   const TuneReport report{r, *loaded, result, plot->path()};

@@ -14,7 +14,7 @@
 #include "config/config.h"
 #include "daemon/clock.h"
 #include "daemon/event_ring.h"
-#include "daemon/state_file.h"
+#include "daemon/persisted_state.h"
 #include "detector/deadline_queue.h"
 #include "detector/peer_monitor.h"
 #include "detector/sequence_tracker.h"

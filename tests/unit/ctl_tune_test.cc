@@ -184,24 +184,27 @@ class OutputFileTest : public ::testing::Test {
 };
 
 TEST_F(OutputFileTest, AnUnwritablePathFailsAtOpenWithThePathAndTheReason) {
-  std::string error;
-  EXPECT_FALSE(OutputFile::Open(dir_ + "/no-such-dir/p.svg", &error));
-  EXPECT_EQ(error, "cannot write " + dir_ + "/no-such-dir/p.svg: No such file or directory");
-  EXPECT_FALSE(OutputFile::Open(dir_, &error));
-  EXPECT_NE(error.find("Is a directory"), std::string::npos) << error;
+  const auto missing = OutputFile::Open(dir_ + "/no-such-dir/p.svg");
+  EXPECT_FALSE(missing);
+  EXPECT_EQ(missing.message(),
+            "cannot write " + dir_ + "/no-such-dir/p.svg: No such file or directory");
+  const auto directory = OutputFile::Open(dir_);
+  EXPECT_FALSE(directory);
+  EXPECT_NE(directory.message().find("Is a directory"), std::string::npos) << directory.message();
 }
 
 TEST_F(OutputFileTest, AFileItCreatedIsRemovedUnlessCommitted) {
   const std::string path = dir_ + "/p.svg";
-  std::string error;
   {
-    auto f = OutputFile::Open(path, &error);
-    ASSERT_TRUE(f) << error;
+    auto f = OutputFile::Open(path);
+    ASSERT_TRUE(f) << f.message();
     EXPECT_TRUE(std::filesystem::exists(path));  // held from the start
   }
   EXPECT_FALSE(std::filesystem::exists(path));
-  auto f = OutputFile::Open(path, &error);
-  ASSERT_TRUE(f->Commit("<svg/>\n", &error)) << error;
+  auto f = OutputFile::Open(path);
+  ASSERT_TRUE(f) << f.message();
+  const Status written = f->Commit("<svg/>\n");
+  ASSERT_TRUE(written.ok()) << written.message();
   std::ifstream in(path);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "<svg/>\n");
 }
@@ -209,16 +212,17 @@ TEST_F(OutputFileTest, AFileItCreatedIsRemovedUnlessCommitted) {
 TEST_F(OutputFileTest, AnExistingFileKeepsItsContentUntilCommit) {
   const std::string path = dir_ + "/p.svg";
   std::ofstream(path) << "old plot, longer than the new one\n";
-  std::string error;
   {
-    auto f = OutputFile::Open(path, &error);
-    ASSERT_TRUE(f) << error;
+    auto f = OutputFile::Open(path);
+    ASSERT_TRUE(f) << f.message();
   }
   std::ifstream in(path);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}),
             "old plot, longer than the new one\n");
-  auto f = OutputFile::Open(path, &error);
-  ASSERT_TRUE(f->Commit("new\n", &error)) << error;
+  auto f = OutputFile::Open(path);
+  ASSERT_TRUE(f) << f.message();
+  const Status written = f->Commit("new\n");
+  ASSERT_TRUE(written.ok()) << written.message();
   std::ifstream again(path);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(again), {}), "new\n");
 }

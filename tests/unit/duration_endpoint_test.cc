@@ -37,20 +37,19 @@ TEST(Duration, FormatRoundTrips) {
 }
 
 TEST(Endpoint, ParsesTheThreeHostKinds) {
-  std::string why;
-  auto v4 = ParseEndpoint("10.0.0.2:9000", &why);
+  auto v4 = ParseEndpoint("10.0.0.2:9000");
   ASSERT_TRUE(v4);
   EXPECT_EQ(v4->kind, Endpoint::HostKind::kIPv4);
   EXPECT_EQ(v4->port, 9000);
-  auto v6 = ParseEndpoint("[::1]:9000", &why);
+  auto v6 = ParseEndpoint("[::1]:9000");
   ASSERT_TRUE(v6);
   EXPECT_EQ(v6->kind, Endpoint::HostKind::kIPv6);
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->ToString(), "[::1]:9000");
-  auto bare6 = ParseEndpoint("fd00::1", &why);
+  auto bare6 = ParseEndpoint("fd00::1");
   ASSERT_TRUE(bare6);
   EXPECT_EQ(bare6->port, kDefaultPort);
-  auto name = ParseEndpoint("node-3.example.org", &why);
+  auto name = ParseEndpoint("node-3.example.org");
   ASSERT_TRUE(name);
   EXPECT_EQ(name->kind, Endpoint::HostKind::kName);
 }
@@ -59,9 +58,9 @@ TEST(Endpoint, RejectsMalformedAddresses) {
   for (const char* bad : {"", "[::1", "[::1]x", "[::1]:", "10.0.0.2:", "10.0.0.2:0",
                           "10.0.0.2:65536", "10.0.0.2:http", "1.2.3.4.5", "-bad.example",
                           "bad-.example", "under_score.example", "[1.2.3.4]:80", "::g"}) {
-    std::string why;
-    EXPECT_FALSE(ParseEndpoint(bad, &why).has_value()) << bad;
-    EXPECT_FALSE(why.empty()) << bad;
+    const auto parsed = ParseEndpoint(bad);
+    EXPECT_FALSE(parsed.ok()) << bad;
+    EXPECT_FALSE(parsed.message().empty()) << bad;
   }
 }
 
