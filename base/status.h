@@ -21,6 +21,7 @@ class [[nodiscard]] Status {
     kIOError,          // the system refused: open, bind, write, read
     kCorruption,       // stored data that does not read back
     kBusy,             // held by someone else (another vigild's lock)
+    kUnavailable,      // may go away by itself: a daemon restarting, a connection lost
   };
 
   // Success.
@@ -35,9 +36,13 @@ class [[nodiscard]] Status {
     return {Code::kCorruption, std::move(message)};
   }
   static Status Busy(std::string message) { return {Code::kBusy, std::move(message)}; }
+  static Status Unavailable(std::string message) {
+    return {Code::kUnavailable, std::move(message)};
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
+  bool IsUnavailable() const { return code_ == Code::kUnavailable; }
   // The message for a person; empty when ok().
   const std::string& message() const { return message_; }
 

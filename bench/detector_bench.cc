@@ -29,7 +29,7 @@ struct NullSink : TransitionSink {
 
 DetectorOptions Kind(int k) {
   DetectorOptions o;
-  o.kind = static_cast<DetectorKind>(k);
+  o.set_kind(static_cast<DetectorKind>(k));
   return o;
 }
 
@@ -53,7 +53,7 @@ void BM_HeartbeatKnownPeer(benchmark::State& state) {
     monitor.OnHeartbeat(t, 1, ids, sink, ++seq);
     queue.Set(0, *monitor.NextDeadline());
   }
-  state.SetLabel(std::string(DetectorKindName(options.kind)));
+  state.SetLabel(std::string(DetectorKindName(options.kind())));
 }
 BENCHMARK(BM_HeartbeatKnownPeer)->Arg(0)->Arg(1)->Arg(2)->Arg(3);
 
@@ -194,7 +194,7 @@ BENCHMARK(BM_VerifyHeartbeat);
 // interval ring (heap), plus the deadline queue's per-peer share and the id index entry.
 void BM_BytesPerPeer(benchmark::State& state) {
   DetectorOptions options;
-  options.kind = DetectorKind::kPhi;
+  options.set_kind(DetectorKind::kPhi);
   options.max_sample_size = static_cast<std::size_t>(state.range(0));
   PeerConfig pc;
   pc.id = "node-123";
@@ -239,7 +239,7 @@ void BM_Replay(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(Replay(t, options, 100ms));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
                           static_cast<std::int64_t>(t.rows.size()));
-  state.SetLabel(std::string(DetectorKindName(options.kind)));
+  state.SetLabel(std::string(DetectorKindName(options.kind())));
 }
 BENCHMARK(BM_Replay)->Arg(0)->Arg(3)->Unit(benchmark::kMillisecond);
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
@@ -87,11 +88,11 @@ struct TableRow {
 bool ReplaySpec(const std::string& text, const Trace& trace, std::chrono::milliseconds interval,
                 QosFigures* q) {
   auto spec = ParseDetectorSpec(text);
-  if (!spec.spec) {
-    std::fprintf(stderr, "%s\n", spec.error.c_str());
+  if (!spec) {
+    std::fprintf(stderr, "%s\n", spec.message().c_str());
     return false;
   }
-  *q = ScoreQos(trace, Replay(trace, spec.spec->options, interval));
+  *q = ScoreQos(trace, Replay(trace, spec->options, interval));
   return true;
 }
 
@@ -125,8 +126,8 @@ bool AddSeed(const TableFlags& f, const Trace& trace, std::chrono::milliseconds 
     row->td[i] += q.detection_mean_ms / f.seeds;
   }
   DetectorOptions t;
-  t.kind = DetectorKind::kTimeout;
-  t.timeout = HindsightBestTimeout(trace, f.budget);
+  t.set_kind(DetectorKind::kTimeout);
+  std::get<TimeoutKnobs>(t.knobs).timeout = HindsightBestTimeout(trace, f.budget);
   const auto q = ScoreQos(trace, Replay(trace, t, interval));
   row->best_rate += q.mistakes_per_hour / f.seeds;
   row->best_td += q.detection_mean_ms / f.seeds;

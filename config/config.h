@@ -19,6 +19,7 @@ struct PeerConfig {
   Endpoint address;
   DetectorOptions detector;  // the defaults with this peer's overrides applied
   bool record = false;       // record this peer's heartbeat arrivals (recording.enabled or peers[].record)
+  bool operator==(const PeerConfig&) const = default;
 };
 
 // Heartbeat trace recording (docs/tuning.md): per peer, CSV files in
@@ -35,12 +36,14 @@ struct NodeConfig {
   std::string id;
   Endpoint bind{"0.0.0.0", kDefaultPort, Endpoint::HostKind::kIPv4};
   std::optional<Endpoint> advertise;
+  bool operator==(const NodeConfig&) const = default;
 };
 
 // heartbeat:
 struct HeartbeatConfig {
   Duration interval = std::chrono::seconds(1);
   double jitter = 0.1;  // fraction of the interval, uniformly spread
+  bool operator==(const HeartbeatConfig&) const = default;
 };
 
 // api: the local HTTP API on the Unix socket.
@@ -60,6 +63,25 @@ struct ApiConfig {
 // metrics:
 struct MetricsConfig {
   std::optional<Endpoint> listen;  // optional TCP listener for /metrics
+  bool operator==(const MetricsConfig&) const = default;
+};
+
+// log:
+struct LogConfig {
+  std::string level = "info";
+  bool operator==(const LogConfig&) const = default;
+};
+
+// state:
+struct StateConfig {
+  std::string directory = "/var/lib/vigil";
+  bool operator==(const StateConfig&) const = default;
+};
+
+// events:
+struct EventsConfig {
+  std::size_t ring_size = 4096;  // transitions kept for resuming clients
+  bool operator==(const EventsConfig&) const = default;
 };
 
 // security:
@@ -71,6 +93,7 @@ struct SecurityConfig {
   // A datagram of a peer incarnation not yet confirmed must echo this daemon's incarnation
   // (docs/security.md, "Replays"). Default: require_auth.
   bool require_echo = false;
+  bool operator==(const SecurityConfig&) const = default;
 };
 
 // The whole file, one member per YAML section; each part of the daemon takes its section.
@@ -83,11 +106,12 @@ struct Config {
   std::vector<PeerConfig> peers;
   ApiConfig api;
   MetricsConfig metrics;
-  std::string log_level = "info";                  // log.level
-  std::string state_directory = "/var/lib/vigil";  // state.directory
+  LogConfig log;
+  StateConfig state;
   RecordingConfig recording;
-  std::size_t event_ring_size = 4096;  // events.ring_size
+  EventsConfig events;
   SecurityConfig security;
+  bool operator==(const Config&) const = default;
 };
 
 // The values of log.level (and of vigild --log-level).

@@ -46,13 +46,14 @@ std::string YamlReader::Join(std::string_view path, std::string_view key) {
   return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
 }
 
-bool YamlReader::CheckMap(const YAML::Node& n, std::string_view path, Keys allowed) {
+bool YamlReader::CheckMap(const YAML::Node& n, std::string_view path,
+                          const std::vector<std::string_view>& allowed) {
   if (n.IsNull()) return false;  // a section left empty (all commented out): nothing set
   if (!n.IsMap()) {
     Error(n, std::string(path), "expected a mapping, found " + Describe(n));
     return false;
   }
-  CheckKeys(n, path, std::vector<std::string_view>(allowed));
+  CheckKeys(n, path, allowed);
   return true;
 }
 
@@ -178,6 +179,12 @@ void YamlReader::Detector(const YAML::Node& n, const std::string& path, Detector
   std::vector<std::string_view> names;
   for (const auto& k : DetectorKnobs()) names.push_back(k.key);
   CheckKeys(n, path, names);
+  // `kind` first, wherever it stands: a change of kind resets the per-kind knobs, which
+  // would lose those given before it. Its error, if any, is reported in order below, where
+  // setting it again changes nothing.
+  if (const YAML::Node kind = n["kind"]; kind && kind.IsScalar()) {
+    FindDetectorKnob("kind")->Set(into, kind.Scalar());
+  }
   for (const auto& kv : n) {
     if (!kv.first.IsScalar()) continue;
     const std::string key = kv.first.Scalar();
@@ -188,7 +195,7 @@ void YamlReader::Detector(const YAML::Node& n, const std::string& path, Detector
     if (!kv.second.IsScalar()) {
       Error(kv.second, kpath,
             fmt::format("expected {}, found {}", knob->Expected(), Describe(kv.second)));
-    } else if (const auto why = knob->Set(into, kv.second.Scalar())) {
+    } else if (const auto why = knob->Apply(into, kv.second.Scalar())) {
       Error(kv.second, kpath, *why);
     }
   }

@@ -35,7 +35,11 @@ class YamlReader {
 
   // Requires `n` to be a mapping whose keys are all in `allowed`; reports unknown and
   // duplicate keys. Returns false if it is not a mapping at all (or is empty).
-  bool CheckMap(const YAML::Node& n, std::string_view path, Keys allowed);
+  bool CheckMap(const YAML::Node& n, std::string_view path, Keys allowed) {
+    return CheckMap(n, path, std::vector<std::string_view>(allowed));
+  }
+  bool CheckMap(const YAML::Node& n, std::string_view path,
+                const std::vector<std::string_view>& allowed);
 
   // Each returns nullopt after reporting why the value is not what was asked for.
   std::optional<std::string> String(const YAML::Node& n, const std::string& path);

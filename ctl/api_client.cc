@@ -62,8 +62,8 @@ namespace {
 // Connects with send/receive timeouts so a wedged daemon cannot hang the CLI. The connect
 // is done by hand to keep errno: it is what tells permission, "not a socket" and "no
 // daemon" apart (connect_error.h).
-bool Connect(stream_protocol::socket& socket, const std::string& path,
-             std::chrono::milliseconds timeout, ApiError* error) {
+Status Connect(stream_protocol::socket& socket, const std::string& path,
+               std::chrono::milliseconds timeout) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   int err = 0;
@@ -80,9 +80,9 @@ bool Connect(stream_protocol::socket& socket, const std::string& path,
   }
   if (err != 0) {
     const SocketFacts facts = path.empty() ? SocketFacts{} : ProbeSocket(path);
-    error->message = DescribeConnectError(path, err, facts);
-    error->transient = ConnectErrorIsTransient(err, facts);
-    return false;
+    std::string message = DescribeConnectError(path, err, facts);
+    return ConnectErrorIsTransient(err, facts) ? Status::Unavailable(std::move(message))
+                                               : Status::IOError(std::move(message));
   }
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
@@ -90,7 +90,7 @@ bool Connect(stream_protocol::socket& socket, const std::string& path,
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   socket.assign(stream_protocol(), fd);
-  return true;
+  return Status::OK();
 }
 
 // The "error" of vigild's JSON error body, or the status alone.
@@ -104,10 +104,10 @@ std::string StatusMessage(unsigned status, const std::string& body) {
 
 }  // namespace
 
-std::optional<HttpResult> ApiClient::Get(const std::string& target, ApiError* error) const {
+Result<HttpResult> ApiClient::Get(const std::string& target) const {
   asio::io_context io;
   stream_protocol::socket socket(io);
-  if (!Connect(socket, path_, timeout_, error)) return std::nullopt;
+  if (Status s = Connect(socket, path_, timeout_); !s.ok()) return s;
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, "localhost");
   req.set(http::field::user_agent, "vigilctl");
@@ -118,9 +118,7 @@ std::optional<HttpResult> ApiClient::Get(const std::string& target, ApiError* er
   http::response<http::string_body> res;
   if (!ec) http::read(socket, buffer, res, ec);
   if (ec && ec != http::error::end_of_stream) {
-    error->message = fmt::format("talking to vigild on {}: {}", path_, ec.message());
-    error->transient = true;
-    return std::nullopt;
+    return Status::Unavailable(fmt::format("talking to vigild on {}: {}", path_, ec.message()));
   }
   HttpResult r;
   r.status = static_cast<int>(res.result_int());
@@ -129,20 +127,13 @@ std::optional<HttpResult> ApiClient::Get(const std::string& target, ApiError* er
   return r;
 }
 
-std::optional<HttpResult> ApiClient::Get(const std::string& target, std::string* error) const {
-  ApiError e;
-  auto r = Get(target, &e);
-  if (!r) *error = e.message;
-  return r;
-}
-
 namespace {
 
 using Parser = http::response_parser<http::buffer_body>;
 
-// Sends the request and reads the response head; true when vigild answered 200.
-bool OpenStream(stream_protocol::socket& socket, beast::flat_buffer& buffer, Parser& parser,
-                const StreamRequest& request, const std::string& path, ApiError* error) {
+// Sends the request and reads the response head; OK when vigild answered 200.
+Status OpenStream(stream_protocol::socket& socket, beast::flat_buffer& buffer, Parser& parser,
+                  const StreamRequest& request, const std::string& path) {
   http::request<http::empty_body> req{http::verb::get, "/v1/events", 11};
   req.set(http::field::host, "localhost");
   req.set(http::field::user_agent, "vigilctl");
@@ -152,13 +143,11 @@ bool OpenStream(stream_protocol::socket& socket, beast::flat_buffer& buffer, Par
   http::write(socket, req, ec);
   parser.body_limit(boost::none);
   if (!ec) http::read_header(socket, buffer, parser, ec);
-  if (ec) {
-    error->message = fmt::format("talking to vigild on {}: {}", path, ec.message());
-    error->transient = true;  // e.g. it stopped between accepting and answering
-    return false;
+  if (ec) {  // e.g. it stopped between accepting and answering
+    return Status::Unavailable(fmt::format("talking to vigild on {}: {}", path, ec.message()));
   }
   const unsigned status = parser.get().result_int();
-  if (status == 200) return true;
+  if (status == 200) return Status::OK();
   // The head is all we read; an error body is short and follows at once.
   std::string body;
   std::array<char, 512> chunk{};
@@ -166,9 +155,10 @@ bool OpenStream(stream_protocol::socket& socket, beast::flat_buffer& buffer, Par
   parser.get().body().size = chunk.size();
   http::read_some(socket, buffer, parser, ec);
   body.assign(chunk.data(), chunk.size() - parser.get().body().size);
-  error->message = StatusMessage(status, body) + " to /v1/events";
-  error->transient = status == 503;  // api.max_connections: a slot may free up
-  return false;
+  std::string message = StatusMessage(status, body) + " to /v1/events";
+  // 503: api.max_connections; a slot may free up.
+  return status == 503 ? Status::Unavailable(std::move(message))
+                       : Status::IOError(std::move(message));
 }
 
 // Milliseconds to wait for data: up to a second, so cancel and deadline are noticed.
@@ -195,10 +185,9 @@ StreamOutcome ApiClient::Stream(const StreamRequest& request,
   stream_protocol::socket socket(io);
   beast::flat_buffer buffer;
   Parser parser;
-  if (!Connect(socket, path_, timeout_, &out.error) ||
-      !OpenStream(socket, buffer, parser, request, path_, &out.error)) {
-    return out;
-  }
+  out.error = Connect(socket, path_, timeout_);
+  if (out.error.ok()) out.error = OpenStream(socket, buffer, parser, request, path_);
+  if (!out.error.ok()) return out;
   out.opened = true;
   out.end = StreamEnd::kStopped;
   if (handlers.on_open && !handlers.on_open()) return out;
@@ -222,9 +211,9 @@ StreamOutcome ApiClient::Stream(const StreamRequest& request,
       if (request.silence_limit && std::chrono::steady_clock::now() - last_byte >
                                        *request.silence_limit) {
         out.end = StreamEnd::kFailed;
-        out.error = {fmt::format("vigild on {} sent nothing for {} s, not even a keep-alive",
-                                 path_, request.silence_limit->count() / 1000),
-                     true};
+        out.error = Status::Unavailable(
+            fmt::format("vigild on {} sent nothing for {} s, not even a keep-alive", path_,
+                        request.silence_limit->count() / 1000));
         return out;
       }
       continue;
@@ -239,9 +228,9 @@ StreamOutcome ApiClient::Stream(const StreamRequest& request,
                         (!ec && parser.is_done());
     if (ec || closed) {
       out.end = StreamEnd::kFailed;
-      out.error = {closed ? fmt::format("vigild on {} closed the event stream", path_)
-                          : fmt::format("event stream from {}: {}", path_, ec.message()),
-                   true};
+      out.error = Status::Unavailable(
+          closed ? fmt::format("vigild on {} closed the event stream", path_)
+                 : fmt::format("event stream from {}: {}", path_, ec.message()));
       return out;
     }
     const std::size_t got = chunk.size() - parser.get().body().size;
@@ -250,23 +239,6 @@ StreamOutcome ApiClient::Stream(const StreamRequest& request,
     });
   }
   return out;
-}
-
-bool ApiClient::StreamEvents(std::optional<std::string> last_event_id,
-                             const std::function<bool()>& on_open,
-                             const std::function<bool(const SseEvent&)>& on_event,
-                             std::optional<std::chrono::steady_clock::time_point> deadline,
-                             bool* timed_out, std::string* error,
-                             const std::atomic<bool>* cancel) const {
-  StreamRequest request;
-  request.last_event_id = std::move(last_event_id);
-  request.deadline = deadline;
-  request.cancel = cancel;
-  const StreamOutcome out = Stream(request, {on_open, on_event});
-  *timed_out = out.end == StreamEnd::kTimedOut;
-  if (out.end != StreamEnd::kFailed) return true;
-  *error = out.error.message;
-  return false;
 }
 
 }  // namespace vigil

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "base/status.h"
+
 namespace vigil {
 
 struct HttpResult {
@@ -34,12 +36,6 @@ class SseParser {
   std::string line_;
   SseEvent current_;
   bool has_data_ = false;
-};
-
-// Why a request or a stream failed.
-struct ApiError {
-  std::string message;     // one line, without the "vigilctl: " prefix
-  bool transient = false;  // may go away by itself (daemon restarting, connection lost)
 };
 
 // One attempt at following /v1/events.
@@ -69,7 +65,9 @@ enum class StreamEnd {
 struct StreamOutcome {
   StreamEnd end = StreamEnd::kFailed;
   bool opened = false;  // the daemon answered 200 (on_open ran)
-  ApiError error;       // for kFailed
+  // For kFailed: one line, without the "vigilctl: " prefix; IsUnavailable() when it may go
+  // away by itself (vigild restarting, a connection slot freeing up).
+  Status error;
 };
 
 class ApiClient {
@@ -78,23 +76,14 @@ class ApiClient {
                      std::chrono::milliseconds timeout = std::chrono::seconds(10))
       : path_(std::move(socket_path)), timeout_(timeout) {}
 
-  // GET `target`. On failure to connect or talk, returns nullopt and sets *error to one
-  // line saying what went wrong and where to look.
-  std::optional<HttpResult> Get(const std::string& target, ApiError* error) const;
-  std::optional<HttpResult> Get(const std::string& target, std::string* error) const;
+  // GET `target`: the response, whatever its status. On failure to connect or talk, a
+  // Status with one line saying what went wrong and where to look; Unavailable when it may
+  // go away by itself (vigild restarting).
+  Result<HttpResult> Get(const std::string& target) const;
 
   // Follows /v1/events once: connects, sends the request, then feeds events to the
   // handlers until one says stop, the deadline passes, *cancel is set, or the stream fails.
   StreamOutcome Stream(const StreamRequest& request, const StreamHandlers& handlers) const;
-
-  // The same as Stream, in the older shape: returns false and sets *error on failure; true
-  // when stopped by on_event, the deadline or cancel (*timed_out is set for the deadline).
-  bool StreamEvents(std::optional<std::string> last_event_id,
-                    const std::function<bool()>& on_open,
-                    const std::function<bool(const SseEvent&)>& on_event,
-                    std::optional<std::chrono::steady_clock::time_point> deadline,
-                    bool* timed_out, std::string* error,
-                    const std::atomic<bool>* cancel = nullptr) const;
 
   const std::string& path() const { return path_; }
 

@@ -30,10 +30,9 @@ namespace {
 std::optional<json::value> GetJson(const CtlOptions& o, const std::string& target,
                                    std::ostream& err, int* code, std::string* raw = nullptr) {
   ApiClient client(o.socket);
-  std::string error;
-  const auto r = client.Get(target, &error);
+  const auto r = client.Get(target);
   if (!r) {
-    err << "vigilctl: " << error << "\n";
+    err << "vigilctl: " << r.message() << "\n";
     *code = kExitError;
     return std::nullopt;
   }
@@ -147,10 +146,9 @@ int CmdIsUp(const CtlOptions& o, const std::string& peer, std::ostream& out, std
 
 int CmdMetrics(const CtlOptions& o, std::ostream& out, std::ostream& err) {
   ApiClient client(o.socket);
-  std::string error;
-  const auto r = client.Get("/metrics", &error);
+  const auto r = client.Get("/metrics");
   if (!r) {
-    err << "vigilctl: " << error << "\n";
+    err << "vigilctl: " << r.message() << "\n";
     return kExitError;
   }
   out << r->body;

@@ -30,11 +30,10 @@ enum class PeerRead { kReached, kNotYet, kUnreachable, kError };
 // notice and reconnect); kError, with *error, for answers no retry changes (no such peer).
 PeerRead ReadPeer(const ApiClient& client, const std::string& peer, const WaitCondition& want,
                   std::string* error) {
-  ApiError e;
-  const auto r = client.Get("/v1/peers/" + peer, &e);
+  const auto r = client.Get("/v1/peers/" + peer);
   if (!r) {
-    *error = e.message;
-    return e.transient ? PeerRead::kUnreachable : PeerRead::kError;
+    *error = r.message();
+    return r.status().IsUnavailable() ? PeerRead::kUnreachable : PeerRead::kError;
   }
   boost::system::error_code ec;
   const json::value v = json::parse(r->body, ec);
@@ -51,10 +50,9 @@ PeerRead ReadPeer(const ApiClient& client, const std::string& peer, const WaitCo
 
 // The id of the newest event vigild has now (0 if none), so watch can resume after it.
 std::optional<std::string> NewestEventId(const ApiClient& client, std::string* error) {
-  ApiError e;
-  const auto r = client.Get("/v1/self", &e);
+  const auto r = client.Get("/v1/self");
   if (!r) {
-    *error = e.message;
+    *error = r.message();
     return std::nullopt;
   }
   boost::system::error_code ec;

@@ -74,8 +74,8 @@ FollowResult FollowEvents(const ApiClient& client, const FollowOptions& options,
       result.end = FollowEnd::kTimedOut;
       return result;
     }
-    result.error = out.error.message;
-    if (!ever_opened || !out.error.transient) {
+    result.error = out.error.message();
+    if (!ever_opened || !out.error.IsUnavailable()) {
       result.end = FollowEnd::kFailed;
       return result;
     }
@@ -83,7 +83,7 @@ FollowResult FollowEvents(const ApiClient& client, const FollowOptions& options,
       // One line per outage: the retries that follow are silent until it is back.
       outage_since = Clock::now();
       result.outage = milliseconds(0);
-      notice(out.error.message + " (vigild restarting?); reconnecting...");
+      notice(out.error.message() + " (vigild restarting?); reconnecting...");
     }
     if (options.max_outage && Since(*outage_since) >= *options.max_outage) {
       result.end = FollowEnd::kGaveUp;

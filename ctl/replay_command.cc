@@ -103,11 +103,11 @@ int CmdReplay(const ReplayRequest& r, std::ostream& out, std::ostream& err) {
   std::vector<DetectorSpec> specs;
   for (const auto& n : names) {
     auto parsed = ParseDetectorSpec(n);
-    if (!parsed.spec) {
-      err << "vigilctl replay: " << parsed.error << "\n";
+    if (!parsed) {
+      err << "vigilctl replay: " << parsed.message() << "\n";
       return kExitError;
     }
-    specs.push_back(*parsed.spec);
+    specs.push_back(*parsed);
   }
   const Trace& trace = loaded->trace;
   std::vector<Replayed> results;

@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "config/reload_plan.h"
 #include "daemon/logging.h"
 
 namespace vigil {
@@ -51,7 +52,7 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
   health_.set_options(HealthOptions());
   node_ = std::make_unique<Node>(config_, started_);
   node_->set_event_listener([this](const EventRecord& e) { OnEvent(e); });
-  recorder_ = std::make_unique<TraceRecorder>(config_.state_directory + "/traces");
+  recorder_ = std::make_unique<TraceRecorder>(config_.state.directory + "/traces");
   ConfigureRecording();
 }
 
@@ -243,11 +244,10 @@ void Daemon::Reload() {
   notifier_.Reloading(clock_.Now().mono);
   spdlog::info("SIGHUP: reloading {}", config_path_);
   ConfigResult r = LoadConfigFile(config_path_);
-  if (r.ok() && r.config->node.id != config_.node.id) {
-    r.errors.push_back({config_path_, 0, 0, "node.id",
-                        fmt::format("cannot change from '{}' to '{}' on reload; restart vigild",
-                                    config_.node.id, r.config->node.id)});
-    r.config.reset();
+  std::optional<ReloadPlan> plan;
+  if (r.ok()) {
+    plan = PlanReload(config_, std::move(*r.config));
+    if (plan->refusal) r.errors.push_back(*plan->refusal);
   }
   if (!r.ok()) {
     std::vector<std::string> errors;
@@ -255,26 +255,16 @@ void Daemon::Reload() {
     RejectReload(errors, errors.front());
     return;
   }
-  Config next = std::move(*r.config);
+  Config next = std::move(plan->config);
   auto next_keyring = LoadKeyring(next);
   if (!next_keyring) {
     RejectReload({next_keyring.message()}, next_keyring.message());
     return;
   }
-  // What lives in bound sockets and open files changes only with a restart.
-  auto keep = [&](auto& field, const auto& old, const char* key) {
-    if (!(field == old)) {
-      spdlog::warn("reload: {} changed; it takes effect when vigild restarts", key);
-      field = old;
-    }
-  };
-  keep(next.node.bind, config_.node.bind, "node.bind");
-  keep(next.api.socket, config_.api.socket, "api.socket");
-  keep(next.api.mode, config_.api.mode, "api.mode");
-  keep(next.state_directory, config_.state_directory, "state.directory");
-  keep(next.metrics.listen, config_.metrics.listen, "metrics.listen");
-
-  if (next.heartbeat.interval != config_.heartbeat.interval) RestartSendSchedule();
+  for (const auto key : plan->at_restart) {
+    spdlog::warn("reload: {} changed; it takes effect when vigild restarts", key);
+  }
+  if (plan->interval_changed) RestartSendSchedule();
   const ReconfigureSummary summary = node_->Reconfigure(next, clock_.Now());
   keyring_ = std::move(next_keyring).value();
   node_->SetAuthentication(keyring_, next.security.require_auth, next.security.require_echo);
@@ -284,7 +274,7 @@ void Daemon::Reload() {
     spdlog::info("reload: signing with key id {}; {} key(s) accepted; require_auth {}",
                  keyring_->primary().id, keyring_->keys().size(), next.security.require_auth);
   }
-  if (next.log_level != config_.log_level) SetLogLevel(next.log_level);
+  if (plan->log_level_changed) SetLogLevel(next.log.level);
   api_->set_limits(next.api);
   config_ = std::move(next);
   ConfigureRecording();

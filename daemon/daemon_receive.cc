@@ -2,8 +2,6 @@
 #include "daemon/daemon.h"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ip/udp.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <stdexcept>
@@ -12,11 +10,11 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/failpoint.h"
+#include "daemon/peer_source_matcher.h"
 
 namespace vigil {
 
 namespace asio = boost::asio;
-using asio::ip::udp;
 
 namespace {
 
@@ -44,33 +42,6 @@ asio::awaitable<void> Daemon::DeadlineLoop() {
   }
 }
 
-namespace {
-
-// Compares the datagram's source address (not port: a peer may send from another port
-// behind NAT) with the peer's resolved address.
-class AddressMatcher final : public SourceMatcher {
- public:
-  AddressMatcher(const udp::endpoint& from, const Node& node, const PeerAddresses& addresses)
-      : from_(from), node_(node), addresses_(addresses) {}
-  bool Matches(PeerIndex peer) const override {
-    const PeerRecord& record = node_.peers()[peer];
-    const udp::endpoint* to = addresses_.Find(record.id, record.address);
-    if (!to) return true;  // unresolved: cannot tell
-    auto a = from_.address();
-    auto b = to->address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    if (b.is_v6() && b.to_v6().is_v4_mapped()) b = asio::ip::make_address_v4(asio::ip::v4_mapped, b.to_v6());
-    return a == b;
-  }
-
- private:
-  const udp::endpoint& from_;
-  const Node& node_;
-  const PeerAddresses& addresses_;
-};
-
-}  // namespace
-
 void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   if (++batches_ == 3 && FailpointActive("receive")) throw std::runtime_error("failpoint 'receive'");
   const Timestamp now = clock_.Now();
@@ -79,7 +50,7 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   for (const auto& d : batch) {
     // Every datagram is decoded and judged on its own: no per-address limit, which a flood
     // from a peer's own (or a shared NAT) address would turn against the peer.
-    const AddressMatcher matcher(d.from, *node_, addresses_);
+    const PeerSourceMatcher matcher(d.from, *node_, addresses_);
     const auto rejected = node_->OnDatagram(d.data, d.truncated, now,
                                             config_.security.check_source_address ? &matcher : nullptr);
     if (rejected) LogReject(d, *rejected, now.mono);
@@ -92,12 +63,9 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
 }
 
 void Daemon::LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now) {
-  // Keyed by the raw address bytes: no allocation for a source already tracked, so a
-  // flood costs a hash lookup per datagram.
-  const auto addr = d.from.address();
-  const auto v6 = addr.is_v6() ? addr.to_v6()
-                               : asio::ip::make_address_v6(asio::ip::v4_mapped, addr.to_v4());
-  const auto bytes = v6.to_bytes();
+  // Keyed by the host's raw bytes: no allocation for a source already tracked, so a
+  // flood costs a hash lookup per datagram, and sending from many ports earns no more lines.
+  const auto bytes = HostKey(d.from);
   const std::string_view key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   std::uint64_t suppressed = 0;
   if (!reject_log_.Allow(key, now, &suppressed)) return;
@@ -113,8 +81,8 @@ void Daemon::LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime 
                 "not list us as a peer, or is older than vigil 0.2 (security.require_echo)";
     }
   }
-  spdlog::warn("rejected datagram from {}:{}: {} ({} bytes{}){}", addr.to_string(), d.from.port(),
-               RejectReasonName(reason), d.data.size(), detail,
+  spdlog::warn("rejected datagram from {}:{}: {} ({} bytes{}){}", d.from.address().to_string(),
+               d.from.port(), RejectReasonName(reason), d.data.size(), detail,
                suppressed ? fmt::format("; {} more from this address suppressed", suppressed) : "");
 }
 

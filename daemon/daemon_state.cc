@@ -25,16 +25,16 @@ constexpr Duration kTransitionWriteDelay = std::chrono::milliseconds(250);
 }  // namespace
 
 Status Daemon::LockStateDirectory() {
-  if (auto problem = StateDirectoryProblem(config_.state_directory)) {
+  if (auto problem = StateDirectoryProblem(config_.state.directory)) {
     return Status::InvalidArgument("state.directory: " + *problem);
   }
   std::error_code ec;
-  std::filesystem::create_directories(config_.state_directory, ec);
+  std::filesystem::create_directories(config_.state.directory, ec);
   if (ec) {
     return Status::IOError(fmt::format("state.directory: cannot create {}: {}",
-                                       config_.state_directory, ec.message()));
+                                       config_.state.directory, ec.message()));
   }
-  auto lock = StateDirectoryLock::Acquire(config_.state_directory);
+  auto lock = StateDirectoryLock::Acquire(config_.state.directory);
   if (!lock) return lock.status();
   state_lock_.emplace(std::move(lock).value());
   return Status::OK();
@@ -42,13 +42,13 @@ Status Daemon::LockStateDirectory() {
 
 void Daemon::LoadState() {
   node_->set_own_incarnation(incarnation_);
-  auto read = ReadStateFile(config_.state_directory, config_.node.id);
+  auto read = ReadStateFile(config_.state.directory, config_.node.id);
   if (read.status().code() == Status::Code::kNotFound) {
-    spdlog::info("no state file in {}: starting fresh", config_.state_directory);
+    spdlog::info("no state file in {}: starting fresh", config_.state.directory);
     return;
   }
   if (!read) {
-    const std::string moved = QuarantineStateFile(config_.state_directory, started_.wall);
+    const std::string moved = QuarantineStateFile(config_.state.directory, started_.wall);
     spdlog::error("ignoring the state file: {}; {}", read.message(),
                   moved.empty() ? "could not move it aside" : "moved it to " + moved);
     return;
@@ -68,13 +68,13 @@ void Daemon::SaveState(bool clean_stop) {
   // The last write of a run: after any write the writer thread has in progress, never
   // overwritten by an older snapshot.
   if (state_writer_) state_writer_->Stop();
-  OnStateWritten(WriteStateFile(config_.state_directory, node_->Snapshot(clock_.Now(), clean_stop)));
+  OnStateWritten(WriteStateFile(config_.state.directory, node_->Snapshot(clock_.Now(), clean_stop)));
 }
 
 void Daemon::SaveStateInBackground() {
   if (!state_writer_) {
     state_writer_ = std::make_unique<StateWriter>(
-        io_, config_.state_directory,
+        io_, config_.state.directory,
         [this](const Status& written) { OnStateWritten(written); });
   }
   state_writer_->Submit(node_->Snapshot(clock_.Now(), false));

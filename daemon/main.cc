@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.h"
+#include "config/config_writer.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
 #include "preflight/startup_check.h"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
       ("config,c", po::value(&config_path)->value_name("FILE"),
        "configuration file (default /etc/vigil/vigil.yaml)")
       ("check-config", "validate the configuration, print every error, and exit")
+      ("print-config", "print the configuration with every default filled in, as YAML, and exit")
       ("log-level", po::value(&log_level)->value_name("LEVEL"),
        "override log.level: trace, debug, info, warn, error, critical, off")
       ("version", "print the version and exit")
@@ -34,7 +36,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (vm.count("help")) {
-    std::cout << "Usage: vigild [--config FILE] [--check-config] [--log-level LEVEL]\n\n"
+    std::cout << "Usage: vigild [--config FILE] [--check-config | --print-config] [--log-level LEVEL]\n\n"
               << "Sends UDP heartbeats to the configured peers, detects which are up, and\n"
               << "serves their state on a Unix socket (see docs/api.md).\n\n"
               << options;
@@ -58,7 +60,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   vigil::Config config = *loaded.config;
-  if (!log_level.empty()) config.log_level = log_level;
+  if (vm.count("print-config")) {  // the file's settings: --log-level is not part of them
+    std::cout << vigil::ConfigYaml(config);
+    return 0;
+  }
+  if (!log_level.empty()) config.log.level = log_level;
   // The same checks, with the same messages, whether checking or starting: a configuration
   // that passes --check-config starts (unless its port or socket is taken right then).
   std::vector<std::string> notes;
@@ -73,8 +79,8 @@ int main(int argc, char** argv) {
     std::cout << config_path << ": OK (" << config.peers.size() << " peers)\n";
     return 0;
   }
-  if (!vigil::SetUpLogging(config.log_level)) {
-    std::cerr << "vigild: cannot set up logging at level '" << config.log_level << "'\n";
+  if (!vigil::SetUpLogging(config.log.level)) {
+    std::cerr << "vigild: cannot set up logging at level '" << config.log.level << "'\n";
     return 2;
   }
   vigil::RealClock clock;

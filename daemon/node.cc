@@ -14,7 +14,7 @@ PeerRecord::PeerRecord(PeerIndex index, const PeerConfig& config, Duration heart
 
 Node::Node(const Config& config, Timestamp started)
     : id_(config.node.id),
-      ring_(config.event_ring_size),
+      ring_(config.events.ring_size),
       heartbeat_interval_(config.heartbeat.interval) {
   peers_.reserve(config.peers.size());
   for (const auto& pc : config.peers) {
@@ -230,7 +230,7 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
     if (!kept[i]) summary.removed.push_back(peers_[i].id);
   }
   peers_ = std::move(next);
-  ring_.set_capacity(config.event_ring_size);
+  ring_.set_capacity(config.events.ring_size);
   heartbeat_interval_ = config.heartbeat.interval;
   Reindex();
   return summary;

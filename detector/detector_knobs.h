@@ -1,9 +1,11 @@
 // The detector's settings, each declared once: key, the kinds it applies to, type, range,
-// default (DetectorOptions{}), meaning. The YAML loader (config/), `--detector` specs
-// (vigilctl replay, tune), tune's YAML output and the test that checks
+// default (DetectorOptions of the knob's first kind), meaning. The YAML loader (config/),
+// `--detector` specs (vigilctl replay, tune), tune's YAML output and the test that checks
 // docs/configuration.md all read this table; nothing else lists the knobs.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,17 +13,22 @@
 #include <variant>
 #include <vector>
 
+#include "base/status.h"
 #include "detector/detector_options.h"
 
 namespace vigil {
 
 struct DetectorKnob {
-  // Where the value lives in DetectorOptions.
-  using Field = std::variant<DetectorKind DetectorOptions::*, double DetectorOptions::*,
+  // The `kind` entry: read with DetectorOptions::kind(), written with set_kind().
+  struct KindField {};
+  // Where the value lives: the kind, a shared field of DetectorOptions, or a field of one
+  // kind's knobs (kept only while the options are of that kind).
+  using Field = std::variant<KindField, double DetectorOptions::*,
                              std::optional<double> DetectorOptions::*,
                              std::size_t DetectorOptions::*, std::uint32_t DetectorOptions::*,
-                             Duration DetectorOptions::*,
-                             std::optional<Duration> DetectorOptions::*>;
+                             Duration PhiKnobs::*, Duration ExponentialKnobs::*,
+                             Duration TimeoutKnobs::*, std::optional<Duration> TimeoutKnobs::*,
+                             Duration AdaptiveKnobs::*, double AdaptiveKnobs::*>;
 
   std::string_view key;
   std::string_view kinds;  // the kinds it applies to, ", "-separated; empty: every kind
@@ -38,9 +45,18 @@ struct DetectorKnob {
   // Whether the knob applies to `kind`.
   bool AppliesTo(DetectorKind kind) const;
   // Sets the knob from its text. On failure returns the message (without the key), the
-  // same for YAML and for `--detector`, and leaves `options` unchanged.
+  // same for YAML and for `--detector`, and leaves `options` unchanged. Fails for a field
+  // of another kind's knobs ("does not apply to kind ..."): `options` has no place for it.
+  // Setting `kind` to another kind resets the per-kind knobs to that kind's defaults.
   std::optional<std::string> Set(DetectorOptions& options, std::string_view text) const;
-  // The value as YAML and specs write it ("8", "250ms", "phi"); nullopt if unset.
+  // Checks `text` as Set would, whatever the kind, storing nothing.
+  std::optional<std::string> Check(std::string_view text) const;
+  // Applies a key given in a `detector:` mapping or a spec, once `kind` is applied: Set,
+  // or only Check for a field of another kind's knobs (CheckDetectorOptions then reports
+  // the key as given for the wrong kind, naming what to set instead).
+  std::optional<std::string> Apply(DetectorOptions& options, std::string_view text) const;
+  // The value as YAML and specs write it ("8", "250ms", "phi"); nullopt if unset or a
+  // field of another kind's knobs.
   std::optional<std::string> Get(const DetectorOptions& options) const;
 };
 
@@ -71,13 +87,9 @@ struct DetectorSpec {
   std::string text;  // as given, for reports
   DetectorOptions options;
 };
-struct DetectorSpecResult {
-  std::optional<DetectorSpec> spec;
-  // Names the key as the configuration would: "--detector phi:threshold=x:
-  // detector.threshold: expected a number, found 'x'".
-  std::string error;
-};
-// Parses a spec with the same checks and messages as the configuration loader.
-DetectorSpecResult ParseDetectorSpec(const std::string& text);
+// Parses a spec with the same checks and messages as the configuration loader. On failure
+// InvalidArgument, naming the key as the configuration would: "--detector phi:threshold=x:
+// detector.threshold: expected a number, found 'x'".
+Result<DetectorSpec> ParseDetectorSpec(const std::string& text);
 
 }  // namespace vigil

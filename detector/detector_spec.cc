@@ -51,12 +51,13 @@ std::vector<KnobProblem> CheckDetectorOptions(const DetectorOptions& d,
                                               std::span<const std::string> given) {
   std::vector<KnobProblem> problems;
   std::set<std::string> sorted(given.begin(), given.end());
+  const DetectorKind kind = d.kind();
   for (const auto& key : sorted) {
     const DetectorKnob* knob = FindDetectorKnob(key);
-    if (knob && !knob->AppliesTo(d.kind)) problems.push_back({key, WrongKind(*knob, d.kind)});
+    if (knob && !knob->AppliesTo(kind)) problems.push_back({key, WrongKind(*knob, kind)});
   }
-  const bool adaptive = d.kind == DetectorKind::kAdaptive;
-  const bool timeout = d.kind == DetectorKind::kTimeout;
+  const bool adaptive = kind == DetectorKind::kAdaptive;
+  const bool timeout = kind == DetectorKind::kTimeout;
   if (adaptive && d.suspect_threshold && *d.suspect_threshold >= 1.0) {
     problems.push_back({"suspect_threshold",
                         fmt::format("for kind adaptive, a fraction of the allowed silence "
@@ -67,16 +68,17 @@ std::vector<KnobProblem> CheckDetectorOptions(const DetectorOptions& d,
     problems.push_back({"suspect_threshold", fmt::format("must be below threshold ({}), found {}",
                                                          d.threshold, *d.suspect_threshold)});
   }
-  if (timeout && d.suspect_after && *d.suspect_after >= d.timeout) {
+  const auto* t = d.knobs_if<TimeoutKnobs>();
+  if (t && t->suspect_after && *t->suspect_after >= t->timeout) {
     problems.push_back({"suspect_after", fmt::format("must be shorter than timeout ({}), found {}",
-                                                     FormatDuration(d.timeout),
-                                                     FormatDuration(*d.suspect_after))});
+                                                     FormatDuration(t->timeout),
+                                                     FormatDuration(*t->suspect_after))});
   }
   return problems;
 }
 
 std::string DetectorYaml(const DetectorOptions& options, std::span<const std::string> keys) {
-  std::string yaml = fmt::format("detector:\n  kind: {}\n", DetectorKindName(options.kind));
+  std::string yaml = fmt::format("detector:\n  kind: {}\n", DetectorKindName(options.kind()));
   for (const auto& key : keys) {
     const DetectorKnob* knob = FindDetectorKnob(key);
     if (!knob || key == "kind") continue;
@@ -86,7 +88,7 @@ std::string DetectorYaml(const DetectorOptions& options, std::span<const std::st
 }
 
 std::string DetectorSpecText(const DetectorOptions& options, std::span<const std::string> keys) {
-  std::string spec(DetectorKindName(options.kind));
+  std::string spec(DetectorKindName(options.kind()));
   char separator = ':';
   for (const auto& key : keys) {
     const DetectorKnob* knob = FindDetectorKnob(key);
@@ -99,13 +101,12 @@ std::string DetectorSpecText(const DetectorOptions& options, std::span<const std
   return spec;
 }
 
-DetectorSpecResult ParseDetectorSpec(const std::string& text) {
-  DetectorSpecResult result;
+Result<DetectorSpec> ParseDetectorSpec(const std::string& text) {
   auto fail = [&](std::string_view key, const std::string& why) {
-    result.error = fmt::format("--detector {}: detector.{}: {}", text, key, why);
-    return result;
+    return Status::InvalidArgument(fmt::format("--detector {}: detector.{}: {}", text, key, why));
   };
   DetectorOptions options;
+  // The kind leads the spec, so it is applied before the knobs it would otherwise reset.
   const auto colon = text.find(':');
   if (const auto e = FindDetectorKnob("kind")->Set(options, Trim(text.substr(0, colon)))) {
     return fail("kind", *e);
@@ -118,8 +119,8 @@ DetectorSpecResult ParseDetectorSpec(const std::string& text) {
     rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
     const auto eq = item.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      result.error = fmt::format("--detector {}: expected key=value, found '{}'", text, item);
-      return result;
+      return Status::InvalidArgument(
+          fmt::format("--detector {}: expected key=value, found '{}'", text, item));
     }
     const std::string key = Trim(item.substr(0, eq));
     const DetectorKnob* knob = FindDetectorKnob(key);
@@ -127,14 +128,13 @@ DetectorSpecResult ParseDetectorSpec(const std::string& text) {
     if (std::find(given.begin(), given.end(), key) != given.end()) {
       return fail(key, "duplicate key (the earlier value would be lost)");
     }
-    if (const auto e = knob->Set(options, Trim(item.substr(eq + 1)))) return fail(key, *e);
+    if (const auto e = knob->Apply(options, Trim(item.substr(eq + 1)))) return fail(key, *e);
     given.push_back(key);
   }
   if (const auto problems = CheckDetectorOptions(options, given); !problems.empty()) {
     return fail(problems.front().key, problems.front().message);
   }
-  result.spec = DetectorSpec{text, options};
-  return result;
+  return DetectorSpec{text, options};
 }
 
 }  // namespace vigil

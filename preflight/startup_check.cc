@@ -119,8 +119,8 @@ std::vector<ConfigError> CheckStartable(const Config& config, const std::string&
   } else if (auto p = ApiSocketPathProblem(config.api.socket)) {
     add("api.socket", *p);
   }
-  if (auto p = StateDirectoryProblem(config.state_directory)) add("state.directory", *p);
-  if (auto p = LogLevelProblem(config.log_level)) add("log.level", *p);
+  if (auto p = StateDirectoryProblem(config.state.directory)) add("state.directory", *p);
+  if (auto p = LogLevelProblem(config.log.level)) add("log.level", *p);
   return errors;
 }
 

@@ -22,7 +22,7 @@ constexpr double kMsPerHour = 3'600'000.0;
 // detector's schema (detector/detector_knobs.h), so they read back to the same options.
 Candidate Setting(DetectorKind kind, std::vector<std::pair<std::string, std::string>> knobs) {
   DetectorOptions options;
-  options.kind = kind;
+  options.set_kind(kind);
   std::vector<std::string> keys;
   for (const auto& [key, value] : knobs) {
     [[maybe_unused]] const auto error = FindDetectorKnob(key)->Set(options, value);
@@ -43,8 +43,8 @@ std::string ScoreCandidates(const Trace& trace, Duration interval, std::size_t s
   std::size_t done = 0;
   for (auto& c : *all) {
     auto spec = ParseDetectorSpec(c.spec);
-    if (!spec.spec) return "internal error: " + spec.error;
-    const auto s = Replay(trace, spec.spec->options, interval);
+    if (!spec) return "internal error: " + spec.message();
+    const auto s = Replay(trace, spec->options, interval);
     const std::span<const double> at(s);
     c.train = ScoreQos(rows.first(split), at.first(split));
     c.test = ScoreQos(rows.subspan(split), at.subspan(split));

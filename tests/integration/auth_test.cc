@@ -227,8 +227,8 @@ TEST(ApiAccess, AllowListsAreCheckedWithPeerCredentials) {
           << c.node(0).Log();
     }
     // Root is always allowed.
-    std::string error;
-    EXPECT_TRUE(c.node(0).Client().Get("/v1/health", &error));
+    const auto health = c.node(0).Client().Get("/v1/health");
+    EXPECT_TRUE(health.ok()) << health.message();
   }
 }
 

@@ -147,6 +147,28 @@ TEST(CheckConfigExample, PassesWithANoteWhileTheRuntimeDirectoryIsAbsent) {
       << out;
 }
 
+// `vigild --print-config` writes a configuration that loads to the same settings: printing
+// the shipped example, then printing that output, gives the same text (the second run of the
+// same thing changes nothing), and the output passes the check. A bad file prints its errors.
+TEST(PrintConfig, TheExampleNormalisesToAFixedPoint) {
+  TempDir dir;
+  std::string first;
+  ASSERT_EQ(RunCommand(VigildPath() + " --print-config --config " VIGIL_EXAMPLE_CONFIG, &first), 0)
+      << first;
+  EXPECT_NE(first.find("interval: 1s"), std::string::npos) << first;
+  const std::string printed = dir.File("printed.yaml");
+  std::ofstream(printed) << first;
+  std::string second;
+  ASSERT_EQ(RunCommand(VigildPath() + " --print-config --config " + printed, &second), 0) << second;
+  EXPECT_EQ(second, first);
+  std::string out;
+  std::ofstream(dir.File("bad.yaml")) << "node: {id: a}\nheartbeat: {intervall: 1s}\n";
+  EXPECT_EQ(RunCommand(VigildPath() + " --print-config --config " + dir.File("bad.yaml") + " 2>&1", &out), 1);
+  EXPECT_NE(out.find("heartbeat.intervall: unknown key; did you mean 'interval'?"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("node:"), std::string::npos) << "printed despite errors: " << out;
+}
+
 TEST(StateDirectoryLock, ASecondDaemonOnTheSameStateDirectoryRefusesToStart) {
   ClusterOptions o;
   o.nodes = 2;
@@ -171,8 +193,8 @@ TEST(StateDirectoryLock, ASecondDaemonOnTheSameStateDirectoryRefusesToStart) {
             std::string::npos)
       << c.node(1).Log();
   // The first is untouched; once it is gone (even killed) the directory is free again.
-  std::string error;
-  EXPECT_TRUE(c.node(0).Client().Get("/v1/health", &error).has_value()) << error;
+  const auto health = c.node(0).Client().Get("/v1/health");
+  EXPECT_TRUE(health.ok()) << health.message();
   c.node(0).Signal(SIGKILL);
   c.node(0).WaitExit();
   EXPECT_TRUE(c.node(1).Start()) << c.node(1).Log();

@@ -142,8 +142,7 @@ bool Daemon::Start(std::chrono::milliseconds deadline) {
       exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       return true;  // exited: give up
     }
-    std::string error;
-    return Client().Get("/v1/health", &error).has_value();
+    return Client().Get("/v1/health").ok();
   }, deadline);
   return up && pid_ > 0;
 }
@@ -178,8 +177,7 @@ std::string Daemon::Log() const {
 }
 
 std::optional<json::value> Daemon::GetJson(const std::string& target, int* status) const {
-  std::string error;
-  const auto r = Client().Get(target, &error);
+  const auto r = Client().Get(target);
   if (!r) return std::nullopt;
   if (status) *status = r->status;
   boost::system::error_code ec;
@@ -204,8 +202,7 @@ std::uint64_t Daemon::PeerIncarnation(const std::string& peer) const {
 }
 
 double Daemon::Metric(const std::string& sample) const {
-  std::string error;
-  const auto r = Client().Get("/metrics", &error);
+  const auto r = Client().Get("/metrics");
   if (!r) return -1;
   const std::string key = "\n" + sample + " ";  // a sample line, not # HELP
   const auto at = r->body.find(key);
@@ -296,21 +293,19 @@ struct EventCollector::State {
 EventCollector::EventCollector(std::string socket, std::optional<std::string> last_event_id)
     : state_(std::make_shared<State>()) {
   state_->thread = std::thread([s = state_, socket, last_event_id] {
-    ApiClient client(socket);
-    std::string error;
-    bool timed_out = false;
-    client.StreamEvents(
-        last_event_id,
-        [&] {
-          s->open = true;
-          return true;
-        },
-        [&](const SseEvent& e) {
-          std::lock_guard lock(s->mu);
-          s->events.push_back(e);
-          return !s->stop.load();
-        },
-        std::nullopt, &timed_out, &error, &s->stop);
+    StreamRequest request;
+    request.last_event_id = last_event_id;
+    request.cancel = &s->stop;
+    const StreamHandlers handlers{[&] {
+                                    s->open = true;
+                                    return true;
+                                  },
+                                  [&](const SseEvent& e) {
+                                    std::lock_guard lock(s->mu);
+                                    s->events.push_back(e);
+                                    return !s->stop.load();
+                                  }};
+    (void)ApiClient(socket).Stream(request, handlers);
   });
 }
 

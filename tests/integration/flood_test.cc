@@ -33,8 +33,7 @@ struct ApiProbe {
 void ProbeApi(const Daemon& d, const std::atomic<bool>& stop, ApiProbe* out) {
   while (!stop) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::string error;
-    const auto r = d.Client().Get("/v1/peers/n2", &error);
+    const auto r = d.Client().Get("/v1/peers/n2");
     const auto t1 = std::chrono::steady_clock::now();
     if (!r || r->status != 200) {
       ++out->failures;

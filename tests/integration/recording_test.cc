@@ -73,8 +73,8 @@ TEST(Recording, VigildRecordsArrivalsThatReplayLikeTheLibrary) {
   const auto& results = v.at("results").as_array();
   ASSERT_EQ(results.size(), 2u);
   const auto spec = ParseDetectorSpec("timeout:timeout=1s");
-  ASSERT_TRUE(spec.spec);
-  const QosFigures q = ScoreQos(t, Replay(t, spec.spec->options, *interval));
+  ASSERT_TRUE(spec.ok());
+  const QosFigures q = ScoreQos(t, Replay(t, spec->options, *interval));
   const auto& r = results[1].as_object();
   EXPECT_EQ(r.at("detector").as_string(), "timeout:timeout=1s");
   EXPECT_EQ(json::value_to<std::size_t>(r.at("heartbeats")), t.rows.size());

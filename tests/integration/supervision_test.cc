@@ -58,8 +58,8 @@ TEST(Watchdog, IsNotPingedOnceTheSendLoopHangs) {
   EXPECT_EQ(notify.CountSince("WATCHDOG=1", logged), 0);
   EXPECT_GE(notify.CountSince("STATUS=stalled: a loop stopped making progress", {}), 1);
   // The API still answers: it is the send loop that hangs, not the process.
-  std::string error;
-  EXPECT_TRUE(c.node(0).Client().Get("/v1/health", &error).has_value()) << error;
+  const auto health = c.node(0).Client().Get("/v1/health");
+  EXPECT_TRUE(health.ok()) << health.message();
   c.node(0).Signal(SIGKILL);
 }
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -29,10 +30,11 @@ TEST(Config, MinimalConfigGetsDefaults) {
   EXPECT_EQ(c.node.id, "a");
   EXPECT_EQ(c.node.bind.port, 7946);
   EXPECT_EQ(c.heartbeat.interval, 1s);
-  EXPECT_EQ(c.detector.kind, DetectorKind::kAdaptive);
-  EXPECT_EQ(c.detector.memory, 60min);
-  EXPECT_EQ(c.detector.margin, 1.5);
-  EXPECT_EQ(c.detector.target_mistakes_per_hour, 0.25);
+  EXPECT_EQ(c.detector.kind(), DetectorKind::kAdaptive);
+  const auto& adaptive = std::get<AdaptiveKnobs>(c.detector.knobs);
+  EXPECT_EQ(adaptive.memory, 60min);
+  EXPECT_EQ(adaptive.margin, 1.5);
+  EXPECT_EQ(adaptive.target_mistakes_per_hour, 0.25);
   EXPECT_FALSE(c.recording.enabled);
   EXPECT_EQ(c.api.socket, "/run/vigil/vigil.sock");
   EXPECT_EQ(c.api.mode, 0660u);
@@ -44,9 +46,10 @@ TEST(Config, AdaptiveKnobsParse) {
       "node:\n  id: a\ndetector:\n  memory: 20m\n  margin: 1.25\n  target_mistakes_per_hour: 1\n",
       "adaptive.yaml");
   ASSERT_TRUE(r.ok()) << r.errors.front().ToString();
-  EXPECT_EQ(r.config->detector.memory, 20min);
-  EXPECT_EQ(r.config->detector.margin, 1.25);
-  EXPECT_EQ(r.config->detector.target_mistakes_per_hour, 1.0);
+  const auto& adaptive = std::get<AdaptiveKnobs>(r.config->detector.knobs);
+  EXPECT_EQ(adaptive.memory, 20min);
+  EXPECT_EQ(adaptive.margin, 1.25);
+  EXPECT_EQ(adaptive.target_mistakes_per_hour, 1.0);
 }
 
 TEST(Config, MaxSampleSizeIsAcceptedWhereItDoesSomething) {
@@ -110,18 +113,82 @@ api:
   EXPECT_EQ(c.heartbeat.interval, 250ms);
   ASSERT_EQ(c.peers.size(), 3u);
   EXPECT_EQ(c.peers[0].detector.threshold, 10);
-  EXPECT_EQ(c.peers[0].detector.acceptable_heartbeat_pause, 1500ms);
+  EXPECT_EQ(std::get<PhiKnobs>(c.peers[0].detector.knobs).acceptable_heartbeat_pause, 1500ms);
   EXPECT_EQ(c.peers[1].detector.threshold, 12);
   EXPECT_EQ(*c.peers[1].detector.suspect_threshold, 5);
   EXPECT_EQ(c.peers[1].address.kind, Endpoint::HostKind::kIPv6);
   EXPECT_EQ(c.peers[2].address.port, 7946);
-  EXPECT_EQ(c.peers[2].detector.kind, DetectorKind::kTimeout);
-  EXPECT_EQ(c.peers[2].detector.timeout, 2s);
+  EXPECT_EQ(c.peers[2].detector.kind(), DetectorKind::kTimeout);
+  EXPECT_EQ(std::get<TimeoutKnobs>(c.peers[2].detector.knobs).timeout, 2s);
   EXPECT_EQ(c.api.mode, 0600u);
   EXPECT_EQ(c.recording.max_file_bytes, 2u << 20);
   EXPECT_EQ(c.recording.max_files, 3u);
   EXPECT_TRUE(c.peers[0].record);   // recording.enabled is the default
   EXPECT_FALSE(c.peers[1].record);  // switched off for this peer
+}
+
+TEST(Config, KindIsAppliedBeforeTheOtherKeysOfItsMapping) {
+  // A change of kind resets the per-kind knobs, so a knob written before `kind` must survive.
+  const auto r = LoadConfigString(R"(node:
+  id: a
+detector:
+  timeout: 2s
+  suspect_after: 500ms
+  kind: timeout
+peers:
+  - id: b
+    address: 10.0.0.2
+    detector:
+      min_std_deviation: 50ms
+      threshold: 4
+      kind: phi
+)",
+                                  "k.yaml");
+  ASSERT_TRUE(r.ok()) << r.errors.front().ToString();
+  const Config& c = *r.config;
+  ASSERT_EQ(c.detector.kind(), DetectorKind::kTimeout);
+  EXPECT_EQ(std::get<TimeoutKnobs>(c.detector.knobs).timeout, 2s);
+  EXPECT_EQ(std::get<TimeoutKnobs>(c.detector.knobs).suspect_after, Duration(500ms));
+  ASSERT_EQ(c.peers.size(), 1u);
+  ASSERT_EQ(c.peers[0].detector.kind(), DetectorKind::kPhi);
+  EXPECT_EQ(std::get<PhiKnobs>(c.peers[0].detector.knobs).min_std_deviation, 50ms);
+  EXPECT_EQ(c.peers[0].detector.threshold, 4);
+}
+
+TEST(Config, APeerChangingKindKeepsTheSharedKeysAndGetsTheKindsDefaultKnobs) {
+  const auto r = LoadConfigString(R"(node:
+  id: a
+detector:
+  kind: phi
+  threshold: 10
+  max_sample_size: 50
+  rise: 3
+  acceptable_heartbeat_pause: 2s
+peers:
+  - id: b
+    address: 10.0.0.2
+    detector:
+      kind: phi-exponential
+  - id: c
+    address: 10.0.0.3
+    detector:
+      kind: phi
+      min_std_deviation: 50ms
+)",
+                                  "k.yaml");
+  ASSERT_TRUE(r.ok()) << r.errors.front().ToString();
+  const Config& c = *r.config;
+  ASSERT_EQ(c.peers.size(), 2u);
+  const DetectorOptions& b = c.peers[0].detector;
+  ASSERT_EQ(b.kind(), DetectorKind::kPhiExponential);
+  EXPECT_EQ(b.threshold, 10);
+  EXPECT_EQ(b.max_sample_size, 50u);
+  EXPECT_EQ(b.rise, 3u);
+  EXPECT_TRUE(std::get<ExponentialKnobs>(b.knobs) == ExponentialKnobs{});
+  // Restating the defaults' kind keeps the defaults' knobs.
+  const auto& knobs = std::get<PhiKnobs>(c.peers[1].detector.knobs);
+  EXPECT_EQ(knobs.acceptable_heartbeat_pause, 2s);
+  EXPECT_EQ(knobs.min_std_deviation, 50ms);
 }
 
 struct BadConfig {
@@ -188,6 +255,9 @@ const BadConfig kBadConfigs[] = {
      "detector.kind", "expected one of adaptive, phi, phi-exponential, timeout, found 'phy'"},
     {"key_for_other_kind", "node:\n  id: a\ndetector:\n  kind: timeout\n  min_std_deviation: 100ms\n",
      5, 3, "detector.min_std_deviation", "only applies to kind phi, but kind is timeout"},
+    {"key_for_other_kind_before_kind",
+     "node:\n  id: a\ndetector:\n  min_std_deviation: 100ms\n  kind: timeout\n", 4, 3,
+     "detector.min_std_deviation", "only applies to kind phi, but kind is timeout"},
     {"bad_log_level", "node:\n  id: a\nlog:\n  level: verbose\n", 4, 10, "log.level",
      "expected one of trace, debug, info"},
     {"relative_socket", "node:\n  id: a\napi:\n  socket: vigil.sock\n", 4, 11, "api.socket",

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <variant>
 
 #include <fmt/format.h>
 
 #include "config/config.h"
+#include "detector/detector_knobs.h"
 #include "detector/detector_options.h"
 #include "detector/peer_monitor.h"
 #include "tests/unit/test_time.h"
@@ -165,6 +167,59 @@ TEST(DetectorKnobs, SuspectThresholdGivesAWarningLevelBelowDown) {
   EXPECT_FALSE(SuspectLevel(PeerOptions("  kind: phi\n")).has_value());
   EXPECT_EQ(SuspectLevel(PeerOptions("  kind: phi\n  suspect_threshold: 4\n")), 4.0);
   EXPECT_EQ(SuspectLevel(PeerOptions("  suspect_threshold: 0.75\n")), 0.75);
+}
+
+// A change of kind (the `kind` knob, or set_kind) starts that kind's knobs from its defaults,
+// as a knob of another kind can never carry over; the shared fields stay.
+TEST(DetectorKnobs, AnotherKindStartsFromItsDefaultKnobsAndKeepsTheSharedOnes) {
+  DetectorOptions o;
+  o.threshold = 3;
+  o.suspect_threshold = 0.5;
+  o.max_sample_size = 50;
+  o.rise = 2;
+  std::get<AdaptiveKnobs>(o.knobs).margin = 3;
+  EXPECT_FALSE(FindDetectorKnob("kind")->Set(o, "timeout"));
+  ASSERT_EQ(o.kind(), DetectorKind::kTimeout);
+  EXPECT_TRUE(std::get<TimeoutKnobs>(o.knobs) == TimeoutKnobs{});
+  EXPECT_EQ(o.threshold, 3);
+  EXPECT_EQ(o.suspect_threshold, 0.5);
+  EXPECT_EQ(o.max_sample_size, 50u);
+  EXPECT_EQ(o.rise, 2u);
+  o.set_kind(DetectorKind::kAdaptive);
+  EXPECT_TRUE(std::get<AdaptiveKnobs>(o.knobs) == AdaptiveKnobs{});
+}
+
+TEST(DetectorKnobs, RestatingTheKindKeepsItsKnobs) {
+  DetectorOptions o;
+  o.set_kind(DetectorKind::kTimeout);
+  std::get<TimeoutKnobs>(o.knobs).timeout = milliseconds(450);
+  std::get<TimeoutKnobs>(o.knobs).suspect_after = milliseconds(200);
+  const DetectorOptions before = o;
+  o.set_kind(DetectorKind::kTimeout);
+  EXPECT_TRUE(o == before);
+  EXPECT_FALSE(FindDetectorKnob("kind")->Set(o, "timeout"));
+  EXPECT_TRUE(o == before);
+  EXPECT_EQ(FindDetectorKnob("kind")->Get(o), "timeout");
+}
+
+TEST(DetectorKnobs, AKnobOfAnotherKindIsRefusedAndChangesNothing) {
+  DetectorOptions o;  // adaptive
+  const DetectorOptions before = o;
+  EXPECT_EQ(FindDetectorKnob("timeout")->Set(o, "2s"), "does not apply to kind adaptive");
+  EXPECT_TRUE(o == before);
+  EXPECT_FALSE(FindDetectorKnob("timeout")->Get(o).has_value());
+  // What a mapping or spec does with it: check the value, store nothing (the loader then
+  // reports the key as given for the wrong kind).
+  EXPECT_FALSE(FindDetectorKnob("timeout")->Apply(o, "2s"));
+  EXPECT_TRUE(o == before);
+  EXPECT_EQ(FindDetectorKnob("timeout")->Apply(o, "2"),
+            "expected a duration such as 250ms, 1.5s or 2m, found '2' (a duration needs a unit)");
+}
+
+TEST(DetectorKnobs, KindIsAppliedFirstWhereverItIsWritten) {
+  const DetectorOptions o = PeerOptions("  timeout: 2s\n  kind: timeout\n");
+  ASSERT_EQ(o.kind(), DetectorKind::kTimeout);
+  EXPECT_EQ(std::get<TimeoutKnobs>(o.knobs).timeout, std::chrono::seconds(2));
 }
 
 }  // namespace

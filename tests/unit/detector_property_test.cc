@@ -24,16 +24,20 @@ struct Kind {
 };
 
 std::vector<Kind> AllKinds() {
+  // Named kinds are set explicitly: "phi" once ran the default kind, which became adaptive.
+  DetectorOptions adaptive;
   DetectorOptions phi;
-  DetectorOptions phi_pause;
-  phi_pause.acceptable_heartbeat_pause = 3s;
+  phi.set_kind(DetectorKind::kPhi);
+  DetectorOptions phi_pause = phi;
+  std::get<PhiKnobs>(phi_pause.knobs).acceptable_heartbeat_pause = 3s;
   phi_pause.max_sample_size = 50;
   DetectorOptions expo;
-  expo.kind = DetectorKind::kPhiExponential;
+  expo.set_kind(DetectorKind::kPhiExponential);
   DetectorOptions timeout;
-  timeout.kind = DetectorKind::kTimeout;
-  timeout.timeout = 750ms;
-  return {{"phi", phi}, {"phi-pause", phi_pause}, {"exponential", expo}, {"timeout", timeout}};
+  timeout.set_kind(DetectorKind::kTimeout);
+  std::get<TimeoutKnobs>(timeout.knobs).timeout = 750ms;
+  return {{"adaptive", adaptive}, {"phi", phi}, {"phi-pause", phi_pause},
+          {"exponential", expo}, {"timeout", timeout}};
 }
 
 // Feeds a random history: intervals around `mean_ms` with occasional long gaps.
@@ -76,7 +80,7 @@ TEST_P(DetectorProperties, CrossingTimeAgreesWithLevelWithinAMillisecond) {
     double t = 0;
     FeedRandom(*d, rng, 20 + trial, 1 + trial % 40, &t);
     double level = level_dist(rng);
-    if (GetParam().options.kind == DetectorKind::kTimeout) level /= 10;  // its scale is ~1
+    if (GetParam().options.kind() == DetectorKind::kTimeout) level /= 10;  // its scale is ~1
     const auto crossing = d->CrossingTime(level);
     ASSERT_TRUE(crossing.has_value());
     if (*crossing == kNever) continue;

@@ -44,13 +44,13 @@ TEST_P(DefaultDetectorTarget, FewMistakesAndNearTheHindsightBestTimeout) {
     hours += q.observed_hours;
     td += q.detection_mean_ms / kSeeds;
     DetectorOptions fixed;
-    fixed.kind = DetectorKind::kTimeout;
-    fixed.timeout = HindsightBestTimeout(t, kBudget);
+    fixed.set_kind(DetectorKind::kTimeout);
+    std::get<TimeoutKnobs>(fixed.knobs).timeout = HindsightBestTimeout(t, kBudget);
     const QosFigures b = ScoreQos(t, Replay(t, fixed, c.interval));
     EXPECT_LE(b.mistakes_per_hour, kBudget);  // the comparator itself keeps the budget
     best_td += b.detection_mean_ms / kSeeds;
   }
-  EXPECT_EQ(DetectorOptions{}.kind, DetectorKind::kAdaptive);
+  EXPECT_EQ(DetectorOptions{}.kind(), DetectorKind::kAdaptive);
   EXPECT_LE(mistakes / hours, kBudget) << mistakes << " mistakes in " << hours << " h";
   EXPECT_LE(td, 1.5 * best_td) << "mean T_D " << td << " ms vs hindsight-best " << best_td << " ms";
   RecordProperty("mistakes_per_hour", std::to_string(mistakes / hours));
@@ -72,13 +72,13 @@ TEST(TunedDetectorTarget, ClearlyFasterThanTheBestTimeoutWhereTheNetworkChanges)
       g.seed = static_cast<std::uint64_t>(seed);
       const Trace t = GenerateTrace(g);
       DetectorOptions fixed;
-      fixed.kind = DetectorKind::kTimeout;
-      fixed.timeout = HindsightBestTimeout(t, kBudget);
+      fixed.set_kind(DetectorKind::kTimeout);
+      std::get<TimeoutKnobs>(fixed.knobs).timeout = HindsightBestTimeout(t, kBudget);
       best_td += ScoreQos(t, Replay(t, fixed, interval)).detection_mean_ms;
       double fastest = std::numeric_limits<double>::infinity();
       for (const double target : {0.25, 0.5, 1.0}) {
         DetectorOptions adaptive;
-        adaptive.target_mistakes_per_hour = target;
+        std::get<AdaptiveKnobs>(adaptive.knobs).target_mistakes_per_hour = target;
         const QosFigures q = ScoreQos(t, Replay(t, adaptive, interval));
         if (q.mistakes_per_hour <= kBudget) fastest = std::min(fastest, q.detection_mean_ms);
       }

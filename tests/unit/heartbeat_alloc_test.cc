@@ -40,7 +40,7 @@ class HeartbeatAllocation : public ::testing::TestWithParam<DetectorKind> {};
 
 TEST_P(HeartbeatAllocation, SteadyStateHeartbeatAllocatesNothing) {
   DetectorOptions options;
-  options.kind = GetParam();
+  options.set_kind(GetParam());
   options.suspect_threshold = GetParam() == DetectorKind::kTimeout ? std::nullopt
                                                                    : std::optional(4.0);
   PeerMonitor monitor(0, MakeDetector(options, 100ms), {SuspectLevel(options), 1});

@@ -148,7 +148,7 @@ TEST_F(NodeTest, ReconfigureAddsRemovesAndRetunesKeepingHistory) {
 )");
   // a: longer timeout (same kind: retuned in place); b: removed.
   next.peers.erase(next.peers.begin() + 1);
-  next.peers[0].detector.timeout = std::chrono::seconds(2);
+  std::get<TimeoutKnobs>(next.peers[0].detector.knobs).timeout = std::chrono::seconds(2);
   const auto summary = node.Reconfigure(next, T(2000));
   EXPECT_EQ(summary.added, std::vector<std::string>{"c"});
   EXPECT_EQ(summary.removed, std::vector<std::string>{"b"});
@@ -173,7 +173,7 @@ TEST_F(NodeTest, ReconfigureAddsRemovesAndRetunesKeepingHistory) {
 TEST_F(NodeTest, ChangingTheDetectorKindRelearnsButKeepsState) {
   Feed("a", 1, 1, 0);
   Config next = TestConfig();
-  next.peers[0].detector.kind = DetectorKind::kPhi;
+  next.peers[0].detector.set_kind(DetectorKind::kPhi);
   const auto summary = node.Reconfigure(next, T(100));
   EXPECT_EQ(summary.replaced, std::vector<std::string>{"a"});
   EXPECT_EQ(State("a"), PeerState::kUp);

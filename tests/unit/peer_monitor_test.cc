@@ -214,7 +214,7 @@ TEST_F(PeerMonitorTest, DeadlineFiringAlwaysFindsItsTransition) {
                                       std::pair{DetectorKind::kAdaptive, 0.6}}) {
     SCOPED_TRACE(std::string(DetectorKindName(kind)));
     DetectorOptions options;
-    options.kind = kind;
+    options.set_kind(kind);
     PeerMonitor m(0, MakeDetector(options, 100ms), MonitorOptions{suspect, 1});
     double t = 0;
     for (int i = 0; i < 50; ++i, t += 97 + (i % 7)) {

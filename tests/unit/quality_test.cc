@@ -82,8 +82,8 @@ const char* kHandTrace =
 
 DetectorOptions Timeout(Duration d) {
   DetectorOptions o;
-  o.kind = DetectorKind::kTimeout;
-  o.timeout = d;
+  o.set_kind(DetectorKind::kTimeout);
+  std::get<TimeoutKnobs>(o.knobs).timeout = d;
   return o;
 }
 
@@ -145,8 +145,8 @@ TEST(Replay, AkkaSettingsGiveExactlyThePhiDetectorsCrossingTimes) {
   auto spec = ParseDetectorSpec(
       "phi:threshold=8,max_sample_size=1000,min_std_deviation=100ms,"
       "acceptable_heartbeat_pause=3s,first_heartbeat_estimate=1s");
-  ASSERT_TRUE(spec.spec) << spec.error;
-  const auto s = Replay(t, spec.spec->options, 100ms);
+  ASSERT_TRUE(spec.ok()) << spec.message();
+  const auto s = Replay(t, spec->options, 100ms);
 
   // Akka's detector, built directly from its options, fed the same arrivals.
   PhiAccrualOptions akka;
@@ -179,17 +179,17 @@ TEST(Replay, AkkaSettingsGiveExactlyThePhiDetectorsCrossingTimes) {
 }
 
 TEST(Replay, DetectorSpecErrorsNameTheKey) {
-  EXPECT_EQ(ParseDetectorSpec("phi:threshhold=8").error,
+  EXPECT_EQ(ParseDetectorSpec("phi:threshhold=8").message(),
             "--detector phi:threshhold=8: detector.threshhold: unknown key; did you mean "
             "'threshold'?");
-  EXPECT_EQ(ParseDetectorSpec("adaptive:margin").error,
+  EXPECT_EQ(ParseDetectorSpec("adaptive:margin").message(),
             "--detector adaptive:margin: expected key=value, found 'margin'");
-  EXPECT_NE(ParseDetectorSpec("gossip").error.find("expected one of adaptive, phi"),
+  EXPECT_NE(ParseDetectorSpec("gossip").message().find("expected one of adaptive, phi"),
             std::string::npos);
   const auto ok = ParseDetectorSpec("timeout:timeout=450ms");
-  ASSERT_TRUE(ok.spec);
-  EXPECT_EQ(ok.spec->options.kind, DetectorKind::kTimeout);
-  EXPECT_EQ(ok.spec->options.timeout, 450ms);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->options.kind(), DetectorKind::kTimeout);
+  EXPECT_EQ(std::get<TimeoutKnobs>(ok->options.knobs).timeout, 450ms);
 }
 
 TEST(Replay, InfersTheIntervalFromSequenceSteps) {

@@ -248,7 +248,7 @@ TEST(Resume, AnIdFromAnEarlierRunIsAGapUnlessItWasTheLastOfACleanStop) {
 
 TEST(Resume, EvictedEventsOfThisRunAreAGapAndKeptOnesAreReplayed) {
   Config config = TestConfig();
-  config.event_ring_size = 16;
+  config.events.ring_size = 16;
   Node node(config, T(0));
   node.set_own_incarnation(kRun1);
   std::uint64_t seq = 0;
