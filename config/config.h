@@ -96,6 +96,18 @@ struct SecurityConfig {
   bool operator==(const SecurityConfig&) const = default;
 };
 
+// enrollment: senders not listed in `peers:`, accepted when they authenticate (the presence
+// case: a million users cannot be listed). Enrolled peers are receive-only.
+struct EnrollmentConfig {
+  bool enabled = false;
+  std::string id_pattern = "*";  // a glob (fnmatch(3)) a sender's id must match
+  std::size_t max_peers = 100000;  // enrolled peers tracked at once; newcomers beyond: refused
+  // Silence after which an enrolled peer leaves the detector tables; its last seen, state,
+  // since and replay high-water marks are remembered.
+  Duration retention = std::chrono::hours(1);
+  bool operator==(const EnrollmentConfig&) const = default;
+};
+
 // The whole file, one member per YAML section; each part of the daemon takes its section.
 struct Config {
   std::string source;  // file the config came from (for messages)
@@ -111,6 +123,7 @@ struct Config {
   RecordingConfig recording;
   EventsConfig events;
   SecurityConfig security;
+  EnrollmentConfig enrollment;
   bool operator==(const Config&) const = default;
 };
 

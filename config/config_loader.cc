@@ -89,6 +89,17 @@ void LoadSecuritySection(YamlReader& r, const YAML::Node& sec, Config& c) {
   }
 }
 
+// After security: enrollment trusts a sender because it proved it holds a key.
+void LoadEnrollmentSection(YamlReader& r, const YAML::Node& e, Config& c) {
+  if (!LoadSection(r, e, "enrollment", c) || !c.enrollment.enabled) return;
+  if (!c.security.require_auth) {
+    r.Error(e["enabled"], "enrollment.enabled",
+            "requires security.require_auth (and a keyring): without it anyone could enroll "
+            "any id, up to enrollment.max_peers");
+    c.enrollment.enabled = false;
+  }
+}
+
 void LoadDetectorDefaults(YamlReader& r, const YAML::Node& root, Config& c) {
   std::map<std::string, YAML::Mark> given;
   YAML::Mark where = root.Mark();
@@ -108,7 +119,7 @@ void Load(YamlReader& r, const YAML::Node& root, Config& c) {
     return;
   }
   if (!r.CheckMap(root, "", {"node", "heartbeat", "detector", "peers", "api", "metrics", "log",
-                             "state", "events", "security", "recording"})) {
+                             "state", "events", "security", "recording", "enrollment"})) {
     return;
   }
   LoadNodeSection(r, root, c);
@@ -121,6 +132,7 @@ void Load(YamlReader& r, const YAML::Node& root, Config& c) {
     if (const auto n = root[section]) LoadSection(r, n, section, c);
   }
   if (const auto sec = root["security"]) LoadSecuritySection(r, sec, c);
+  if (const auto e = root["enrollment"]) LoadEnrollmentSection(r, e, c);
 }
 
 }  // namespace

@@ -94,7 +94,8 @@ std::string ConfigYaml(const Config& config) {
   EmitKnobs(out, Knobs(config.detector, nullptr, config.detector.kind()));
   EmitPeers(out, config);
   EmitSection(out, config, "recording");
-  for (const char* section : {"api", "metrics", "log", "state", "events", "security"}) {
+  for (const char* section :
+       {"api", "metrics", "log", "state", "events", "security", "enrollment"}) {
     EmitSection(out, config, section);
   }
   out << YAML::EndMap;

@@ -85,6 +85,22 @@ Parsed ParseSocketPath(YamlReader& r, const YAML::Node& n, const std::string& ke
   return *path;
 }
 
+Parsed ParseIdPattern(YamlReader& r, const YAML::Node& n, const std::string& key) {
+  auto pattern = r.String(n, key);
+  if (!pattern) return {};
+  const bool ok = !pattern->empty() && pattern->size() <= 256 &&
+                  pattern->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                             "0123456789._-*?[]!") == std::string::npos;
+  if (!ok) {
+    r.Error(n, key,
+            fmt::format("expected a pattern of id characters and * ? [ ] !, such as "
+                        "\"user-*\", found '{}'",
+                        *pattern));
+    return {};
+  }
+  return *pattern;
+}
+
 // The value of `n` for setting `s`, or monostate after reporting why not.
 Parsed Parse(YamlReader& r, const YAML::Node& n, const Setting& s) {
   const std::string key(s.key);
@@ -127,6 +143,8 @@ Parsed Parse(YamlReader& r, const YAML::Node& n, const Setting& s) {
       return ParseLogLevel(r, n, key);
     case SettingType::kNumericIds:
       return ParseIds(r, n, s, key);
+    case SettingType::kIdPattern:
+      return ParseIdPattern(r, n, key);
   }
   return {};
 }
@@ -266,6 +284,12 @@ const Setting kSettings[] = {
                                                        "the value of `security.require_auth`"),
     Entry<&C::security, &SecurityConfig::check_source_address>("security.check_source_address",
                                                                T::kBool),
+    Entry<&C::enrollment, &EnrollmentConfig::enabled>("enrollment.enabled", T::kBool),
+    Entry<&C::enrollment, &EnrollmentConfig::id_pattern>("enrollment.id_pattern", T::kIdPattern),
+    Entry<&C::enrollment, &EnrollmentConfig::max_peers>("enrollment.max_peers", T::kWhole, 1,
+                                                        10000000),
+    Entry<&C::enrollment, &EnrollmentConfig::retention>("enrollment.retention", T::kDuration, 1,
+                                                        31536000),
 };
 
 std::string Range(double low, double high) { return fmt::format("{}–{}", low, high); }
@@ -302,6 +326,8 @@ std::string Setting::TypeText() const {
       return fmt::format("`{}` … `{}`", kLogLevels.front(), kLogLevels.back());
     case T::kNumericIds:
       return "list of numeric ids";
+    case T::kIdPattern:
+      return "id pattern";
   }
   return "";
 }

@@ -32,6 +32,7 @@ enum class SettingType : std::uint8_t {
   kFileMode,    // octal string such as "0660"
   kLogLevel,    // one of kLogLevels
   kNumericIds,  // a list of uids or gids
+  kIdPattern,   // a glob of id characters and * ? [ ] !
 };
 
 // What a reload (SIGHUP) does with a changed value.

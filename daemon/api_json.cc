@@ -22,12 +22,35 @@ double Round3(double x) { return std::round(x * 1000.0) / 1000.0; }
 
 }  // namespace
 
+json::object RememberedPeerJson(const PersistedPeer& peer, Timestamp now) {
+  json::object o;
+  o["id"] = peer.id;
+  o["address"] = nullptr;
+  o["enrolled"] = peer.enrolled;
+  o["remembered"] = true;
+  o["state"] = peer.state;
+  o["since"] = peer.since_ms;
+  if (peer.last_heartbeat_ms) {
+    o["last_heartbeat"] = *peer.last_heartbeat_ms;
+    // Only the wall clock relates it to now: clamped at zero if the clock went back.
+    o["last_heartbeat_age_ms"] =
+        std::max<std::int64_t>(0, EpochMillis(now.wall) - *peer.last_heartbeat_ms);
+  } else {
+    o["last_heartbeat"] = nullptr;
+    o["last_heartbeat_age_ms"] = nullptr;
+  }
+  o["incarnation"] = peer.incarnation;
+  return o;
+}
+
 json::object PeerJson(const PeerRecord& peer, Timestamp now) {
   const PeerMonitor& m = peer.monitor;
   const FailureDetector& d = m.detector();
   json::object o;
   o["id"] = peer.id;
-  o["address"] = peer.address.ToString();
+  o["address"] = peer.enrolled ? json::value(nullptr) : json::value(peer.address.ToString());
+  o["enrolled"] = peer.enrolled;
+  o["remembered"] = false;
   o["state"] = PeerStateName(m.state());
   const double level = m.Level(now.mono);
   o["phi"] = Level(level);
@@ -104,6 +127,8 @@ json::object SelfJson(const Node& node, const SelfInfo& self, Timestamp now) {
     counts[PeerStateName(static_cast<PeerState>(s))] = by_state[s];
   }
   o["peers"] = node.peers().size();
+  o["enrolled"] = node.enrolled_count();
+  o["remembered"] = node.remembered_count();
   o["peers_by_state"] = std::move(counts);
   o["last_event_id"] = node.events().last_id();
   return o;

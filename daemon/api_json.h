@@ -25,6 +25,9 @@ struct SelfInfo {
 };
 
 boost::json::object PeerJson(const PeerRecord& peer, Timestamp now);
+// A peer no longer tracked, only remembered (Node::FindRemembered): what GET /v1/peers/{id}
+// answers for an enrolled peer forgotten after enrollment.retention.
+boost::json::object RememberedPeerJson(const PersistedPeer& peer, Timestamp now);
 boost::json::object PeersJson(const Node& node, Timestamp now);
 boost::json::object SelfJson(const Node& node, const SelfInfo& self, Timestamp now);
 boost::json::object EventJson(const EventRecord& event);

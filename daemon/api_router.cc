@@ -60,9 +60,13 @@ Resource ResourceOf(std::string_view path, std::string_view& peer_id) {
 
 // GET /v1/peers/ID: that peer, or 404 if no peer has the id.
 ApiResponse PeerResponse(std::string_view peer_id, const ApiContext& ctx) {
-  const auto index = ctx.node.Find(peer_id);
-  if (!index) return ErrorResponse(404, fmt::format("no peer with id '{}'", peer_id));
-  return Json(PeerJson(ctx.node.peers()[*index], ctx.now));
+  if (const auto index = ctx.node.Find(peer_id)) {
+    return Json(PeerJson(ctx.node.peers()[*index], ctx.now));
+  }
+  if (const PersistedPeer* remembered = ctx.node.FindRemembered(peer_id)) {
+    return Json(RememberedPeerJson(*remembered, ctx.now));
+  }
+  return ErrorResponse(404, fmt::format("no peer with id '{}'", peer_id));
 }
 
 // GET /v1/self: this daemon, with its local health and send pacing when those run.

@@ -287,6 +287,7 @@ void Daemon::Reload() {
                "moved [{}]",
                node_->peers().size(), list(summary.added), list(summary.removed),
                list(summary.retuned), list(summary.replaced), list(summary.moved));
+  enrollment_full_logged_ = false;  // the cap may have changed
   ++counters_.reloads_ok;
   counters_.last_reload_ok = true;
   status_note_.clear();

@@ -174,6 +174,8 @@ class Daemon {
   std::size_t round_sent_ = 0;       // datagrams the kernel took in the round in progress
   MonoTime send_progress_{};         // the send loop last did its work (watchdog)
   MonoTime deadline_progress_{};     // the deadline loop last ran (watchdog)
+  MonoTime next_forget_{};           // when the deadline loop next forgets silent enrolled peers
+  bool enrollment_full_logged_ = false;  // said once until room frees up or a reload
   std::uint64_t incarnation_ = 0;
   std::optional<HeartbeatComposer> composer_;  // made once the incarnation is known
   SystemdNotifier notifier_;

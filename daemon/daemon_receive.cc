@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -19,6 +20,9 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr Duration kDeadlineLoopBeat = std::chrono::seconds(1);
+// How often enrolled peers silent past enrollment.retention are forgotten: a pass over the
+// table, so not on every wake-up; a peer is forgotten at most this much late.
+constexpr Duration kForgetEvery = std::chrono::seconds(5);
 
 }  // namespace
 
@@ -39,6 +43,14 @@ asio::awaitable<void> Daemon::DeadlineLoop() {
     const Timestamp now = clock_.Now();
     CheckLocalHealth(now);
     node_->RunDue(now, health_.hold_until());
+    if (now.mono >= next_forget_) {
+      next_forget_ = now.mono + kForgetEvery;
+      if (const std::size_t n = node_->ForgetSilent(now, health_.hold_until())) {
+        spdlog::info("forgot {} enrolled peer(s) silent for more than enrollment.retention; "
+                     "{} remembered", n, node_->remembered_count());
+        enrollment_full_logged_ = false;
+      }
+    }
   }
 }
 
@@ -63,6 +75,13 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
 }
 
 void Daemon::LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now) {
+  if (reason == RejectReason::kEnrollmentFull) {
+    if (std::exchange(enrollment_full_logged_, true)) return;
+    spdlog::warn("enrollment.max_peers ({}) reached: new senders are refused and counted as "
+                 "rejected (enrollment_full); the {} enrolled peers are kept",
+                 config_.enrollment.max_peers, node_->enrolled_count());
+    return;
+  }
   // Keyed by the host's raw bytes: no allocation for a source already tracked, so a
   // flood costs a hash lookup per datagram, and sending from many ports earns no more lines.
   const auto bytes = HostKey(d.from);

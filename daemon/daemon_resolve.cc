@@ -19,9 +19,9 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 
 void Daemon::ResolveLiteralPeers() {
-  addresses_.Prune(node_->peers());
+  addresses_.Prune(node_->listed());
   std::size_t unresolved = 0;
-  for (const PeerRecord& peer : node_->peers()) {
+  for (const PeerRecord& peer : node_->listed()) {
     const Endpoint& a = peer.address;
     if (addresses_.Find(peer.id, a)) continue;  // unchanged by a reload
     if (a.kind == Endpoint::HostKind::kName) {
@@ -88,7 +88,7 @@ asio::awaitable<void> Daemon::ResolveLoop() {
     const bool refresh = std::exchange(refresh_names_, false);
     rescan_ = false;
     std::vector<std::pair<std::string, Endpoint>> names;
-    for (const PeerRecord& peer : node_->peers()) {
+    for (const PeerRecord& peer : node_->listed()) {
       if (peer.address.kind == Endpoint::HostKind::kName &&
           (refresh || !addresses_.Find(peer.id, peer.address))) {
         names.emplace_back(peer.id, peer.address);
@@ -100,7 +100,7 @@ asio::awaitable<void> Daemon::ResolveLoop() {
     }
     // Counted on the live table, not the pass: a peer added or moved meanwhile counts.
     std::size_t unresolved = 0;
-    for (const PeerRecord& peer : node_->peers()) {
+    for (const PeerRecord& peer : node_->listed()) {
       if (peer.address.kind == Endpoint::HostKind::kName &&
           !addresses_.Find(peer.id, peer.address)) {
         ++unresolved;

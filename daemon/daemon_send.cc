@@ -34,7 +34,7 @@ constexpr Duration kSendToAllBudget = std::chrono::seconds(2);
 std::optional<std::size_t> Daemon::SendSlice(const RoundMessage& m, std::size_t begin,
                                              std::size_t end, bool wait_when_full) {
   const auto& peers = node_->peers();
-  end = std::min(end, peers.size());
+  end = std::min(end, node_->listed_count());
   if (m.size == 0 || begin >= end) return std::nullopt;
   slice_buffers_.resize(kSendSliceSize);
   outgoing_.clear();
@@ -81,7 +81,7 @@ void Daemon::SendToAll(MessageType type) {
   // here, for at most kSendToAllBudget in all.
   const RoundMessage m = composer_->NewRound(type, clock_.Now().mono);
   const MonoTime give_up = clock_.Now().mono + kSendToAllBudget;
-  const std::size_t peers = node_->peers().size();
+  const std::size_t peers = node_->listed_count();  // enrolled peers are receive-only
   for (std::size_t begin = 0; begin < peers; begin += kSendSliceSize) {
     std::optional<std::size_t> resume = begin;
     while ((resume = SendSlice(m, *resume, begin + kSendSliceSize, true))) {
@@ -116,13 +116,13 @@ asio::awaitable<void> Daemon::PauseUntil(MonoTime t) {
 
 asio::awaitable<void> Daemon::SendRound(MonoTime start) {
   const RoundMessage m = composer_->NewRound(MessageType::kHeartbeat, clock_.Now().mono);
-  const RoundPlan plan = PlanRound(node_->peers().size(), config_.heartbeat.interval);
+  const RoundPlan plan = PlanRound(node_->listed_count(), config_.heartbeat.interval);
   round_sent_ = 0;
   for (std::size_t s = 0; s < plan.slices && !stopping_; ++s) {
     // A peer's place in the round is the same every round, so it sees one per interval.
     if (s > 0) co_await PauseUntil(start + plan.spacing * static_cast<std::int64_t>(s));
     // A reload may have changed the table meanwhile: SendSlice clamps to it.
-    const SliceRange range = SliceOf(s, node_->peers().size());
+    const SliceRange range = SliceOf(s, node_->listed_count());
     std::optional<std::size_t> resume = range.begin;
     while (!stopping_ && (resume = SendSlice(m, *resume, range.end, true))) {
       co_await udp_->WaitWritable();  // the send buffer is full: wait for room

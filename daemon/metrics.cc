@@ -70,13 +70,20 @@ void WriteIdentity(Writer& w, const SelfInfo& self) {
 // Writes the peer families: counts by state, then one sample per peer for each family.
 void WritePeers(Writer& w, const Node& node, Timestamp now) {
   const auto by_state = node.CountByState();
-  w.Family("vigil_peers", "gauge", "Configured peers by current state.");
+  w.Family("vigil_peers", "gauge", "Tracked peers (listed and enrolled) by current state.");
   for (std::size_t s = 0; s < by_state.size(); ++s) {
     w.Sample("vigil_peers", fmt::format("state=\"{}\"", PeerStateName(static_cast<PeerState>(s))),
              static_cast<double>(by_state[s]));
   }
 
-  const auto& peers = node.peers();
+  w.Single("vigil_enrolled_peers", "gauge",
+           "Peers accepted by enrollment (not listed in peers:) and tracked now.",
+           static_cast<double>(node.enrolled_count()));
+  w.Single("vigil_remembered_peers", "gauge",
+           "Enrolled peers forgotten after enrollment.retention whose last seen is kept.",
+           static_cast<double>(node.remembered_count()));
+  // Per-peer series for listed peers only: enrolled peers may be a million (aggregates only).
+  const auto peers = node.listed();
   auto per_peer = [&](std::string_view name, std::string_view type, std::string_view help,
                       auto value) {
     w.Family(name, type, help);
@@ -130,6 +137,12 @@ void WriteDatagrams(Writer& w, const NodeCounters& c) {
            static_cast<double>(c.late_heartbeats));
   w.Single("vigil_heartbeats_accepted_total", "counter", "Heartbeats accepted from all peers.",
            static_cast<double>(c.heartbeats_accepted));
+  w.Single("vigil_peers_enrolled_total", "counter",
+           "Senders enrolled (a remembered peer heard again included).",
+           static_cast<double>(c.peers_enrolled));
+  w.Single("vigil_peers_forgotten_total", "counter",
+           "Enrolled peers moved to the remembered table after enrollment.retention of silence.",
+           static_cast<double>(c.peers_forgotten));
   w.Family("vigil_transitions_total", "counter", "Peer state transitions, by new state.");
   for (std::size_t s = 0; s < c.transitions_to.size(); ++s) {
     w.Sample("vigil_transitions_total",

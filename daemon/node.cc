@@ -15,16 +15,22 @@ PeerRecord::PeerRecord(PeerIndex index, const PeerConfig& config, Duration heart
 Node::Node(const Config& config, Timestamp started)
     : id_(config.node.id),
       ring_(config.events.ring_size),
-      heartbeat_interval_(config.heartbeat.interval) {
+      heartbeat_interval_(config.heartbeat.interval),
+      enrollment_(config.enrollment),
+      enrolled_detector_(config.detector) {
   peers_.reserve(config.peers.size());
-  for (const auto& pc : config.peers) {
-    const auto index = static_cast<PeerIndex>(peers_.size());
-    peers_.emplace_back(index, pc, config.heartbeat.interval);
-    peers_.back().since_wall = started.wall;
-    by_id_.emplace(pc.id, index);
-  }
-  deadlines_.Resize(peers_.size());
+  for (const auto& pc : config.peers) AddPeer(pc, started.wall);
   due_.reserve(64);
+}
+
+PeerIndex Node::AddPeer(const PeerConfig& pc, WallTime since) {
+  const auto index = static_cast<PeerIndex>(peers_.size());
+  peers_.emplace_back(index, pc, heartbeat_interval_);
+  peers_.back().since_wall = since;
+  ++state_counts_[static_cast<std::size_t>(peers_.back().monitor.state())];
+  by_id_.emplace(pc.id, index);
+  deadlines_.Resize(peers_.size());
+  return index;
 }
 
 std::optional<PeerIndex> Node::Find(std::string_view id) const {
@@ -61,11 +67,27 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
     return Reject(RejectReason::kUnauthenticated);
   }
   if (m.sender_id == id_) return Reject(RejectReason::kSelf);
-  const auto it = by_id_.find(m.sender_id);  // transparent: no temporary string
-  if (it == by_id_.end()) return Reject(RejectReason::kUnknownSender);
-  const PeerIndex index = it->second;
-  if (source && !source->Matches(index)) return Reject(RejectReason::kWrongSource);
+  if (const auto it = by_id_.find(m.sender_id); it != by_id_.end()) {  // no temporary string
+    return Accept(it->second, m, now, source);
+  }
+  const auto enrolled = Enroll(m, now);
+  if (const auto* refused = std::get_if<RejectReason>(&enrolled)) return Reject(*refused);
+  const PeerIndex index = std::get<PeerIndex>(enrolled);
+  const auto rejected = Accept(index, m, now, source);
+  // Enrolled only by a datagram that is accepted: a replay must not take a slot.
+  FinishEnrollment(index, !rejected);
+  return rejected;
+}
+
+std::optional<RejectReason> Node::Accept(PeerIndex index, const Message& m, Timestamp now,
+                                         const SourceMatcher* source) {
   PeerRecord& peer = peers_[index];
+  // Enrolled peers are trusted for their MAC alone: if authentication was switched off by
+  // a reload since, they are not heard unsigned (they have no address to check either).
+  if (peer.enrolled && !(m.authenticated && keyring_)) {
+    return Reject(RejectReason::kUnauthenticated);
+  }
+  if (source && !source->Matches(index)) return Reject(RejectReason::kWrongSource);
   now_ = now;
   // Authentic and from the peer's address: what we echo back to it from now on.
   peer.echo = std::max(peer.echo, m.incarnation);
@@ -75,8 +97,10 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
   const bool heard = peer.monitor.incarnation_known();
   if (heard && m.incarnation < known) return Reject(RejectReason::kStaleIncarnation);
   // An incarnation not yet confirmed must prove its datagrams were sent during this run of
-  // ours (they echo our incarnation): no recording from before can do that.
-  const bool confirming = require_echo_ && m.incarnation != peer.confirmed_incarnation;
+  // ours (they echo our incarnation): no recording from before can do that. An enrolled
+  // peer never hears from us, so it cannot; its replay guard is the high-water marks.
+  const bool confirming =
+      require_echo_ && !peer.enrolled && m.incarnation != peer.confirmed_incarnation;
   if (confirming && (!m.has_echo || m.echo != own_incarnation_)) {
     return Reject(RejectReason::kUnconfirmed);
   }
@@ -152,6 +176,8 @@ void Node::NoteObservationGap() {
 void Node::OnTransition(const Transition& t) {
   PeerRecord& peer = peers_[t.peer];
   peer.since_wall = now_.wall;
+  --state_counts_[static_cast<std::size_t>(t.from)];
+  ++state_counts_[static_cast<std::size_t>(t.to)];
   ++counters_.transitions_to[static_cast<std::size_t>(t.to)];
   EventRecord e;
   e.id = t.id;
@@ -181,6 +207,8 @@ void Node::set_own_incarnation(std::uint64_t incarnation) {
 }
 
 void Node::Reindex() {
+  state_counts_ = {};
+  for (const auto& p : peers_) ++state_counts_[static_cast<std::size_t>(p.monitor.state())];
   by_id_.clear();
   for (std::size_t i = 0; i < peers_.size(); ++i) {
     peers_[i].monitor.set_index(static_cast<PeerIndex>(i));
@@ -191,47 +219,69 @@ void Node::Reindex() {
   for (std::size_t i = 0; i < peers_.size(); ++i) Reschedule(static_cast<PeerIndex>(i));
 }
 
+// Applies `options` to a kept peer whose detector settings changed.
+void Node::Retune(PeerRecord& peer, const DetectorOptions& options, Duration interval,
+                  ReconfigureSummary& summary) {
+  if (peer.detector_options == options) return;
+  bool retuned = true;
+  peer.monitor.Reconfigure(
+      MonitorOptions{SuspectLevel(options), options.rise},
+      [&](FailureDetector& d) { return RetuneDetector(d, options, interval); },
+      [&] {
+        retuned = false;
+        return MakeDetector(options, interval);
+      });
+  peer.detector_options = options;
+  (retuned ? summary.retuned : summary.replaced).push_back(peer.id);
+}
+
 ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
   ReconfigureSummary summary;
   std::vector<PeerRecord> next;
-  next.reserve(config.peers.size());
+  next.reserve(config.peers.size() + enrolled_count_);
   std::vector<bool> kept(peers_.size(), false);
+  heartbeat_interval_ = config.heartbeat.interval;
+  enrollment_ = config.enrollment;
+  enrolled_detector_ = config.detector;
   for (const auto& pc : config.peers) {
     const auto it = by_id_.find(pc.id);
     if (it == by_id_.end()) {
       next.emplace_back(static_cast<PeerIndex>(next.size()), pc, config.heartbeat.interval);
       next.back().since_wall = now.wall;
+      if (const auto r = remembered_.find(pc.id); r != remembered_.end()) {
+        RestorePeer(next.back(), r->second, /*clean_stop=*/true, now);  // marks carry on
+        remembered_.erase(r);
+      }
       summary.added.push_back(pc.id);
       continue;
     }
     kept[it->second] = true;
     PeerRecord& old = peers_[it->second];
+    if (old.enrolled) {  // now listed: a configured peer from here on
+      old.enrolled = false;
+      --enrolled_count_;
+    }
     if (!(old.address == pc.address)) {
       old.address = pc.address;
       summary.moved.push_back(pc.id);
     }
-    if (!(old.detector_options == pc.detector)) {
-      bool retuned = true;
-      old.monitor.Reconfigure(
-          MonitorOptions{SuspectLevel(pc.detector), pc.detector.rise},
-          [&](FailureDetector& d) {
-            return RetuneDetector(d, pc.detector, config.heartbeat.interval);
-          },
-          [&] {
-            retuned = false;
-            return MakeDetector(pc.detector, config.heartbeat.interval);
-          });
-      old.detector_options = pc.detector;
-      (retuned ? summary.retuned : summary.replaced).push_back(pc.id);
-    }
+    Retune(old, pc.detector, config.heartbeat.interval, summary);
     next.push_back(std::move(old));
   }
   for (std::size_t i = 0; i < peers_.size(); ++i) {
-    if (!kept[i]) summary.removed.push_back(peers_[i].id);
+    if (kept[i]) continue;
+    if (!peers_[i].enrolled) {
+      summary.removed.push_back(peers_[i].id);
+      if (MayEnroll(peers_[i].id)) Remember(peers_[i]);  // its marks outlive it
+      continue;
+    }
+    // Enrolled peers stay (enrollment switched off only stops new ones); they follow the
+    // `detector:` defaults.
+    Retune(peers_[i], config.detector, config.heartbeat.interval, summary);
+    next.push_back(std::move(peers_[i]));
   }
   peers_ = std::move(next);
   ring_.set_capacity(config.events.ring_size);
-  heartbeat_interval_ = config.heartbeat.interval;
   Reindex();
   return summary;
 }
@@ -243,31 +293,40 @@ PersistedState Node::Snapshot(Timestamp now, bool clean_stop) const {
   s.written_ms = EpochMillis(now.wall);
   s.clean_stop = clean_stop;
   s.last_event_id = std::max(event_ids_.last(), history_.previous_last);
-  s.peers.reserve(peers_.size());
-  for (const auto& p : peers_) {
-    PersistedPeer pp;
-    pp.id = p.id;
-    pp.state = std::string(PeerStateName(p.monitor.state()));
-    pp.since_ms = EpochMillis(p.since_wall);
-    if (p.last_heartbeat_wall) {
-      pp.last_heartbeat_ms = EpochMillis(*p.last_heartbeat_wall);
-    } else if (p.previous) {
-      pp.last_heartbeat_ms = p.previous->last_heartbeat_ms;
-    }
-    pp.incarnation = p.monitor.incarnation();
-    pp.sequence = p.sequence.highest();
-    pp.interval_us = p.sender_interval_us ? p.sender_interval_us
-                                          : (p.previous ? p.previous->interval_us : 0);
-    s.peers.push_back(std::move(pp));
-  }
+  s.peers.reserve(peers_.size() + remembered_.size());
+  for (const auto& p : peers_) s.peers.push_back(Persist(p));
+  for (const auto& [id, pp] : remembered_) s.peers.push_back(pp);
   return s;
+}
+
+PersistedPeer Node::Persist(const PeerRecord& p) const {
+  PersistedPeer pp;
+  pp.id = p.id;
+  pp.state = std::string(PeerStateName(p.monitor.state()));
+  pp.since_ms = EpochMillis(p.since_wall);
+  if (p.last_heartbeat_wall) {
+    pp.last_heartbeat_ms = EpochMillis(*p.last_heartbeat_wall);
+  } else if (p.previous) {
+    pp.last_heartbeat_ms = p.previous->last_heartbeat_ms;
+  }
+  pp.incarnation = p.monitor.incarnation();
+  pp.sequence = p.sequence.highest();
+  pp.interval_us =
+      p.sender_interval_us ? p.sender_interval_us : (p.previous ? p.previous->interval_us : 0);
+  pp.enrolled = p.enrolled;
+  return pp;
 }
 
 void Node::Restore(const PersistedState& state, Timestamp now) {
   now_ = now;
   for (const auto& pp : state.peers) {
     const auto it = by_id_.find(pp.id);
-    if (it == by_id_.end()) continue;  // no longer configured
+    if (it == by_id_.end()) {
+      // A listed peer no longer configured is dropped, unless enrollment would take its id:
+      // then its marks must outlive it, or its recorded datagrams would enroll it again.
+      if (pp.enrolled || MayEnroll(pp.id)) RestoreEnrolled(pp, state.clean_stop, now);
+      continue;
+    }
     PeerRecord& p = peers_[it->second];
     if (p.monitor.incarnation_known()) continue;  // already heard: live data wins
     RestorePeer(p, pp, state.clean_stop, now);
@@ -281,21 +340,30 @@ void Node::Restore(const PersistedState& state, Timestamp now) {
   }
 }
 
+Duration Node::IntervalOf(const PersistedPeer& pp) const {
+  return pp.interval_us ? Duration(std::chrono::microseconds(pp.interval_us))
+                        : heartbeat_interval_;
+}
+
+std::uint64_t Node::ReplayMargin(const PersistedPeer& pp, bool clean_stop,
+                                 bool echo_required) const {
+  // After a kill, the file may be kStateWriteInterval old: the peer may have sent that many
+  // more rounds, all accepted then and replayable now. Skip them, and a little more.
+  // With echoes required none of them would be accepted anyway (they echo the previous
+  // run's incarnation), so no margin: the peer is heard again as soon as it hears us. An
+  // enrolled peer is never asked for an echo, so it always gets the margin.
+  const Duration interval = IntervalOf(pp);
+  if (clean_stop || echo_required || interval <= Duration::zero()) return 0;
+  return static_cast<std::uint64_t>(
+             std::ceil(1.25 * ToMillis(kStateWriteInterval) / ToMillis(interval))) + 4;
+}
+
 void Node::RestorePeer(PeerRecord& p, const PersistedPeer& pp, bool clean_stop,
                        Timestamp now) {
   p.previous = pp;
   p.since_wall = WallTime(std::chrono::milliseconds(pp.since_ms));
-  const Duration interval =
-      pp.interval_us ? Duration(std::chrono::microseconds(pp.interval_us)) : heartbeat_interval_;
-  // After a kill, the file may be kStateWriteInterval old: the peer may have sent that many
-  // more rounds, all accepted then and replayable now. Skip them, and a little more.
-  // With echoes required none of them would be accepted anyway (they echo the previous
-  // run's incarnation), so no margin: the peer is heard again as soon as it hears us.
-  std::uint64_t margin = 0;
-  if (!clean_stop && !require_echo_ && interval > Duration::zero()) {
-    margin = static_cast<std::uint64_t>(
-                 std::ceil(1.25 * ToMillis(kStateWriteInterval) / ToMillis(interval))) + 4;
-  }
+  const Duration interval = IntervalOf(pp);
+  const std::uint64_t margin = ReplayMargin(pp, clean_stop, !p.enrolled && require_echo_);
   if (pp.sequence > 0) p.sequence.RaiseFloor(pp.sequence + margin);
   // A restored up peer must be heard again (past the margin and, with echoes, a round
   // trip) within what a fresh detector would allow, or it is down.
@@ -305,14 +373,13 @@ void Node::RestorePeer(PeerRecord& p, const PersistedPeer& pp, bool clean_stop,
   const auto crossing = fresh->CrossingTime(fresh->threshold());
   const MonoTime bound = crossing ? *crossing : now.mono + 10 * slowest;
   const auto rounds = static_cast<Duration::rep>(margin + 2);
+  // No transition is emitted for a restored state, so the count moves here. (A peer not yet
+  // in the table, restored during a reload, is recounted by Reindex.)
+  --state_counts_[static_cast<std::size_t>(p.monitor.state())];
   p.monitor.Restore(ParsePeerState(pp.state).value_or(PeerState::kUnknown), pp.incarnation,
                     bound + rounds * slowest);
+  ++state_counts_[static_cast<std::size_t>(p.monitor.state())];
 }
 
-std::array<std::size_t, 5> Node::CountByState() const {
-  std::array<std::size_t, 5> counts{};
-  for (const auto& p : peers_) ++counts[static_cast<std::size_t>(p.monitor.state())];
-  return counts;
-}
 
 }  // namespace vigil

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "config/config.h"
@@ -45,6 +46,9 @@ struct PeerRecord {
   // The incarnation of this peer whose datagrams echoed our own incarnation: proven to be
   // sent during this run of ours, not recorded earlier. 0: none yet.
   std::uint64_t confirmed_incarnation = 0;
+  // Accepted by enrollment (config.enrollment), not listed in `peers:`: receive-only, no
+  // address, judged with the `detector:` defaults, forgotten after enrollment.retention.
+  bool enrolled = false;
 };
 
 // What a configuration change did.
@@ -63,6 +67,8 @@ struct NodeCounters {
   std::uint64_t late_heartbeats = 0;  // reordered, inside the sequence window
   std::array<std::uint64_t, static_cast<std::size_t>(RejectReason::kCount)> rejected{};
   std::array<std::uint64_t, 5> transitions_to{};  // indexed by PeerState
+  std::uint64_t peers_enrolled = 0;   // enrollments (a remembered peer heard again included)
+  std::uint64_t peers_forgotten = 0;  // enrolled peers moved to the remembered table
 };
 
 // Tells whether a datagram claiming to come from a peer arrived from that peer's address
@@ -151,13 +157,30 @@ class Node final : private TransitionSink {
   // Called for every accepted heartbeat (for trace recording); unset: nothing is called.
   void set_arrival_listener(ArrivalListener listener) { arrival_listener_ = std::move(listener); }
 
+  // Moves every enrolled peer silent for longer than enrollment.retention out of the
+  // detector tables into the remembered table (last seen, state, since, replay high-water
+  // marks). Returns how many. O(peers); the daemon calls it every few seconds.
+  // Not while the local-health guard holds (`hold_until`: this daemon was not listening).
+  // Only peers not up or suspect are forgotten: a peer is judged before it is forgotten.
+  std::size_t ForgetSilent(Timestamp now, MonoTime hold_until = MonoTime{});
+
+  // The listed peers first, in `peers:` order, then the enrolled ones: indexes below
+  // listed_count() are the peers this daemon heartbeats.
   const std::vector<PeerRecord>& peers() const { return peers_; }
+  std::size_t listed_count() const { return peers_.size() - enrolled_count_; }
+  std::span<const PeerRecord> listed() const { return {peers_.data(), listed_count()}; }
   std::optional<PeerIndex> Find(std::string_view id) const;
+  // A peer no longer tracked but remembered (an enrolled peer silent past its retention);
+  // null if none. The pointer lives until the next non-const call.
+  const PersistedPeer* FindRemembered(std::string_view id) const;
+  std::size_t enrolled_count() const { return enrolled_count_; }
+  std::size_t remembered_count() const { return remembered_.size(); }
   const EventRing& events() const { return ring_; }
   const NodeCounters& counters() const { return counters_; }
   const std::string& id() const { return id_; }
-  // Peers per state, indexed by PeerState.
-  std::array<std::size_t, 5> CountByState() const;
+  // Tracked peers per state, indexed by PeerState. O(1): kept as peers change state (the
+  // daemon reads it on every transition; a mass outage must not cost O(peers) each).
+  const std::array<std::size_t, 5>& CountByState() const { return state_counts_; }
 
  private:
   void OnTransition(const Transition& t) override;
@@ -167,6 +190,33 @@ class Node final : private TransitionSink {
   // Feeds a fresh, authentic message of a known peer to its monitor.
   std::optional<RejectReason> Apply(PeerIndex index, const Message& m, Timestamp now);
   void RestorePeer(PeerRecord& peer, const PersistedPeer& pp, bool clean_stop, Timestamp now);
+  // The interval a persisted peer advertised, or ours if unknown.
+  Duration IntervalOf(const PersistedPeer& pp) const;
+  // How far above a persisted high-water mark to raise the floor after an unclean stop.
+  std::uint64_t ReplayMargin(const PersistedPeer& pp, bool clean_stop, bool echo_required) const;
+  // Adds an authenticated, unlisted sender as an enrolled peer (its remembered marks
+  // restored), or says why not: kUnknownSender (enrollment off, no valid MAC, id outside
+  // the pattern) or kEnrollmentFull.
+  std::variant<PeerIndex, RejectReason> Enroll(const Message& m, Timestamp now);
+  // After the datagram that enrolled peer `index` (the last one) was judged: keeps it if
+  // `accepted` (its remembered entry is then dropped), else removes it again.
+  void FinishEnrollment(PeerIndex index, bool accepted);
+  // The checks after the peer is known: source, incarnation, echo, sequence, then Apply.
+  std::optional<RejectReason> Accept(PeerIndex index, const Message& m, Timestamp now,
+                                     const SourceMatcher* source);
+  PeerIndex AddPeer(const PeerConfig& pc, WallTime since);
+  // A persisted enrolled peer back as enrolled, or into the remembered table if it is
+  // stale, enrollment would not take it now, or the table is full.
+  void RestoreEnrolled(PersistedPeer pp, bool clean_stop, Timestamp now);
+  // Whether enrollment (as configured now) takes a sender with this id.
+  bool MayEnroll(std::string_view id) const;
+  // Keeps `p`'s last seen, state, since and high-water marks in the remembered table.
+  void Remember(const PeerRecord& p);
+  PersistedPeer Persist(const PeerRecord& p) const;
+  void Retune(PeerRecord& peer, const DetectorOptions& options, Duration interval,
+              ReconfigureSummary& summary);
+  // The silence of an enrolled peer, by the monotonic clock once heard in this run.
+  Duration SilenceOf(const PeerRecord& p, Timestamp now) const;
 
   std::string id_;
   std::vector<PeerRecord> peers_;
@@ -185,6 +235,11 @@ class Node final : private TransitionSink {
   std::uint64_t own_incarnation_ = 0;
   Duration heartbeat_interval_;
   EventHistory history_;
+  EnrollmentConfig enrollment_;
+  DetectorOptions enrolled_detector_;  // the `detector:` defaults
+  std::size_t enrolled_count_ = 0;
+  std::array<std::size_t, 5> state_counts_{};  // see CountByState; recounted by Reindex
+  std::unordered_map<std::string, PersistedPeer, StringViewHash, std::equal_to<>> remembered_;
 };
 
 }  // namespace vigil

@@ -23,6 +23,9 @@ struct PersistedPeer {
   // above it), so datagrams recorded before a restart cannot be replayed after it.
   std::uint64_t sequence = 0;
   std::uint32_t interval_us = 0;  // the interval the peer advertised (0: unknown)
+  // Accepted by enrollment, not listed in `peers:`: restored as enrolled (or remembered)
+  // rather than dropped as no longer configured.
+  bool enrolled = false;
 };
 
 struct PersistedState {

@@ -89,6 +89,10 @@ std::optional<std::string> ReadPeer(const json::value& pv, bool v2, PersistedPee
     return fmt::format("peer '{}' has no valid \"sequence\" or \"interval_us\"", p.id);
   }
   p.interval_us = static_cast<std::uint32_t>(interval_us);
+  if (const auto* enrolled = po.if_contains("enrolled")) {
+    if (!enrolled->is_bool()) return fmt::format("peer '{}' has no valid \"enrolled\"", p.id);
+    p.enrolled = enrolled->as_bool();
+  }
   const auto* last = po.if_contains("last_heartbeat");
   if (last && last->is_int64()) {
     p.last_heartbeat_ms = last->as_int64();
@@ -124,6 +128,7 @@ Status WriteStateFile(const std::string& dir, const PersistedState& state) {
     o["incarnation"] = p.incarnation;
     o["sequence"] = p.sequence;
     o["interval_us"] = p.interval_us;
+    if (p.enrolled) o["enrolled"] = true;  // absent for listed peers: older readers ignore it
     peers.push_back(std::move(o));
   }
   doc["peers"] = std::move(peers);

@@ -51,6 +51,7 @@ std::string_view RejectReasonName(RejectReason reason) {
     case RejectReason::kBadMac: return "bad_mac";
     case RejectReason::kWrongSource: return "wrong_source";
     case RejectReason::kUnconfirmed: return "unconfirmed";
+    case RejectReason::kEnrollmentFull: return "enrollment_full";
     case RejectReason::kCount: break;
   }
   return "unknown";

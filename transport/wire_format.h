@@ -76,6 +76,7 @@ enum class RejectReason : std::uint8_t {
   kBadMac,           // the tag does not verify: forged or altered
   kWrongSource,      // from an address other than the peer's configured one
   kUnconfirmed,      // an incarnation not yet confirmed by an echo of this run (require_echo)
+  kEnrollmentFull,   // an authenticated unlisted sender, but enrollment.max_peers is reached
   kCount,
 };
 std::string_view RejectReasonName(RejectReason reason);

@@ -96,6 +96,7 @@ log: {level: debug}
 state: {directory: /tmp/vigil-state}
 events: {ring_size: 16}
 security: {keyring: /etc/vigil/keys, require_auth: true, require_echo: true, check_source_address: false}
+enrollment: {enabled: true, id_pattern: "u-*", max_peers: 5, retention: 2m}
 )";
 
 TEST(ConfigWriter, EverySectionRoundTrips) {

@@ -1,0 +1,135 @@
+// Node's enrolled peers (config.enrollment): senders not listed in `peers:` that prove they
+// hold a key of the keyring are added to the peer table by their first accepted heartbeat,
+// and leave it for the remembered table after enrollment.retention of silence.
+#include <fnmatch.h>
+
+#include "daemon/node.h"
+
+namespace vigil {
+
+namespace {
+
+PeerConfig EnrolledPeerConfig(std::string_view id, const DetectorOptions& detector) {
+  PeerConfig pc;
+  pc.id = std::string(id);
+  pc.address = Endpoint{"", 0, Endpoint::HostKind::kName};  // none: only listened to
+  pc.detector = detector;
+  return pc;
+}
+
+}  // namespace
+
+bool Node::MayEnroll(std::string_view id) const {
+  const std::string nul_terminated(id);
+  return enrollment_.enabled &&
+         ::fnmatch(enrollment_.id_pattern.c_str(), nul_terminated.c_str(), 0) == 0;
+}
+
+std::variant<PeerIndex, RejectReason> Node::Enroll(const Message& m, Timestamp now) {
+  // `authenticated` with a keyring means the MAC verified (OnDatagram checked it first). A
+  // leave enrolls nobody: there is nothing to watch.
+  const bool trusted = m.authenticated && keyring_.has_value() && m.type == MessageType::kHeartbeat;
+  if (!trusted || !MayEnroll(m.sender_id)) return RejectReason::kUnknownSender;
+  // Never evict: a full table refuses the newcomer, so a flood of new ids (each holding a
+  // key) cannot push out the peers already watched.
+  if (enrolled_count_ >= enrollment_.max_peers) return RejectReason::kEnrollmentFull;
+  const PeerIndex index = AddPeer(EnrolledPeerConfig(m.sender_id, enrolled_detector_), now.wall);
+  PeerRecord& peer = peers_[index];
+  peer.enrolled = true;
+  ++enrolled_count_;
+  if (const auto it = remembered_.find(m.sender_id); it != remembered_.end()) {
+    // Its state, since and replay high-water marks carry on (the datagram is judged
+    // against them next).
+    RestorePeer(peer, it->second, /*clean_stop=*/true, now);
+  }
+  return index;
+}
+
+void Node::FinishEnrollment(PeerIndex index, bool accepted) {
+  PeerRecord& peer = peers_[index];
+  if (accepted) {
+    remembered_.erase(peer.id);
+    ++counters_.peers_enrolled;
+    Reschedule(index);
+    return;
+  }
+  // Rejected (a replay, a stale incarnation): as if it had never come. It is the last one.
+  by_id_.erase(peer.id);
+  --state_counts_[static_cast<std::size_t>(peer.monitor.state())];
+  deadlines_.Clear(index);
+  peers_.pop_back();
+  deadlines_.Resize(peers_.size());
+  --enrolled_count_;
+}
+
+void Node::RestoreEnrolled(PersistedPeer pp, bool clean_stop, Timestamp now) {
+  const std::int64_t last_ms = pp.last_heartbeat_ms.value_or(pp.since_ms);
+  const bool stale = EpochMillis(now.wall) - last_ms >
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         enrollment_.retention).count();
+  if (stale || !MayEnroll(pp.id) || enrolled_count_ >= enrollment_.max_peers) {
+    // Kept as remembered whatever the configuration says now: no last seen is lost. The
+    // unclean-stop margin goes into its mark now, as it would into a tracked peer's.
+    pp.sequence += ReplayMargin(pp, clean_stop, /*echo_required=*/false);
+    if (pp.state == "up" || pp.state == "suspect") {
+      // Silent past its retention since the previous run last heard it: down by now, and
+      // this restart is when that is known.
+      pp.state = "down";
+      pp.since_ms = EpochMillis(now.wall);
+    }
+    const std::string id = pp.id;
+    remembered_.insert_or_assign(id, std::move(pp));
+    return;
+  }
+  const PeerIndex index = AddPeer(EnrolledPeerConfig(pp.id, enrolled_detector_), now.wall);
+  peers_[index].enrolled = true;
+  ++enrolled_count_;
+  RestorePeer(peers_[index], pp, clean_stop, now);
+  Reschedule(index);
+}
+
+void Node::Remember(const PeerRecord& p) { remembered_.insert_or_assign(p.id, Persist(p)); }
+
+Duration Node::SilenceOf(const PeerRecord& p, Timestamp now) const {
+  if (const auto last = p.monitor.detector().last_heartbeat()) return now.mono - *last;
+  // Not heard in this run: the previous run's last heartbeat, by the wall clock.
+  const std::int64_t last_ms = p.previous && p.previous->last_heartbeat_ms
+                                   ? *p.previous->last_heartbeat_ms
+                                   : EpochMillis(p.since_wall);
+  return std::chrono::milliseconds(std::max<std::int64_t>(0, EpochMillis(now.wall) - last_ms));
+}
+
+std::size_t Node::ForgetSilent(Timestamp now, MonoTime hold_until) {
+  // While the guard holds, silence says nothing about the peers: this daemon was not there.
+  if (enrolled_count_ == 0 || now.mono < hold_until) return 0;
+  std::vector<bool> forget(peers_.size(), false);
+  std::size_t forgotten = 0;
+  for (std::size_t i = listed_count(); i < peers_.size(); ++i) {
+    const PeerRecord& p = peers_[i];
+    const PeerState state = p.monitor.state();
+    // Judged first: an up or suspect peer is never remembered as such.
+    if (state == PeerState::kUp || state == PeerState::kSuspect) continue;
+    if (SilenceOf(p, now) <= enrollment_.retention) continue;
+    Remember(p);
+    forget[i] = true;
+    ++forgotten;
+  }
+  if (forgotten == 0) return 0;
+  std::vector<PeerRecord> kept;
+  kept.reserve(peers_.size() - forgotten);
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    if (!forget[i]) kept.push_back(std::move(peers_[i]));
+  }
+  peers_ = std::move(kept);
+  enrolled_count_ -= forgotten;
+  counters_.peers_forgotten += forgotten;
+  Reindex();
+  return forgotten;
+}
+
+const PersistedPeer* Node::FindRemembered(std::string_view id) const {
+  const auto it = remembered_.find(id);
+  return it == remembered_.end() ? nullptr : &it->second;
+}
+
+}  // namespace vigil
