@@ -103,15 +103,6 @@ json::object PeerJson(const PeerRecord& peer, Timestamp now) {
   return o;
 }
 
-json::object PeersJson(const Node& node, Timestamp now) {
-  json::array peers;
-  peers.reserve(node.peers().size());
-  for (const auto& p : node.peers()) peers.push_back(PeerJson(p, now));
-  json::object o;
-  o["peers"] = std::move(peers);
-  return o;
-}
-
 json::object SelfJson(const Node& node, const SelfInfo& self, Timestamp now) {
   json::object o;
   o["id"] = self.id;

@@ -28,7 +28,6 @@ boost::json::object PeerJson(const PeerRecord& peer, Timestamp now);
 // A peer no longer tracked, only remembered (Node::FindRemembered): what GET /v1/peers/{id}
 // answers for an enrolled peer forgotten after enrollment.retention.
 boost::json::object RememberedPeerJson(const PersistedPeer& peer, Timestamp now);
-boost::json::object PeersJson(const Node& node, Timestamp now);
 boost::json::object SelfJson(const Node& node, const SelfInfo& self, Timestamp now);
 boost::json::object EventJson(const EventRecord& event);
 boost::json::object LocalHealthJson(const LocalHealth& health, Timestamp now);

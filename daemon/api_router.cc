@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "daemon/event_resume.h"
+#include "daemon/peer_page.h"
 
 namespace vigil {
 namespace {
@@ -67,6 +68,13 @@ ApiResponse PeerResponse(std::string_view peer_id, const ApiContext& ctx) {
     return Json(RememberedPeerJson(*remembered, ctx.now));
   }
   return ErrorResponse(404, fmt::format("no peer with id '{}'", peer_id));
+}
+
+// GET /v1/peers[?state=&prefix=&not_seen_since=&limit=&cursor=]; 400 for a bad parameter.
+ApiResponse PeersResponse(std::string_view query, const ApiContext& ctx) {
+  const auto parsed = ParsePeerQuery(query);
+  if (!parsed) return ErrorResponse(400, parsed.message());
+  return Json(PeersPageJson(ctx.node, ctx.now, *parsed));
 }
 
 // GET /v1/self: this daemon, with its local health and send pacing when those run.
@@ -144,7 +152,7 @@ ApiResponse Route(std::string_view method, std::string_view target,
 
   switch (resource) {
     case Resource::kPeers:
-      return Json(PeersJson(ctx.node, ctx.now));
+      return PeersResponse(query, ctx);
     case Resource::kPeer:
       return PeerResponse(peer_id, ctx);
     case Resource::kSelf:

@@ -19,18 +19,25 @@ Node::Node(const Config& config, Timestamp started)
       enrollment_(config.enrollment),
       enrolled_detector_(config.detector) {
   peers_.reserve(config.peers.size());
-  for (const auto& pc : config.peers) AddPeer(pc, started.wall);
+  for (const auto& pc : config.peers) AddPeer(pc, started.wall, peers_.size());
   due_.reserve(64);
 }
 
-PeerIndex Node::AddPeer(const PeerConfig& pc, WallTime since) {
+PeerIndex Node::AddPeer(const PeerConfig& pc, WallTime since, std::uint64_t order) {
   const auto index = static_cast<PeerIndex>(peers_.size());
   peers_.emplace_back(index, pc, heartbeat_interval_);
   peers_.back().since_wall = since;
+  peers_.back().order = order;
   ++state_counts_[static_cast<std::size_t>(peers_.back().monitor.state())];
   by_id_.emplace(pc.id, index);
   deadlines_.Resize(peers_.size());
   return index;
+}
+
+std::size_t Node::FirstAfter(std::uint64_t order) const {
+  const auto it = std::upper_bound(peers_.begin(), peers_.end(), order,
+                                   [](std::uint64_t o, const PeerRecord& p) { return o < p.order; });
+  return static_cast<std::size_t>(it - peers_.begin());
 }
 
 std::optional<PeerIndex> Node::Find(std::string_view id) const {
@@ -248,6 +255,7 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
     if (it == by_id_.end()) {
       next.emplace_back(static_cast<PeerIndex>(next.size()), pc, config.heartbeat.interval);
       next.back().since_wall = now.wall;
+      next.back().order = next.size() - 1;
       if (const auto r = remembered_.find(pc.id); r != remembered_.end()) {
         RestorePeer(next.back(), r->second, /*clean_stop=*/true, now);  // marks carry on
         remembered_.erase(r);
@@ -266,6 +274,7 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
       summary.moved.push_back(pc.id);
     }
     Retune(old, pc.detector, config.heartbeat.interval, summary);
+    old.order = next.size();  // listed: its place in `peers:`
     next.push_back(std::move(old));
   }
   for (std::size_t i = 0; i < peers_.size(); ++i) {

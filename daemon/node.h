@@ -49,7 +49,13 @@ struct PeerRecord {
   // Accepted by enrollment (config.enrollment), not listed in `peers:`: receive-only, no
   // address, judged with the `detector:` defaults, forgotten after enrollment.retention.
   bool enrolled = false;
+  // The peer's place in the table, increasing along Node::peers(): a listed peer's position
+  // in `peers:`, an enrolled one's kEnrolledOrderBase + its arrival number. A paging cursor
+  // of GET /v1/peers, which stays valid while peers come and go.
+  std::uint64_t order = 0;
 };
+
+inline constexpr std::uint64_t kEnrolledOrderBase = std::uint64_t{1} << 40;
 
 // What a configuration change did.
 struct ReconfigureSummary {
@@ -169,6 +175,9 @@ class Node final : private TransitionSink {
   const std::vector<PeerRecord>& peers() const { return peers_; }
   std::size_t listed_count() const { return peers_.size() - enrolled_count_; }
   std::span<const PeerRecord> listed() const { return {peers_.data(), listed_count()}; }
+  // The index of the first peer whose order is above `order` (peers().size() if none).
+  // O(log peers).
+  std::size_t FirstAfter(std::uint64_t order) const;
   std::optional<PeerIndex> Find(std::string_view id) const;
   // A peer no longer tracked but remembered (an enrolled peer silent past its retention);
   // null if none. The pointer lives until the next non-const call.
@@ -204,7 +213,8 @@ class Node final : private TransitionSink {
   // The checks after the peer is known: source, incarnation, echo, sequence, then Apply.
   std::optional<RejectReason> Accept(PeerIndex index, const Message& m, Timestamp now,
                                      const SourceMatcher* source);
-  PeerIndex AddPeer(const PeerConfig& pc, WallTime since);
+  // Appends a peer with the given order (see PeerRecord::order).
+  PeerIndex AddPeer(const PeerConfig& pc, WallTime since, std::uint64_t order);
   // A persisted enrolled peer back as enrolled, or into the remembered table if it is
   // stale, enrollment would not take it now, or the table is full.
   void RestoreEnrolled(PersistedPeer pp, bool clean_stop, Timestamp now);
@@ -238,6 +248,7 @@ class Node final : private TransitionSink {
   EnrollmentConfig enrollment_;
   DetectorOptions enrolled_detector_;  // the `detector:` defaults
   std::size_t enrolled_count_ = 0;
+  std::uint64_t next_enrolled_order_ = kEnrolledOrderBase;
   std::array<std::size_t, 5> state_counts_{};  // see CountByState; recounted by Reindex
   std::unordered_map<std::string, PersistedPeer, StringViewHash, std::equal_to<>> remembered_;
 };

@@ -33,7 +33,8 @@ std::variant<PeerIndex, RejectReason> Node::Enroll(const Message& m, Timestamp n
   // Never evict: a full table refuses the newcomer, so a flood of new ids (each holding a
   // key) cannot push out the peers already watched.
   if (enrolled_count_ >= enrollment_.max_peers) return RejectReason::kEnrollmentFull;
-  const PeerIndex index = AddPeer(EnrolledPeerConfig(m.sender_id, enrolled_detector_), now.wall);
+  const PeerIndex index = AddPeer(EnrolledPeerConfig(m.sender_id, enrolled_detector_), now.wall,
+                                  next_enrolled_order_++);
   PeerRecord& peer = peers_[index];
   peer.enrolled = true;
   ++enrolled_count_;
@@ -81,7 +82,8 @@ void Node::RestoreEnrolled(PersistedPeer pp, bool clean_stop, Timestamp now) {
     remembered_.insert_or_assign(id, std::move(pp));
     return;
   }
-  const PeerIndex index = AddPeer(EnrolledPeerConfig(pp.id, enrolled_detector_), now.wall);
+  const PeerIndex index =
+      AddPeer(EnrolledPeerConfig(pp.id, enrolled_detector_), now.wall, next_enrolled_order_++);
   peers_[index].enrolled = true;
   ++enrolled_count_;
   RestorePeer(peers_[index], pp, clean_stop, now);

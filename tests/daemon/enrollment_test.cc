@@ -4,48 +4,16 @@
 #include <gtest/gtest.h>
 
 #include "daemon/node.h"
-#include "tests/unit/test_time.h"
+#include "tests/daemon/enrolling_node.h"
 
 namespace vigil {
 namespace {
 
 using testing::AtMs;
-
-Timestamp T(double ms) {
-  return {AtMs(ms), WallTime(std::chrono::milliseconds(1'800'000'000'000LL +
-                                                       static_cast<long long>(ms)))};
-}
-
-Keyring Ring(const std::string& base64) {
-  auto r = Keyring::Parse(base64 + "\n");
-  EXPECT_TRUE(r) << r.message();
-  return *r;
-}
-
-Config EnrollingConfig(const std::string& enrollment) {
-  auto r = LoadConfigString("node: {id: me}\nheartbeat: {interval: 100ms}\n"
-                            "detector: {kind: timeout, timeout: 500ms}\n"
-                            "peers: [{id: a, address: 10.0.0.1}]\n"
-                            "security: {keyring: /etc/vigil/keyring}\n"
-                            "enrollment: {" + enrollment + "}\n",
-                            "t.yaml");
-  EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].ToString());
-  return r.config.value_or(Config{});
-}
-
-std::vector<std::uint8_t> Heartbeat(const Key* key, std::string_view from, std::uint64_t inc,
-                                    std::uint64_t seq) {
-  Message m;
-  m.sender_id = from;
-  m.incarnation = inc;
-  m.sequence = seq;
-  m.interval_us = 100000;
-  std::vector<std::uint8_t> d(kMaxMessageSize);
-  std::size_t n = Encode(m, d);
-  if (key) n = Sign(d, n, *key);
-  d.resize(n);
-  return d;
-}
+using testing::EnrollingConfig;
+using testing::Heartbeat;
+using testing::Ring;
+using testing::T;
 
 class EnrollmentTest : public ::testing::Test {
  protected:

@@ -3,12 +3,21 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
 
 #include "tests/integration/cluster.h"
 #include "transport/keyring.h"
 
 namespace vigil::testing {
 namespace {
+
+// The first key of a keyring file.
+std::string ReadKey(const std::string& path) {
+  std::ifstream in(path);
+  std::string key;
+  std::getline(in, key);
+  return key;
+}
 
 class Enrollment : public ::testing::Test {
  protected:
@@ -106,6 +115,41 @@ TEST_F(Enrollment, AForgottenPeerIsRememberedAcrossARestartAndComesBack) {
   ASSERT_TRUE(WaitUntil([&] { return n(1).PeerState("n2") == "up"; })) << n(1).Log();
   EXPECT_FALSE(remembered());
   EXPECT_EQ(n(1).Metric("vigil_enrolled_peers"), 1);
+}
+
+// Paging over the real socket while a peer enrolls between pages: every peer once, the
+// newcomer included, and filters and a bad parameter answered as documented.
+TEST_F(Enrollment, PagesReturnEveryPeerOnceWhilePeersArrive) {
+  SetUpCluster("id_pattern: \"n*\"");
+  for (int i : {1, 2, 3}) ASSERT_TRUE(n(i).Start()) << n(i).Log();
+  ASSERT_TRUE(WaitUntil([&] {
+    return n(1).PeerState("n2") == "up" && n(1).PeerState("n3") == "up";
+  })) << n(1).Log();
+  std::vector<std::string> seen;
+  std::string target = "/v1/peers?limit=1";
+  for (int page = 0; page < 10; ++page) {
+    const auto v = n(1).GetJson(target);
+    ASSERT_TRUE(v) << target;
+    for (const auto& p : v->as_object().at("peers").as_array()) {
+      seen.emplace_back(p.as_object().at("id").as_string());
+    }
+    if (page == 0) {  // n4 signs with no key: give it n1's and let it enroll
+      WriteKeys(cluster->KeyFile(3), {ReadKey(cluster->KeyFile(0))});
+      cluster->WriteConfig(3, {0}, fmt::format("security: {{keyring: {}}}\n", cluster->KeyFile(3)));
+      ASSERT_TRUE(n(4).Start()) << n(4).Log();
+      ASSERT_TRUE(WaitUntil([&] { return n(1).PeerState("n4") == "up"; })) << n(1).Log();
+    }
+    const auto& next = v->as_object().at("next_cursor");
+    if (next.is_null()) break;
+    target = "/v1/peers?limit=1&cursor=" + std::string(next.as_string());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"n2", "n3", "n4"}));
+  const auto up = n(1).GetJson("/v1/peers?state=up&prefix=n3");
+  ASSERT_TRUE(up);
+  EXPECT_EQ(up->as_object().at("peers").as_array().size(), 1u);
+  int status = 0;
+  n(1).GetJson("/v1/peers?limit=0", &status);
+  EXPECT_EQ(status, 400);
 }
 
 }  // namespace
