@@ -11,6 +11,10 @@
 
 namespace vigil {
 
+// The characters of a peer or node id (docs/protocol.md: `A-Za-z0-9._-`).
+inline constexpr std::string_view kIdCharacters =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+
 // A decimal number (optional sign, fraction, exponent) in (low, high], or [low, high] with
 // `low_inclusive`. InvalidArgument: "expected a number, found 'x'" or "expected a number >
 // 0 and <= 1000, found 2000".

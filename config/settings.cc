@@ -89,8 +89,8 @@ Parsed ParseIdPattern(YamlReader& r, const YAML::Node& n, const std::string& key
   auto pattern = r.String(n, key);
   if (!pattern) return {};
   const bool ok = !pattern->empty() && pattern->size() <= 256 &&
-                  pattern->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                             "0123456789._-*?[]!") == std::string::npos;
+                  pattern->find_first_not_of(std::string(kIdCharacters) + "*?[]!") ==
+                      std::string::npos;
   if (!ok) {
     r.Error(n, key,
             fmt::format("expected a pattern of id characters and * ? [ ] !, such as "

@@ -35,8 +35,7 @@ std::optional<std::string> Apply(std::string_view key, std::string_view value, P
       return fmt::format("state: expected unknown, up, suspect, down or left, found '{}'", value);
     }
   } else if (key == "prefix") {
-    if (value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-        std::string_view::npos) {
+    if (value.find_first_not_of(kIdCharacters) != std::string_view::npos) {
       return fmt::format("prefix: expected id characters (letters, digits, '.', '_', '-'), found '{}'",
                          value);
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "daemon/node.h"
+#include "tests/unit/test_messages.h"
 #include "tests/unit/test_time.h"
 
 namespace vigil::testing {
@@ -35,18 +36,10 @@ inline Config EnrollingConfig(const std::string& enrollment) {
   return r.config.value_or(Config{});
 }
 
-inline std::vector<std::uint8_t> Heartbeat(const Key* key, std::string_view from, std::uint64_t inc,
-                                    std::uint64_t seq) {
-  Message m;
-  m.sender_id = from;
-  m.incarnation = inc;
-  m.sequence = seq;
-  m.interval_us = 100000;
-  std::vector<std::uint8_t> d(kMaxMessageSize);
-  std::size_t n = Encode(m, d);
-  if (key) n = Sign(d, n, *key);
-  d.resize(n);
-  return d;
+// A heartbeat signed with `key` (unsigned when null), at a 100 ms interval.
+inline std::vector<std::uint8_t> Heartbeat(const Key* key, std::string_view from,
+                                           std::uint64_t inc, std::uint64_t seq) {
+  return SignedMessage(key, from, inc, seq);
 }
 
 }  // namespace vigil::testing

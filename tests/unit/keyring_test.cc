@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "daemon/node.h"
+#include "tests/unit/test_messages.h"
 #include "tests/unit/test_time.h"
 #include "transport/keyring.h"
 
@@ -17,16 +18,7 @@ namespace {
 using testing::AtMs;
 
 std::vector<std::uint8_t> Signed(const Key* key, std::string_view from, std::uint64_t seq) {
-  Message m;
-  m.sender_id = from;
-  m.incarnation = 1;
-  m.sequence = seq;
-  m.interval_us = 100000;
-  std::vector<std::uint8_t> d(kMaxMessageSize);
-  std::size_t n = Encode(m, d);
-  if (key) n = Sign(d, n, *key);
-  d.resize(n);
-  return d;
+  return testing::SignedMessage(key, from, 1, seq);
 }
 
 Keyring Ring(const std::string& text) {

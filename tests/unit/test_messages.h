@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "transport/keyring.h"
 #include "transport/wire_format.h"
 
 namespace vigil::testing {
@@ -20,6 +21,17 @@ inline std::vector<std::uint8_t> EncodedMessage(std::string_view from, std::uint
   m.interval_us = 100000;
   std::vector<std::uint8_t> out(kMaxMessageSize);
   out.resize(Encode(m, out));
+  return out;
+}
+
+// A heartbeat signed with `key` (left unsigned when null).
+inline std::vector<std::uint8_t> SignedMessage(const Key* key, std::string_view from,
+                                               std::uint64_t incarnation, std::uint64_t sequence) {
+  std::vector<std::uint8_t> out = EncodedMessage(from, incarnation, sequence);
+  if (!key) return out;
+  const std::size_t size = out.size();
+  out.resize(kMaxMessageSize);
+  out.resize(Sign(out, size, *key));
   return out;
 }
 
