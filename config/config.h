@@ -36,6 +36,9 @@ struct NodeConfig {
   std::string id;
   Endpoint bind{"0.0.0.0", kDefaultPort, Endpoint::HostKind::kIPv4};
   std::optional<Endpoint> advertise;
+  // Under dense traffic a datagram may wait this long in the socket buffer, so that one
+  // wake-up of the receive loop handles many (UdpEndpoint::set_coalesce_window). 0: off.
+  Duration receive_coalesce = std::chrono::milliseconds(1);
   bool operator==(const NodeConfig&) const = default;
 };
 

@@ -115,7 +115,9 @@ Parsed Parse(YamlReader& r, const YAML::Node& n, const Setting& s) {
       return ParseAddress(r, n, s, key);
     case SettingType::kDuration: {
       if (!n.IsScalar()) return wrap(r.DurationValue(n, key, false));  // reports the type
-      auto d = ParseDurationIn(n.Scalar(), false, DurationFromSeconds(s.low),
+      // A range from 0 admits 0 (off); otherwise a duration is positive.
+      const bool allow_zero = s.low == 0 && s.high > 0;
+      auto d = ParseDurationIn(n.Scalar(), allow_zero, DurationFromSeconds(s.low),
                                DurationFromSeconds(s.high));
       if (d) return *d;
       r.Error(n, key, d.message());
@@ -256,6 +258,8 @@ const Setting kSettings[] = {
        Entry<&C::node, &NodeConfig::id>("node.id", T::kId, 0, 0, {}, "**required**")),
     On(OnReload::kRestart, Entry<&C::node, &NodeConfig::bind>("node.bind", T::kIpAddress)),
     Entry<&C::node, &NodeConfig::advertise>("node.advertise", T::kAddress),
+    Entry<&C::node, &NodeConfig::receive_coalesce>("node.receive_coalesce", T::kDuration, 0,
+                                                   0.002),
     Entry<&C::heartbeat, &HeartbeatConfig::interval>("heartbeat.interval", T::kDuration, 0.001,
                                                      3600),
     Entry<&C::heartbeat, &HeartbeatConfig::jitter>("heartbeat.jitter", T::kNumber, 0, 0.5),

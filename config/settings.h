@@ -22,7 +22,7 @@ enum class SettingType : std::uint8_t {
   kId,         // 1–64 letters, digits, '.', '_', '-'
   kIpAddress,  // IP address[:port]; a host name is an error
   kAddress,    // host[:port], host names allowed
-  kDuration,   // "250ms"; in [low, high] seconds (high 0: no upper bound), > 0
+  kDuration,   // "250ms"; in [low, high] seconds (high 0: no upper bound); > 0 unless low is 0
   kNumber,     // decimal, in [low, high]
   kWhole,      // whole number in [low, high]; `unit` names what it counts
   kMebibytes,  // whole number of MiB in [low, high], kept in bytes

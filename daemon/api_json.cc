@@ -1,5 +1,6 @@
 #include "daemon/api_json.h"
 
+#include <array>
 #include <cmath>
 #include <iterator>
 
@@ -100,6 +101,37 @@ json::object PeerJson(const PeerRecord& peer, Timestamp now) {
   } else {
     o["down_after_silence_ms"] = nullptr;
   }
+  return o;
+}
+
+namespace {
+
+// {"total":N,"unknown":..,"up":..,"suspect":..,"down":..,"left":..}
+json::object CountsJson(const std::array<std::size_t, 5>& by_state) {
+  json::object o;
+  std::size_t sum = 0;
+  for (std::size_t s = 0; s < by_state.size(); ++s) {
+    o[PeerStateName(static_cast<PeerState>(s))] = by_state[s];
+    sum += by_state[s];
+  }
+  o["total"] = sum;
+  return o;
+}
+
+}  // namespace
+
+json::object SummaryJson(const Node& node) {
+  const auto all = node.CountByState();
+  std::array<std::size_t, 5> listed{};
+  for (const PeerRecord& p : node.listed()) ++listed[static_cast<std::size_t>(p.monitor.state())];
+  std::array<std::size_t, 5> enrolled{};
+  for (std::size_t s = 0; s < enrolled.size(); ++s) enrolled[s] = all[s] - listed[s];
+  json::object o;
+  o["peers"] = CountsJson(all);
+  o["listed"] = CountsJson(listed);
+  o["enrolled"] = CountsJson(enrolled);
+  o["remembered"] = node.remembered_count();
+  o["last_event_id"] = node.events().last_id();
   return o;
 }
 

@@ -29,6 +29,9 @@ boost::json::object PeerJson(const PeerRecord& peer, Timestamp now);
 // answers for an enrolled peer forgotten after enrollment.retention.
 boost::json::object RememberedPeerJson(const PersistedPeer& peer, Timestamp now);
 boost::json::object SelfJson(const Node& node, const SelfInfo& self, Timestamp now);
+// GET /v1/summary: counts only, by state for listed and enrolled peers, and the remembered;
+// O(listed peers), never O(enrolled).
+boost::json::object SummaryJson(const Node& node);
 boost::json::object EventJson(const EventRecord& event);
 boost::json::object LocalHealthJson(const LocalHealth& health, Timestamp now);
 // The pacing of this daemon's own heartbeats: {"state":"ok"|"overloaded", ...}.

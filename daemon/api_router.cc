@@ -43,7 +43,7 @@ ApiResponse Json(const boost::json::object& o, int status = 200) {
 }
 
 // The resources of the API; kNone for a path that names none.
-enum class Resource { kPeers, kPeer, kSelf, kHealth, kMetrics, kEvents, kNone };
+enum class Resource { kPeers, kPeer, kSummary, kSelf, kHealth, kMetrics, kEvents, kNone };
 
 // Which resource `path` names; for kPeer, sets `peer_id` to the id after "/v1/peers/".
 Resource ResourceOf(std::string_view path, std::string_view& peer_id) {
@@ -52,6 +52,7 @@ Resource ResourceOf(std::string_view path, std::string_view& peer_id) {
     peer_id = path.substr(10);
     return Resource::kPeer;
   }
+  if (path == "/v1/summary") return Resource::kSummary;
   if (path == "/v1/self") return Resource::kSelf;
   if (path == "/v1/health") return Resource::kHealth;
   if (path == "/metrics") return Resource::kMetrics;
@@ -155,6 +156,8 @@ ApiResponse Route(std::string_view method, std::string_view target,
       return PeersResponse(query, ctx);
     case Resource::kPeer:
       return PeerResponse(peer_id, ctx);
+    case Resource::kSummary:
+      return Json(SummaryJson(ctx.node));
     case Resource::kSelf:
       return SelfResponse(ctx);
     case Resource::kHealth:

@@ -276,6 +276,7 @@ void Daemon::Reload() {
   }
   if (plan->log_level_changed) SetLogLevel(next.log.level);
   api_->set_limits(next.api);
+  udp_->set_coalesce_window(next.node.receive_coalesce);
   config_ = std::move(next);
   ConfigureRecording();
   health_.set_options(HealthOptions());
@@ -336,6 +337,7 @@ void Daemon::CloseEverything() {
 
 ApiResponse Daemon::Route(std::string_view method, std::string_view target,
                           std::optional<std::string_view> last_event_id) {
+  counters_.receive_wakeups = udp_->wakeups();
   const ApiContext ctx{*node_, counters_, self_, clock_.Now(), &health_, &send_load_};
   return vigil::Route(method, target, last_event_id, ctx);
 }

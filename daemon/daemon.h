@@ -117,7 +117,8 @@ class Daemon {
   // has it (Busy).
   Status LockStateDirectory();
   void LoadState();
-  // Asks StateLoop for a write within kTransitionWriteDelay (coalesced).
+  // Asks StateLoop for a write within kTransitionWriteDelay, or 2.5 µs per tracked peer if
+  // that is longer (coalesced).
   void WriteStateSoon();
   // The completion handler of a spawned loop: a loop that throws, or returns while the
   // daemon is not stopping, is logged as critical and ends Run() with exit code 1.
@@ -134,8 +135,9 @@ class Daemon {
   // Writes the state file now, on this thread, after stopping the writer thread: the
   // final write of a run (clean or after a loop failed).
   void SaveState(bool clean_stop);
-  // Hands a snapshot to the writer thread (periodic and transition writes).
-  void SaveStateInBackground();
+  // Snapshots the Node in slices (between which the loop serves everything else) and hands
+  // the snapshot to the writer thread.
+  boost::asio::awaitable<void> SaveStateInBackground();
   void OnStateWritten(const Status& written);
   // Applies config_.recording and the peers' `record` to the trace recorder.
   void ConfigureRecording();
@@ -174,6 +176,10 @@ class Daemon {
   std::size_t round_sent_ = 0;       // datagrams the kernel took in the round in progress
   MonoTime send_progress_{};         // the send loop last did its work (watchdog)
   MonoTime deadline_progress_{};     // the deadline loop last ran (watchdog)
+  // The peer deadline the deadline timer waits for (kNever: it waits for its 1 s beat). When
+  // heartbeats move that deadline later, the timer is re-armed rather than left to wake
+  // for nothing: with peers heartbeating in turn, a stale timer would wake once per heartbeat.
+  MonoTime armed_deadline_ = kNever;
   MonoTime next_forget_{};           // when the deadline loop next forgets silent enrolled peers
   bool enrollment_full_logged_ = false;  // said once until room frees up or a reload
   std::uint64_t incarnation_ = 0;

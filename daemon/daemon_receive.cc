@@ -34,12 +34,17 @@ asio::awaitable<void> Daemon::DeadlineLoop() {
     // Wakes at least once a second even with nothing due, to show it still runs (the
     // watchdog pings systemd only while it does).
     deadline_progress_ = clock_.Now().mono;
-    const MonoTime wake = std::min(node_->NextWakeup(), deadline_progress_ + kDeadlineLoopBeat);
-    deadline_timer_.expires_at(TimerPoint(wake));
+    const MonoTime due = node_->NextWakeup();
+    const MonoTime beat = deadline_progress_ + kDeadlineLoopBeat;
+    armed_deadline_ = due <= beat ? due : kNever;
+    deadline_timer_.expires_at(TimerPoint(std::min(due, beat)));
     co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
     // Cancelled means an earlier deadline appeared: loop to re-arm. Either way run what is
     // due, unless this daemon was itself not listening a moment ago.
+    // A heartbeat waiting out the receive loop's coalescing window is not silence: hand it
+    // over before judging (only when a deadline is due: re-arms wake this loop too).
+    if (udp_->holding() && node_->NextWakeup() <= clock_.Now().mono) udp_->DrainPending();
     const Timestamp now = clock_.Now();
     CheckLocalHealth(now);
     node_->RunDue(now, health_.hold_until());
@@ -67,9 +72,13 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
                                             config_.security.check_source_address ? &matcher : nullptr);
     if (rejected) LogReject(d, *rejected, now.mono);
   }
-  // A heartbeat may have brought a deadline earlier than the one the timer waits for.
+  // A heartbeat may have brought a deadline earlier than the one the timer waits for, or
+  // moved the one it waits for later (then the timer would wake for nothing): re-arm. Once
+  // per batch at most, and a re-arm costs no sleep and wake-up of the thread.
   const MonoTime wake = node_->NextWakeup();
-  if (wake != kNever && TimerPoint(wake) < deadline_timer_.expiry()) {
+  if ((wake != kNever && TimerPoint(wake) < deadline_timer_.expiry()) ||
+      (armed_deadline_ != kNever && wake > armed_deadline_)) {
+    armed_deadline_ = kNever;  // until the loop re-arms: one cancel is enough
     deadline_timer_.cancel();
   }
 }

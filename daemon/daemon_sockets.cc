@@ -25,6 +25,7 @@ Status Daemon::OpenSockets() {
   auto udp = UdpEndpoint::Open(io_, BindEndpoint(config_.node.bind));
   if (!udp) return udp.status();
   udp_ = std::move(udp).value();
+  udp_->set_coalesce_window(config_.node.receive_coalesce);
   const auto local = udp_->local_endpoint();
   self_.bind = fmt::format("{}:{}", local.address().to_string(), local.port());
 

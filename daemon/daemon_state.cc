@@ -3,8 +3,10 @@
 #include "daemon/daemon.h"
 
 #include <boost/asio/as_tuple.hpp>
-#include <filesystem>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -19,8 +21,13 @@ using asio::ip::udp;
 namespace {
 
 // A transition is written this soon (coalesced), so a peer first heard, or convicted, moments
-// before a SIGKILL is in the file the next run reads.
+// before a SIGKILL is in the file the next run reads; with many peers, no sooner than
+// kTransitionWriteDelayPerPeer each, so writing the whole table after every burst of
+// transitions (a million enrollments) does not become most of the daemon's work.
 constexpr Duration kTransitionWriteDelay = std::chrono::milliseconds(250);
+constexpr Duration kTransitionWriteDelayPerPeer = std::chrono::nanoseconds(2500);
+// Peers the snapshot takes per turn of the event loop (about 2 ms of it at most).
+constexpr std::size_t kSnapshotSlice = 20'000;
 
 }  // namespace
 
@@ -71,13 +78,31 @@ void Daemon::SaveState(bool clean_stop) {
   OnStateWritten(WriteStateFile(config_.state.directory, node_->Snapshot(clock_.Now(), clean_stop)));
 }
 
-void Daemon::SaveStateInBackground() {
+asio::awaitable<void> Daemon::SaveStateInBackground() {
   if (!state_writer_) {
     state_writer_ = std::make_unique<StateWriter>(
         io_, config_.state.directory,
         [this](const Status& written) { OnStateWritten(written); });
   }
-  state_writer_->Submit(node_->Snapshot(clock_.Now(), false));
+  // In slices, yielding between them, so datagrams, deadlines and the API are served while a
+  // large table is copied.
+  PersistedState state = node_->SnapshotHeader(clock_.Now(), false);
+  state.peers.reserve(node_->peers().size() + node_->remembered_count());
+  const std::uint64_t generation = node_->reconfigurations();
+  bool whole = false;
+  for (auto after = node_->SnapshotSlice(std::nullopt, kSnapshotSlice, state.peers); after;
+       after = node_->SnapshotSlice(after, kSnapshotSlice, state.peers)) {
+    co_await asio::post(io_, asio::use_awaitable);
+    if (stopping_) co_return;  // the final write of the stop takes its own snapshot
+    if (node_->reconfigurations() != generation) {
+      // A reload renumbered the listed peers, so the place is lost: take it whole instead.
+      state = node_->Snapshot(clock_.Now(), false);
+      whole = true;
+      break;
+    }
+  }
+  if (!whole) node_->AppendRemembered(state.peers);
+  state_writer_->Submit(std::move(state));
 }
 
 void Daemon::OnStateWritten(const Status& written) {
@@ -95,7 +120,10 @@ void Daemon::OnStateWritten(const Status& written) {
 void Daemon::WriteStateSoon() {
   if (write_state_soon_ || stopping_) return;
   write_state_soon_ = true;
-  const auto soon = TimerPoint(clock_.Now().mono + kTransitionWriteDelay);
+  const Duration delay = std::max<Duration>(
+      kTransitionWriteDelay,
+      kTransitionWriteDelayPerPeer * static_cast<std::int64_t>(node_->peers().size()));
+  const auto soon = TimerPoint(clock_.Now().mono + delay);
   if (soon < state_timer_.expiry()) state_timer_.expires_at(soon);  // wakes StateLoop to re-arm
 }
 
@@ -113,7 +141,10 @@ asio::awaitable<void> Daemon::StateLoop() {
     const bool periodic = now >= next_periodic;
     if (!periodic && !(write_state_soon_ && now >= state_timer_.expiry())) continue;
     write_state_soon_ = false;
-    SaveStateInBackground();
+    // Transitions during the (sliced) snapshot ask for the next write from now on: the
+    // expiry that just passed must not make it immediate.
+    state_timer_.expires_at(asio::steady_timer::time_point::max());
+    co_await SaveStateInBackground();
     if (periodic) {
       FlushTraces();
       next_periodic = TimerPoint(clock_.Now().mono + kStateWriteInterval);

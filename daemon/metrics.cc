@@ -161,6 +161,10 @@ void WriteDaemonIo(Writer& w, const DaemonCounters& daemon) {
            static_cast<double>(daemon.receive_errors));
   w.Single("vigil_receive_buffer_drops_total", "counter", "Datagrams the kernel dropped because vigild's receive buffer was full.",
            static_cast<double>(daemon.receive_buffer_drops));
+  w.Single("vigil_receive_wakeups_total", "counter",
+           "Times the UDP receive loop woke up (for a readable socket, or after a "
+           "node.receive_coalesce window).",
+           static_cast<double>(daemon.receive_wakeups));
   w.Single("vigil_unresolved_peers", "gauge", "Peers whose host name does not resolve.",
            static_cast<double>(daemon.unresolved_peers));
   w.Family("vigil_config_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");

@@ -18,6 +18,7 @@ struct DaemonCounters {
   std::uint64_t send_errors = 0;
   std::uint64_t receive_errors = 0;
   std::uint64_t receive_buffer_drops = 0;  // dropped by the kernel: socket buffer full
+  std::uint64_t receive_wakeups = 0;       // UdpEndpoint::wakeups(), as of the last API call
   std::uint64_t api_requests = 0;
   std::uint64_t api_errors = 0;  // 4xx/5xx responses
   std::uint64_t api_connections = 0;  // currently open

@@ -243,6 +243,7 @@ void Node::Retune(PeerRecord& peer, const DetectorOptions& options, Duration int
 }
 
 ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
+  ++reconfigurations_;
   ReconfigureSummary summary;
   std::vector<PeerRecord> next;
   next.reserve(config.peers.size() + enrolled_count_);
@@ -293,37 +294,6 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
   ring_.set_capacity(config.events.ring_size);
   Reindex();
   return summary;
-}
-
-PersistedState Node::Snapshot(Timestamp now, bool clean_stop) const {
-  PersistedState s;
-  s.node_id = id_;
-  s.incarnation = own_incarnation_;
-  s.written_ms = EpochMillis(now.wall);
-  s.clean_stop = clean_stop;
-  s.last_event_id = std::max(event_ids_.last(), history_.previous_last);
-  s.peers.reserve(peers_.size() + remembered_.size());
-  for (const auto& p : peers_) s.peers.push_back(Persist(p));
-  for (const auto& [id, pp] : remembered_) s.peers.push_back(pp);
-  return s;
-}
-
-PersistedPeer Node::Persist(const PeerRecord& p) const {
-  PersistedPeer pp;
-  pp.id = p.id;
-  pp.state = std::string(PeerStateName(p.monitor.state()));
-  pp.since_ms = EpochMillis(p.since_wall);
-  if (p.last_heartbeat_wall) {
-    pp.last_heartbeat_ms = EpochMillis(*p.last_heartbeat_wall);
-  } else if (p.previous) {
-    pp.last_heartbeat_ms = p.previous->last_heartbeat_ms;
-  }
-  pp.incarnation = p.monitor.incarnation();
-  pp.sequence = p.sequence.highest();
-  pp.interval_us =
-      p.sender_interval_us ? p.sender_interval_us : (p.previous ? p.previous->interval_us : 0);
-  pp.enrolled = p.enrolled;
-  return pp;
 }
 
 void Node::Restore(const PersistedState& state, Timestamp now) {
@@ -389,6 +359,5 @@ void Node::RestorePeer(PeerRecord& p, const PersistedPeer& pp, bool clean_stop,
                     bound + rounds * slowest);
   ++state_counts_[static_cast<std::size_t>(p.monitor.state())];
 }
-
 
 }  // namespace vigil

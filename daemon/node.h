@@ -117,7 +117,23 @@ class Node final : private TransitionSink {
   ReconfigureSummary Reconfigure(const Config& config, Timestamp now);
 
   // The state file's view of every peer; `clean_stop` only for the final write of a run.
+  // O(peers): SnapshotHeader, SnapshotSlice and AppendRemembered take it in parts.
   PersistedState Snapshot(Timestamp now, bool clean_stop) const;
+  // Snapshot without the peers.
+  PersistedState SnapshotHeader(Timestamp now, bool clean_stop) const;
+  // Appends up to `max` (> 0) tracked peers to `out`, from the first whose order is above
+  // `after` (from the first peer without it), and returns the order of the last one
+  // appended, to pass as `after` next time; nullopt once the table's end is reached. Peers
+  // may come and go between slices: one that stays is appended once (one forgotten
+  // meanwhile may be appended here and again by AppendRemembered; readers keep the later
+  // record). A Reconfigure renumbers listed peers: slices across one (reconfigurations()
+  // changed) may skip or repeat peers, so start over.
+  std::optional<std::uint64_t> SnapshotSlice(std::optional<std::uint64_t> after, std::size_t max,
+                                             std::vector<PersistedPeer>& out) const;
+  // Appends every remembered peer to `out` (in one piece).
+  void AppendRemembered(std::vector<PersistedPeer>& out) const;
+  // How many times Reconfigure ran.
+  std::uint64_t reconfigurations() const { return reconfigurations_; }
   // Takes what a previous run knew about peers that are still configured, before anything
   // is heard (requires set_own_incarnation and SetAuthentication first): each keeps its
   // state and since; its sequence numbers up to the persisted highest (plus, after an
@@ -250,6 +266,7 @@ class Node final : private TransitionSink {
   std::size_t enrolled_count_ = 0;
   std::uint64_t next_enrolled_order_ = kEnrolledOrderBase;
   std::array<std::size_t, 5> state_counts_{};  // see CountByState; recounted by Reindex
+  std::uint64_t reconfigurations_ = 0;
   std::unordered_map<std::string, PersistedPeer, StringViewHash, std::equal_to<>> remembered_;
 };
 

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/state_codec.h"
 #include "detector/peer_state.h"
 #include "json/json_text.h"
 
@@ -25,10 +26,14 @@ namespace json = boost::json;
 
 namespace {
 
+// The JSON format of vigil 0.2 and earlier, read but no longer written.
 constexpr const char* kFormat = "vigil-state";
 constexpr std::int64_t kVersion = 2;
 constexpr std::int64_t kOldestVersion = 1;
-constexpr std::size_t kMaxFileSize = 64 << 20;
+constexpr std::size_t kMaxLegacyFileSize = std::size_t{256} << 20;
+// A binary record is at most 103 bytes: room for 10,000,000 peers (enrollment.max_peers'
+// ceiling) and their remembered ones.
+constexpr std::size_t kMaxFileSize = std::size_t{2} << 30;
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -106,34 +111,7 @@ std::optional<std::string> ReadPeer(const json::value& pv, bool v2, PersistedPee
 }  // namespace
 
 Status WriteStateFile(const std::string& dir, const PersistedState& state) {
-  json::object doc;
-  doc["format"] = kFormat;
-  doc["version"] = kVersion;
-  doc["node"] = state.node_id;
-  doc["incarnation"] = state.incarnation;
-  doc["written"] = state.written_ms;
-  doc["clean_stop"] = state.clean_stop;
-  doc["last_event_id"] = state.last_event_id;
-  json::array peers;
-  for (const auto& p : state.peers) {
-    json::object o;
-    o["id"] = p.id;
-    o["state"] = p.state;
-    o["since"] = p.since_ms;
-    if (p.last_heartbeat_ms) {
-      o["last_heartbeat"] = *p.last_heartbeat_ms;
-    } else {
-      o["last_heartbeat"] = nullptr;
-    }
-    o["incarnation"] = p.incarnation;
-    o["sequence"] = p.sequence;
-    o["interval_us"] = p.interval_us;
-    if (p.enrolled) o["enrolled"] = true;  // absent for listed peers: older readers ignore it
-    peers.push_back(std::move(o));
-  }
-  doc["peers"] = std::move(peers);
-  const std::string text = ToJsonText(doc) + "\n";
-
+  const std::string text = EncodeState(state);
   const std::string path = dir + "/" + kStateFileName;
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -153,7 +131,9 @@ Status WriteStateFile(const std::string& dir, const PersistedState& state) {
     ::unlink(tmp.c_str());
     return Status::IOError(e);
   }
-  // Make the rename itself durable.
+  // The JSON file of vigil 0.2 and earlier is read only while there is no newer file.
+  ::unlink((dir + "/" + kLegacyStateFileName).c_str());
+  // Make the rename (and the unlink) durable.
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
@@ -162,8 +142,10 @@ Status WriteStateFile(const std::string& dir, const PersistedState& state) {
   return Status::OK();
 }
 
-Result<PersistedState> ReadStateFile(const std::string& dir, const std::string& node_id) {
-  const std::string path = dir + "/" + kStateFileName;
+namespace {
+
+// The whole of `path`, at most `limit` bytes: NotFound, IOError or Corruption otherwise.
+Result<std::string> ReadWhole(const std::string& path, std::size_t limit) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return Status::NotFound("no state file " + path);
@@ -172,17 +154,22 @@ Result<PersistedState> ReadStateFile(const std::string& dir, const std::string& 
   if (!S_ISREG(st.st_mode)) {
     return Status::Corruption(path + " is not a regular file");
   }
-  if (static_cast<std::size_t>(st.st_size) > kMaxFileSize) {
-    return Status::Corruption(fmt::format("{} is {} bytes, more than a state file can be", path, st.st_size));
+  if (static_cast<std::size_t>(st.st_size) > limit) {
+    return Status::Corruption(
+        fmt::format("{} is {} bytes, more than a state file can be", path, st.st_size));
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::IOError(Errno("cannot read " + path));
-  }
+  if (!in) return Status::IOError(Errno("cannot read " + path));
   std::stringstream text;
   text << in.rdbuf();
+  return text.str();
+}
+
+// The JSON state file of vigil 0.2 and earlier (format versions 1 and 2).
+Result<PersistedState> ReadLegacyJson(const std::string& path, const std::string& text,
+                                      const std::string& node_id) {
   boost::system::error_code ec;
-  const json::value v = json::parse(text.str(), ec);
+  const json::value v = json::parse(text, ec);
   if (ec) {
     return Status::Corruption(fmt::format("{} is not valid JSON ({}): truncated or corrupt", path, ec.message()));
   }
@@ -227,8 +214,28 @@ Result<PersistedState> ReadStateFile(const std::string& dir, const std::string& 
   return state;
 }
 
+}  // namespace
+
+Result<PersistedState> ReadStateFile(const std::string& dir, const std::string& node_id) {
+  const std::string path = dir + "/" + kStateFileName;
+  auto bytes = ReadWhole(path, kMaxFileSize);
+  if (bytes) {
+    auto state = DecodeState(*bytes, node_id);
+    if (!state) return Status::Corruption(fmt::format("{}: {}", path, state.message()));
+    return state;
+  }
+  if (bytes.status().code() != Status::Code::kNotFound) return bytes.status();
+  const std::string legacy = dir + "/" + kLegacyStateFileName;
+  auto text = ReadWhole(legacy, kMaxLegacyFileSize);
+  if (!text) return text.status();
+  return ReadLegacyJson(legacy, *text, node_id);
+}
+
 std::string QuarantineStateFile(const std::string& dir, WallTime now) {
-  const std::string from = dir + "/" + kStateFileName;
+  // The file ReadStateFile read: state.bin unless there is none.
+  std::string from = dir + "/" + kStateFileName;
+  struct stat st {};
+  if (::stat(from.c_str(), &st) != 0 && errno == ENOENT) from = dir + "/" + kLegacyStateFileName;
   const std::string to = fmt::format("{}.bad-{}", from, EpochMillis(now));
   if (::rename(from.c_str(), to.c_str()) != 0) return "";
   return to;

@@ -12,20 +12,25 @@
 
 namespace vigil {
 
-inline constexpr const char* kStateFileName = "state.json";
+inline constexpr const char* kStateFileName = "state.bin";
+// What vigil 0.2 and earlier wrote (JSON): read when there is no state.bin, removed once
+// state.bin is written.
+inline constexpr const char* kLegacyStateFileName = "state.json";
 
-// Writes `state` to `dir`/state.json atomically: a temporary file in the same directory,
-// fsync, rename over the old file, fsync of the directory. A crash at any point leaves
-// either the old or the new file, never a mix. On failure: IOError.
+// Writes `state` to `dir`/state.bin (state_codec.h) atomically: a temporary file in the
+// same directory, fsync, rename over the old file, fsync of the directory. A crash at any
+// point leaves either the old or the new file, never a mix. Then removes a legacy
+// state.json. On failure: IOError.
 Status WriteStateFile(const std::string& dir, const PersistedState& state);
 
-// Reads `dir`/state.json. NotFound when there is none; IOError when it cannot be read;
-// Corruption for anything that is not a complete state file of node `node_id`: truncated,
-// corrupt, another format or version, or another node's. Never throws.
+// Reads `dir`/state.bin, or if there is none the legacy `dir`/state.json. NotFound when
+// there is neither; IOError when it cannot be read; Corruption (naming the file) for
+// anything that is not a complete state file of node `node_id`: truncated, corrupt,
+// another format or version, or another node's. Never throws.
 Result<PersistedState> ReadStateFile(const std::string& dir, const std::string& node_id);
 
-// Renames a bad state file to state.json.bad-<epoch ms> so it can be inspected, and returns
-// the new path ("" if the rename failed).
+// Renames a bad state file (state.bin, or else state.json) to <name>.bad-<epoch ms> so it
+// can be inspected, and returns the new path ("" if the rename failed).
 std::string QuarantineStateFile(const std::string& dir, WallTime now);
 
 }  // namespace vigil

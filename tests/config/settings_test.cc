@@ -82,6 +82,7 @@ const char kEverySetting[] = R"(node:
   id: n1
   bind: "[::]:7000"
   advertise: n1.example:7000
+  receive_coalesce: 0s
 heartbeat: {interval: 250ms, jitter: 0}
 detector: {kind: phi, threshold: 5, acceptable_heartbeat_pause: 2s, rise: 3}
 recording: {enabled: true, max_file_mib: 2, max_files: 9}

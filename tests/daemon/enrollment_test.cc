@@ -3,6 +3,9 @@
 // snapshots and restores keep them. Explicit times, no sockets.
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+
+#include "daemon/api_router.h"
 #include "daemon/node.h"
 #include "tests/daemon/enrolling_node.h"
 
@@ -105,6 +108,37 @@ TEST_F(EnrollmentTest, APeerSilentPastRetentionIsRememberedAndComesBackWithItsMa
   EXPECT_EQ(Peer("user-1").monitor.incarnation(), 7u);
   EXPECT_EQ(node.counters().peers_forgotten, 1u);
   EXPECT_EQ(node.counters().peers_enrolled, 3u);
+}
+
+TEST_F(EnrollmentTest, TheSummaryCountsListedEnrolledAndRememberedPeersApart) {
+  EXPECT_FALSE(Feed("user-1", 1, 0));
+  EXPECT_FALSE(Feed("user-2", 1, 0));
+  EXPECT_FALSE(Feed("user-2", 2, 900));
+  node.RunDue(T(1'000));  // user-1 silent past the 500 ms timeout: down
+  const DaemonCounters counters;
+  const SelfInfo self;
+  const ApiContext ctx{node, counters, self, T(1'000)};
+  const auto response = Route("GET", "/v1/summary", std::nullopt, ctx);
+  ASSERT_EQ(response.status, 200) << response.body;
+  const auto o = boost::json::parse(response.body).as_object();
+  const auto count = [&](const char* group, const char* key) {
+    return o.at(group).as_object().at(key).to_number<std::int64_t>();
+  };
+  EXPECT_EQ(count("peers", "total"), 3);
+  EXPECT_EQ(count("listed", "total"), 1);
+  EXPECT_EQ(count("listed", "unknown"), 1);  // `a` was never heard
+  EXPECT_EQ(count("enrolled", "total"), 2);
+  EXPECT_EQ(count("enrolled", "up"), 1);
+  EXPECT_EQ(count("enrolled", "down"), 1);
+  EXPECT_EQ(count("peers", "down"), 1);
+  EXPECT_EQ(o.at("remembered").to_number<std::int64_t>(), 0);
+  node.RunDue(T(12'000));
+  EXPECT_EQ(node.ForgetSilent(T(12'000)), 2u);  // both down and silent past the retention
+  const auto later = boost::json::parse(
+      Route("GET", "/v1/summary", std::nullopt, {node, counters, self, T(12'000)}).body);
+  EXPECT_EQ(later.at("remembered").to_number<std::int64_t>(), 2);
+  EXPECT_EQ(later.at("enrolled").at("total").to_number<std::int64_t>(), 0);
+  EXPECT_EQ(later.at("listed").at("total").to_number<std::int64_t>(), 1);
 }
 
 TEST_F(EnrollmentTest, AnUpPeerIsNotForgottenAndNeitherIsAnyoneWhileTheGuardHolds) {

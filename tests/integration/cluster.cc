@@ -232,8 +232,8 @@ void Cluster::WriteConfig(int i, const std::vector<int>& peers, const std::strin
   };
   const std::string id = fmt::format("n{}", i + 1);
   std::string yaml = fmt::format(
-      "node:\n  id: {}\n  bind: \"{}\"\nheartbeat:\n  interval: {}\n{}peers:\n", id, addr(i),
-      options_.interval, options_.heartbeat_yaml);
+      "node:\n  id: {}\n  bind: \"{}\"\n{}heartbeat:\n  interval: {}\n{}peers:\n", id, addr(i),
+      options_.node_yaml, options_.interval, options_.heartbeat_yaml);
   for (int j : peers) yaml += fmt::format("  - id: n{}\n    address: \"{}\"\n", j + 1, addr(j));
   yaml += fmt::format("api:\n  socket: {}\n{}state:\n  directory: {}\n", dir_.File(id + ".sock"),
                       options_.api_yaml, StateDir(i));

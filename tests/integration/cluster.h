@@ -95,6 +95,7 @@ struct ClusterOptions {
   std::string extra_yaml;  // appended to every node's config (top-level keys)
   std::string api_yaml;    // extra keys for the api: section, indented by two spaces
   std::string heartbeat_yaml;  // extra keys for the heartbeat: section, indented likewise
+  std::string node_yaml;       // extra keys for the node: section, indented likewise
 };
 
 // Writes a keyring file (one base64 key per line) with mode 0600.

@@ -115,7 +115,7 @@ TEST_P(StateFile, LastSeenSurvivesARestart) {
   std::this_thread::sleep_for(std::chrono::seconds(1));
   c.node(0).Signal(GetParam());
   ASSERT_EQ(c.node(0).WaitExit(), GetParam() == SIGTERM ? 0 : 128 + SIGKILL) << c.node(0).Log();
-  EXPECT_TRUE(std::filesystem::exists(c.StateDir(0) + "/state.json"));
+  EXPECT_TRUE(std::filesystem::exists(c.StateDir(0) + "/state.bin"));
   ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
   // Not heard since the restart: it stays down (a down alert must not clear by itself), and
   // its last heartbeat, state and since are remembered.
@@ -142,23 +142,26 @@ INSTANTIATE_TEST_SUITE_P(Observer, StateFile, ::testing::Values(SIGTERM, SIGKILL
                          });
 
 TEST(StateFileCorrupt, IsMovedAsideAndTheDaemonStarts) {
-  for (const std::string& content : {std::string("{\"format\":\"vigil-state\",\"vers"),
-                                    std::string("\x00\x01garbage", 9),
-                                    std::string("{\"format\":\"other\",\"version\":1}"),
-                                    std::string("{\"format\":\"vigil-state\",\"version\":1,"
-                                                "\"node\":\"someone-else\",\"incarnation\":1,"
-                                                "\"written\":1,\"peers\":[]}")}) {
+  // The binary file, and the JSON file of vigil 0.2 (read when there is no binary one).
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"state.bin", std::string("VGSTATE\0\0\0\0\3garbage", 20)},
+      {"state.bin", std::string("\x00\x01garbage", 9)},
+      {"state.json", "{\"format\":\"vigil-state\",\"vers"},
+      {"state.json", "{\"format\":\"other\",\"version\":1}"},
+      {"state.json", "{\"format\":\"vigil-state\",\"version\":1,\"node\":\"someone-else\","
+                     "\"incarnation\":1,\"written\":1,\"peers\":[]}"}};
+  for (const auto& [file, content] : files) {
     ClusterOptions o;
     o.nodes = 2;
     Cluster c(o);
     std::filesystem::create_directories(c.StateDir(0));
-    std::ofstream(c.StateDir(0) + "/state.json", std::ios::binary) << content;
+    std::ofstream(c.StateDir(0) + "/" + file, std::ios::binary) << content;
     ASSERT_TRUE(c.node(0).Start()) << c.node(0).Log();
     EXPECT_NE(c.node(0).Log().find("ignoring the state file"), std::string::npos)
         << c.node(0).Log();
     bool moved = false;
     for (const auto& e : std::filesystem::directory_iterator(c.StateDir(0))) {
-      if (e.path().filename().string().rfind("state.json.bad-", 0) == 0) moved = true;
+      if (e.path().filename().string().rfind(file + ".bad-", 0) == 0) moved = true;
     }
     EXPECT_TRUE(moved);
     EXPECT_EQ(c.node(0).PeerState("n2"), "unknown");  // serving normally
