@@ -44,6 +44,7 @@
 #include "base/value_text.h"
 #include "tools/loadgen/pacing.h"
 #include "tools/loadgen/redis_feed.h"
+#include "tools/tool_options.h"
 #include "transport/keyring.h"
 #include "transport/wire_format.h"
 
@@ -318,17 +319,8 @@ int main(int argc, char** argv) {
       ("redis", po::bool_switch(&o.redis),
        "send `SET <prefix><i> 1 EX 30` to a redis-server at --to over --sources TCP connections")
       ("help,h", "print this help");
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, d), vm);
-    if (vm.count("help")) {
-      std::cout << d;
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "vigil-loadgen: " << e.what() << "\n";
-    return 2;
+  if (const auto exit_status = vigil::ParseToolOptions(argc, argv, d, "vigil-loadgen")) {
+    return *exit_status;
   }
   return vigil::Run(o);
 }

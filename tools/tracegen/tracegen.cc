@@ -10,6 +10,7 @@
 
 #include "base/duration.h"
 #include "quality/trace_generator.h"
+#include "tools/tool_options.h"
 
 namespace po = boost::program_options;
 using namespace vigil;
@@ -24,17 +25,8 @@ int main(int argc, char** argv) {
       "interval", po::value(&interval_text), "heartbeat interval (default 100ms)")(
       "length", po::value(&length_text), "trace length (default 1h)")(
       "seed", po::value(&seed), "random seed (default 1)");
-  try {
-    po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc;
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "vigil-tracegen: %s\n", e.what());
-    return 2;
+  if (const auto exit_status = vigil::ParseToolOptions(argc, argv, desc, "vigil-tracegen")) {
+    return *exit_status;
   }
   const auto scenario = ParseTraceScenario(scenario_name);
   if (!scenario) {

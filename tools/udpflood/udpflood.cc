@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "tools/tool_options.h"
+
 namespace po = boost::program_options;
 
 namespace {
@@ -146,17 +148,8 @@ int main(int argc, char** argv) {
       ("id", po::value(&o.id), "forged: the sender id claimed (default n2)")
       ("key-id", po::value(&o.key_id), "forged: the key id claimed (default 1)")
       ("help,h", "print this help");
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, d), vm);
-    if (vm.count("help")) {
-      std::cout << d;
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "vigil-udpflood: " << e.what() << "\n";
-    return 2;
+  if (const auto exit_status = vigil::ParseToolOptions(argc, argv, d, "vigil-udpflood")) {
+    return *exit_status;
   }
   if ((o.kind != "random" && o.kind != "forged") || o.min_size == 0 || o.max_size < o.min_size ||
       o.max_size > 65507 || o.id.empty() || o.id.size() > 64 || o.key_id > 255) {
