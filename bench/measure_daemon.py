@@ -31,13 +31,14 @@ def http_get(sock_path, target, timeout=10):
     s.settimeout(timeout)
     s.connect(sock_path)
     s.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
-    data = b""
+    chunks = []
     while True:
-        chunk = s.recv(65536)
+        chunk = s.recv(1 << 20)
         if not chunk:
             break
-        data += chunk
+        chunks.append(chunk)
     s.close()
+    data = b"".join(chunks)
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split()[1]), body
 

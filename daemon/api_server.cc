@@ -219,13 +219,11 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
   stream.socket().close(sec);
 }
 
-// Serializes `response`, then writes it under the idle timeout.
+// Serializes `response`, then writes it (api.idle_timeout bounds a write without progress).
 asio::awaitable<bool> ApiServer::WriteResponse(Stream& stream, const ApiResponse& response,
                                                unsigned version, bool keep_alive) {
   auto res = ToHttpResponse(response, version, keep_alive);
-  stream.expires_after(options_.api.idle_timeout);
-  auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-  co_return !wec;
+  co_return co_await WriteWithProgressTimeout(stream, res, options_.api.idle_timeout);
 }
 
 // Picks the status and message for a read failure, counts the error and answers it.

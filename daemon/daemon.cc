@@ -91,7 +91,9 @@ asio::awaitable<void> Daemon::TickLoop() {
     tick_timer_.expires_after(std::chrono::milliseconds(50));
     co_await tick_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) break;
-    CheckLocalHealth(clock_.Now());
+    const Timestamp now = clock_.Now();
+    counters_.loop_lag.Record(TimerPoint(now.mono) - tick_timer_.expiry());
+    CheckLocalHealth(now);
   }
 }
 

@@ -117,7 +117,7 @@ class Daemon {
   // has it (Busy).
   Status LockStateDirectory();
   void LoadState();
-  // Asks StateLoop for a write within kTransitionWriteDelay, or 2.5 µs per tracked peer if
+  // Asks StateLoop for a write within kTransitionWriteDelay, or 10 µs per tracked peer if
   // that is longer (coalesced).
   void WriteStateSoon();
   // The completion handler of a spawned loop: a loop that throws, or returns while the
@@ -193,6 +193,8 @@ class Daemon {
   std::uint64_t batches_ = 0;  // datagram batches received (for a failpoint)
   bool receiving_ = false;          // the receive loop has not ended
   bool write_state_soon_ = false;   // a transition awaits its state-file write
+  std::size_t snapshot_records_ = 0;  // peer records in the last state-file snapshot
+  std::string state_buffer_;  // a written state file's buffer, to build the next one in
   bool reported_stall_ = false;
   MonoTime watchdog_woke_{};  // when WatchdogLoop last ran
   std::optional<StateDirectoryLock> state_lock_;

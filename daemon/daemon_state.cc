@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/state_codec.h"
 #include "preflight/startup_check.h"
 
 namespace vigil {
@@ -25,9 +26,10 @@ namespace {
 // kTransitionWriteDelayPerPeer each, so writing the whole table after every burst of
 // transitions (a million enrollments) does not become most of the daemon's work.
 constexpr Duration kTransitionWriteDelay = std::chrono::milliseconds(250);
-constexpr Duration kTransitionWriteDelayPerPeer = std::chrono::nanoseconds(2500);
-// Peers the snapshot takes per turn of the event loop (about 2 ms of it at most).
-constexpr std::size_t kSnapshotSlice = 20'000;
+constexpr Duration kTransitionWriteDelayPerPeer = std::chrono::microseconds(10);
+// Peers the snapshot takes per turn of the event loop (a few milliseconds of it at most;
+// vigil_state_snapshot_longest_step_seconds shows it).
+constexpr std::size_t kSnapshotSlice = 5'000;
 
 }  // namespace
 
@@ -65,8 +67,8 @@ void Daemon::LoadState() {
   incarnation_ = std::max(incarnation_, state.incarnation + 1);
   node_->set_own_incarnation(incarnation_);
   node_->Restore(state, started_);
-  spdlog::info("state file: restored what the previous run (incarnation {}, {}) knew of {} "
-               "peers; their states stand until they are heard or their allowance passes",
+  spdlog::info("state file: restored what the previous run (incarnation {}, {}) knew from "
+               "{} peer records; their states stand until they are heard or their allowance passes",
                state.incarnation, state.clean_stop ? "stopped cleanly" : "not stopped cleanly",
                state.peers.size());
 }
@@ -81,28 +83,46 @@ void Daemon::SaveState(bool clean_stop) {
 asio::awaitable<void> Daemon::SaveStateInBackground() {
   if (!state_writer_) {
     state_writer_ = std::make_unique<StateWriter>(
-        io_, config_.state.directory,
-        [this](const Status& written) { OnStateWritten(written); });
+        io_, config_.state.directory, [this](const Status& written, std::string spent) {
+          state_buffer_ = std::move(spent);  // the next file is built in it
+          OnStateWritten(written);
+        });
   }
-  // In slices, yielding between them, so datagrams, deadlines and the API are served while a
-  // large table is copied.
-  PersistedState state = node_->SnapshotHeader(clock_.Now(), false);
-  state.peers.reserve(node_->peers().size() + node_->remembered_count());
+  // Encoded straight from the table in slices, yielding between them, so datagrams,
+  // deadlines and the API are served while a large table is copied; the writer thread
+  // checksums and writes it.
+  StateFileBuilder file;
+  const Node::PeerSink add = [&file](const PeerFields& f) { file.Add(f); };
+  // Each step runs between two turns of the loop: its length is how long it held them up.
+  Duration longest{};
+  auto step = [&](auto&& work) {
+    const MonoTime start = clock_.Now().mono;
+    work();
+    longest = std::max(longest, clock_.Now().mono - start);
+  };
+  std::optional<std::uint64_t> after;
+  step([&] {
+    file.Begin(node_->SnapshotHeader(clock_.Now(), false), std::move(state_buffer_));
+    after = node_->SnapshotSlice(std::nullopt, kSnapshotSlice, add);
+  });
   const std::uint64_t generation = node_->reconfigurations();
-  bool whole = false;
-  for (auto after = node_->SnapshotSlice(std::nullopt, kSnapshotSlice, state.peers); after;
-       after = node_->SnapshotSlice(after, kSnapshotSlice, state.peers)) {
+  while (after) {
     co_await asio::post(io_, asio::use_awaitable);
     if (stopping_) co_return;  // the final write of the stop takes its own snapshot
     if (node_->reconfigurations() != generation) {
       // A reload renumbered the listed peers, so the place is lost: take it whole instead.
-      state = node_->Snapshot(clock_.Now(), false);
-      whole = true;
+      step([&] {
+        file.Begin(node_->SnapshotHeader(clock_.Now(), false), file.Finish());
+        node_->SnapshotSlice(std::nullopt, node_->peers().size(), add);
+      });
       break;
     }
+    step([&] { after = node_->SnapshotSlice(after, kSnapshotSlice, add); });
   }
-  if (!whole) node_->AppendRemembered(state.peers);
-  state_writer_->Submit(std::move(state));
+  step([&] { node_->AppendRemembered(add); });
+  counters_.state_snapshot_longest_step = ToMillis(longest) / 1000.0;
+  snapshot_records_ = file.records();
+  state_writer_->Submit(file.Finish());
 }
 
 void Daemon::OnStateWritten(const Status& written) {
@@ -129,9 +149,11 @@ void Daemon::WriteStateSoon() {
 
 asio::awaitable<void> Daemon::StateLoop() {
   // Times come from the injected clock; the timer only wakes us.
-  auto next_periodic = TimerPoint(clock_.Now().mono + kStateWriteInterval);
+  snapshot_records_ = node_->peers().size() + node_->remembered_count();
+  auto next_periodic = TimerPoint(clock_.Now().mono + StateWriteInterval(snapshot_records_));
   while (!stopping_) {
-    // At most kStateWriteInterval between writes (the unclean-stop margin relies on it).
+    // At most StateWriteInterval(records of the last file) between writes: the next run's
+    // unclean-stop margin is computed from the same figure.
     const auto due = write_state_soon_ ? std::min(next_periodic, state_timer_.expiry())
                                        : next_periodic;
     state_timer_.expires_at(due);
@@ -145,9 +167,13 @@ asio::awaitable<void> Daemon::StateLoop() {
     // expiry that just passed must not make it immediate.
     state_timer_.expires_at(asio::steady_timer::time_point::max());
     co_await SaveStateInBackground();
+    // The file just submitted promises the next within StateWriteInterval of its records.
+    const auto promised = TimerPoint(clock_.Now().mono + StateWriteInterval(snapshot_records_));
     if (periodic) {
       FlushTraces();
-      next_periodic = TimerPoint(clock_.Now().mono + kStateWriteInterval);
+      next_periodic = promised;
+    } else {
+      next_periodic = std::min(next_periodic, promised);
     }
   }
 }

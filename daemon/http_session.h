@@ -11,6 +11,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <exception>
@@ -41,6 +43,23 @@ void RefuseConnection(Socket& socket, std::string_view response) {
   socket.non_blocking(true, ec);
   socket.write_some(boost::asio::buffer(response), ec);
   socket.close(ec);
+}
+
+// Writes `response` to `stream` (a beast::basic_stream); `timeout` bounds each write that
+// makes no progress, not the whole body, so a client reading a large body slowly but
+// steadily gets all of it and one that stops reading is cut off. True if all was written.
+template <class Stream>
+boost::asio::awaitable<bool> WriteWithProgressTimeout(Stream& stream, HttpResponse& response,
+                                                      std::chrono::steady_clock::duration timeout) {
+  namespace http = boost::beast::http;
+  http::response_serializer<http::string_body> serializer(response);
+  while (!serializer.is_done()) {
+    stream.expires_after(timeout);
+    auto [ec, n] = co_await http::async_write_some(
+        stream, serializer, boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec) co_return false;
+  }
+  co_return true;
 }
 
 // Runs `session` on `executor`; if it throws, the connection is closed (by the session's

@@ -143,6 +143,10 @@ void WriteDatagrams(Writer& w, const NodeCounters& c) {
   w.Single("vigil_peers_forgotten_total", "counter",
            "Enrolled peers moved to the remembered table after enrollment.retention of silence.",
            static_cast<double>(c.peers_forgotten));
+  w.Single("vigil_deadline_evaluations_total", "counter",
+           "Peers judged because their deadline came (the only way silence makes a peer "
+           "suspect or down: no scan over all peers).",
+           static_cast<double>(c.deadline_evaluations));
   w.Family("vigil_transitions_total", "counter", "Peer state transitions, by new state.");
   for (std::size_t s = 0; s < c.transitions_to.size(); ++s) {
     w.Sample("vigil_transitions_total",
@@ -173,6 +177,10 @@ void WriteDaemonIo(Writer& w, const DaemonCounters& daemon) {
            static_cast<double>(daemon.reloads_failed));
   w.Single("vigil_config_last_reload_successful", "gauge", "1 if the last reload succeeded (or none happened), 0 if it failed.",
            daemon.last_reload_ok ? 1.0 : 0.0);
+  w.Single("vigil_state_snapshot_longest_step_seconds", "gauge",
+           "The longest the event loop spent in one step of the last state-file snapshot "
+           "(a 5,000-peer slice of the table, or the remembered peers).",
+           daemon.state_snapshot_longest_step);
   w.Family("vigil_state_writes_total", "counter", "State file writes, by result.");
   w.Sample("vigil_state_writes_total", "result=\"ok\"", static_cast<double>(daemon.state_writes));
   w.Sample("vigil_state_writes_total", "result=\"failed\"",
@@ -183,6 +191,24 @@ void WriteDaemonIo(Writer& w, const DaemonCounters& daemon) {
            static_cast<double>(daemon.trace_errors));
   w.Single("vigil_traced_peers", "gauge", "Peers whose heartbeat arrivals are being recorded.",
            static_cast<double>(daemon.traced_peers));
+}
+
+// Writes how late the event loop ran, as a histogram and its maximum.
+void WriteLoopLag(Writer& w, const LoopLag& lag) {
+  w.Family("vigil_loop_lag_seconds", "histogram",
+           "How late the event loop's 50 ms tick fired: how long every datagram, deadline and "
+           "API request could have waited behind other work.");
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < LoopLag::kBounds.size(); ++b) {
+    cumulative += lag.buckets()[b];
+    w.Sample("vigil_loop_lag_seconds_bucket", fmt::format("le=\"{}\"", LoopLag::kBounds[b]),
+             static_cast<double>(cumulative));
+  }
+  w.Sample("vigil_loop_lag_seconds_bucket", "le=\"+Inf\"", static_cast<double>(lag.count()));
+  w.Sample("vigil_loop_lag_seconds_sum", "", lag.sum_seconds());
+  w.Sample("vigil_loop_lag_seconds_count", "", static_cast<double>(lag.count()));
+  w.Single("vigil_loop_lag_max_seconds", "gauge",
+           "The latest the event loop's tick has fired since vigild started.", lag.max_seconds());
 }
 
 // Writes the API socket and event-subscriber counters.
@@ -242,6 +268,7 @@ std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const 
   WriteDatagrams(w, node.counters());
   WriteDaemonIo(w, daemon);
   WriteApi(w, daemon);
+  WriteLoopLag(w, daemon.loop_lag);
   if (health) WriteLocalHealth(w, *health, now);
   if (send_load) WriteSendLoad(w, *send_load, now);
   return w.Take();

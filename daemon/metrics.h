@@ -6,6 +6,7 @@
 
 #include "daemon/api_json.h"
 #include "daemon/local_health.h"
+#include "daemon/loop_lag.h"
 #include "daemon/send_schedule.h"
 #include "daemon/node.h"
 
@@ -31,9 +32,13 @@ struct DaemonCounters {
   bool last_reload_ok = true;
   std::uint64_t state_writes = 0;
   std::uint64_t state_write_errors = 0;
+  // The longest the event loop spent in one step of the last state-file snapshot (a slice
+  // of the table, the remembered peers, the header), in seconds.
+  double state_snapshot_longest_step = 0;
   std::uint64_t trace_rows = 0;        // heartbeat arrivals recorded to trace files
   std::uint64_t trace_errors = 0;      // trace files that could not be opened or written
   std::uint64_t traced_peers = 0;      // peers being recorded (gauge)
+  LoopLag loop_lag;                    // how late the event loop's 50 ms tick fired
 };
 
 // Renders every metric with HELP and TYPE lines; passes `promtool check metrics`.

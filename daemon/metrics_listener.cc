@@ -122,9 +122,8 @@ asio::awaitable<void> MetricsListener::Session(tcp::socket socket) {
                                              "Unix socket (docs/api.md)");
     if (r.status >= 400) ++counters_.api_errors;
     auto res = ToHttpResponse(r, req.version(), req.keep_alive());
-    stream.expires_after(options_.idle_timeout);
-    auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-    if (wec || !req.keep_alive()) break;
+    const bool written = co_await WriteWithProgressTimeout(stream, res, options_.idle_timeout);
+    if (!written || !req.keep_alive()) break;
   }
   boost::system::error_code sec;
   stream.socket().shutdown(tcp::socket::shutdown_both, sec);

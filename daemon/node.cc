@@ -18,9 +18,18 @@ Node::Node(const Config& config, Timestamp started)
       heartbeat_interval_(config.heartbeat.interval),
       enrollment_(config.enrollment),
       enrolled_detector_(config.detector) {
-  peers_.reserve(config.peers.size());
+  ReserveIndex(config);
   for (const auto& pc : config.peers) AddPeer(pc, started.wall, peers_.size());
   due_.reserve(64);
+}
+
+void Node::ReserveIndex(const Config& config) {
+  // Sized for every peer enrollment may add (8 bytes a slot): rehashing an index of a
+  // million ids holds up the loop for a good part of a second, in the middle of enrolling.
+  const std::size_t most = config.peers.size() +
+                           (config.enrollment.enabled ? config.enrollment.max_peers : 0);
+  if (most > by_id_.bucket_count()) by_id_.reserve(most);
+  peers_.reserve(most);
 }
 
 PeerIndex Node::AddPeer(const PeerConfig& pc, WallTime since, std::uint64_t order) {
@@ -172,6 +181,7 @@ void Node::RunDue(Timestamp now, MonoTime hold_until) {
       continue;
     }
     peers_[index].monitor.Evaluate(now.mono, event_ids_, *this);
+    ++counters_.deadline_evaluations;
     Reschedule(index);
   }
 }
@@ -244,8 +254,9 @@ void Node::Retune(PeerRecord& peer, const DetectorOptions& options, Duration int
 
 ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
   ++reconfigurations_;
+  fresh_allowance_.reset();
   ReconfigureSummary summary;
-  std::vector<PeerRecord> next;
+  PeerTable next;
   next.reserve(config.peers.size() + enrolled_count_);
   std::vector<bool> kept(peers_.size(), false);
   heartbeat_interval_ = config.heartbeat.interval;
@@ -292,23 +303,37 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
   }
   peers_ = std::move(next);
   ring_.set_capacity(config.events.ring_size);
+  ReserveIndex(config);
   Reindex();
   return summary;
 }
 
 void Node::Restore(const PersistedState& state, Timestamp now) {
   now_ = now;
+  // A million restored peers must not regrow the table (and rehash the index) twenty times.
+  restored_write_interval_ = StateWriteInterval(state.peers.size());
+  const std::size_t most = peers_.size() + state.peers.size();
+  peers_.reserve(most);
+  if (most > by_id_.bucket_count()) by_id_.reserve(most);  // never below ReserveIndex's
+  deadlines_.Reserve(most);
+  // A snapshot may meet a peer twice (tracked, then forgotten into the remembered table):
+  // the later record wins, so a peer restored by this call is restored again.
+  std::vector<bool> restored(most, false);
   for (const auto& pp : state.peers) {
     const auto it = by_id_.find(pp.id);
     if (it == by_id_.end()) {
       // A listed peer no longer configured is dropped, unless enrollment would take its id:
       // then its marks must outlive it, or its recorded datagrams would enroll it again.
-      if (pp.enrolled || MayEnroll(pp.id)) RestoreEnrolled(pp, state.clean_stop, now);
+      if (pp.enrolled || MayEnroll(pp.id)) {
+        if (const auto index = RestoreEnrolled(pp, state.clean_stop, now)) restored[*index] = true;
+      }
       continue;
     }
     PeerRecord& p = peers_[it->second];
-    if (p.monitor.incarnation_known()) continue;  // already heard: live data wins
+    // Already heard: live data wins.
+    if (!restored[it->second] && p.monitor.incarnation_known()) continue;
     RestorePeer(p, pp, state.clean_stop, now);
+    restored[it->second] = true;
     Reschedule(it->second);
   }
   history_.previous_last = state.last_event_id;
@@ -319,6 +344,21 @@ void Node::Restore(const PersistedState& state, Timestamp now) {
   }
 }
 
+Duration Node::FreshAllowance(const PeerRecord& p, Duration interval, MonoTime at) {
+  // The same for every enrolled peer of one interval (they share the `detector:` defaults):
+  // a million restored peers need not build a million detectors to learn it.
+  if (p.enrolled && fresh_allowance_ && fresh_allowance_->first == interval) {
+    return fresh_allowance_->second;
+  }
+  auto fresh = MakeDetector(p.detector_options, interval);
+  fresh->Heartbeat(at, 0);
+  const auto crossing = fresh->CrossingTime(fresh->threshold());
+  const Duration allowance =
+      crossing ? *crossing - at : 10 * std::max(interval, heartbeat_interval_);
+  if (p.enrolled) fresh_allowance_.emplace(interval, allowance);
+  return allowance;
+}
+
 Duration Node::IntervalOf(const PersistedPeer& pp) const {
   return pp.interval_us ? Duration(std::chrono::microseconds(pp.interval_us))
                         : heartbeat_interval_;
@@ -326,7 +366,7 @@ Duration Node::IntervalOf(const PersistedPeer& pp) const {
 
 std::uint64_t Node::ReplayMargin(const PersistedPeer& pp, bool clean_stop,
                                  bool echo_required) const {
-  // After a kill, the file may be kStateWriteInterval old: the peer may have sent that many
+  // After a kill, the file may be StateWriteInterval old: the peer may have sent that many
   // more rounds, all accepted then and replayable now. Skip them, and a little more.
   // With echoes required none of them would be accepted anyway (they echo the previous
   // run's incarnation), so no margin: the peer is heard again as soon as it hears us. An
@@ -334,7 +374,7 @@ std::uint64_t Node::ReplayMargin(const PersistedPeer& pp, bool clean_stop,
   const Duration interval = IntervalOf(pp);
   if (clean_stop || echo_required || interval <= Duration::zero()) return 0;
   return static_cast<std::uint64_t>(
-             std::ceil(1.25 * ToMillis(kStateWriteInterval) / ToMillis(interval))) + 4;
+             std::ceil(1.25 * ToMillis(restored_write_interval_) / ToMillis(interval))) + 4;
 }
 
 void Node::RestorePeer(PeerRecord& p, const PersistedPeer& pp, bool clean_stop,
@@ -347,10 +387,7 @@ void Node::RestorePeer(PeerRecord& p, const PersistedPeer& pp, bool clean_stop,
   // A restored up peer must be heard again (past the margin and, with echoes, a round
   // trip) within what a fresh detector would allow, or it is down.
   const Duration slowest = std::max(interval, heartbeat_interval_);
-  auto fresh = MakeDetector(p.detector_options, interval);
-  fresh->Heartbeat(now.mono, 0);
-  const auto crossing = fresh->CrossingTime(fresh->threshold());
-  const MonoTime bound = crossing ? *crossing : now.mono + 10 * slowest;
+  const MonoTime bound = now.mono + FreshAllowance(p, interval, now.mono);
   const auto rounds = static_cast<Duration::rep>(margin + 2);
   // No transition is emitted for a restored state, so the count moves here. (A peer not yet
   // in the table, restored during a reload, is recounted by Reindex.)

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/chunked_vector.h"
 #include "config/config.h"
 #include "daemon/clock.h"
 #include "daemon/event_ring.h"
@@ -57,6 +59,11 @@ struct PeerRecord {
 
 inline constexpr std::uint64_t kEnrolledOrderBase = std::uint64_t{1} << 40;
 
+// The peer table: chunked, so enrolling the millionth peer moves no other (see
+// ChunkedVector). Indexes are PeerIndex values.
+using PeerTable = ChunkedVector<PeerRecord>;
+using PeerRange = std::ranges::subrange<PeerTable::const_iterator>;
+
 // What a configuration change did.
 struct ReconfigureSummary {
   std::vector<std::string> added;
@@ -75,6 +82,7 @@ struct NodeCounters {
   std::array<std::uint64_t, 5> transitions_to{};  // indexed by PeerState
   std::uint64_t peers_enrolled = 0;   // enrollments (a remembered peer heard again included)
   std::uint64_t peers_forgotten = 0;  // enrolled peers moved to the remembered table
+  std::uint64_t deadline_evaluations = 0;  // peers judged by RunDue (their deadline came)
 };
 
 // Tells whether a datagram claiming to come from a peer arrived from that peer's address
@@ -121,24 +129,27 @@ class Node final : private TransitionSink {
   PersistedState Snapshot(Timestamp now, bool clean_stop) const;
   // Snapshot without the peers.
   PersistedState SnapshotHeader(Timestamp now, bool clean_stop) const;
-  // Appends up to `max` (> 0) tracked peers to `out`, from the first whose order is above
+  // Hands up to `max` (> 0) tracked peers to `sink`, from the first whose order is above
   // `after` (from the first peer without it), and returns the order of the last one
   // appended, to pass as `after` next time; nullopt once the table's end is reached. Peers
   // may come and go between slices: one that stays is appended once (one forgotten
   // meanwhile may be appended here and again by AppendRemembered; readers keep the later
   // record). A Reconfigure renumbers listed peers: slices across one (reconfigurations()
   // changed) may skip or repeat peers, so start over.
+  // `sink` gets each peer's fields (the id valid during the call).
+  using PeerSink = std::function<void(const PeerFields&)>;
   std::optional<std::uint64_t> SnapshotSlice(std::optional<std::uint64_t> after, std::size_t max,
-                                             std::vector<PersistedPeer>& out) const;
-  // Appends every remembered peer to `out` (in one piece).
-  void AppendRemembered(std::vector<PersistedPeer>& out) const;
+                                             const PeerSink& sink) const;
+  // Hands every remembered peer to `sink` (in one piece).
+  void AppendRemembered(const PeerSink& sink) const;
   // How many times Reconfigure ran.
   std::uint64_t reconfigurations() const { return reconfigurations_; }
   // Takes what a previous run knew about peers that are still configured, before anything
   // is heard (requires set_own_incarnation and SetAuthentication first): each keeps its
   // state and since; its sequence numbers up to the persisted highest (plus, after an
   // unclean stop and unless echoes are required, a margin) are rejected as replays; a restored up or suspect peer not heard within its allowance goes
-  // down on silence. Event ids continue above the previous run's.
+  // down on silence. Event ids continue above the previous run's. A peer with two records
+  // in `state.peers` (a snapshot may meet a peer twice) is restored from the later one.
   void Restore(const PersistedState& state, Timestamp now);
 
   // This daemon's incarnation: datagrams must echo it (when echoes are required) and event
@@ -181,16 +192,22 @@ class Node final : private TransitionSink {
 
   // Moves every enrolled peer silent for longer than enrollment.retention out of the
   // detector tables into the remembered table (last seen, state, since, replay high-water
-  // marks). Returns how many. O(peers); the daemon calls it every few seconds.
+  // marks). Returns how many. Looks at up to `max_scan` peers per call, continuing where the
+  // last call stopped, and forgets what a whole pass found (checked again) when the pass
+  // ends: O(max_scan) per call, plus O(peers) to close the gaps at the end of a pass that
+  // forgot any. The daemon calls it a few times a second.
   // Not while the local-health guard holds (`hold_until`: this daemon was not listening).
   // Only peers not up or suspect are forgotten: a peer is judged before it is forgotten.
-  std::size_t ForgetSilent(Timestamp now, MonoTime hold_until = MonoTime{});
+  std::size_t ForgetSilent(Timestamp now, MonoTime hold_until = MonoTime{},
+                           std::size_t max_scan = SIZE_MAX);
 
   // The listed peers first, in `peers:` order, then the enrolled ones: indexes below
   // listed_count() are the peers this daemon heartbeats.
-  const std::vector<PeerRecord>& peers() const { return peers_; }
+  const PeerTable& peers() const { return peers_; }
   std::size_t listed_count() const { return peers_.size() - enrolled_count_; }
-  std::span<const PeerRecord> listed() const { return {peers_.data(), listed_count()}; }
+  PeerRange listed() const {
+    return {peers_.begin(), peers_.begin() + static_cast<std::ptrdiff_t>(listed_count())};
+  }
   // The index of the first peer whose order is above `order` (peers().size() if none).
   // O(log peers).
   std::size_t FirstAfter(std::uint64_t order) const;
@@ -211,10 +228,15 @@ class Node final : private TransitionSink {
   void OnTransition(const Transition& t) override;
   void Reschedule(PeerIndex index);
   void Reindex();
+  // Reserves the id index (and the table's chunk list) for the listed peers and as many
+  // enrolled ones as enrollment.max_peers allows.
+  void ReserveIndex(const Config& config);
   std::optional<RejectReason> Reject(RejectReason reason);
   // Feeds a fresh, authentic message of a known peer to its monitor.
   std::optional<RejectReason> Apply(PeerIndex index, const Message& m, Timestamp now);
   void RestorePeer(PeerRecord& peer, const PersistedPeer& pp, bool clean_stop, Timestamp now);
+  // The silence a fresh detector for `p` at `interval` allows after one heartbeat at `at`.
+  Duration FreshAllowance(const PeerRecord& p, Duration interval, MonoTime at);
   // The interval a persisted peer advertised, or ours if unknown.
   Duration IntervalOf(const PersistedPeer& pp) const;
   // How far above a persisted high-water mark to raise the floor after an unclean stop.
@@ -233,19 +255,27 @@ class Node final : private TransitionSink {
   PeerIndex AddPeer(const PeerConfig& pc, WallTime since, std::uint64_t order);
   // A persisted enrolled peer back as enrolled, or into the remembered table if it is
   // stale, enrollment would not take it now, or the table is full.
-  void RestoreEnrolled(PersistedPeer pp, bool clean_stop, Timestamp now);
+  // Returns its index if it is tracked.
+  std::optional<PeerIndex> RestoreEnrolled(const PersistedPeer& restored, bool clean_stop,
+                                           Timestamp now);
   // Whether enrollment (as configured now) takes a sender with this id.
   bool MayEnroll(std::string_view id) const;
   // Keeps `p`'s last seen, state, since and high-water marks in the remembered table.
   void Remember(const PeerRecord& p);
-  PersistedPeer Persist(const PeerRecord& p) const;
+  PersistedPeer Persist(const PeerRecord& p) const { return ToPersisted(Fields(p)); }
+  // What the state file keeps of `p`.
+  PeerFields Fields(const PeerRecord& p) const;
   void Retune(PeerRecord& peer, const DetectorOptions& options, Duration interval,
               ReconfigureSummary& summary);
   // The silence of an enrolled peer, by the monotonic clock once heard in this run.
   Duration SilenceOf(const PeerRecord& p, Timestamp now) const;
+  // Whether ForgetSilent moves `p` to the remembered table now.
+  bool Forgettable(const PeerRecord& p, Timestamp now) const;
+  // Removes the peers marked in `forget` (as many as `count`) from the table.
+  void RemovePeers(const std::vector<bool>& forget, std::size_t count);
 
   std::string id_;
-  std::vector<PeerRecord> peers_;
+  PeerTable peers_;
   std::unordered_map<std::string, PeerIndex, StringViewHash, std::equal_to<>> by_id_;
   DeadlineQueue deadlines_;
   EventIdSource event_ids_;
@@ -267,6 +297,15 @@ class Node final : private TransitionSink {
   std::uint64_t next_enrolled_order_ = kEnrolledOrderBase;
   std::array<std::size_t, 5> state_counts_{};  // see CountByState; recounted by Reindex
   std::uint64_t reconfigurations_ = 0;
+  // FreshAllowance of enrolled peers, by interval; reset when the settings change.
+  std::optional<std::pair<Duration, Duration>> fresh_allowance_;
+  // How often the previous run wrote the state file being restored (see ReplayMargin).
+  Duration restored_write_interval_ = StateWriteInterval(0);
+  // ForgetSilent's pass over the table: where the next slice starts, what it found so far,
+  // and the reconfigurations() it started under (a reload renumbers: start over).
+  std::size_t forget_cursor_ = 0;
+  std::vector<PeerIndex> forget_found_;
+  std::uint64_t forget_generation_ = 0;
   std::unordered_map<std::string, PersistedPeer, StringViewHash, std::equal_to<>> remembered_;
 };
 

@@ -3,6 +3,8 @@
 // and leave it for the remembered table after enrollment.retention of silence.
 #include <fnmatch.h>
 
+#include <algorithm>
+
 #include "daemon/node.h"
 
 namespace vigil {
@@ -63,7 +65,9 @@ void Node::FinishEnrollment(PeerIndex index, bool accepted) {
   --enrolled_count_;
 }
 
-void Node::RestoreEnrolled(PersistedPeer pp, bool clean_stop, Timestamp now) {
+std::optional<PeerIndex> Node::RestoreEnrolled(const PersistedPeer& restored, bool clean_stop,
+                                               Timestamp now) {
+  const PersistedPeer& pp = restored;
   const std::int64_t last_ms = pp.last_heartbeat_ms.value_or(pp.since_ms);
   const bool stale = EpochMillis(now.wall) - last_ms >
                      std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -71,23 +75,26 @@ void Node::RestoreEnrolled(PersistedPeer pp, bool clean_stop, Timestamp now) {
   if (stale || !MayEnroll(pp.id) || enrolled_count_ >= enrollment_.max_peers) {
     // Kept as remembered whatever the configuration says now: no last seen is lost. The
     // unclean-stop margin goes into its mark now, as it would into a tracked peer's.
-    pp.sequence += ReplayMargin(pp, clean_stop, /*echo_required=*/false);
-    if (pp.state == "up" || pp.state == "suspect") {
+    PersistedPeer kept = restored;
+    kept.sequence += ReplayMargin(kept, clean_stop, /*echo_required=*/false);
+    if (kept.state == "up" || kept.state == "suspect") {
       // Silent past its retention since the previous run last heard it: down by now, and
       // this restart is when that is known.
-      pp.state = "down";
-      pp.since_ms = EpochMillis(now.wall);
+      kept.state = "down";
+      kept.since_ms = EpochMillis(now.wall);
     }
-    const std::string id = pp.id;
-    remembered_.insert_or_assign(id, std::move(pp));
-    return;
+    const std::string id = kept.id;
+    remembered_.insert_or_assign(id, std::move(kept));
+    return std::nullopt;
   }
+  remembered_.erase(pp.id);  // an earlier record of it may have gone there
   const PeerIndex index =
       AddPeer(EnrolledPeerConfig(pp.id, enrolled_detector_), now.wall, next_enrolled_order_++);
   peers_[index].enrolled = true;
   ++enrolled_count_;
   RestorePeer(peers_[index], pp, clean_stop, now);
   Reschedule(index);
+  return index;
 }
 
 void Node::Remember(const PeerRecord& p) { remembered_.insert_or_assign(p.id, Persist(p)); }
@@ -101,32 +108,57 @@ Duration Node::SilenceOf(const PeerRecord& p, Timestamp now) const {
   return std::chrono::milliseconds(std::max<std::int64_t>(0, EpochMillis(now.wall) - last_ms));
 }
 
-std::size_t Node::ForgetSilent(Timestamp now, MonoTime hold_until) {
+bool Node::Forgettable(const PeerRecord& p, Timestamp now) const {
+  if (!p.enrolled) return false;
+  // Judged first: an up or suspect peer is never remembered as such.
+  const PeerState state = p.monitor.state();
+  if (state == PeerState::kUp || state == PeerState::kSuspect) return false;
+  return SilenceOf(p, now) > enrollment_.retention;
+}
+
+std::size_t Node::ForgetSilent(Timestamp now, MonoTime hold_until, std::size_t max_scan) {
   // While the guard holds, silence says nothing about the peers: this daemon was not there.
   if (enrolled_count_ == 0 || now.mono < hold_until) return 0;
-  std::vector<bool> forget(peers_.size(), false);
+  if (forget_generation_ != reconfigurations_) {  // renumbered: what was found is stale
+    forget_generation_ = reconfigurations_;
+    forget_cursor_ = 0;
+    forget_found_.clear();
+  }
+  // Enrollment only appends (and takes back only the peer it just appended), so the indexes
+  // found by earlier slices of this pass still name the same peers.
+  std::size_t i = std::min(std::max(forget_cursor_, listed_count()), peers_.size());
+  const std::size_t end = peers_.size() - i > max_scan ? i + max_scan : peers_.size();
+  for (; i < end; ++i) {
+    if (Forgettable(peers_[i], now)) forget_found_.push_back(static_cast<PeerIndex>(i));
+  }
+  forget_cursor_ = i;
+  if (i < peers_.size()) return 0;
+  forget_cursor_ = 0;
+  std::vector<bool> forget;
   std::size_t forgotten = 0;
-  for (std::size_t i = listed_count(); i < peers_.size(); ++i) {
-    const PeerRecord& p = peers_[i];
-    const PeerState state = p.monitor.state();
-    // Judged first: an up or suspect peer is never remembered as such.
-    if (state == PeerState::kUp || state == PeerState::kSuspect) continue;
-    if (SilenceOf(p, now) <= enrollment_.retention) continue;
-    Remember(p);
-    forget[i] = true;
+  for (const PeerIndex index : forget_found_) {
+    // Heard again since the slice found it: kept.
+    if (index >= peers_.size() || !Forgettable(peers_[index], now)) continue;
+    if (forget.empty()) forget.assign(peers_.size(), false);
+    Remember(peers_[index]);
+    forget[index] = true;
     ++forgotten;
   }
-  if (forgotten == 0) return 0;
-  std::vector<PeerRecord> kept;
-  kept.reserve(peers_.size() - forgotten);
+  forget_found_.clear();
+  if (forgotten > 0) RemovePeers(forget, forgotten);
+  return forgotten;
+}
+
+void Node::RemovePeers(const std::vector<bool>& forget, std::size_t count) {
+  PeerTable kept;
+  kept.reserve(peers_.size() - count);
   for (std::size_t i = 0; i < peers_.size(); ++i) {
     if (!forget[i]) kept.push_back(std::move(peers_[i]));
   }
   peers_ = std::move(kept);
-  enrolled_count_ -= forgotten;
-  counters_.peers_forgotten += forgotten;
+  enrolled_count_ -= count;
+  counters_.peers_forgotten += count;
   Reindex();
-  return forgotten;
 }
 
 const PersistedPeer* Node::FindRemembered(std::string_view id) const {

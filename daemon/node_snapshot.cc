@@ -9,8 +9,9 @@ namespace vigil {
 PersistedState Node::Snapshot(Timestamp now, bool clean_stop) const {
   PersistedState s = SnapshotHeader(now, clean_stop);
   s.peers.reserve(peers_.size() + remembered_.size());
-  SnapshotSlice(std::nullopt, peers_.size(), s.peers);
-  AppendRemembered(s.peers);
+  const PeerSink keep = [&s](const PeerFields& f) { s.peers.push_back(ToPersisted(f)); };
+  SnapshotSlice(std::nullopt, peers_.size(), keep);
+  AppendRemembered(keep);
   return s;
 }
 
@@ -25,35 +26,34 @@ PersistedState Node::SnapshotHeader(Timestamp now, bool clean_stop) const {
 }
 
 std::optional<std::uint64_t> Node::SnapshotSlice(std::optional<std::uint64_t> after,
-                                                 std::size_t max,
-                                                 std::vector<PersistedPeer>& out) const {
+                                                 std::size_t max, const PeerSink& sink) const {
   const std::size_t start = after ? FirstAfter(*after) : 0;
   const std::size_t end = std::min(peers_.size(), start + max);
-  for (std::size_t i = start; i < end; ++i) out.push_back(Persist(peers_[i]));
+  for (std::size_t i = start; i < end; ++i) sink(Fields(peers_[i]));
   if (end == peers_.size()) return std::nullopt;
   return end == start ? after : peers_[end - 1].order;
 }
 
-void Node::AppendRemembered(std::vector<PersistedPeer>& out) const {
-  for (const auto& [id, pp] : remembered_) out.push_back(pp);
+void Node::AppendRemembered(const PeerSink& sink) const {
+  for (const auto& [id, pp] : remembered_) sink(FieldsOf(pp));
 }
 
-PersistedPeer Node::Persist(const PeerRecord& p) const {
-  PersistedPeer pp;
-  pp.id = p.id;
-  pp.state = std::string(PeerStateName(p.monitor.state()));
-  pp.since_ms = EpochMillis(p.since_wall);
+PeerFields Node::Fields(const PeerRecord& p) const {
+  PeerFields f;
+  f.id = p.id;
+  f.state = p.monitor.state();
+  f.since_ms = EpochMillis(p.since_wall);
   if (p.last_heartbeat_wall) {
-    pp.last_heartbeat_ms = EpochMillis(*p.last_heartbeat_wall);
+    f.last_heartbeat_ms = EpochMillis(*p.last_heartbeat_wall);
   } else if (p.previous) {
-    pp.last_heartbeat_ms = p.previous->last_heartbeat_ms;
+    f.last_heartbeat_ms = p.previous->last_heartbeat_ms;
   }
-  pp.incarnation = p.monitor.incarnation();
-  pp.sequence = p.sequence.highest();
-  pp.interval_us =
+  f.incarnation = p.monitor.incarnation();
+  f.sequence = p.sequence.highest();
+  f.interval_us =
       p.sender_interval_us ? p.sender_interval_us : (p.previous ? p.previous->interval_us : 0);
-  pp.enrolled = p.enrolled;
-  return pp;
+  f.enrolled = p.enrolled;
+  return f;
 }
 
 }  // namespace vigil

@@ -14,7 +14,7 @@ const boost::asio::ip::udp::endpoint* PeerAddresses::Find(std::string_view id,
   return &it->second.at;
 }
 
-void PeerAddresses::Prune(std::span<const PeerRecord> peers) {
+void PeerAddresses::Prune(PeerRange peers) {
   std::unordered_map<std::string, Entry, StringViewHash, std::equal_to<>> kept;
   for (const auto& peer : peers) {
     const auto it = by_id_.find(peer.id);

@@ -8,7 +8,6 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include <cstddef>
-#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,7 +29,7 @@ class PeerAddresses {
   const boost::asio::ip::udp::endpoint* Find(std::string_view id,
                                              const Endpoint& configured) const;
   // Drops the entries of peers no longer in `peers` or configured elsewhere now.
-  void Prune(std::span<const PeerRecord> peers);
+  void Prune(PeerRange peers);
   std::size_t size() const { return by_id_.size(); }
 
  private:

@@ -3,12 +3,16 @@
 // Node makes and restores it (sans I/O); state_file.h writes and reads it.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/time.h"
+#include "detector/peer_state.h"
 
 namespace vigil {
 
@@ -28,6 +32,31 @@ struct PersistedPeer {
   bool enrolled = false;
 };
 
+// One peer's record as a snapshot hands it out, viewing the id (valid during the call that
+// receives it): what the state file holds, without a copy of the id or a state name.
+struct PeerFields {
+  std::string_view id;
+  PeerState state = PeerState::kUnknown;
+  bool enrolled = false;
+  std::int64_t since_ms = 0;
+  std::optional<std::int64_t> last_heartbeat_ms;
+  std::uint64_t incarnation = 0;
+  std::uint64_t sequence = 0;
+  std::uint32_t interval_us = 0;
+};
+
+// Conversions between the two views of a peer's record.
+inline PersistedPeer ToPersisted(const PeerFields& f) {
+  return PersistedPeer{std::string(f.id), std::string(PeerStateName(f.state)), f.since_ms,
+                       f.last_heartbeat_ms, f.incarnation, f.sequence, f.interval_us,
+                       f.enrolled};
+}
+inline PeerFields FieldsOf(const PersistedPeer& p) {
+  return PeerFields{p.id, ParsePeerState(p.state).value_or(PeerState::kUnknown), p.enrolled,
+                    p.since_ms, p.last_heartbeat_ms, p.incarnation, p.sequence,
+                    p.interval_us};
+}
+
 struct PersistedState {
   std::string node_id;
   std::uint64_t incarnation = 0;  // this daemon's own, so the next one can exceed it
@@ -39,8 +68,14 @@ struct PersistedState {
   std::vector<PersistedPeer> peers;
 };
 
-// How often a running daemon rewrites the state file (and at most how old the file is when
-// the daemon is killed).
-inline constexpr Duration kStateWriteInterval = std::chrono::seconds(5);
+// How often a running daemon rewrites a state file of `records` peer records (and at most
+// how old the file is when the daemon is killed): every 5 s, and no more often than every
+// 20 µs per record (20 s at 1,000,000), so a large table is not rewritten whole (50 MB at a
+// million) every few seconds. The next run computes the same figure from the file's record
+// count, for its replay margin.
+inline Duration StateWriteInterval(std::size_t records) {
+  return std::max<Duration>(std::chrono::seconds(5),
+                            std::chrono::microseconds(20) * static_cast<std::int64_t>(records));
+}
 
 }  // namespace vigil

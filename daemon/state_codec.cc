@@ -2,9 +2,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -65,6 +65,9 @@ class Reader {
   bool ok_ = true;
 };
 
+// The fewest bytes a peer record takes: a one-character id, no last heartbeat.
+constexpr std::size_t kMinRecordSize = 1 + 1 + 1 + 1 + 8 + 8 + 8 + 4;
+
 // One peer record; on failure returns what is wrong with it.
 std::optional<std::string> ReadRecord(Reader& r, PersistedPeer* p) {
   const auto id = r.Bytes(r.Get<std::uint8_t>());
@@ -91,31 +94,55 @@ std::optional<std::string> ReadRecord(Reader& r, PersistedPeer* p) {
 
 }  // namespace
 
+void StateFileBuilder::Begin(const PersistedState& header, std::string buffer) {
+  out_ = std::move(buffer);
+  out_.clear();
+  out_.append(kStateMagic);
+  Put<std::uint32_t>(out_, kStateVersion);
+  Put<std::uint32_t>(out_, header.clean_stop ? kCleanStop : 0);
+  Put<std::uint64_t>(out_, header.incarnation);
+  Put<std::int64_t>(out_, header.written_ms);
+  Put<std::uint64_t>(out_, header.last_event_id);
+  count_at_ = out_.size();
+  Put<std::uint64_t>(out_, 0);  // the record count, set by Finish
+  Put<std::uint8_t>(out_, static_cast<std::uint8_t>(header.node_id.size()));
+  out_.append(header.node_id);
+  records_ = 0;
+}
+
+void StateFileBuilder::Add(const PeerFields& p) {
+  Put<std::uint8_t>(out_, static_cast<std::uint8_t>(p.id.size()));
+  out_.append(p.id);
+  Put<std::uint8_t>(out_, static_cast<std::uint8_t>(p.state));
+  Put<std::uint8_t>(out_, (p.enrolled ? kEnrolled : 0) | (p.last_heartbeat_ms ? kHasLastHeartbeat : 0));
+  Put<std::int64_t>(out_, p.since_ms);
+  if (p.last_heartbeat_ms) Put<std::int64_t>(out_, *p.last_heartbeat_ms);
+  Put<std::uint64_t>(out_, p.incarnation);
+  Put<std::uint64_t>(out_, p.sequence);
+  Put<std::uint32_t>(out_, p.interval_us);
+  ++records_;
+}
+
+std::string StateFileBuilder::Finish() {
+  std::string count;
+  Put<std::uint64_t>(count, records_);
+  out_.replace(count_at_, count.size(), count);
+  return std::move(out_);
+}
+
+void SealState(std::string& bytes) {
+  const auto sum = Checksum(bytes);
+  bytes.append(reinterpret_cast<const char*>(sum.data()), sum.size());
+}
+
 std::string EncodeState(const PersistedState& state) {
-  std::string out;
-  out.reserve(64 + state.peers.size() * 56);
-  out.append(kStateMagic);
-  Put<std::uint32_t>(out, kStateVersion);
-  Put<std::uint32_t>(out, state.clean_stop ? kCleanStop : 0);
-  Put<std::uint64_t>(out, state.incarnation);
-  Put<std::int64_t>(out, state.written_ms);
-  Put<std::uint64_t>(out, state.last_event_id);
-  Put<std::uint64_t>(out, state.peers.size());
-  Put<std::uint8_t>(out, static_cast<std::uint8_t>(state.node_id.size()));
-  out.append(state.node_id);
-  for (const PersistedPeer& p : state.peers) {
-    Put<std::uint8_t>(out, static_cast<std::uint8_t>(p.id.size()));
-    out.append(p.id);
-    Put<std::uint8_t>(out, static_cast<std::uint8_t>(ParsePeerState(p.state).value_or(PeerState::kUnknown)));
-    Put<std::uint8_t>(out, (p.enrolled ? kEnrolled : 0) | (p.last_heartbeat_ms ? kHasLastHeartbeat : 0));
-    Put<std::int64_t>(out, p.since_ms);
-    if (p.last_heartbeat_ms) Put<std::int64_t>(out, *p.last_heartbeat_ms);
-    Put<std::uint64_t>(out, p.incarnation);
-    Put<std::uint64_t>(out, p.sequence);
-    Put<std::uint32_t>(out, p.interval_us);
-  }
-  const auto sum = Checksum(out);
-  out.append(reinterpret_cast<const char*>(sum.data()), sum.size());
+  StateFileBuilder builder;
+  std::string buffer;
+  buffer.reserve(64 + state.peers.size() * 56);
+  builder.Begin(state, std::move(buffer));
+  for (const PersistedPeer& p : state.peers) builder.Add(FieldsOf(p));
+  std::string out = builder.Finish();
+  SealState(out);
   return out;
 }
 
@@ -148,14 +175,12 @@ Result<PersistedState> DecodeState(std::string_view bytes, const std::string& no
     return bad(fmt::format("written by node '{}', not by this node '{}'", node, node_id));
   }
   state.node_id = node_id;
-  std::unordered_map<std::string, std::size_t> seen;
+  // Sized by what the body can hold (a record takes at least kMinRecordSize bytes), never
+  // by the count alone: a corrupt count must not reserve gigabytes.
+  state.peers.reserve(std::min<std::uint64_t>(count, b.left() / kMinRecordSize));
   for (std::uint64_t i = 0; i < count; ++i) {
     PersistedPeer p;
     if (auto what = ReadRecord(b, &p)) return bad(*what);
-    if (const auto [it, fresh] = seen.emplace(p.id, state.peers.size()); !fresh) {
-      state.peers[it->second] = std::move(p);
-      continue;
-    }
     state.peers.push_back(std::move(p));
   }
   if (b.left() != 0) return bad(fmt::format("{} bytes after the last peer record", b.left()));

@@ -37,7 +37,7 @@ constexpr std::size_t kMaxFileSize = std::size_t{2} << 30;
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-bool WriteAll(int fd, const std::string& data) {
+bool WriteAll(int fd, std::string_view data) {
   std::size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
@@ -111,7 +111,10 @@ std::optional<std::string> ReadPeer(const json::value& pv, bool v2, PersistedPee
 }  // namespace
 
 Status WriteStateFile(const std::string& dir, const PersistedState& state) {
-  const std::string text = EncodeState(state);
+  return WriteStateBytes(dir, EncodeState(state));
+}
+
+Status WriteStateBytes(const std::string& dir, std::string_view text) {
   const std::string path = dir + "/" + kStateFileName;
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

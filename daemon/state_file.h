@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -22,6 +23,8 @@ inline constexpr const char* kLegacyStateFileName = "state.json";
 // point leaves either the old or the new file, never a mix. Then removes a legacy
 // state.json. On failure: IOError.
 Status WriteStateFile(const std::string& dir, const PersistedState& state);
+// The same with the file's bytes already encoded and sealed (StateFileBuilder, SealState).
+Status WriteStateBytes(const std::string& dir, std::string_view bytes);
 
 // Reads `dir`/state.bin, or if there is none the legacy `dir`/state.json. NotFound when
 // there is neither; IOError when it cannot be read; Corruption (naming the file) for

@@ -2,6 +2,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "daemon/state_codec.h"
+
 namespace vigil {
 
 StateWriter::StateWriter(boost::asio::io_context& io, std::string dir, DoneFn done)
@@ -9,11 +11,11 @@ StateWriter::StateWriter(boost::asio::io_context& io, std::string dir, DoneFn do
 
 StateWriter::~StateWriter() { Stop(); }
 
-void StateWriter::Submit(PersistedState state) {
+void StateWriter::Submit(std::string unsealed) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
-    pending_ = std::move(state);
+    pending_ = std::move(unsealed);
   }
   wake_.notify_one();
 }
@@ -30,17 +32,20 @@ void StateWriter::Stop() {
 
 void StateWriter::Run() {
   for (;;) {
-    PersistedState state;
+    std::string bytes;
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stopping_ || pending_.has_value(); });
       if (stopping_) return;
-      state = std::move(*pending_);
+      bytes = std::move(*pending_);
       pending_.reset();
     }
-    Status written = WriteStateFile(dir_, state);
+    SealState(bytes);
+    Status written = WriteStateBytes(dir_, bytes);
     // The result is handled on the event loop's thread, like everything else.
-    boost::asio::post(io_, [this, written = std::move(written)] { done_(written); });
+    boost::asio::post(io_, [this, written = std::move(written), bytes = std::move(bytes)]() mutable {
+      done_(written, std::move(bytes));
+    });
   }
 }
 

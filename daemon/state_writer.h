@@ -19,8 +19,9 @@ namespace vigil {
 
 class StateWriter {
  public:
-  // Called on `io`'s thread after each write, with its outcome.
-  using DoneFn = std::function<void(const Status& written)>;
+  // Called on `io`'s thread after each write, with its outcome and the buffer it wrote
+  // (to build the next file in: its capacity is kept, so no fresh memory is touched).
+  using DoneFn = std::function<void(const Status& written, std::string spent)>;
 
   // Starts the writer thread for state files in `dir`. `io` must outlive this object.
   StateWriter(boost::asio::io_context& io, std::string dir, DoneFn done);
@@ -29,9 +30,10 @@ class StateWriter {
   StateWriter(const StateWriter&) = delete;
   StateWriter& operator=(const StateWriter&) = delete;
 
-  // Queues `state` for writing. A snapshot still waiting is replaced: only the newest
-  // matters. Ignored after Stop(). Call from io's thread only.
-  void Submit(PersistedState state);
+  // Queues a state file for writing: StateFileBuilder::Finish's bytes, which the writer
+  // seals (SealState) and writes (WriteStateBytes). A file still waiting is replaced: only
+  // the newest matters. Ignored after Stop(). Call from io's thread only.
+  void Submit(std::string unsealed);
 
   // Lets a write in progress finish, drops one still waiting, and ends the thread; after
   // it the caller may write the file itself (the final write of a stop). Idempotent.
@@ -45,7 +47,7 @@ class StateWriter {
   DoneFn done_;
   std::mutex mu_;
   std::condition_variable wake_;
-  std::optional<PersistedState> pending_;  // guarded by mu_
+  std::optional<std::string> pending_;  // guarded by mu_
   bool stopping_ = false;                  // guarded by mu_
   std::thread thread_;
 };

@@ -11,6 +11,12 @@ void DeadlineQueue::Resize(std::size_t peers) {
   position_.resize(peers, kNotQueued);
 }
 
+void DeadlineQueue::Reserve(std::size_t peers) {
+  wanted_.reserve(peers);
+  position_.reserve(peers);
+  heap_.reserve(peers);
+}
+
 void DeadlineQueue::Place(std::size_t i, const Entry& e) {
   heap_[i] = e;
   position_[e.peer] = static_cast<std::uint32_t>(i);

@@ -21,6 +21,8 @@ namespace vigil {
 class DeadlineQueue {
  public:
   void Resize(std::size_t peers);
+  // Makes room for `peers` slots (and a heap of that many) without changing anything.
+  void Reserve(std::size_t peers);
   std::size_t peer_slots() const { return wanted_.size(); }
 
   // Sets the peer's deadline (kNever removes it). Requires peer < peer_slots().

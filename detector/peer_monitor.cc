@@ -112,6 +112,8 @@ void PeerMonitor::Restore(PeerState state, std::uint64_t incarnation, MonoTime j
   restored_ = true;
   state_ = state;
   incarnation_ = incarnation;
+  // Restored again (a later record): only its state decides whether it is judged.
+  judge_restored_at_.reset();
   if (state == PeerState::kUp || state == PeerState::kSuspect) judge_restored_at_ = judge_at;
 }
 

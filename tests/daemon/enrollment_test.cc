@@ -110,6 +110,28 @@ TEST_F(EnrollmentTest, APeerSilentPastRetentionIsRememberedAndComesBackWithItsMa
   EXPECT_EQ(node.counters().peers_enrolled, 3u);
 }
 
+TEST_F(EnrollmentTest, ForgettingInSlicesForgetsAtTheEndOfAPassWhatIsStillSilent) {
+  EXPECT_FALSE(Feed("user-1", 1, 0));
+  EXPECT_FALSE(Feed("user-2", 1, 0));
+  node.RunDue(T(20'000));
+  ASSERT_EQ(Peer("user-1").monitor.state(), PeerState::kDown);
+  ASSERT_EQ(Peer("user-2").monitor.state(), PeerState::kDown);
+  // One peer per call: the first slice finds user-1, but forgets nothing before the pass ends.
+  EXPECT_EQ(node.ForgetSilent(T(20'000), MonoTime{}, 1), 0u);
+  EXPECT_TRUE(node.Find("user-1"));
+  // Heard again before the pass ends: looked at again then, and kept.
+  EXPECT_FALSE(Feed("user-1", 2, 20'050));
+  EXPECT_EQ(node.ForgetSilent(T(20'100), MonoTime{}, 1), 1u);  // the pass ends with user-2
+  EXPECT_TRUE(node.Find("user-1"));
+  EXPECT_FALSE(node.Find("user-2"));
+  EXPECT_TRUE(node.FindRemembered("user-2"));
+  // The table was renumbered: user-1, now the last peer, is judged and found right after.
+  node.RunDue(T(45'000));
+  EXPECT_EQ(node.ForgetSilent(T(45'000), MonoTime{}, 1), 1u);
+  EXPECT_EQ(node.enrolled_count(), 0u);
+  EXPECT_EQ(node.remembered_count(), 2u);
+}
+
 TEST_F(EnrollmentTest, TheSummaryCountsListedEnrolledAndRememberedPeersApart) {
   EXPECT_FALSE(Feed("user-1", 1, 0));
   EXPECT_FALSE(Feed("user-2", 1, 0));

@@ -13,8 +13,8 @@ using boost::asio::ip::udp;
 
 Endpoint Named(const std::string& host) { return {host, 7946, Endpoint::HostKind::kName}; }
 
-std::vector<PeerRecord> Peers(const std::vector<std::pair<std::string, Endpoint>>& list) {
-  std::vector<PeerRecord> peers;
+PeerTable Peers(const std::vector<std::pair<std::string, Endpoint>>& list) {
+  PeerTable peers;
   for (const auto& [id, address] : list) {
     PeerConfig c;
     c.id = id;
@@ -42,7 +42,8 @@ TEST(PeerAddresses, PruneKeepsUnchangedPeersWhateverTheirPlaceInTheTable) {
   addresses.Set("b", Named("b"), b);
   addresses.Set("c", Named("c"), c);
   // A reload: a new peer first, b moved, c removed, a now last.
-  addresses.Prune(Peers({{"new", Named("new")}, {"b", Named("b2")}, {"a", Named("a")}}));
+  const PeerTable table = Peers({{"new", Named("new")}, {"b", Named("b2")}, {"a", Named("a")}});
+  addresses.Prune({table.begin(), table.end()});
   EXPECT_EQ(addresses.size(), 1u);
   ASSERT_NE(addresses.Find("a", Named("a")), nullptr);
   EXPECT_EQ(*addresses.Find("a", Named("a")), a);

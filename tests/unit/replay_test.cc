@@ -138,7 +138,7 @@ TEST_P(HighWaterMark, RecordedDatagramsAreOldAfterARestart) {
     recorded.push_back(Heartbeat(&ring, s, std::nullopt));
     EXPECT_FALSE(first.Feed(recorded.back(), 100.0 * static_cast<double>(s)));
   }
-  // A kill leaves a file up to kStateWriteInterval old: written after heartbeat 5 only.
+  // A kill leaves a file up to StateWriteInterval old: written after heartbeat 5 only.
   const std::uint64_t persisted_upto = clean ? 15 : 5;
   PersistedState saved = first.node.Snapshot(T(1500), clean);
   saved.peers[0].sequence = persisted_upto;

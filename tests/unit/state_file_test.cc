@@ -101,14 +101,17 @@ TEST_F(StateFileTest, TheLegacyJsonFileIsReadUntilTheFirstWrite) {
   EXPECT_EQ(ReadStateFile(dir_, "n1")->peers.size(), 3u);
 }
 
-TEST_F(StateFileTest, APeerMetTwiceIsKeptOnceTheLaterRecordWinning) {
+// Which of the two wins is Node::Restore's rule (tests/daemon/node_snapshot_test.cc).
+TEST_F(StateFileTest, APeerMetTwiceComesBackAsBothRecordsInFileOrder) {
   PersistedState s = Sample();
   s.peers.push_back({"n2", "down", 1'800'000'000'000, 1'799'999'999'600, 5, 42, 100'000});
   const auto back = DecodeState(EncodeState(s), "n1");
   ASSERT_TRUE(back) << back.message();
-  ASSERT_EQ(back->peers.size(), 3u);
-  EXPECT_EQ(back->peers[0].state, "down");
-  EXPECT_EQ(back->peers[0].sequence, 42u);
+  ASSERT_EQ(back->peers.size(), 4u);
+  EXPECT_EQ(back->peers[0].id, "n2");
+  EXPECT_EQ(back->peers[3].id, "n2");
+  EXPECT_EQ(back->peers[3].state, "down");
+  EXPECT_EQ(back->peers[3].sequence, 42u);
 }
 
 TEST_F(StateFileTest, RejectsEveryKindOfBadBinaryFile) {
