@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
@@ -62,7 +61,17 @@ inline constexpr std::uint64_t kEnrolledOrderBase = std::uint64_t{1} << 40;
 // The peer table: chunked, so enrolling the millionth peer moves no other (see
 // ChunkedVector). Indexes are PeerIndex values.
 using PeerTable = ChunkedVector<PeerRecord>;
-using PeerRange = std::ranges::subrange<PeerTable::const_iterator>;
+
+// A run of consecutive peers of a PeerTable (its own type, not std::ranges::subrange, which
+// clang 14 cannot instantiate with GCC 12's library).
+struct PeerRange {
+  PeerTable::const_iterator first;
+  PeerTable::const_iterator last;
+  PeerTable::const_iterator begin() const { return first; }
+  PeerTable::const_iterator end() const { return last; }
+  std::size_t size() const { return static_cast<std::size_t>(last - first); }
+  bool empty() const { return first == last; }
+};
 
 // What a configuration change did.
 struct ReconfigureSummary {
