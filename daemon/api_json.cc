@@ -56,7 +56,7 @@ json::object PeerJson(const PeerRecord& peer, Timestamp now) {
   const double level = m.Level(now.mono);
   o["phi"] = Level(level);
   o["phi_infinite"] = std::isinf(level);
-  o["detector"] = DetectorKindName(peer.detector_options.kind());
+  o["detector"] = DetectorKindName(peer.detector_options->kind());
   o["threshold"] = d.threshold();
   if (peer.last_heartbeat_wall) {
     o["last_heartbeat"] = EpochMillis(*peer.last_heartbeat_wall);

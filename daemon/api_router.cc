@@ -65,7 +65,7 @@ ApiResponse PeerResponse(std::string_view peer_id, const ApiContext& ctx) {
   if (const auto index = ctx.node.Find(peer_id)) {
     return Json(PeerJson(ctx.node.peers()[*index], ctx.now));
   }
-  if (const PersistedPeer* remembered = ctx.node.FindRemembered(peer_id)) {
+  if (const auto remembered = ctx.node.FindRemembered(peer_id)) {
     return Json(RememberedPeerJson(*remembered, ctx.now));
   }
   return ErrorResponse(404, fmt::format("no peer with id '{}'", peer_id));

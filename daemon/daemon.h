@@ -138,6 +138,12 @@ class Daemon {
   // Snapshots the Node in slices (between which the loop serves everything else) and hands
   // the snapshot to the writer thread.
   boost::asio::awaitable<void> SaveStateInBackground();
+  // SaveStateInBackground's second part: the remembered peers in slices into `add`, then
+  // the tracked peers enrolled meanwhile. False if the daemon began stopping meanwhile.
+  boost::asio::awaitable<bool> SnapshotRemembered(const Node::PeerSink& add,
+                                                  std::uint64_t generation, Duration& longest);
+  // Runs `work` (one step of a snapshot, between two turns of the loop); keeps the longest.
+  void TimedStep(Duration& longest, const std::function<void()>& work);
   void OnStateWritten(const Status& written);
   // Applies config_.recording and the peers' `record` to the trace recorder.
   void ConfigureRecording();
@@ -194,6 +200,7 @@ class Daemon {
   bool receiving_ = false;          // the receive loop has not ended
   bool write_state_soon_ = false;   // a transition awaits its state-file write
   std::size_t snapshot_records_ = 0;  // peer records in the last state-file snapshot
+  bool snapshot_walking_remembered_ = false;  // no remembered-table compaction meanwhile
   std::string state_buffer_;  // a written state file's buffer, to build the next one in
   bool reported_stall_ = false;
   MonoTime watchdog_woke_{};  // when WatchdogLoop last ran

@@ -25,6 +25,8 @@ constexpr Duration kDeadlineLoopBeat = std::chrono::seconds(1);
 // a peer is forgotten at most a pass late (5 s at 1,000,000 peers; one slice below 50,000).
 constexpr Duration kForgetEvery = std::chrono::milliseconds(250);
 constexpr std::size_t kForgetSlice = 50'000;
+// Remembered records moved per compaction step (about 2 ms of the loop), on the same beat.
+constexpr std::size_t kCompactSlice = 20'000;
 
 }  // namespace
 
@@ -39,7 +41,10 @@ asio::awaitable<void> Daemon::DeadlineLoop() {
     const MonoTime due = node_->NextWakeup();
     // With enrolled peers, also when the next forgetting slice is due.
     const MonoTime beat = std::min(deadline_progress_ + kDeadlineLoopBeat,
-                                   node_->enrolled_count() > 0 ? next_forget_ : kNever);
+                                   node_->enrolled_count() > 0 ||
+                                           node_->remembered_compaction_due()
+                                       ? next_forget_
+                                       : kNever);
     armed_deadline_ = due <= beat ? due : kNever;
     deadline_timer_.expires_at(TimerPoint(std::min(due, beat)));
     co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -58,6 +63,11 @@ asio::awaitable<void> Daemon::DeadlineLoop() {
         spdlog::info("forgot {} enrolled peer(s) silent for more than enrollment.retention; "
                      "{} remembered", n, node_->remembered_count());
         enrollment_full_logged_ = false;
+      }
+      // Remembered peers heard again leave dead records behind: slid over in steps, never
+      // while a state-file snapshot walks the remembered table.
+      if (!snapshot_walking_remembered_ && node_->remembered_compaction_due()) {
+        node_->CompactRemembered(kCompactSlice);
       }
     }
   }

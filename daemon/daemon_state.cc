@@ -30,6 +30,8 @@ constexpr Duration kTransitionWriteDelayPerPeer = std::chrono::microseconds(10);
 // Peers the snapshot takes per turn of the event loop (a few milliseconds of it at most;
 // vigil_state_snapshot_longest_step_seconds shows it).
 constexpr std::size_t kSnapshotSlice = 5'000;
+// The largest state-file buffer kept from one write to the next (about 80,000 records).
+constexpr std::size_t kKeptStateBuffer = std::size_t{4} << 20;
 
 }  // namespace
 
@@ -84,7 +86,10 @@ asio::awaitable<void> Daemon::SaveStateInBackground() {
   if (!state_writer_) {
     state_writer_ = std::make_unique<StateWriter>(
         io_, config_.state.directory, [this](const Status& written, std::string spent) {
-          state_buffer_ = std::move(spent);  // the next file is built in it
+          // A small buffer is kept to build the next file in; a large one (a big table) is
+          // given back: 50 bytes per peer held between writes would double the memory of a
+          // remembered peer, and the next write touches its fresh pages a slice at a time.
+          if (spent.capacity() <= kKeptStateBuffer) state_buffer_ = std::move(spent);
           OnStateWritten(written);
         });
   }
@@ -93,19 +98,15 @@ asio::awaitable<void> Daemon::SaveStateInBackground() {
   // checksums and writes it.
   StateFileBuilder file;
   const Node::PeerSink add = [&file](const PeerFields& f) { file.Add(f); };
-  // Each step runs between two turns of the loop: its length is how long it held them up.
   Duration longest{};
-  auto step = [&](auto&& work) {
-    const MonoTime start = clock_.Now().mono;
-    work();
-    longest = std::max(longest, clock_.Now().mono - start);
-  };
+  const auto step = [&](const std::function<void()>& work) { TimedStep(longest, work); };
   std::optional<std::uint64_t> after;
   step([&] {
-    file.Begin(node_->SnapshotHeader(clock_.Now(), false), std::move(state_buffer_));
+    file.Begin(node_->SnapshotHeader(clock_.Now(), false), std::move(state_buffer_),
+               node_->peers().size() + node_->remembered_count());
     after = node_->SnapshotSlice(std::nullopt, kSnapshotSlice, add);
   });
-  const std::uint64_t generation = node_->reconfigurations();
+  std::uint64_t generation = node_->reconfigurations();
   while (after) {
     co_await asio::post(io_, asio::use_awaitable);
     if (stopping_) co_return;  // the final write of the stop takes its own snapshot
@@ -115,14 +116,52 @@ asio::awaitable<void> Daemon::SaveStateInBackground() {
         file.Begin(node_->SnapshotHeader(clock_.Now(), false), file.Finish());
         node_->SnapshotSlice(std::nullopt, node_->peers().size(), add);
       });
+      generation = node_->reconfigurations();  // taken whole as it is now
       break;
     }
     step([&] { after = node_->SnapshotSlice(after, kSnapshotSlice, add); });
   }
-  step([&] { node_->AppendRemembered(add); });
+  if (!co_await SnapshotRemembered(add, generation, longest)) co_return;
   counters_.state_snapshot_longest_step = ToMillis(longest) / 1000.0;
   snapshot_records_ = file.records();
   state_writer_->Submit(file.Finish());
+}
+
+void Daemon::TimedStep(Duration& longest, const std::function<void()>& work) {
+  const MonoTime start = clock_.Now().mono;
+  work();
+  longest = std::max(longest, clock_.Now().mono - start);
+}
+
+asio::awaitable<bool> Daemon::SnapshotRemembered(const Node::PeerSink& add,
+                                                  std::uint64_t generation, Duration& longest) {
+  // No compaction moves the remembered records while this walks them (cleared however the
+  // coroutine ends).
+  struct Walking {
+    bool& flag;
+    explicit Walking(bool& f) : flag(f) { flag = true; }
+    ~Walking() { flag = false; }
+  } walking(snapshot_walking_remembered_);
+  const std::optional<std::uint64_t> tracked_end =
+      node_->peers().empty() ? std::nullopt : std::optional(node_->peers().back().order);
+  std::optional<std::uint64_t> cursor = 0;
+  while (cursor) {
+    TimedStep(longest, [&] { cursor = node_->RememberedSlice(*cursor, kSnapshotSlice, add); });
+    if (!cursor) break;
+    co_await asio::post(io_, asio::use_awaitable);
+    if (stopping_) co_return false;  // the final write of the stop takes its own snapshot
+  }
+  // A remembered peer heard again during that walk left the remembered table before the
+  // walk met it, and came back to the tracked table after its last slice: appended now,
+  // in the same turn as the last remembered slice, so no one falls between the two.
+  TimedStep(longest, [&] {
+    if (node_->reconfigurations() != generation) {
+      node_->SnapshotSlice(std::nullopt, node_->peers().size(), add);  // renumbered: all
+    } else {
+      node_->SnapshotSlice(tracked_end, node_->peers().size(), add);
+    }
+  });
+  co_return true;
 }
 
 void Daemon::OnStateWritten(const Status& written) {

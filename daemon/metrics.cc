@@ -82,6 +82,9 @@ void WritePeers(Writer& w, const Node& node, Timestamp now) {
   w.Single("vigil_remembered_peers", "gauge",
            "Enrolled peers forgotten after enrollment.retention whose last seen is kept.",
            static_cast<double>(node.remembered_count()));
+  w.Single("vigil_remembered_bytes", "gauge",
+           "Memory the remembered table holds (records and index).",
+           static_cast<double>(node.remembered_bytes()));
   // Per-peer series for listed peers only: enrolled peers may be a million (aggregates only).
   const auto peers = node.listed();
   auto per_peer = [&](std::string_view name, std::string_view type, std::string_view help,
@@ -143,6 +146,9 @@ void WriteDatagrams(Writer& w, const NodeCounters& c) {
   w.Single("vigil_peers_forgotten_total", "counter",
            "Enrolled peers moved to the remembered table after enrollment.retention of silence.",
            static_cast<double>(c.peers_forgotten));
+  w.Single("vigil_remembered_refused_total", "counter",
+           "Peers not remembered because the remembered table's 4 GiB of records were full.",
+           static_cast<double>(c.remembered_refused));
   w.Single("vigil_deadline_evaluations_total", "counter",
            "Peers judged because their deadline came (the only way silence makes a peer "
            "suspect or down: no scan over all peers).",

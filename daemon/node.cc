@@ -1,23 +1,24 @@
 #include "daemon/node.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace vigil {
 
-PeerRecord::PeerRecord(PeerIndex index, const PeerConfig& config, Duration heartbeat_interval)
+PeerRecord::PeerRecord(PeerIndex index, const PeerConfig& config, Duration heartbeat_interval,
+                       SharedDetectorOptions options)
     : id(config.id),
       address(config.address),
-      detector_options(config.detector),
-      monitor(index, MakeDetector(config.detector, heartbeat_interval),
-              MonitorOptions{SuspectLevel(config.detector), config.detector.rise}) {}
+      detector_options(options ? std::move(options)
+                               : std::make_shared<const DetectorOptions>(config.detector)),
+      monitor(index, MakeDetector(*detector_options, heartbeat_interval),
+              MonitorOptions{SuspectLevel(*detector_options), detector_options->rise}) {}
 
 Node::Node(const Config& config, Timestamp started)
     : id_(config.node.id),
       ring_(config.events.ring_size),
       heartbeat_interval_(config.heartbeat.interval),
       enrollment_(config.enrollment),
-      enrolled_detector_(config.detector) {
+      enrolled_detector_(std::make_shared<const DetectorOptions>(config.detector)) {
   ReserveIndex(config);
   for (const auto& pc : config.peers) AddPeer(pc, started.wall, peers_.size());
   due_.reserve(64);
@@ -32,15 +33,23 @@ void Node::ReserveIndex(const Config& config) {
   peers_.reserve(most);
 }
 
-PeerIndex Node::AddPeer(const PeerConfig& pc, WallTime since, std::uint64_t order) {
+PeerIndex Node::AddPeer(const PeerConfig& pc, WallTime since, std::uint64_t order,
+                        SharedDetectorOptions options) {
   const auto index = static_cast<PeerIndex>(peers_.size());
-  peers_.emplace_back(index, pc, heartbeat_interval_);
+  if (!options) options = SharedOptionsFor(pc.detector);
+  peers_.emplace_back(index, pc, heartbeat_interval_, std::move(options));
   peers_.back().since_wall = since;
   peers_.back().order = order;
   ++state_counts_[static_cast<std::size_t>(peers_.back().monitor.state())];
   by_id_.emplace(pc.id, index);
   deadlines_.Resize(peers_.size());
   return index;
+}
+
+SharedDetectorOptions Node::SharedOptionsFor(const DetectorOptions& options) const {
+  // Most listed peers keep the `detector:` defaults too.
+  if (options == *enrolled_detector_) return enrolled_detector_;
+  return std::make_shared<const DetectorOptions>(options);
 }
 
 std::size_t Node::FirstAfter(std::uint64_t order) const {
@@ -237,9 +246,10 @@ void Node::Reindex() {
 }
 
 // Applies `options` to a kept peer whose detector settings changed.
-void Node::Retune(PeerRecord& peer, const DetectorOptions& options, Duration interval,
+void Node::Retune(PeerRecord& peer, const SharedDetectorOptions& shared, Duration interval,
                   ReconfigureSummary& summary) {
-  if (peer.detector_options == options) return;
+  const DetectorOptions& options = *shared;
+  if (*peer.detector_options == options) return;
   bool retuned = true;
   peer.monitor.Reconfigure(
       MonitorOptions{SuspectLevel(options), options.rise},
@@ -248,7 +258,7 @@ void Node::Retune(PeerRecord& peer, const DetectorOptions& options, Duration int
         retuned = false;
         return MakeDetector(options, interval);
       });
-  peer.detector_options = options;
+  peer.detector_options = shared;
   (retuned ? summary.retuned : summary.replaced).push_back(peer.id);
 }
 
@@ -261,16 +271,19 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
   std::vector<bool> kept(peers_.size(), false);
   heartbeat_interval_ = config.heartbeat.interval;
   enrollment_ = config.enrollment;
-  enrolled_detector_ = config.detector;
+  if (*enrolled_detector_ != config.detector) {
+    enrolled_detector_ = std::make_shared<const DetectorOptions>(config.detector);
+  }
   for (const auto& pc : config.peers) {
     const auto it = by_id_.find(pc.id);
     if (it == by_id_.end()) {
-      next.emplace_back(static_cast<PeerIndex>(next.size()), pc, config.heartbeat.interval);
+      next.emplace_back(static_cast<PeerIndex>(next.size()), pc, config.heartbeat.interval,
+                        SharedOptionsFor(pc.detector));
       next.back().since_wall = now.wall;
       next.back().order = next.size() - 1;
-      if (const auto r = remembered_.find(pc.id); r != remembered_.end()) {
-        RestorePeer(next.back(), r->second, /*clean_stop=*/true, now);  // marks carry on
-        remembered_.erase(r);
+      if (const auto r = FindRemembered(pc.id)) {
+        RestorePeer(next.back(), *r, /*clean_stop=*/true, now);  // marks carry on
+        remembered_.Erase(pc.id);
       }
       summary.added.push_back(pc.id);
       continue;
@@ -285,7 +298,9 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
       old.address = pc.address;
       summary.moved.push_back(pc.id);
     }
-    Retune(old, pc.detector, config.heartbeat.interval, summary);
+    if (*old.detector_options != pc.detector) {
+      Retune(old, SharedOptionsFor(pc.detector), config.heartbeat.interval, summary);
+    }
     old.order = next.size();  // listed: its place in `peers:`
     next.push_back(std::move(old));
   }
@@ -298,7 +313,7 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
     }
     // Enrolled peers stay (enrollment switched off only stops new ones); they follow the
     // `detector:` defaults.
-    Retune(peers_[i], config.detector, config.heartbeat.interval, summary);
+    Retune(peers_[i], enrolled_detector_, config.heartbeat.interval, summary);
     next.push_back(std::move(peers_[i]));
   }
   peers_ = std::move(next);
@@ -306,95 +321,6 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
   ReserveIndex(config);
   Reindex();
   return summary;
-}
-
-void Node::Restore(const PersistedState& state, Timestamp now) {
-  now_ = now;
-  // A million restored peers must not regrow the table (and rehash the index) twenty times.
-  restored_write_interval_ = StateWriteInterval(state.peers.size());
-  const std::size_t most = peers_.size() + state.peers.size();
-  peers_.reserve(most);
-  if (most > by_id_.bucket_count()) by_id_.reserve(most);  // never below ReserveIndex's
-  deadlines_.Reserve(most);
-  // A snapshot may meet a peer twice (tracked, then forgotten into the remembered table):
-  // the later record wins, so a peer restored by this call is restored again.
-  std::vector<bool> restored(most, false);
-  for (const auto& pp : state.peers) {
-    const auto it = by_id_.find(pp.id);
-    if (it == by_id_.end()) {
-      // A listed peer no longer configured is dropped, unless enrollment would take its id:
-      // then its marks must outlive it, or its recorded datagrams would enroll it again.
-      if (pp.enrolled || MayEnroll(pp.id)) {
-        if (const auto index = RestoreEnrolled(pp, state.clean_stop, now)) restored[*index] = true;
-      }
-      continue;
-    }
-    PeerRecord& p = peers_[it->second];
-    // Already heard: live data wins.
-    if (!restored[it->second] && p.monitor.incarnation_known()) continue;
-    RestorePeer(p, pp, state.clean_stop, now);
-    restored[it->second] = true;
-    Reschedule(it->second);
-  }
-  history_.previous_last = state.last_event_id;
-  history_.previous_clean = state.clean_stop;
-  if (event_ids_.last() == history_.run_base && state.last_event_id > history_.run_base) {
-    history_.run_base = state.last_event_id;
-    event_ids_ = EventIdSource(history_.run_base);
-  }
-}
-
-Duration Node::FreshAllowance(const PeerRecord& p, Duration interval, MonoTime at) {
-  // The same for every enrolled peer of one interval (they share the `detector:` defaults):
-  // a million restored peers need not build a million detectors to learn it.
-  if (p.enrolled && fresh_allowance_ && fresh_allowance_->first == interval) {
-    return fresh_allowance_->second;
-  }
-  auto fresh = MakeDetector(p.detector_options, interval);
-  fresh->Heartbeat(at, 0);
-  const auto crossing = fresh->CrossingTime(fresh->threshold());
-  const Duration allowance =
-      crossing ? *crossing - at : 10 * std::max(interval, heartbeat_interval_);
-  if (p.enrolled) fresh_allowance_.emplace(interval, allowance);
-  return allowance;
-}
-
-Duration Node::IntervalOf(const PersistedPeer& pp) const {
-  return pp.interval_us ? Duration(std::chrono::microseconds(pp.interval_us))
-                        : heartbeat_interval_;
-}
-
-std::uint64_t Node::ReplayMargin(const PersistedPeer& pp, bool clean_stop,
-                                 bool echo_required) const {
-  // After a kill, the file may be StateWriteInterval old: the peer may have sent that many
-  // more rounds, all accepted then and replayable now. Skip them, and a little more.
-  // With echoes required none of them would be accepted anyway (they echo the previous
-  // run's incarnation), so no margin: the peer is heard again as soon as it hears us. An
-  // enrolled peer is never asked for an echo, so it always gets the margin.
-  const Duration interval = IntervalOf(pp);
-  if (clean_stop || echo_required || interval <= Duration::zero()) return 0;
-  return static_cast<std::uint64_t>(
-             std::ceil(1.25 * ToMillis(restored_write_interval_) / ToMillis(interval))) + 4;
-}
-
-void Node::RestorePeer(PeerRecord& p, const PersistedPeer& pp, bool clean_stop,
-                       Timestamp now) {
-  p.previous = pp;
-  p.since_wall = WallTime(std::chrono::milliseconds(pp.since_ms));
-  const Duration interval = IntervalOf(pp);
-  const std::uint64_t margin = ReplayMargin(pp, clean_stop, !p.enrolled && require_echo_);
-  if (pp.sequence > 0) p.sequence.RaiseFloor(pp.sequence + margin);
-  // A restored up peer must be heard again (past the margin and, with echoes, a round
-  // trip) within what a fresh detector would allow, or it is down.
-  const Duration slowest = std::max(interval, heartbeat_interval_);
-  const MonoTime bound = now.mono + FreshAllowance(p, interval, now.mono);
-  const auto rounds = static_cast<Duration::rep>(margin + 2);
-  // No transition is emitted for a restored state, so the count moves here. (A peer not yet
-  // in the table, restored during a reload, is recounted by Reindex.)
-  --state_counts_[static_cast<std::size_t>(p.monitor.state())];
-  p.monitor.Restore(ParsePeerState(pp.state).value_or(PeerState::kUnknown), pp.incarnation,
-                    bound + rounds * slowest);
-  ++state_counts_[static_cast<std::size_t>(p.monitor.state())];
 }
 
 }  // namespace vigil

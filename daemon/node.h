@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,6 +18,7 @@
 #include "daemon/clock.h"
 #include "daemon/event_ring.h"
 #include "daemon/persisted_state.h"
+#include "daemon/remembered_table.h"
 #include "detector/deadline_queue.h"
 #include "detector/peer_monitor.h"
 #include "detector/sequence_tracker.h"
@@ -25,21 +27,28 @@
 
 namespace vigil {
 
+// Detector settings, shared by the peers that have the same (every enrolled peer has the
+// `detector:` defaults: a million of them hold one copy).
+using SharedDetectorOptions = std::shared_ptr<const DetectorOptions>;
+
 // Everything vigild knows about one peer.
 struct PeerRecord {
-  PeerRecord(PeerIndex index, const PeerConfig& config, Duration heartbeat_interval);
+  // Judged with `options`, or with a copy of config.detector of its own if null.
+  PeerRecord(PeerIndex index, const PeerConfig& config, Duration heartbeat_interval,
+             SharedDetectorOptions options = nullptr);
 
   std::string id;
   Endpoint address;
-  DetectorOptions detector_options;
+  SharedDetectorOptions detector_options;
   PeerMonitor monitor;
   SequenceTracker sequence;
   std::uint64_t heartbeats_received = 0;
   std::optional<WallTime> last_heartbeat_wall;
   WallTime since_wall{};
   std::uint32_t sender_interval_us = 0;  // as the peer advertises it
-  // What the previous run of vigild last knew (from the state file), until heard again.
-  std::optional<PersistedPeer> previous;
+  // What the previous run of vigild last knew (from the state file), until heard again. On
+  // the heap: most peers have none most of the time.
+  std::unique_ptr<PersistedPeer> previous;
   // The newest incarnation this peer proved (in a datagram that passed authentication and
   // the id and source checks) that it has: what we echo back to it, so it can tell our
   // datagrams are fresh (docs/protocol.md, "Echo").
@@ -91,6 +100,7 @@ struct NodeCounters {
   std::array<std::uint64_t, 5> transitions_to{};  // indexed by PeerState
   std::uint64_t peers_enrolled = 0;   // enrollments (a remembered peer heard again included)
   std::uint64_t peers_forgotten = 0;  // enrolled peers moved to the remembered table
+  std::uint64_t remembered_refused = 0;  // not remembered: the table's 4 GiB were full
   std::uint64_t deadline_evaluations = 0;  // peers judged by RunDue (their deadline came)
 };
 
@@ -134,7 +144,7 @@ class Node final : private TransitionSink {
   ReconfigureSummary Reconfigure(const Config& config, Timestamp now);
 
   // The state file's view of every peer; `clean_stop` only for the final write of a run.
-  // O(peers): SnapshotHeader, SnapshotSlice and AppendRemembered take it in parts.
+  // O(peers): SnapshotHeader, SnapshotSlice and RememberedSlice take it in parts.
   PersistedState Snapshot(Timestamp now, bool clean_stop) const;
   // Snapshot without the peers.
   PersistedState SnapshotHeader(Timestamp now, bool clean_stop) const;
@@ -142,7 +152,7 @@ class Node final : private TransitionSink {
   // `after` (from the first peer without it), and returns the order of the last one
   // appended, to pass as `after` next time; nullopt once the table's end is reached. Peers
   // may come and go between slices: one that stays is appended once (one forgotten
-  // meanwhile may be appended here and again by AppendRemembered; readers keep the later
+  // meanwhile may be appended here and again by RememberedSlice; readers keep the later
   // record). A Reconfigure renumbers listed peers: slices across one (reconfigurations()
   // changed) may skip or repeat peers, so start over.
   // `sink` gets each peer's fields (the id valid during the call).
@@ -151,6 +161,16 @@ class Node final : private TransitionSink {
                                              const PeerSink& sink) const;
   // Hands every remembered peer to `sink` (in one piece).
   void AppendRemembered(const PeerSink& sink) const;
+  // Visits at most `max` remembered records (dead ones, awaiting compaction, included) from
+  // `cursor` (0: the first), hands the live ones to `sink`, and returns the cursor to go on
+  // from, nullopt at the end. Peers remembered meanwhile are met at the end; requires no
+  // CompactRemembered between the slices of one walk.
+  std::optional<std::uint64_t> RememberedSlice(std::uint64_t cursor, std::size_t max,
+                                               const PeerSink& sink) const;
+  // Whether the remembered table has enough dead records to compact (or is compacting).
+  bool remembered_compaction_due() const { return remembered_.NeedsCompaction(); }
+  // One bounded step of it (at most `max` records moved); returns whether more is due.
+  bool CompactRemembered(std::size_t max) { return remembered_.CompactStep(max); }
   // How many times Reconfigure ran.
   std::uint64_t reconfigurations() const { return reconfigurations_; }
   // Takes what a previous run knew about peers that are still configured, before anything
@@ -222,10 +242,12 @@ class Node final : private TransitionSink {
   std::size_t FirstAfter(std::uint64_t order) const;
   std::optional<PeerIndex> Find(std::string_view id) const;
   // A peer no longer tracked but remembered (an enrolled peer silent past its retention);
-  // null if none. The pointer lives until the next non-const call.
-  const PersistedPeer* FindRemembered(std::string_view id) const;
+  // nullopt if none.
+  std::optional<PersistedPeer> FindRemembered(std::string_view id) const;
   std::size_t enrolled_count() const { return enrolled_count_; }
   std::size_t remembered_count() const { return remembered_.size(); }
+  // Heap bytes the remembered table holds (vigil_remembered_bytes).
+  std::size_t remembered_bytes() const { return remembered_.MemoryBytes(); }
   const EventRing& events() const { return ring_; }
   const NodeCounters& counters() const { return counters_; }
   const std::string& id() const { return id_; }
@@ -261,7 +283,9 @@ class Node final : private TransitionSink {
   std::optional<RejectReason> Accept(PeerIndex index, const Message& m, Timestamp now,
                                      const SourceMatcher* source);
   // Appends a peer with the given order (see PeerRecord::order).
-  PeerIndex AddPeer(const PeerConfig& pc, WallTime since, std::uint64_t order);
+  // `options` null: SharedOptionsFor(pc.detector).
+  PeerIndex AddPeer(const PeerConfig& pc, WallTime since, std::uint64_t order,
+                    SharedDetectorOptions options = nullptr);
   // A persisted enrolled peer back as enrolled, or into the remembered table if it is
   // stale, enrollment would not take it now, or the table is full.
   // Returns its index if it is tracked.
@@ -271,10 +295,15 @@ class Node final : private TransitionSink {
   bool MayEnroll(std::string_view id) const;
   // Keeps `p`'s last seen, state, since and high-water marks in the remembered table.
   void Remember(const PeerRecord& p);
+  // Remembers `f` (replacing any record of its id); counts it in remembered_refused if the
+  // table is full.
+  void PutRemembered(const PeerFields& f);
+  // `options`, shared with the enrolled peers' defaults when equal to them.
+  SharedDetectorOptions SharedOptionsFor(const DetectorOptions& options) const;
   PersistedPeer Persist(const PeerRecord& p) const { return ToPersisted(Fields(p)); }
   // What the state file keeps of `p`.
   PeerFields Fields(const PeerRecord& p) const;
-  void Retune(PeerRecord& peer, const DetectorOptions& options, Duration interval,
+  void Retune(PeerRecord& peer, const SharedDetectorOptions& options, Duration interval,
               ReconfigureSummary& summary);
   // The silence of an enrolled peer, by the monotonic clock once heard in this run.
   Duration SilenceOf(const PeerRecord& p, Timestamp now) const;
@@ -301,7 +330,7 @@ class Node final : private TransitionSink {
   Duration heartbeat_interval_;
   EventHistory history_;
   EnrollmentConfig enrollment_;
-  DetectorOptions enrolled_detector_;  // the `detector:` defaults
+  SharedDetectorOptions enrolled_detector_;  // the `detector:` defaults
   std::size_t enrolled_count_ = 0;
   std::uint64_t next_enrolled_order_ = kEnrolledOrderBase;
   std::array<std::size_t, 5> state_counts_{};  // see CountByState; recounted by Reindex
@@ -315,7 +344,7 @@ class Node final : private TransitionSink {
   std::size_t forget_cursor_ = 0;
   std::vector<PeerIndex> forget_found_;
   std::uint64_t forget_generation_ = 0;
-  std::unordered_map<std::string, PersistedPeer, StringViewHash, std::equal_to<>> remembered_;
+  RememberedTable remembered_;
 };
 
 }  // namespace vigil

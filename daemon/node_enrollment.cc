@@ -11,11 +11,11 @@ namespace vigil {
 
 namespace {
 
-PeerConfig EnrolledPeerConfig(std::string_view id, const DetectorOptions& detector) {
+// Its detector settings are the shared `detector:` defaults, passed to AddPeer apart.
+PeerConfig EnrolledPeerConfig(std::string_view id) {
   PeerConfig pc;
   pc.id = std::string(id);
   pc.address = Endpoint{"", 0, Endpoint::HostKind::kName};  // none: only listened to
-  pc.detector = detector;
   return pc;
 }
 
@@ -35,15 +35,15 @@ std::variant<PeerIndex, RejectReason> Node::Enroll(const Message& m, Timestamp n
   // Never evict: a full table refuses the newcomer, so a flood of new ids (each holding a
   // key) cannot push out the peers already watched.
   if (enrolled_count_ >= enrollment_.max_peers) return RejectReason::kEnrollmentFull;
-  const PeerIndex index = AddPeer(EnrolledPeerConfig(m.sender_id, enrolled_detector_), now.wall,
-                                  next_enrolled_order_++);
+  const PeerIndex index = AddPeer(EnrolledPeerConfig(m.sender_id), now.wall,
+                                  next_enrolled_order_++, enrolled_detector_);
   PeerRecord& peer = peers_[index];
   peer.enrolled = true;
   ++enrolled_count_;
-  if (const auto it = remembered_.find(m.sender_id); it != remembered_.end()) {
+  if (const auto r = FindRemembered(m.sender_id)) {
     // Its state, since and replay high-water marks carry on (the datagram is judged
     // against them next).
-    RestorePeer(peer, it->second, /*clean_stop=*/true, now);
+    RestorePeer(peer, *r, /*clean_stop=*/true, now);
   }
   return index;
 }
@@ -51,7 +51,7 @@ std::variant<PeerIndex, RejectReason> Node::Enroll(const Message& m, Timestamp n
 void Node::FinishEnrollment(PeerIndex index, bool accepted) {
   PeerRecord& peer = peers_[index];
   if (accepted) {
-    remembered_.erase(peer.id);
+    remembered_.Erase(peer.id);
     ++counters_.peers_enrolled;
     Reschedule(index);
     return;
@@ -83,13 +83,12 @@ std::optional<PeerIndex> Node::RestoreEnrolled(const PersistedPeer& restored, bo
       kept.state = "down";
       kept.since_ms = EpochMillis(now.wall);
     }
-    const std::string id = kept.id;
-    remembered_.insert_or_assign(id, std::move(kept));
+    PutRemembered(FieldsOf(kept));
     return std::nullopt;
   }
-  remembered_.erase(pp.id);  // an earlier record of it may have gone there
+  remembered_.Erase(pp.id);  // an earlier record of it may have gone there
   const PeerIndex index =
-      AddPeer(EnrolledPeerConfig(pp.id, enrolled_detector_), now.wall, next_enrolled_order_++);
+      AddPeer(EnrolledPeerConfig(pp.id), now.wall, next_enrolled_order_++, enrolled_detector_);
   peers_[index].enrolled = true;
   ++enrolled_count_;
   RestorePeer(peers_[index], pp, clean_stop, now);
@@ -97,7 +96,12 @@ std::optional<PeerIndex> Node::RestoreEnrolled(const PersistedPeer& restored, bo
   return index;
 }
 
-void Node::Remember(const PeerRecord& p) { remembered_.insert_or_assign(p.id, Persist(p)); }
+void Node::Remember(const PeerRecord& p) { PutRemembered(Fields(p)); }
+
+void Node::PutRemembered(const PeerFields& f) {
+  // Refused only when 4 GiB of records are held: counted (vigil_remembered_refused_total).
+  if (!remembered_.Put(f)) ++counters_.remembered_refused;
+}
 
 Duration Node::SilenceOf(const PeerRecord& p, Timestamp now) const {
   if (const auto last = p.monitor.detector().last_heartbeat()) return now.mono - *last;
@@ -161,9 +165,10 @@ void Node::RemovePeers(const std::vector<bool>& forget, std::size_t count) {
   Reindex();
 }
 
-const PersistedPeer* Node::FindRemembered(std::string_view id) const {
-  const auto it = remembered_.find(id);
-  return it == remembered_.end() ? nullptr : &it->second;
+std::optional<PersistedPeer> Node::FindRemembered(std::string_view id) const {
+  const auto f = remembered_.Find(id);
+  if (!f) return std::nullopt;
+  return ToPersisted(*f);
 }
 
 }  // namespace vigil

@@ -94,9 +94,12 @@ std::optional<std::string> ReadRecord(Reader& r, PersistedPeer* p) {
 
 }  // namespace
 
-void StateFileBuilder::Begin(const PersistedState& header, std::string buffer) {
+void StateFileBuilder::Begin(const PersistedState& header, std::string buffer,
+                             std::size_t expected_records) {
   out_ = std::move(buffer);
   out_.clear();
+  // A record is 31 or 39 bytes plus the id; 56 leaves room for 17-byte ids.
+  out_.reserve(128 + expected_records * 56);
   out_.append(kStateMagic);
   Put<std::uint32_t>(out_, kStateVersion);
   Put<std::uint32_t>(out_, header.clean_stop ? kCleanStop : 0);

@@ -24,8 +24,10 @@ std::string EncodeState(const PersistedState& state);
 class StateFileBuilder {
  public:
   // Starts a file with `header`'s fields (its peers are ignored) in `buffer`, whose contents
-  // are dropped but whose capacity is kept.
-  void Begin(const PersistedState& header, std::string buffer = {});
+  // are dropped but whose capacity is kept, and grown at once to hold `expected_records`
+  // typical records: growing it as it fills would copy tens of megabytes in one step.
+  void Begin(const PersistedState& header, std::string buffer = {},
+             std::size_t expected_records = 0);
   // Appends one record. Requires a valid id (1..64 bytes).
   void Add(const PeerFields& peer);
   std::size_t records() const { return records_; }

@@ -55,6 +55,27 @@ TEST_F(EnrollmentTest, AnAuthenticatedUnlistedSenderIsEnrolledWithoutAnEcho) {
   EXPECT_EQ(Peer("user-1").monitor.state(), PeerState::kDown);
 }
 
+TEST_F(EnrollmentTest, EnrolledPeersShareOneCopyOfTheDetectorDefaultsAcrossAReload) {
+  EXPECT_FALSE(Feed("user-1", 1, 0));
+  EXPECT_FALSE(Feed("user-2", 1, 0));
+  EXPECT_EQ(Peer("user-1").detector_options.get(), Peer("user-2").detector_options.get());
+  // The listed peer has the same settings: the same copy.
+  EXPECT_EQ(Peer("a").detector_options.get(), Peer("user-1").detector_options.get());
+  // A reload that changes `detector:` (not `a`'s) retunes both to one new copy.
+  Config next = config;
+  next.detector.knobs = TimeoutKnobs{std::chrono::milliseconds(700), std::nullopt};
+  const ReconfigureSummary summary = node.Reconfigure(next, T(100));
+  EXPECT_EQ(summary.retuned.size(), 2u);
+  EXPECT_EQ(Peer("user-1").detector_options.get(), Peer("user-2").detector_options.get());
+  EXPECT_EQ(*Peer("user-1").detector_options, next.detector);
+  EXPECT_NE(Peer("a").detector_options.get(), Peer("user-1").detector_options.get());
+  // Judged by it: 700 ms of silence now, not 500.
+  node.RunDue(T(650));
+  EXPECT_EQ(Peer("user-1").monitor.state(), PeerState::kUp);
+  node.RunDue(T(800));
+  EXPECT_EQ(Peer("user-1").monitor.state(), PeerState::kDown);
+}
+
 TEST_F(EnrollmentTest, UnsignedForgedAndOutOfPatternSendersAreRefused) {
   EXPECT_EQ(Feed("user-1", 1, 0, /*sign=*/false), RejectReason::kUnauthenticated);
   const Keyring attacker = Ring(GenerateKeyBase64());
