@@ -21,7 +21,9 @@ Runs on 127.0.0.1 and stops by itself (about 6 minutes at the defaults):
   5. restarts vigild (SIGTERM, then start with the state file) under the same feed: stop
      time, start-up time until the API answers and until the table is restored, the state
      file's size, and false downs after the restart.
-Needs the release build (vigild, vigilctl, vigil-loadgen). Prints one report.
+vigild runs with the environment the shipped unit sets (systemd/vigil.service.in:
+transparent huge pages for malloc). Needs the release build (vigild, vigilctl,
+vigil-loadgen). Prints one report.
 """
 import argparse, json, os, signal, socket, subprocess, sys, tempfile, threading, time
 
@@ -99,6 +101,19 @@ class Prober(threading.Thread):
         return max((ms for t, ms in self.samples if t >= since), default=0.0)
 
 
+def unit_environment():
+    """The Environment= settings of systemd/vigil.service.in (how vigild runs in production)."""
+    unit = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "systemd",
+                        "vigil.service.in")
+    env = {}
+    with open(unit) as f:
+        for line in f:
+            if line.startswith("Environment="):
+                key, _, value = line.strip()[len("Environment="):].partition("=")
+                env[key] = value
+    return env
+
+
 class Vigild:
     def __init__(self, bins, work, peers, interval, detector):
         self.bins, self.work = bins, work
@@ -122,10 +137,11 @@ class Vigild:
         self.log = open(os.path.join(work, "obs.log"), "ab")
 
     def start(self):
-        """Starts vigild; returns seconds until the API answered."""
+        """Starts vigild as the shipped unit does; returns seconds until the API answered."""
         t0 = time.monotonic()
         self.proc = subprocess.Popen([os.path.join(self.bins, "daemon", "vigild"), "--config",
-                                      self.config], stdout=self.log, stderr=self.log)
+                                      self.config], stdout=self.log, stderr=self.log,
+                                     env={**os.environ, **unit_environment()})
         if not wait_for(lambda: http_get(self.sock, "/v1/health")[0] == 200, 600):
             self.proc.kill()
             sys.exit("vigild did not start:\n" + open(self.log.name).read()[-2000:])
