@@ -47,7 +47,8 @@ def write_state(path, peers, id_length):
         last = now_ms - TWO_DAYS_MS - i
         out += bytes([len(pid)]) + pid
         # down (3); flags: enrolled, a last heartbeat follows
-        out += rec.pack(3, 0x03, last + 35_000, last, 1_000_000 + i % 7, 8_000 + i % 100_000,
+        # Incarnations as senders make them (microseconds since the epoch at their start).
+        out += rec.pack(3, 0x03, last + 35_000, last, now_ms * 1000 - i * 997, 8_000 + i % 100_000,
                         10_000_000)
     out += hashlib.blake2b(bytes(out), digest_size=16).digest()
     with open(path, "wb") as f:

@@ -30,7 +30,7 @@ constexpr Duration kTransitionWriteDelayPerPeer = std::chrono::microseconds(10);
 // Peers the snapshot takes per turn of the event loop (a few milliseconds of it at most;
 // vigil_state_snapshot_longest_step_seconds shows it).
 constexpr std::size_t kSnapshotSlice = 5'000;
-// The largest state-file buffer kept from one write to the next (about 80,000 records).
+// The largest state-file buffer kept from one write to the next (about 75,000 records).
 constexpr std::size_t kKeptStateBuffer = std::size_t{4} << 20;
 
 }  // namespace

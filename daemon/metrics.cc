@@ -185,7 +185,8 @@ void WriteDaemonIo(Writer& w, const DaemonCounters& daemon) {
            daemon.last_reload_ok ? 1.0 : 0.0);
   w.Single("vigil_state_snapshot_longest_step_seconds", "gauge",
            "The longest the event loop spent in one step of the last state-file snapshot "
-           "(a 5,000-peer slice of the table, or the remembered peers).",
+           "(a slice of 5,000 tracked peers or of 5,000 remembered records, or the peers "
+           "enrolled meanwhile).",
            daemon.state_snapshot_longest_step);
   w.Family("vigil_state_writes_total", "counter", "State file writes, by result.");
   w.Sample("vigil_state_writes_total", "result=\"ok\"", static_cast<double>(daemon.state_writes));

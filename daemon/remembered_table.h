@@ -1,6 +1,6 @@
 // The remembered table: every peer vigild no longer tracks but still remembers (an enrolled
 // peer silent past enrollment.retention), kept compactly because a presence service
-// remembers everyone it has ever seen: about 38 bytes per peer with a 10-byte id, all in.
+// remembers everyone it has ever seen: about 43 bytes per peer with a 10-byte id, all in.
 #pragma once
 
 #include <cstdint>
