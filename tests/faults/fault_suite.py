@@ -23,6 +23,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faultbed  # noqa: E402
 from faultbed import Bed, Skip, hold, wait_until  # noqa: E402
+from postmortem import false_down_report  # noqa: E402
 
 # Slack on top of the detector's own bound (down_after_silence_ms) for a down event to reach
 # a client: scheduling on a shared 2-core machine under ASan. Generous on purpose.
@@ -63,14 +64,16 @@ def fail(msg, bed):
 
 def check_no_false_downs(bed, report, since, allowed=()):
     """Every down event since `since` must be for an (observer, peer) pair in `allowed`."""
-    bad = []
+    bad, downs = [], []
     for h in bed.hosts:
         for e in h.events.snapshot(to="down", since=since):
             if (h.id, e["peer"]) not in allowed:
-                bad.append(f"{h.id} -> {e['peer']} at event {e['id']} ({e['reason']})")
+                bad.append(f"{h.id} -> {e['peer']} at event {e['id']} ({e['reason']}, "
+                           f"{e['t'] - since:.1f} s into the phase)")
+                downs.append((h, e["peer"], e["t"]))
     report.false_downs += len(bad)
     if bad:
-        fail("false down: " + "; ".join(bad), bed)
+        fail("false down: " + "; ".join(bad) + "\n" + false_down_report(bed, downs), bed)
 
 
 def bound_ms(bed, pairs):

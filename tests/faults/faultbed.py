@@ -50,6 +50,13 @@ def run(*args, check=True, **kw):
     return r
 
 
+def realtime_allowed():
+    """True if this process may start programs at a real-time priority (chrt)."""
+    if not shutil.which("chrt"):
+        return False
+    return subprocess.run(["chrt", "--fifo", "20", "true"], capture_output=True).returncode == 0
+
+
 def preflight(need_delay=False, netdelay=None):
     if os.geteuid() != 0:
         raise Skip("needs root for network namespaces")
@@ -440,14 +447,24 @@ class Bed:
         if not self.netdelay:
             raise Skip("vigil-netdelay not built")
         queue = h.index
-        proc = subprocess.Popen(
-            h.exec_args(self.netdelay, "--queue", str(queue), "--delay-ms", str(delay_ms),
-                        "--jitter-ms", str(jitter_ms), "--seed", str(seed)),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Its late releases go to a file the post-mortem of a failed scenario reads. It runs
+        # at a real-time priority: a delay a kernel qdisc would keep to the microsecond must
+        # not stretch to a second because the helper waited for a CPU (a CI run once saw a
+        # 1.1 s silence of one host on an otherwise healthy bed).
+        log_path = os.path.join(h.dir, "netdelay.log")
+        rt = ["chrt", "--fifo", "20"] if realtime_allowed() else []
+        with open(log_path, "a") as log:
+            proc = subprocess.Popen(
+                h.exec_args(*rt, self.netdelay, "--queue", str(queue), "--delay-ms",
+                            str(delay_ms), "--jitter-ms", str(jitter_ms), "--seed", str(seed)),
+                stdout=subprocess.PIPE, stderr=log, text=True)
         self.helpers.append(proc)
         line = proc.stdout.readline().strip()
         if line != "ready":
-            raise RuntimeError(f"vigil-netdelay did not start: {proc.stderr.read()}")
+            proc.kill()
+            proc.wait()
+            with open(log_path) as f:
+                raise RuntimeError(f"vigil-netdelay did not start: {f.read()}")
         h.sh("iptables-legacy", "-A", "OUTPUT", "-p", "udp", "--dport", str(PORT),
              "-j", "NFQUEUE", "--queue-num", str(queue))
         return proc

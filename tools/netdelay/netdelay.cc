@@ -8,8 +8,10 @@
 // zero), independently, so jitter larger than the send interval reorders packets as a real
 // network would. Verdicts may be issued out of order; the kernel allows that.
 //
-// Prints "ready" on stdout once the queue is bound (tests wait for it), and on SIGTERM/SIGINT
-// accepts everything still held and prints how many packets it delayed.
+// Prints "ready" on stdout once the queue is bound (tests wait for it); on stderr, a line for
+// every batch released more than 50 ms after its time (the helper itself was not running);
+// on SIGTERM/SIGINT accepts everything still held and prints how many packets it delayed and
+// the latest release.
 // <arpa/inet.h> must come before the netfilter headers, which pull in <linux/in.h>.
 #include <arpa/inet.h>
 #include <poll.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -54,6 +57,7 @@ struct State {
   double delay_ms = 0;
   double jitter_ms = 0;
   uint64_t delayed = 0;
+  int64_t latest_ns = 0;  // the latest any release came after its time
 };
 
 int OnPacket(nfq_q_handle*, nfgenmsg*, nfq_data* nfa, void* data) {
@@ -67,6 +71,30 @@ int OnPacket(nfq_q_handle*, nfgenmsg*, nfq_data* nfa, void* data) {
   state->held.push({NowNs() + static_cast<int64_t>(ms * 1e6), ntohl(ph->packet_id)});
   ++state->delayed;
   return 0;
+}
+
+// Lets every packet whose hold has ended through. A release more than kLateNs after its time
+// means this process was not running (a starved or descheduled helper): it is printed with
+// the CLOCK_MONOTONIC time, so a failed scenario can tell such a stall from its fault.
+constexpr int64_t kLateNs = 50'000'000;
+
+void ReleaseDue(nfq_q_handle* qh, State& state, int64_t now) {
+  int64_t worst = 0;
+  int late = 0;
+  while (!state.held.empty() && state.held.top().release_ns <= now) {
+    const int64_t lateness = now - state.held.top().release_ns;
+    worst = std::max(worst, lateness);
+    late += lateness > kLateNs ? 1 : 0;
+    nfq_set_verdict(qh, state.held.top().packet_id, NF_ACCEPT, 0, nullptr);
+    state.held.pop();
+  }
+  state.latest_ns = std::max(state.latest_ns, worst);
+  if (late > 0) {
+    std::fprintf(stderr,
+                 "vigil-netdelay: at %.3f ms (monotonic) released %d packet(s) up to %.0f ms "
+                 "late\n",
+                 static_cast<double>(now) / 1e6, late, static_cast<double>(worst) / 1e6);
+  }
 }
 
 [[noreturn]] void Usage(const char* why) {
@@ -158,18 +186,16 @@ int main(int argc, char** argv) {
       // ENOBUFS means the kernel dropped queue messages; those packets were already let
       // through (fail-open) or dropped by the kernel; nothing to do but carry on.
     }
-    const int64_t now = NowNs();
-    while (!state.held.empty() && state.held.top().release_ns <= now) {
-      nfq_set_verdict(qh, state.held.top().packet_id, NF_ACCEPT, 0, nullptr);
-      state.held.pop();
-    }
+    ReleaseDue(qh, state, NowNs());
   }
   while (!state.held.empty()) {
     nfq_set_verdict(qh, state.held.top().packet_id, NF_ACCEPT, 0, nullptr);
     state.held.pop();
   }
-  std::fprintf(stderr, "vigil-netdelay: delayed %llu packets\n",
-               static_cast<unsigned long long>(state.delayed));
+  std::fprintf(stderr,
+               "vigil-netdelay: delayed %llu packets; the latest release was %.1f ms late\n",
+               static_cast<unsigned long long>(state.delayed),
+               static_cast<double>(state.latest_ns) / 1e6);
   nfq_destroy_queue(qh);
   nfq_close(h);
   return 0;
