@@ -7,7 +7,8 @@
 Every figure is a ratio taken in one run, vigild and the baseline on the same feed, one after
 the other (never at once: they would share the two cores):
   flat:  vigil-loadgen flat out (UDP GSO, prebuilt datagrams) from 1,000 and 10,000 senders,
-         unauthenticated (listed peers) and authenticated (enrolled peers): vigild's CPU per
+         unauthenticated (listed peers) and authenticated (enrolled peers; wire version 3,
+         SipHash tags, and version 2, BLAKE2b tags): vigild's CPU per
          datagram against vigil-bare-receiver's (a blocking recvmmsg that does nothing), the
          heartbeats vigild accepted, what the kernel dropped, and the accepted rate;
   paced: evenly paced feeds (10,000/s from 100,000 senders, 100,000/s from 1,000,000, every
@@ -109,13 +110,14 @@ def loadgen(bins, port, *args):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_vigild(bins, senders, auth, feed, coalesce="1ms", interval="10s"):
+def run_vigild(bins, senders, auth, feed, coalesce="1ms", interval="10s", wire=3):
     """Warms vigild up until every sender is tracked (enrolled, or heard if listed), then
-    measures `feed`: the measured run has no enrollment in it."""
+    measures `feed`: the measured run has no enrollment in it. `wire`: the senders' wire
+    version (3 signs with SipHash-2-4-128, 2 with BLAKE2b-256)."""
     with tempfile.TemporaryDirectory(prefix="vigil-ingest-") as work:
         v = Vigild(bins, work, senders, auth, coalesce, interval)
-        common = ["--senders", senders, "--incarnation", 1_000_000, "--interval", interval] + \
-                 (["--keyring", v.keys] if auth else [])
+        common = ["--senders", senders, "--incarnation", 1_000_000, "--interval", interval,
+                  "--wire-version", wire] + (["--keyring", v.keys] if auth else [])
         # Rounds at a pace vigild keeps up with while it enrolls (a flat-out round would
         # overflow the socket buffer), until every sender is tracked.
         rounds = 0
@@ -147,12 +149,12 @@ def run_vigild(bins, senders, auth, feed, coalesce="1ms", interval="10s"):
             "ns": (c1 - c0) / max(got, 1) * 1e9, "rss_mib": rss / 1024}
 
 
-def run_bare(bins, feed, senders):
+def run_bare(bins, feed, senders, wire=3):
     port, = free_ports(1)
     p = subprocess.Popen([os.path.join(bins, "bench", "vigil-bare-receiver"), "--port", str(port),
                           "--idle-exit-ms", "1500"], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
-    sent = loadgen(bins, port, "--senders", senders, *feed)
+    sent = loadgen(bins, port, "--senders", senders, "--wire-version", wire, *feed)
     r = json.loads(p.stdout.readline())
     p.wait(timeout=30)
     return {"sent": sent["sent"], "received": r["received"], "wakeups": r["wakeups"],
@@ -163,13 +165,15 @@ def flat(bins, count, repeat):
     print("\n== flat out: UDP GSO from 127.1.x.y, prebuilt datagrams ==")
     print(f"{'feed':<22} {'vigild ns/hb':>12} {'bare ns/dg':>10} {'ratio':>6} {'accepted':>9} "
           f"{'dropped':>8} {'acc/s wall':>10} {'acc/cpu-s':>10}")
-    for auth in (False, True):
+    # Authenticated twice: wire version 3 (SipHash-2-4-128, what vigild and the documented
+    # senders use) and 2 (BLAKE2b-256, older senders), so the MAC's share shows in one run.
+    for auth, wire in ((False, 3), (True, 3), (True, 2)):
         for senders in (1000, 10000):
             for _ in range(repeat):
                 feed = ["--count", count, "--gso", "--seconds", 120]
-                v = run_vigild(bins, senders, auth, feed)
-                b = run_bare(bins, feed, senders)
-                name = f"{'auth' if auth else 'unauth'} {senders} senders"
+                v = run_vigild(bins, senders, auth, feed, wire=wire)
+                b = run_bare(bins, feed, senders, wire)
+                name = f"{f'auth v{wire}' if auth else 'unauth'} {senders} senders"
                 print(f"{name:<22} {v['ns']:12.0f} {b['ns']:10.0f} {v['ns'] / b['ns']:6.2f} "
                       f"{v['accepted']:9.0f} {v['dropped']:8.0f} "
                       f"{v['accepted'] / v['send_seconds']:10.0f} "

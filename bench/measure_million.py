@@ -194,6 +194,26 @@ def api_latencies(v, a):
     return out
 
 
+def whole_list(v, prober):
+    """GET /v1/peers without a limit, streamed: how long, how big, how many peers, the
+    slowest /v1/health probe meanwhile, and vigild's RSS growth while it was written."""
+    rss0, peak, done = rss_kib(v.proc.pid), [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_kib(v.proc.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    t0 = time.monotonic()
+    ms, status, body = timed_get(v.sock, "/v1/peers", timeout=900)
+    done.set()
+    sampler.join()
+    return {"ms": ms, "status": status, "mb": len(body) / 1e6, "peers": body.count(b'"id":"'),
+            "probe_max_ms": prober.worst(t0), "rss_growth_mib": max(0, peak[0] - rss0) / 1024}
+
+
 def feed_phase(v, a, interval, rounds):
     """The real load with the kill; returns the report of detection and the loop."""
     watcher, prober = EventWatcher(v.sock), Prober(v.sock)
@@ -211,6 +231,7 @@ def feed_phase(v, a, interval, rounds):
     quiet = {"m0": q0, "m1": metrics(v.sock), "probe_max": prober.worst(tq),
              "seconds": time.monotonic() - tq}
     lat = api_latencies(v, a)
+    whole = whole_list(v, prober)
     rss_live = rss_kib(v.proc.pid) / 1024
     while time.monotonic() - t0 < a.kill_at - 2:
         time.sleep(0.2)
@@ -232,7 +253,7 @@ def feed_phase(v, a, interval, rounds):
         if status == 200:
             bounds[peer] = json.loads(body)
     return {"quiet": quiet, "gen": gen, "watcher": watcher, "prober": prober, "killed": killed, "bounds": bounds,
-            "lat": lat, "killed_ms": sorted(ms), "rss_live": rss_live, "m0": m0, "m_kill": m_kill,
+            "lat": lat, "whole": whole, "killed_ms": sorted(ms), "rss_live": rss_live, "m0": m0, "m_kill": m_kill,
             "m_done": m_done, "cpu": c_done - c0, "t0": t0, "t_kill": t_kill, "t_done": t_done}
 
 
@@ -364,6 +385,10 @@ def main():
         print("\n== API latency at", a.peers, "peers, under the feed (median / max of 5; ms) ==")
         for name, (med, worst) in r["lat"].items():
             print(f"{name:<26} {med:8.1f} {worst:8.1f}")
+        w = r["whole"]
+        print(f"{'whole list, streamed':<26} {w['ms']:8.0f} ms: status {w['status']}, "
+              f"{w['peers']} peers, {w['mb']:.0f} MB; slowest /v1/health meanwhile "
+              f"{w['probe_max_ms']:.1f} ms; vigild RSS +{w['rss_growth_mib']:.0f} MiB")
         k = r["killed_ms"]
         print(f"{'single peer, killed (' + str(len(k)) + ')':<26} {k[len(k) // 2]:8.1f} {k[-1]:8.1f}"
               " (after the kill)")

@@ -16,7 +16,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-constexpr std::string_view kVersionText = "vigilctl 0.1.0\n";
+constexpr std::string_view kVersionText = "vigilctl " VIGIL_VERSION "\n";
 constexpr std::string_view kDefaultSocket = "/run/vigil/vigil.sock";
 
 bool IsGlobal(std::string_view name) {

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -72,10 +73,17 @@ ApiResponse PeerResponse(std::string_view peer_id, const ApiContext& ctx) {
 }
 
 // GET /v1/peers[?state=&prefix=&not_seen_since=&limit=&cursor=]; 400 for a bad parameter.
+// The body is streamed: written a piece at a time as the client takes it.
 ApiResponse PeersResponse(std::string_view query, const ApiContext& ctx) {
   const auto parsed = ParsePeerQuery(query);
   if (!parsed) return ErrorResponse(400, parsed.message());
-  return Json(PeersPageJson(ctx.node, ctx.now, *parsed));
+  ApiResponse r;
+  auto writer = std::make_shared<PeerListWriter>(*parsed);
+  r.next_piece = [writer, &node = ctx.node, clock = ctx.clock,
+                  now = ctx.now](std::string& out) {
+    return writer->WriteNext(node, clock ? clock() : now, out);
+  };
+  return r;
 }
 
 // GET /v1/self: this daemon, with its local health and send pacing when those run.

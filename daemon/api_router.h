@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@ struct ApiContext {
   Timestamp now;
   const LocalHealth* health = nullptr;  // the local-health guard, if running
   const SendLoad* send_load = nullptr;  // the pacing of our own heartbeats, if running
+  // The time for each later piece of a streamed body; `now` throughout if empty (tests).
+  std::function<Timestamp()> clock = nullptr;
 };
 
 struct ApiResponse {
@@ -32,6 +35,10 @@ struct ApiResponse {
   bool stream_events = false;
   std::optional<std::uint64_t> resume_after;
   std::string sse_preamble;  // sent first: the replay, or a gap and the current states
+  // Set for a body written in pieces (GET /v1/peers), then `body` is empty: each call
+  // appends the next piece to its argument and returns true once the body is complete. It
+  // reads the Node given to Route, which must outlive it; call it on the loop's thread.
+  std::function<bool(std::string& out)> next_piece;
 };
 
 // `last_event_id` is the Last-Event-ID header, if any (it wins over ?last_event_id=).

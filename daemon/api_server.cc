@@ -206,6 +206,12 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
                            last_event_id);
     if (r.status >= 400) ++counters_.api_errors;
 
+    if (r.next_piece) {
+      const bool written = co_await WriteStreamedResponse(
+          stream, r, req.version(), req.keep_alive(), options_.api.idle_timeout);
+      if (!written || !req.keep_alive() || req.version() < 11) break;  // close ends the body
+      continue;
+    }
     if (!r.stream_events) {
       const bool written = co_await WriteResponse(stream, r, req.version(), req.keep_alive());
       if (!written || !req.keep_alive()) break;

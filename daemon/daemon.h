@@ -36,7 +36,10 @@
 
 namespace vigil {
 
-inline constexpr const char* kVersion = "0.1.0";
+// The release (the top-level CMake project's version), given to the files that print it.
+#ifdef VIGIL_VERSION
+inline constexpr const char* kVersion = VIGIL_VERSION;
+#endif
 
 // One daemon: one io_context, one thread, no locks. Run() returns when a SIGTERM or
 // SIGINT has been handled (leave messages sent, sockets closed, socket file removed).

@@ -43,8 +43,9 @@ std::optional<std::size_t> Daemon::SendSlice(const RoundMessage& m, std::size_t 
     const udp::endpoint* to = addresses_.Find(peers[i].id, peers[i].address);
     if (!to) continue;  // not resolved (yet)
     auto& buffer = slice_buffers_[outgoing_.size()];
-    // Each peer gets back its own incarnation as we last heard it (the echo).
-    const std::size_t size = composer_->Stamp(m, node_->peers()[i].echo, buffer);
+    // Each peer gets back its own incarnation as we last heard it (the echo), in the wire
+    // version it reads.
+    const std::size_t size = composer_->Stamp(m, peers[i].echo, peers[i].wire_version, buffer);
     outgoing_.push_back({std::span<const std::uint8_t>(buffer.data(), size), to});
     slice_peers_.push_back(i);
   }

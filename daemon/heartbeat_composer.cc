@@ -27,9 +27,10 @@ RoundMessage HeartbeatComposer::NewRound(MessageType type, MonoTime now) {
 }
 
 std::size_t HeartbeatComposer::Stamp(const RoundMessage& round, std::uint64_t echo,
-                                     std::span<std::uint8_t> out) const {
+                                     std::uint8_t version, std::span<std::uint8_t> out) const {
   if (round.size == 0) return 0;
   std::copy_n(round.bytes.begin(), round.size, out.begin());
+  SetVersion(out, version);  // before signing: the version picks the MAC
   // The echo is covered by the MAC, so each receiver's datagram is signed on its own.
   SetEcho(out, echo);
   return keyring_ ? Sign(out, round.size, keyring_->primary()) : round.size;

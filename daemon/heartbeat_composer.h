@@ -34,9 +34,10 @@ class HeartbeatComposer {
   RoundMessage NewRound(MessageType type, MonoTime now);
 
   // Writes the round's datagram for a receiver whose incarnation we last heard as `echo`
-  // into `out`, signed with the primary key when a keyring is set. Returns its size (0 if
-  // `round` could not be encoded). Requires out.size() >= kMaxMessageSize.
-  std::size_t Stamp(const RoundMessage& round, std::uint64_t echo,
+  // and that reads wire `version` (3, or 2 for an older peer) into `out`, signed with the
+  // primary key when a keyring is set. Returns its size (0 if `round` could not be
+  // encoded). Requires out.size() >= kMaxMessageSize.
+  std::size_t Stamp(const RoundMessage& round, std::uint64_t echo, std::uint8_t version,
                     std::span<std::uint8_t> out) const;
 
   // A reload: the advertised interval and the signing keys change from the next round.

@@ -13,12 +13,13 @@ namespace http = boost::beast::http;
 
 HttpResponse ToHttpResponse(const ApiResponse& r, unsigned version, bool keep_alive) {
   HttpResponse res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "vigild");
-  res.set(http::field::content_type, r.content_type);
-  res.set(http::field::cache_control, "no-store");
-  if (!r.allow.empty()) res.set(http::field::allow, r.allow);
+  SetCommonFields(res, r);
   res.keep_alive(keep_alive);
   res.body() = r.body;
+  if (r.next_piece) {
+    while (!r.next_piece(res.body())) {
+    }
+  }
   res.prepare_payload();
   return res;
 }

@@ -7,18 +7,25 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/field.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "daemon/api_router.h"
 
@@ -26,7 +33,18 @@ namespace vigil {
 
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
-// The HTTP/1.x response for `r` (status, content type, Allow, no-store, keep-alive).
+// The header fields every response has: server, content type, no-store, and Allow for 405.
+template <class Message>
+void SetCommonFields(Message& m, const ApiResponse& r) {
+  namespace http = boost::beast::http;
+  m.set(http::field::server, "vigild");
+  m.set(http::field::content_type, r.content_type);
+  m.set(http::field::cache_control, "no-store");
+  if (!r.allow.empty()) m.set(http::field::allow, r.allow);
+}
+
+// The HTTP/1.x response for `r` (status, content type, Allow, no-store, keep-alive), with
+// a streamed body (r.next_piece) written out whole: for a caller that cannot stream.
 HttpResponse ToHttpResponse(const ApiResponse& r, unsigned version, bool keep_alive);
 
 // Whether a failed read means the client closed, reset or idled out the connection (or the
@@ -58,6 +76,57 @@ boost::asio::awaitable<bool> WriteWithProgressTimeout(Stream& stream, HttpRespon
     auto [ec, n] = co_await http::async_write_some(
         stream, serializer, boost::asio::as_tuple(boost::asio::use_awaitable));
     if (ec) co_return false;
+  }
+  co_return true;
+}
+
+// Writes `response`, whose body comes from response.next_piece, as the pieces are made:
+// chunked when the connection stays open (HTTP/1.1 with keep-alive); otherwise (HTTP/1.0,
+// or `Connection: close`) with neither chunks nor a length, the body running until the
+// caller closes the connection, which simple clients read without decoding chunks.
+// `timeout` bounds each write that makes no progress. Between pieces the coroutine gives
+// the loop back (a write, or a post when a piece is empty), so heartbeats and deadlines are
+// served while a large body goes out. True if all was written.
+template <class Stream>
+boost::asio::awaitable<bool> WriteStreamedResponse(Stream& stream, const ApiResponse& response,
+                                                   unsigned version, bool keep_alive,
+                                                   std::chrono::steady_clock::duration timeout) {
+  namespace asio = boost::asio;
+  namespace http = boost::beast::http;
+  const bool chunked = version >= 11 && keep_alive;
+  http::response<http::empty_body> head{static_cast<http::status>(response.status), version};
+  SetCommonFields(head, response);
+  head.keep_alive(chunked);
+  head.chunked(chunked);
+  http::response_serializer<http::empty_body> serializer(head);
+  stream.expires_after(timeout);
+  auto [ec, n] = co_await http::async_write_header(stream, serializer,
+                                                   asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return false;
+  std::string piece;
+  for (bool done = false; !done;) {
+    piece.clear();
+    done = response.next_piece(piece);
+    if (piece.empty()) {
+      if (!done) co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      continue;
+    }
+    stream.expires_after(timeout);
+    boost::system::error_code wec;
+    if (chunked) {
+      std::tie(wec, std::ignore) = co_await asio::async_write(
+          stream, http::make_chunk(asio::buffer(piece)), asio::as_tuple(asio::use_awaitable));
+    } else {
+      std::tie(wec, std::ignore) = co_await asio::async_write(
+          stream, asio::buffer(piece), asio::as_tuple(asio::use_awaitable));
+    }
+    if (wec) co_return false;
+  }
+  if (chunked) {
+    stream.expires_after(timeout);
+    auto [lec, ln] = co_await asio::async_write(stream, http::make_chunk_last(),
+                                                asio::as_tuple(asio::use_awaitable));
+    if (lec) co_return false;
   }
   co_return true;
 }

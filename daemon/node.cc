@@ -29,7 +29,7 @@ void Node::ReserveIndex(const Config& config) {
   // million ids holds up the loop for a good part of a second, in the middle of enrolling.
   const std::size_t most = config.peers.size() +
                            (config.enrollment.enabled ? config.enrollment.max_peers : 0);
-  if (most > by_id_.bucket_count()) by_id_.reserve(most);
+  by_id_.Reserve(most);
   peers_.reserve(most);
 }
 
@@ -41,7 +41,7 @@ PeerIndex Node::AddPeer(const PeerConfig& pc, WallTime since, std::uint64_t orde
   peers_.back().since_wall = since;
   peers_.back().order = order;
   ++state_counts_[static_cast<std::size_t>(peers_.back().monitor.state())];
-  by_id_.emplace(pc.id, index);
+  by_id_.Insert(peers_.back().id, index);
   deadlines_.Resize(peers_.size());
   return index;
 }
@@ -59,9 +59,10 @@ std::size_t Node::FirstAfter(std::uint64_t order) const {
 }
 
 std::optional<PeerIndex> Node::Find(std::string_view id) const {
-  auto it = by_id_.find(id);
-  if (it == by_id_.end()) return std::nullopt;
-  return it->second;
+  const std::uint32_t index =
+      by_id_.Find(id, [this](std::uint32_t i) { return std::string_view(peers_[i].id); });
+  if (index == IdIndex::kAbsent) return std::nullopt;
+  return index;
 }
 
 std::optional<RejectReason> Node::Reject(RejectReason reason) {
@@ -92,9 +93,7 @@ std::optional<RejectReason> Node::OnDatagram(std::span<const std::uint8_t> datag
     return Reject(RejectReason::kUnauthenticated);
   }
   if (m.sender_id == id_) return Reject(RejectReason::kSelf);
-  if (const auto it = by_id_.find(m.sender_id); it != by_id_.end()) {  // no temporary string
-    return Accept(it->second, m, now, source);
-  }
+  if (const auto index = Find(m.sender_id)) return Accept(*index, m, now, source);
   const auto enrolled = Enroll(m, now);
   if (const auto* refused = std::get_if<RejectReason>(&enrolled)) return Reject(*refused);
   const PeerIndex index = std::get<PeerIndex>(enrolled);
@@ -116,6 +115,11 @@ std::optional<RejectReason> Node::Accept(PeerIndex index, const Message& m, Time
   now_ = now;
   // Authentic and from the peer's address: what we echo back to it from now on.
   peer.echo = std::max(peer.echo, m.incarnation);
+  // A peer that sends version 1 or 2 may read nothing newer (a vigil before 0.3): answered
+  // in version 2 from now on, before the checks below, since its echo of us may be stale
+  // exactly because it could not read our version 3. Harmless if this is a replay: every
+  // peer reads version 2. Back to 3 only on a fresh version 3 datagram (after the checks).
+  if (m.version < kWireVersion) peer.wire_version = kWireVersion2;
 
   // Sequence numbers only mean something within one incarnation.
   const std::uint64_t known = peer.monitor.incarnation();
@@ -147,6 +151,7 @@ std::optional<RejectReason> Node::Accept(PeerIndex index, const Message& m, Time
       break;
   }
   if (confirming) peer.confirmed_incarnation = m.incarnation;
+  if (m.version >= kWireVersion) peer.wire_version = kWireVersion;  // fresh: upgraded
   return Apply(index, m, now);
 }
 
@@ -235,10 +240,10 @@ void Node::set_own_incarnation(std::uint64_t incarnation) {
 void Node::Reindex() {
   state_counts_ = {};
   for (const auto& p : peers_) ++state_counts_[static_cast<std::size_t>(p.monitor.state())];
-  by_id_.clear();
+  by_id_.Clear();
   for (std::size_t i = 0; i < peers_.size(); ++i) {
     peers_[i].monitor.set_index(static_cast<PeerIndex>(i));
-    by_id_.emplace(peers_[i].id, static_cast<PeerIndex>(i));
+    by_id_.Insert(peers_[i].id, static_cast<PeerIndex>(i));
   }
   deadlines_ = DeadlineQueue();
   deadlines_.Resize(peers_.size());
@@ -275,8 +280,10 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
     enrolled_detector_ = std::make_shared<const DetectorOptions>(config.detector);
   }
   for (const auto& pc : config.peers) {
-    const auto it = by_id_.find(pc.id);
-    if (it == by_id_.end()) {
+    // Kept records move to `next` as they are met; the index still finds the others (ids
+    // in `peers:` are unique, so none is looked up after its record moved).
+    const auto found = Find(pc.id);
+    if (!found) {
       next.emplace_back(static_cast<PeerIndex>(next.size()), pc, config.heartbeat.interval,
                         SharedOptionsFor(pc.detector));
       next.back().since_wall = now.wall;
@@ -288,8 +295,8 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
       summary.added.push_back(pc.id);
       continue;
     }
-    kept[it->second] = true;
-    PeerRecord& old = peers_[it->second];
+    kept[*found] = true;
+    PeerRecord& old = peers_[*found];
     if (old.enrolled) {  // now listed: a configured peer from here on
       old.enrolled = false;
       --enrolled_count_;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/chunked_vector.h"
+#include "base/id_index.h"
 #include "config/config.h"
 #include "daemon/clock.h"
 #include "daemon/event_ring.h"
@@ -59,6 +60,10 @@ struct PeerRecord {
   // Accepted by enrollment (config.enrollment), not listed in `peers:`: receive-only, no
   // address, judged with the `detector:` defaults, forgotten after enrollment.retention.
   bool enrolled = false;
+  // The wire version we send this peer: 3, or 2 once an authentic datagram from its
+  // address came as version 1 or 2 (an older vigil, which rejects version 3); back to 3 on
+  // a fresh version 3 datagram.
+  std::uint8_t wire_version = kWireVersion;
   // The peer's place in the table, increasing along Node::peers(): a listed peer's position
   // in `peers:`, an enrolled one's kEnrolledOrderBase + its arrival number. A paging cursor
   // of GET /v1/peers, which stays valid while peers come and go.
@@ -314,7 +319,7 @@ class Node final : private TransitionSink {
 
   std::string id_;
   PeerTable peers_;
-  std::unordered_map<std::string, PeerIndex, StringViewHash, std::equal_to<>> by_id_;
+  IdIndex by_id_;  // id -> index in peers_; 8 bytes a slot, the ids stay in peers_
   DeadlineQueue deadlines_;
   EventIdSource event_ids_;
   EventRing ring_;

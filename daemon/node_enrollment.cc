@@ -57,7 +57,7 @@ void Node::FinishEnrollment(PeerIndex index, bool accepted) {
     return;
   }
   // Rejected (a replay, a stale incarnation): as if it had never come. It is the last one.
-  by_id_.erase(peer.id);
+  by_id_.Erase(peer.id, [this](std::uint32_t i) { return std::string_view(peers_[i].id); });
   --state_counts_[static_cast<std::size_t>(peer.monitor.state())];
   deadlines_.Clear(index);
   peers_.pop_back();

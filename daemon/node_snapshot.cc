@@ -70,14 +70,14 @@ void Node::Restore(const PersistedState& state, Timestamp now) {
   restored_write_interval_ = StateWriteInterval(state.peers.size());
   const std::size_t most = peers_.size() + state.peers.size();
   peers_.reserve(most);
-  if (most > by_id_.bucket_count()) by_id_.reserve(most);  // never below ReserveIndex's
+  by_id_.Reserve(most);  // never below ReserveIndex's
   deadlines_.Reserve(most);
   // A snapshot may meet a peer twice (tracked, then forgotten into the remembered table):
   // the later record wins, so a peer restored by this call is restored again.
   std::vector<bool> restored(most, false);
   for (const auto& pp : state.peers) {
-    const auto it = by_id_.find(pp.id);
-    if (it == by_id_.end()) {
+    const auto found = Find(pp.id);
+    if (!found) {
       // A listed peer no longer configured is dropped, unless enrollment would take its id:
       // then its marks must outlive it, or its recorded datagrams would enroll it again.
       if (pp.enrolled || MayEnroll(pp.id)) {
@@ -85,12 +85,12 @@ void Node::Restore(const PersistedState& state, Timestamp now) {
       }
       continue;
     }
-    PeerRecord& p = peers_[it->second];
+    PeerRecord& p = peers_[*found];
     // Already heard: live data wins.
-    if (!restored[it->second] && p.monitor.incarnation_known()) continue;
+    if (!restored[*found] && p.monitor.incarnation_known()) continue;
     RestorePeer(p, pp, state.clean_stop, now);
-    restored[it->second] = true;
-    Reschedule(it->second);
+    restored[*found] = true;
+    Reschedule(*found);
   }
   history_.previous_last = state.last_event_id;
   history_.previous_clean = state.clean_stop;

@@ -1,7 +1,5 @@
 #include "daemon/peer_page.h"
 
-#include <boost/json/array.hpp>
-
 #include <charconv>
 #include <limits>
 
@@ -9,6 +7,7 @@
 
 #include "base/value_text.h"
 #include "daemon/api_json.h"
+#include "json/json_text.h"
 
 namespace vigil {
 
@@ -89,24 +88,44 @@ Result<PeerQuery> ParsePeerQuery(std::string_view query) {
   return q;
 }
 
-boost::json::object PeersPageJson(const Node& node, Timestamp now, const PeerQuery& query) {
-  boost::json::array peers;
+PeerListWriter::PeerListWriter(PeerQuery query)
+    : query_(std::move(query)), resume_after_(query_.after) {}
+
+bool PeerListWriter::WriteNext(const Node& node, Timestamp now, std::string& out,
+                               std::size_t max_scan, std::size_t max_peers) {
+  if (done_) return true;
+  if (!started_) out += "{\"peers\":[";
+  started_ = true;
   const auto& table = node.peers();
-  std::optional<std::uint64_t> last;
-  std::size_t i = query.after ? node.FirstAfter(*query.after) : 0;
-  for (; i < table.size(); ++i) {
-    if (query.limit && peers.size() == query.limit) break;
-    if (!Matches(table[i], query)) continue;
-    peers.push_back(PeerJson(table[i], now));
-    last = table[i].order;
+  std::size_t i = resume_after_ ? node.FirstAfter(*resume_after_) : 0;
+  const auto full = [&] { return query_.limit != 0 && written_ == query_.limit; };
+  for (std::size_t scanned = 0, emitted = 0;
+       i < table.size() && scanned < max_scan && emitted < max_peers && !full();
+       ++i, ++scanned) {
+    resume_after_ = table[i].order;
+    if (!Matches(table[i], query_)) continue;
+    if (written_ > 0) out += ',';
+    out += ToJsonText(PeerJson(table[i], now));
+    last_written_ = table[i].order;
+    ++written_;
+    ++emitted;
   }
-  boost::json::object o;
-  o["peers"] = std::move(peers);
+  if (i < table.size() && !full()) return false;  // more to scan: the next piece
   // More may follow only if the page filled before the end of the table.
-  o["next_cursor"] = (query.limit && i < table.size() && last)
-                         ? boost::json::value(CursorOf(*last))
-                         : boost::json::value(nullptr);
-  return o;
+  out += "],\"next_cursor\":";
+  out += i < table.size() && last_written_ ? fmt::format("\"{}\"", CursorOf(*last_written_))
+                                           : std::string("null");
+  out += "}\n";
+  done_ = true;
+  return true;
+}
+
+std::string PeersPageText(const Node& node, Timestamp now, const PeerQuery& query) {
+  PeerListWriter writer(query);
+  std::string out;
+  while (!writer.WriteNext(node, now, out)) {
+  }
+  return out;
 }
 
 }  // namespace vigil

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "daemon/api_router.h"
 
@@ -33,5 +34,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                               last_event_id,
                               vigil::ApiContext{node, counters, self, {vigil::MonoTime{}, vigil::WallTime{}}});
   if (r.status < 200 || r.status > 599) __builtin_trap();
+  if (r.next_piece) {  // a streamed body (GET /v1/peers): written out whole, in pieces
+    std::string body;
+    int pieces = 0;
+    while (!r.next_piece(body)) {
+      if (++pieces > 1'000'000) __builtin_trap();  // a writer that never finishes
+    }
+  }
   return 0;
 }

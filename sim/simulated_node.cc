@@ -120,7 +120,7 @@ void SimulatedNode::SendSlice(const RoundMessage& m, std::size_t slice) {
   const auto& peers = node_->peers();
   const SliceRange range = SliceOf(slice, peers.size());
   for (std::size_t i = range.begin; i < range.end && i < peers.size(); ++i) {
-    const std::size_t size = composer_->Stamp(m, peers[i].echo, buffer_);
+    const std::size_t size = composer_->Stamp(m, peers[i].echo, peers[i].wire_version, buffer_);
     net_.Send(address_, peers[i].address.ToString(), std::span(buffer_.data(), size));
   }
 }

@@ -14,10 +14,13 @@
 namespace vigil {
 
 inline constexpr std::size_t kKeySize = 32;
-inline constexpr std::size_t kTagSize = 32;
+inline constexpr std::size_t kSipHashKeySize = 16;
 
 struct Key {
   std::array<std::uint8_t, kKeySize> bytes{};
+  // The version 3 MAC's key, derived from `bytes` (docs/protocol.md): BLAKE2b-128 keyed
+  // with `bytes` over "vigil siphash-2-4-128".
+  std::array<std::uint8_t, kSipHashKeySize> siphash_key{};
   std::uint8_t id = 0;  // first byte of a BLAKE2b hash of the key: picks candidates quickly
 };
 
@@ -49,14 +52,15 @@ bool InitCrypto();
 std::string GenerateKeyBase64();
 
 // Appends the authentication trailer (key id, tag over everything before the tag) to the
-// message of `length` bytes in `buffer` and sets its "authenticated" flag. Returns the new
-// length, or 0 if `buffer` is too small.
+// message of `length` bytes in `buffer` and sets its "authenticated" flag; the message's
+// version byte picks the MAC (3: SipHash-2-4-128, 1 and 2: keyed BLAKE2b-256). Returns the
+// new length, or 0 if `buffer` is too small.
 std::size_t Sign(std::span<std::uint8_t> buffer, std::size_t length, const Key& key);
 
 enum class AuthResult : std::uint8_t { kOk, kUnknownKey, kBadTag };
 
-// Checks the trailer of a decoded, authenticated datagram against the ring (constant-time
-// comparison). Requires message.authenticated.
+// Checks the trailer of a decoded, authenticated datagram against the ring with its
+// version's MAC (constant-time comparison). Requires message.authenticated.
 AuthResult Verify(std::span<const std::uint8_t> datagram, const Message& message,
                   const Keyring& ring);
 

@@ -73,9 +73,12 @@ DecodeStatus Decode(std::span<const std::uint8_t> d, Message* out, RejectReason*
   if (d.size() > kMaxMessageSize) return reject(RejectReason::kOversized);
   if (d.size() < kHeaderSizeV1 + 1) return reject(RejectReason::kTooShort);
   if (d[0] != kMagic0 || d[1] != kMagic1) return reject(RejectReason::kBadMagic);
-  if (d[2] != kWireVersion && d[2] != kWireVersion1) return reject(RejectReason::kBadVersion);
-  const bool v2 = d[2] == kWireVersion;
-  const std::size_t header = v2 ? kHeaderSize : kHeaderSizeV1;
+  const std::uint8_t version = d[2];
+  if (version < kWireVersion1 || version > kWireVersion) {
+    return reject(RejectReason::kBadVersion);
+  }
+  const bool has_echo = version >= kWireVersion2;
+  const std::size_t header = has_echo ? kHeaderSize : kHeaderSizeV1;
   if (d[3] != static_cast<std::uint8_t>(MessageType::kHeartbeat) &&
       d[3] != static_cast<std::uint8_t>(MessageType::kLeave)) {
     return reject(RejectReason::kBadType);
@@ -86,7 +89,7 @@ DecodeStatus Decode(std::span<const std::uint8_t> d, Message* out, RejectReason*
   if (id_len == 0 || id_len > kMaxSenderIdSize) return reject(RejectReason::kBadIdLength);
   if (d[6] != 0 || d[7] != 0) return reject(RejectReason::kBadReserved);
   const bool authenticated = (flags & kFlagAuthenticated) != 0;
-  const std::size_t expected = header + id_len + (authenticated ? kAuthTrailerSize : 0);
+  const std::size_t expected = header + id_len + (authenticated ? AuthTrailerSize(version) : 0);
   if (d.size() != expected) return reject(RejectReason::kLengthMismatch);
   for (std::size_t i = 0; i < id_len; ++i) {
     if (!IsIdChar(d[header + i])) return reject(RejectReason::kBadId);
@@ -94,18 +97,19 @@ DecodeStatus Decode(std::span<const std::uint8_t> d, Message* out, RejectReason*
   const std::uint32_t interval = Load32(&d[24]);
   if (interval == 0) return reject(RejectReason::kBadInterval);
 
+  out->version = version;
   out->type = static_cast<MessageType>(d[3]);
   out->incarnation = Load64(&d[8]);
   out->sequence = Load64(&d[16]);
   out->interval_us = interval;
   out->send_time_us = Load64(&d[28]);
-  out->has_echo = v2;
-  out->echo = v2 ? Load64(&d[36]) : 0;
+  out->has_echo = has_echo;
+  out->echo = has_echo ? Load64(&d[36]) : 0;
   out->sender_id = std::string_view(reinterpret_cast<const char*>(&d[header]), id_len);
   out->authenticated = authenticated;
   if (authenticated) {
     out->key_id = d[header + id_len];
-    out->tag = d.subspan(header + id_len + 1, 32);
+    out->tag = d.subspan(header + id_len + 1, TagSize(version));
   } else {
     out->key_id = 0;
     out->tag = {};
@@ -115,12 +119,13 @@ DecodeStatus Decode(std::span<const std::uint8_t> d, Message* out, RejectReason*
 
 std::size_t Encode(const Message& m, std::span<std::uint8_t> out) {
   if (!IsValidSenderId(m.sender_id) || m.interval_us == 0) return 0;
+  if (m.version != kWireVersion && m.version != kWireVersion2) return 0;
   const std::size_t size = kHeaderSize + m.sender_id.size();
   if (out.size() < size) return 0;
   std::uint8_t* p = out.data();
   p[0] = kMagic0;
   p[1] = kMagic1;
-  p[2] = kWireVersion;
+  p[2] = m.version;
   p[3] = static_cast<std::uint8_t>(m.type);
   p[4] = 0;
   p[5] = static_cast<std::uint8_t>(m.sender_id.size());
@@ -136,7 +141,12 @@ std::size_t Encode(const Message& m, std::span<std::uint8_t> out) {
 }
 
 void SetEcho(std::span<std::uint8_t> message, std::uint64_t echo) {
-  if (message.size() >= kHeaderSize && message[2] == kWireVersion) Store64(&message[36], echo);
+  if (message.size() >= kHeaderSize && message[2] >= kWireVersion2) Store64(&message[36], echo);
+}
+
+void SetVersion(std::span<std::uint8_t> message, std::uint8_t version) {
+  const bool encoded = message.size() >= kHeaderSize && message[2] >= kWireVersion2;
+  if (encoded && (version == kWireVersion || version == kWireVersion2)) message[2] = version;
 }
 
 }  // namespace vigil

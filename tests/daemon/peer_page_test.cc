@@ -1,10 +1,12 @@
 // GET /v1/peers filters and paging (daemon/peer_page.h), and the route's 400s.
 #include "daemon/peer_page.h"
 
+#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "daemon/api_router.h"
 #include "tests/daemon/enrolling_node.h"
@@ -32,7 +34,7 @@ class PeerPageTest : public ::testing::Test {
   std::vector<std::string> Page(const std::string& query, std::string* cursor, double at) {
     const auto q = ParsePeerQuery(query);
     EXPECT_TRUE(q) << q.message();
-    const auto page = PeersPageJson(node, T(at), *q);
+    const auto page = boost::json::parse(PeersPageText(node, T(at), *q)).as_object();
     std::vector<std::string> ids;
     for (const auto& p : page.at("peers").as_array()) {
       ids.emplace_back(p.as_object().at("id").as_string());
@@ -79,6 +81,73 @@ TEST_F(PeerPageTest, PagingReturnsEveryPeerPresentThroughoutExactlyOnce) {
   }
   EXPECT_EQ(seen.count("a"), 1u);  // the listed peer comes first
   for (const auto& id : seen) EXPECT_EQ(seen.count(id), 1u) << id;
+}
+
+// One body written in small pieces while peers come and go between them keeps the paging
+// promise: every peer present throughout exactly once, newcomers at the end, the forgotten
+// not after they left; and every piece is bounded.
+TEST_F(PeerPageTest, AStreamedBodyReturnsEveryPeerPresentThroughoutExactlyOnce) {
+  std::vector<std::string> alive;
+  for (int i = 0; i < 40; ++i) {
+    Send("u" + std::to_string(i), 0);
+    if (i % 10 != 1) alive.push_back("u" + std::to_string(i));
+  }
+  PeerListWriter writer(*ParsePeerQuery(""));
+  std::string body;
+  double at = 100;
+  int pieces = 0;
+  for (bool done = false; !done; ++pieces) {
+    std::string piece;
+    done = writer.WriteNext(node, T(at), piece, /*max_scan=*/5, /*max_peers=*/3);
+    std::size_t peers_in_piece = 0;
+    for (auto at_id = piece.find("\"id\":"); at_id != std::string::npos;
+         at_id = piece.find("\"id\":", at_id + 1)) {
+      ++peers_in_piece;
+    }
+    EXPECT_LE(peers_in_piece, 3u) << piece;
+    body += piece;
+    alive.push_back("new" + std::to_string(pieces));
+    for (const auto& id : alive) Send(id, at);
+    at += 700;
+    node.RunDue(T(at));
+    if (pieces == 3) {
+      EXPECT_EQ(node.ForgetSilent(T(6'000)), 4u);  // u1, u11, u21, u31
+    }
+    ASSERT_LT(pieces, 200);
+  }
+  EXPECT_GT(pieces, 10);
+  const auto doc = boost::json::parse(body).as_object();
+  EXPECT_TRUE(doc.at("next_cursor").is_null());
+  std::multiset<std::string> seen;
+  for (const auto& p : doc.at("peers").as_array()) {
+    seen.emplace(p.as_object().at("id").as_string());
+  }
+  for (int i = 0; i < 40; ++i) {
+    if (i % 10 == 1) continue;
+    EXPECT_EQ(seen.count("u" + std::to_string(i)), 1u) << "u" << i;
+  }
+  for (const auto& id : seen) EXPECT_EQ(seen.count(id), 1u) << id;
+  EXPECT_EQ(seen.count("a"), 1u);
+  EXPECT_GT(seen.count("new1"), 0u);  // arrived before the pieces reached the end
+  std::string after;  // a finished writer appends nothing
+  EXPECT_TRUE(writer.WriteNext(node, T(at), after));
+  EXPECT_TRUE(after.empty());
+}
+
+TEST_F(PeerPageTest, ALimitEndsTheBodyWithACursorOnlyIfMoreMayFollow) {
+  for (int i = 0; i < 6; ++i) Send("u" + std::to_string(i), 0);
+  for (const auto& [query, ids, more] :
+       std::vector<std::tuple<std::string, std::size_t, bool>>{
+           {"limit=3", 3, true}, {"limit=7", 7, false}, {"limit=100", 7, false},
+           {"prefix=u&limit=6", 6, false}, {"prefix=u&limit=5", 5, true}}) {
+    PeerListWriter writer(*ParsePeerQuery(query));
+    std::string body;
+    while (!writer.WriteNext(node, T(10), body, 2, 1)) {
+    }
+    const auto doc = boost::json::parse(body).as_object();
+    EXPECT_EQ(doc.at("peers").as_array().size(), ids) << query;
+    EXPECT_EQ(!doc.at("next_cursor").is_null(), more) << query << ": " << body;
+  }
 }
 
 TEST_F(PeerPageTest, FiltersSelectByStatePrefixAndLastSeen) {

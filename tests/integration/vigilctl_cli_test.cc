@@ -41,6 +41,25 @@ std::set<std::string> Options(const std::string& text) {
   return found;
 }
 
+// The release is declared once, in the top-level CMakeLists.txt; both programs print it.
+TEST(VigilctlCli, BothProgramsPrintTheReleaseTheProjectDeclares) {
+  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/CMakeLists.txt");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string cmake = text.str();
+  const std::string declaration = "project(vigil VERSION ";
+  const auto at = cmake.find(declaration);
+  ASSERT_NE(at, std::string::npos);
+  const auto from = at + declaration.size();
+  const std::string version = cmake.substr(from, cmake.find(' ', from) - from);
+  ASSERT_FALSE(version.empty());
+  std::string out;
+  EXPECT_EQ(RunCommand(VigildPath() + " --version", &out), 0);
+  EXPECT_EQ(out, "vigild " + version + "\n");
+  EXPECT_EQ(RunCommand(VigilctlPath() + " --version", &out), 0);
+  EXPECT_EQ(out, "vigilctl " + version + "\n");
+}
+
 TEST(VigilctlCli, AnOptionOfAnotherCommandIsAnErrorNamingIt) {
   std::string out;
   EXPECT_EQ(Ctl("status --holdout 2", &out), 2);

@@ -17,8 +17,9 @@ namespace {
 
 using testing::AtMs;
 
-std::vector<std::uint8_t> Signed(const Key* key, std::string_view from, std::uint64_t seq) {
-  return testing::SignedMessage(key, from, 1, seq);
+std::vector<std::uint8_t> Signed(const Key* key, std::string_view from, std::uint64_t seq,
+                                 std::uint8_t version = kWireVersion) {
+  return testing::SignedMessage(key, from, 1, seq, version);
 }
 
 Keyring Ring(const std::string& text) {
@@ -74,25 +75,54 @@ TEST(Keyring, RefusesFilesOthersCanRead) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(Mac, SignedDatagramsVerifyAndEveryAlterationFails) {
+class MacTest : public ::testing::TestWithParam<std::uint8_t> {};
+
+TEST_P(MacTest, SignedDatagramsVerifyAndEveryAlterationFails) {
   const Keyring ring = Ring(GenerateKeyBase64());
-  const auto d = Signed(&ring.primary(), "n2", 7);
+  const auto d = Signed(&ring.primary(), "n2", 7, GetParam());
   Message m;
   RejectReason why{};
   ASSERT_EQ(Decode(d, &m, &why), DecodeStatus::kOk);
   ASSERT_TRUE(m.authenticated);
+  EXPECT_EQ(m.version, GetParam());
+  EXPECT_EQ(m.tag.size(), TagSize(GetParam()));
   EXPECT_EQ(Verify(d, m, ring), AuthResult::kOk);
+  int verified = 0;
   for (std::size_t i = 0; i < d.size(); ++i) {
-    if (i == 4 || i == 5) continue;  // flags and id length: these fail decoding instead
-    auto altered = d;
-    altered[i] ^= 0x01;
-    Message am;
-    if (Decode(altered, &am, &why) != DecodeStatus::kOk) continue;
-    EXPECT_NE(Verify(altered, am, ring), AuthResult::kOk) << "byte " << i;
+    for (const std::uint8_t bit : {std::uint8_t{0x01}, std::uint8_t{0x80}}) {
+      auto altered = d;
+      altered[i] ^= bit;
+      Message am;
+      if (Decode(altered, &am, &why) != DecodeStatus::kOk) continue;  // flags, lengths
+      ++verified;
+      EXPECT_NE(Verify(altered, am, ring), AuthResult::kOk) << "byte " << i;
+    }
   }
+  EXPECT_GT(verified, static_cast<int>(d.size()));  // most alterations reach the MAC
   const Keyring other = Ring(GenerateKeyBase64());
   EXPECT_NE(Verify(d, m, other), AuthResult::kOk);
 }
+
+TEST_P(MacTest, EveryKeyOfTheRingIsTriedAndAnUnknownKeyIdIsSaidSo) {
+  const std::string a = GenerateKeyBase64(), b = GenerateKeyBase64();
+  const Keyring old_ring = Ring(b), ring = Ring(a + "\n" + b + "\n");
+  const auto d = Signed(&old_ring.primary(), "n2", 3, GetParam());  // the secondary key
+  Message m;
+  RejectReason why{};
+  ASSERT_EQ(Decode(d, &m, &why), DecodeStatus::kOk);
+  EXPECT_EQ(Verify(d, m, ring), AuthResult::kOk);
+  auto unknown = d;
+  unknown[d.size() - TagSize(GetParam()) - 1] = static_cast<std::uint8_t>(m.key_id + 1);
+  ASSERT_EQ(Decode(unknown, &m, &why), DecodeStatus::kOk);
+  if (m.key_id != ring.keys()[0].id && m.key_id != ring.keys()[1].id) {
+    EXPECT_EQ(Verify(unknown, m, ring), AuthResult::kUnknownKey);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, MacTest, ::testing::Values(kWireVersion2, kWireVersion),
+                         [](const auto& param_info) {
+                           return "v" + std::to_string(param_info.param);
+                         });
 
 class AuthNodeTest : public ::testing::Test {
  protected:
@@ -128,6 +158,35 @@ TEST_F(AuthNodeTest, OnlyVerifiedDatagramsCount) {
   EXPECT_EQ(Feed(Signed(&ring.primary(), "n2", 1), 20), RejectReason::kOldSequence);
 }
 
+TEST_F(AuthNodeTest, APeerIsAnsweredInVersion2AfterItsVersion2AndIn3AfterAFresh3) {
+  EXPECT_EQ(node.peers()[0].wire_version, kWireVersion);  // never heard: the newest
+  EXPECT_FALSE(Feed(Signed(&ring.primary(), "n2", 1, kWireVersion2), 0));
+  EXPECT_EQ(node.peers()[0].wire_version, kWireVersion2);  // an older vigil
+  EXPECT_FALSE(Feed(Signed(&ring.primary(), "n2", 2, kWireVersion), 100));
+  EXPECT_EQ(node.peers()[0].wire_version, kWireVersion);  // upgraded
+  // A replayed version 3 datagram does not talk us back up after a version 2 one...
+  EXPECT_FALSE(Feed(Signed(&ring.primary(), "n2", 3, kWireVersion2), 200));
+  EXPECT_EQ(Feed(Signed(&ring.primary(), "n2", 2, kWireVersion), 300),
+            RejectReason::kOldSequence);
+  EXPECT_EQ(node.peers()[0].wire_version, kWireVersion2);
+  // ... and a forged version 2 one does not talk us down.
+  EXPECT_FALSE(Feed(Signed(&ring.primary(), "n2", 4, kWireVersion), 400));
+  const Keyring attacker = Ring(GenerateKeyBase64());
+  EXPECT_TRUE(Feed(Signed(&attacker.primary(), "n2", 5, kWireVersion2), 500));
+  EXPECT_EQ(node.peers()[0].wire_version, kWireVersion);
+}
+
+// An older vigil that restarted cannot read our version 3, so it still echoes our old
+// incarnation (or none): its datagrams are `unconfirmed`, yet they must switch us to
+// version 2, or neither side would ever hear the other (docs/protocol.md, "Versions").
+TEST_F(AuthNodeTest, AnUnconfirmedVersion2PeerIsAnsweredInVersion2) {
+  node.set_own_incarnation(42);  // the datagram below echoes 0: not this run
+  node.SetAuthentication(ring, true, /*require_echo=*/true);
+  EXPECT_EQ(Feed(Signed(&ring.primary(), "n2", 1, kWireVersion2), 0), RejectReason::kUnconfirmed);
+  EXPECT_EQ(node.peers()[0].wire_version, kWireVersion2);
+  EXPECT_EQ(node.peers()[0].echo, 1u);  // and our next datagram echoes its incarnation
+}
+
 TEST_F(AuthNodeTest, WithoutRequireAuthUnsignedIsAcceptedButForgedIsNot) {
   node.SetAuthentication(ring, false);
   EXPECT_FALSE(Feed(Signed(nullptr, "n2", 1), 0));
@@ -141,19 +200,33 @@ TEST_F(AuthNodeTest, WithoutRequireAuthUnsignedIsAcceptedButForgedIsNot) {
 namespace vigil {
 namespace {
 
-// fuzz/corpus/datagram/signed was made by Python's hashlib from docs/protocol.md alone
-// (key bytes 0..31): vigild must accept it, so the document is enough to write a sender.
-TEST(Mac, ADatagramSignedFromTheDocumentVerifies) {
-  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/fuzz/corpus/datagram/signed", std::ios::binary);
+// fuzz/corpus/datagram/signed (version 1), signed-v2 and signed-v3 were made in Python from
+// docs/protocol.md alone (key bytes 0..31; hashlib, and the page's SipHash function): vigild
+// must accept them, so the document is enough to write a sender.
+class DocumentSignedTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(DocumentSignedTest, Verifies) {
+  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/fuzz/corpus/datagram/" + GetParam(),
+                   std::ios::binary);
   ASSERT_TRUE(in);
-  const std::vector<std::uint8_t> d((std::istreambuf_iterator<char>(in)), {});
+  std::vector<std::uint8_t> d((std::istreambuf_iterator<char>(in)), {});
   const auto ring = Keyring::Parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
   ASSERT_TRUE(ring) << ring.message();
   Message m;
   RejectReason reason{};
   ASSERT_EQ(Decode(d, &m, &reason), DecodeStatus::kOk) << RejectReasonName(reason);
   EXPECT_EQ(Verify(d, m, *ring), AuthResult::kOk);
+  d.back() ^= 1;
+  ASSERT_EQ(Decode(d, &m, &reason), DecodeStatus::kOk);
+  EXPECT_EQ(Verify(d, m, *ring), AuthResult::kBadTag);
 }
+
+INSTANTIATE_TEST_SUITE_P(Mac, DocumentSignedTest,
+                         ::testing::Values("signed", "signed-v2", "signed-v3"),
+                         [](const auto& param_info) {
+                           const std::string name = param_info.param;
+                           return name == "signed" ? "Version1" : "Version" + name.substr(8);
+                         });
 
 }  // namespace
 }  // namespace vigil

@@ -12,8 +12,10 @@ namespace vigil::testing {
 
 inline std::vector<std::uint8_t> EncodedMessage(std::string_view from, std::uint64_t incarnation,
                                                 std::uint64_t sequence,
-                                                MessageType type = MessageType::kHeartbeat) {
+                                                MessageType type = MessageType::kHeartbeat,
+                                                std::uint8_t version = kWireVersion) {
   Message m;
+  m.version = version;
   m.type = type;
   m.sender_id = from;
   m.incarnation = incarnation;
@@ -24,10 +26,12 @@ inline std::vector<std::uint8_t> EncodedMessage(std::string_view from, std::uint
   return out;
 }
 
-// A heartbeat signed with `key` (left unsigned when null).
+// A heartbeat signed with `key` (left unsigned when null) in wire `version` (2 or 3).
 inline std::vector<std::uint8_t> SignedMessage(const Key* key, std::string_view from,
-                                               std::uint64_t incarnation, std::uint64_t sequence) {
-  std::vector<std::uint8_t> out = EncodedMessage(from, incarnation, sequence);
+                                               std::uint64_t incarnation, std::uint64_t sequence,
+                                               std::uint8_t version = kWireVersion) {
+  std::vector<std::uint8_t> out =
+      EncodedMessage(from, incarnation, sequence, MessageType::kHeartbeat, version);
   if (!key) return out;
   const std::size_t size = out.size();
   out.resize(kMaxMessageSize);

@@ -59,6 +59,46 @@ TEST(WireFormat, Version1IsStillAcceptedWithoutAnEcho) {
   EXPECT_EQ(out.sender_id, "node1");
 }
 
+TEST(WireFormat, Version2IsTheSameLayoutWithItsOwnVersionByte) {
+  Message m = Sample();
+  m.version = kWireVersion2;
+  const auto v2 = EncodeOk(m);
+  auto v3 = EncodeOk(Sample());
+  EXPECT_EQ(v2[2], 2);
+  EXPECT_EQ(v3[2], 3);
+  SetVersion(v3, kWireVersion2);
+  EXPECT_EQ(v3, v2);
+  SetVersion(v3, 1);  // not a version Encode writes: left alone
+  EXPECT_EQ(v3, v2);
+  Message out;
+  RejectReason why{};
+  ASSERT_EQ(Decode(v2, &out, &why), DecodeStatus::kOk);
+  EXPECT_EQ(out.version, kWireVersion2);
+  EXPECT_TRUE(out.has_echo);
+  m.version = 1;
+  std::vector<std::uint8_t> buffer(kMaxMessageSize);
+  EXPECT_EQ(Encode(m, buffer), 0u);  // vigild never writes version 1
+}
+
+TEST(WireFormat, TheTrailerLengthFollowsTheVersion) {
+  for (std::uint8_t version : {kWireVersion2, kWireVersion}) {
+    Message m = Sample();
+    m.version = version;
+    auto b = EncodeOk(m);
+    b[4] = kFlagAuthenticated;
+    b.push_back(7);  // key id
+    b.resize(b.size() + TagSize(version), 0xAB);
+    Message out;
+    RejectReason why{};
+    ASSERT_EQ(Decode(b, &out, &why), DecodeStatus::kOk) << RejectReasonName(why);
+    EXPECT_EQ(out.key_id, 7);
+    EXPECT_EQ(out.tag.size(), version == kWireVersion ? 16u : 32u);
+    b.push_back(0);  // the other version's length is not accepted
+    EXPECT_EQ(Decode(b, &out, &why), DecodeStatus::kRejected);
+    EXPECT_EQ(why, RejectReason::kLengthMismatch);
+  }
+}
+
 TEST(WireFormat, SetEchoRewritesOnlyTheEchoField) {
   auto b = EncodeOk(Sample());
   SetEcho(b, 77);
@@ -75,7 +115,7 @@ TEST(WireFormat, LayoutIsBigEndianAsDocumented) {
   ASSERT_EQ(b.size(), kHeaderSize + 5);
   EXPECT_EQ(b[0], 0x56);
   EXPECT_EQ(b[1], 0x47);
-  EXPECT_EQ(b[2], 2);  // version
+  EXPECT_EQ(b[2], 3);  // version
   EXPECT_EQ(b[3], 1);  // heartbeat
   EXPECT_EQ(b[4], 0);  // flags
   EXPECT_EQ(b[5], 5);  // id length
@@ -139,7 +179,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadDatagram{"oversized", [](auto& b) { b.resize(kMaxMessageSize + 1, 'a'); },
                     RejectReason::kOversized},
         BadDatagram{"bad_magic", [](auto& b) { b[1] = 'X'; }, RejectReason::kBadMagic},
-        BadDatagram{"version_3", [](auto& b) { b[2] = 3; }, RejectReason::kBadVersion},
+        BadDatagram{"version_4", [](auto& b) { b[2] = 4; }, RejectReason::kBadVersion},
         BadDatagram{"version_1_with_echo", [](auto& b) { b[2] = 1; },
                     RejectReason::kLengthMismatch},
         BadDatagram{"version_0", [](auto& b) { b[2] = 0; }, RejectReason::kBadVersion},

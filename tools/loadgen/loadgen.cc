@@ -4,6 +4,7 @@
 //   vigil-loadgen --to 127.0.0.1:7946 --senders 10000 [--prefix user-] [--keyring FILE]
 //                 [--rate 0] [--seconds 5] [--count 0] [--sources 16] [--gso]
 //                 [--interval 10s] [--incarnation 0] [--silence-every 0 --silence-at 0]
+//                 [--wire-version 3]
 //
 // Sender i is `<prefix><i>`, zero-padded so every datagram has the same size. Heartbeats go
 // round after round to senders 0..N-1 (round r carries sequence r+1), so with --rate R each
@@ -29,6 +30,7 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -75,6 +77,7 @@ struct Options {
   double silence_at = 0;
   std::uint64_t first_sequence = 1;
   bool redis = false;
+  unsigned wire_version = kWireVersion;
 };
 
 // Builds heartbeat k: sender k % senders, round k / senders.
@@ -94,6 +97,7 @@ class HeartbeatMaker {
     const std::uint64_t sender = k % o_.senders;
     const std::string id = fmt::format("{}{:0{}}", o_.prefix, sender, width_);
     Message m;
+    m.version = static_cast<std::uint8_t>(o_.wire_version);
     m.incarnation = incarnation_;
     m.sequence = k / o_.senders + o_.first_sequence;
     m.interval_us = interval_us_;
@@ -236,7 +240,15 @@ std::optional<std::string> Check(const Options& o, sockaddr_in* to) {
       ::inet_pton(AF_INET, o.to.substr(0, colon).c_str(), &to->sin_addr) != 1) {
     return "--to must be IPv4:PORT, found '" + o.to + "'";
   }
-  to->sin_port = htons(static_cast<std::uint16_t>(std::stoi(o.to.substr(colon + 1))));
+  const std::string port_text = o.to.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
+      port > 65535) {
+    return "--to: the port must be 1..65535, found '" + port_text + "'";
+  }
+  to->sin_port = htons(static_cast<std::uint16_t>(port));
   if (o.senders == 0) return "--senders must be at least 1";
   if (o.sources == 0 || o.sources > 60000) return "--sources must be 1..60000";
   if (o.rate < 0) return "--rate must be >= 0";
@@ -244,6 +256,9 @@ std::optional<std::string> Check(const Options& o, sockaddr_in* to) {
   if (o.silence_every && o.rate == 0) return "--silence-every needs a --rate";
   if (o.redis && (o.rate == 0 || o.gso)) return "--redis needs a --rate (and no --gso)";
   if (o.first_sequence == 0) return "--first-sequence must be at least 1";
+  if (o.wire_version != kWireVersion && o.wire_version != kWireVersion2) {
+    return "--wire-version must be 2 (BLAKE2b tags) or 3 (SipHash tags)";
+  }
   return std::nullopt;
 }
 
@@ -316,6 +331,8 @@ int main(int argc, char** argv) {
       ("silence-every", po::value(&o.silence_every), "silence every M-th sender ...")
       ("silence-at", po::value(&o.silence_at), "... from this many seconds on")
       ("first-sequence", po::value(&o.first_sequence), "sequence of the first round (default 1)")
+      ("wire-version", po::value(&o.wire_version),
+       "3 (default; SipHash-2-4 tags) or 2 (BLAKE2b tags, as older vigil sends)")
       ("redis", po::bool_switch(&o.redis),
        "send `SET <prefix><i> 1 EX 30` to a redis-server at --to over --sources TCP connections")
       ("help,h", "print this help");
