@@ -194,9 +194,38 @@ def api_latencies(v, a):
     return out
 
 
+def read_counting(sock_path, target, needle, timeout=900):
+    """GET `target` (Connection: close) and count `needle` in the body as it streams in,
+    keeping none of it: this process stays small and never holds the GIL for long (a probe
+    thread beside it would otherwise time the copy of a 500 MB body, not vigild)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(sock_path)
+    s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    head, total, count, tail = b"", 0, 0, b""
+    while True:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        if head is not None and b"\r\n\r\n" not in head + chunk:
+            head += chunk
+            continue
+        if head is not None:
+            head, _, chunk = (head + chunk).partition(b"\r\n\r\n")
+            status, head = int(head.split()[1]), None
+        total += len(chunk)
+        data = tail + chunk
+        count += data.count(needle)
+        # Kept for the next read: too short to hold a needle, so none is counted twice, and
+        # one split across two reads is counted once.
+        tail = data[-(len(needle) - 1):]
+    s.close()
+    return status, total, count
+
+
 def whole_list(v, prober):
     """GET /v1/peers without a limit, streamed: how long, how big, how many peers, the
-    slowest /v1/health probe meanwhile, and vigild's RSS growth while it was written."""
+    slowest /v1/health probe meanwhile, vigild's latest loop tick and RSS growth meanwhile."""
     rss0, peak, done = rss_kib(v.proc.pid), [0], threading.Event()
 
     def sample():
@@ -206,12 +235,22 @@ def whole_list(v, prober):
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    lag0 = metrics(v.sock)
     t0 = time.monotonic()
-    ms, status, body = timed_get(v.sock, "/v1/peers", timeout=900)
+    status, size, peers = read_counting(v.sock, "/v1/peers", b'"id":"')
+    ms = (time.monotonic() - t0) * 1000
+    probe = prober.worst(t0)
     done.set()
     sampler.join()
-    return {"ms": ms, "status": status, "mb": len(body) / 1e6, "peers": body.count(b'"id":"'),
-            "probe_max_ms": prober.worst(t0), "rss_growth_mib": max(0, peak[0] - rss0) / 1024}
+    lag1 = metrics(v.sock)
+    late = {le: total(lag1, f'vigil_loop_lag_seconds_bucket{{le="+Inf"}}') -
+            total(lag0, f'vigil_loop_lag_seconds_bucket{{le="+Inf"}}') -
+            (total(lag1, f'vigil_loop_lag_seconds_bucket{{le="{le}"}}') -
+             total(lag0, f'vigil_loop_lag_seconds_bucket{{le="{le}"}}'))
+            for le in ("0.01", "0.05")}
+    return {"ms": ms, "status": status, "mb": size / 1e6, "peers": peers,
+            "probe_max_ms": probe, "late": late,
+            "rss_growth_mib": max(0, peak[0] - rss0) / 1024}
 
 
 def feed_phase(v, a, interval, rounds):
@@ -388,7 +427,9 @@ def main():
         w = r["whole"]
         print(f"{'whole list, streamed':<26} {w['ms']:8.0f} ms: status {w['status']}, "
               f"{w['peers']} peers, {w['mb']:.0f} MB; slowest /v1/health meanwhile "
-              f"{w['probe_max_ms']:.1f} ms; vigild RSS +{w['rss_growth_mib']:.0f} MiB")
+              f"{w['probe_max_ms']:.1f} ms; loop ticks late by more than 10 / 50 ms "
+              f"meanwhile: {w['late']['0.01']:.0f} / {w['late']['0.05']:.0f}; vigild RSS "
+              f"+{w['rss_growth_mib']:.0f} MiB")
         k = r["killed_ms"]
         print(f"{'single peer, killed (' + str(len(k)) + ')':<26} {k[len(k) // 2]:8.1f} {k[-1]:8.1f}"
               " (after the kill)")
