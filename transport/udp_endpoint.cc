@@ -1,5 +1,6 @@
 #include "transport/udp_endpoint.h"
 
+#include <linux/sock_diag.h>  // SK_MEMINFO_*
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -38,11 +39,9 @@ Result<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Open(asio::io_context& io, con
   if (!ec) ep->socket_.non_blocking(true, ec);
   if (!ec) {
     // A larger receive buffer rides out bursts (many peers, a stalled loop); the kernel caps
-    // it at net.core.rmem_max. SO_RXQ_OVFL makes the kernel report what it still dropped.
+    // it at net.core.rmem_max. What it still drops, ReadKernelDrops reads.
     const int bytes = 4 << 20;
     ::setsockopt(ep->socket_.native_handle(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    const int on = 1;
-    ::setsockopt(ep->socket_.native_handle(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
   }
   if (!ec) ep->socket_.bind(bind, ec);
   if (!ec) ep->local_ = ep->socket_.local_endpoint(ec);
@@ -70,8 +69,6 @@ struct UdpEndpoint::ReceiveScratch {
   std::array<mmsghdr, kBatchSize> headers{};
   std::array<iovec, kBatchSize> iovs{};
   std::array<sockaddr_storage, kBatchSize> addrs{};
-  // Room for the SO_RXQ_OVFL control message (a uint32 drop counter) per datagram.
-  std::array<std::array<char, CMSG_SPACE(sizeof(std::uint32_t))>, kBatchSize> controls{};
   std::array<ReceivedDatagram, kBatchSize> batch{};
 };
 
@@ -84,8 +81,6 @@ std::size_t UdpEndpoint::ReceiveBatch() {
     s.headers[i].msg_hdr.msg_iovlen = 1;
     s.headers[i].msg_hdr.msg_name = &s.addrs[i];
     s.headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    s.headers[i].msg_hdr.msg_control = s.controls[i].data();
-    s.headers[i].msg_hdr.msg_controllen = s.controls[i].size();
   }
   const int n = ::recvmmsg(fd_, s.headers.data(),
                            static_cast<unsigned>(kBatchSize), MSG_DONTWAIT, nullptr);
@@ -104,16 +99,17 @@ std::size_t UdpEndpoint::ReceiveBatch() {
     const std::size_t addr_len = std::min<std::size_t>(h.msg_hdr.msg_namelen, d.from.capacity());
     std::memcpy(d.from.data(), &s.addrs[i], addr_len);
     d.from.resize(addr_len);
-    for (cmsghdr* c = CMSG_FIRSTHDR(&h.msg_hdr); c != nullptr;
-         c = CMSG_NXTHDR(const_cast<msghdr*>(&h.msg_hdr), c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-        std::uint32_t dropped = 0;
-        std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
-        kernel_drops_ = dropped;  // cumulative since the socket opened
-      }
-    }
   }
   return static_cast<std::size_t>(n);
+}
+
+void UdpEndpoint::ReadKernelDrops() {
+  std::array<std::uint32_t, SK_MEMINFO_VARS> meminfo{};
+  socklen_t length = sizeof meminfo;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, meminfo.data(), &length) == 0 &&
+      length > SK_MEMINFO_DROPS * sizeof(std::uint32_t)) {
+    kernel_drops_ = meminfo[SK_MEMINFO_DROPS];  // cumulative since the socket opened
+  }
 }
 
 std::size_t UdpEndpoint::Drain() {
@@ -126,6 +122,7 @@ std::size_t UdpEndpoint::Drain() {
   for (std::size_t round = 0; round < kMaxDrainRounds && open_; ++round) {
     const std::size_t n = ReceiveBatch();
     total += n;
+    if (n > 0 && round == 0) ReadKernelDrops();  // once a wake-up, before the handler sees it
     if (n > 0) handler_(std::span<const ReceivedDatagram>(scratch_->batch.data(), n));
     if (n < kBatchSize) break;
   }

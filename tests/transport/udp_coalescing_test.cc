@@ -135,5 +135,19 @@ TEST_F(UdpCoalescing, ASendWaitingForRoomIsNotHeldUpByAHoldThatLasts) {
   EXPECT_TRUE(endpoint_->holding());
 }
 
+// What overflows the receive buffer is counted (vigil_receive_buffer_drops_total): on
+// loopback every datagram sent is either received or dropped by the receiving socket.
+TEST_F(UdpCoalescing, EveryDatagramIsReceivedOrCountedAsDroppedByTheKernel) {
+  constexpr std::size_t kSent = 50'000;  // far more than any receive buffer holds
+  for (std::size_t i = 0; i < kSent; ++i) Send();  // the loop is not running: nothing read
+  std::size_t last = 0;
+  ASSERT_TRUE(RunUntil([&] {
+    const bool settled = handled_ > 0 && handled_ == last;
+    last = handled_;
+    return settled && handled_ + endpoint_->kernel_drops() == kSent;
+  })) << handled_ << " received, " << endpoint_->kernel_drops() << " counted as dropped";
+  EXPECT_GT(endpoint_->kernel_drops(), 0u);
+}
+
 }  // namespace
 }  // namespace vigil
