@@ -9,12 +9,14 @@ Prints:
      sent, what vigild rejected and what the kernel dropped, false downs, and the latency
      of GET /v1/peers/n2 during the flood;
   scale: one vigild with --scale-peers configured peers at a 1 s interval (all but two on
-     loopback addresses where nobody listens): its CPU, the length of a heartbeat round,
+     loopback addresses where a socket that never reads drops what arrives): its CPU, the length of a heartbeat round,
      its health throughout, and how long after its last heartbeat a SIGKILLed peer among
-     them is reported down, against the detector's bound.
+     them is reported down, against the detector's bound; before it, vigil-bare-sender
+     sends the same rounds to the same addresses for as long, doing nothing else: its CPU
+     is the baseline (the kernel's send path) vigild's is a ratio to.
 Everything stays on 127.0.0.1 and stops by itself.
 """
-import argparse, base64, hashlib, json, os, signal, statistics, subprocess, sys, tempfile, threading, time
+import argparse, base64, hashlib, json, os, signal, socket, statistics, subprocess, sys, tempfile, threading, time
 
 from measure_daemon import EventCounter, Node, first_time, free_ports, http_get, pct, rss_kib, wait_for
 
@@ -99,7 +101,16 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def scale(vigild, n_peers):
+def bare_sender(bins, port, n_peers, seconds):
+    """The same rounds as vigild's at 1 s, sent by a program that does nothing else."""
+    out = subprocess.run([os.path.join(bins, "bench", "vigil-bare-sender"), "--port", str(port),
+                          "--peers", str(n_peers), "--seconds", str(seconds)],
+                         check=True, capture_output=True, text=True).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    return r["cpu_seconds"] / r["seconds"], r["sent"] / r["seconds"]
+
+
+def scale(vigild, n_peers, bins):
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as work:
         ports = free_ports(4)
         ids = ["n1", "n2", "n3"]
@@ -115,6 +126,16 @@ def scale(vigild, n_peers):
         text = text.replace("api: {", extra + "api: {", 1)
         with open(nodes[0].config, "w") as f:
             f.write(text)
+        # A socket on every 127/8 address at the peers' port that never reads: the datagrams
+        # are dropped as they arrive (its buffer stays full), as a remote host's would be
+        # taken, instead of each making the kernel build an ICMP "port unreachable" on
+        # the sender's time (which a profile put at a fifth of the cost of sending).
+        sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+        sink.bind(("0.0.0.0", ports[3]))
+        # The baseline first, alone on the machine: the same rounds to the same addresses
+        # from a program that only sends.
+        bare_cpu, bare_rate = bare_sender(bins, ports[3], n_peers - 2, 20)
         for n in nodes[1:]:
             n.start()
         t0 = time.monotonic()
@@ -135,9 +156,12 @@ def scale(vigild, n_peers):
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
+        sent0 = metric(n1.sock, "vigil_heartbeats_sent_total")  # a scrape: before the window
         c0, w0 = cpu_seconds(n1.proc.pid), time.monotonic()
         time.sleep(20)
-        cpu = (cpu_seconds(n1.proc.pid) - c0) / (time.monotonic() - w0)
+        elapsed = time.monotonic() - w0
+        cpu = (cpu_seconds(n1.proc.pid) - c0) / elapsed
+        rate = (metric(n1.sock, "vigil_heartbeats_sent_total") - sent0) / (time.monotonic() - w0)
         bound0 = json.loads(http_get(n1.sock, "/v1/peers/n2")[1])["down_after_silence_ms"]
         nodes[1].proc.send_signal(signal.SIGKILL)
         wait_for(lambda: any(e["peer"] == "n2" and e["to"] == "down" for e in downs.events), 60)
@@ -152,11 +176,16 @@ def scale(vigild, n_peers):
         others_down = sum(1 for e in downs.events if e["to"] == "down" and e["peer"] != "n2")
         for n in nodes:
             n.stop()
+        sink.close()
+        with open(os.path.join(work, "n1.log")) as f:
+            warnings = [line.strip() for line in f if " warn" in line or " error" in line]
         return dict(peers=n_peers, start_s=round(start_s, 1), cpu_percent=round(100 * cpu, 1),
+                    sent_per_s=round(rate), bare_sender_cpu_percent=round(100 * bare_cpu, 1),
+                    bare_sender_rate=round(bare_rate), vs_bare=round(cpu / bare_cpu, 2),
                     detection_ms=detection, bound_ms=bound, rss_mib=round(rss / 1024, 1),
                     send=me.get("send"), local_health=me.get("local_health"),
                     health_polls={s: health.count(s) for s in set(health)},
-                    other_downs=others_down)
+                    other_downs=others_down, n1_warnings=warnings[:10])
 
 
 def main():
@@ -188,7 +217,7 @@ def main():
                   f"{states}; API p50 {statistics.median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms, "
                   f"max {max(lat):.1f} ms over {len(lat)} requests, {fails} failed")
     if "scale" in only:
-        print("scale:", json.dumps(scale(vigild, args.scale_peers)))
+        print("scale:", json.dumps(scale(vigild, args.scale_peers, args.bin)))
 
 
 

@@ -66,6 +66,9 @@ struct ApiConfig {
 // metrics:
 struct MetricsConfig {
   std::optional<Endpoint> listen;  // optional TCP listener for /metrics
+  // Per-peer series (vigil_peer_*) for at most this many listed peers, the first in `peers:`
+  // order: writing them is one turn of the event loop (about 6 ms per 1,000 peers).
+  std::size_t peer_series_limit = 10'000;
   bool operator==(const MetricsConfig&) const = default;
 };
 

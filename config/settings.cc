@@ -277,6 +277,8 @@ const Setting kSettings[] = {
     Entry<&C::api, &ApiConfig::allow_gids>("api.allow_gids", T::kNumericIds, 0, 4294967294.0),
     On(OnReload::kRestart,
        EmptyUnsets(Entry<&C::metrics, &MetricsConfig::listen>("metrics.listen", T::kIpAddress))),
+    Entry<&C::metrics, &MetricsConfig::peer_series_limit>("metrics.peer_series_limit", T::kWhole,
+                                                          0, 1000000),
     Entry<&C::log, &LogConfig::level>("log.level", T::kLogLevel),
     On(OnReload::kRestart,
        Entry<&C::state, &StateConfig::directory>("state.directory", T::kAbsolutePath)),

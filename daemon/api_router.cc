@@ -111,7 +111,7 @@ ApiResponse MetricsResponse(const ApiContext& ctx) {
   ApiResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = RenderMetrics(ctx.node, ctx.counters, ctx.self, ctx.now, ctx.health,
-                         ctx.send_load);
+                         ctx.send_load, ctx.peer_series_limit);
   return r;
 }
 
@@ -130,7 +130,15 @@ ApiResponse EventsResponse(std::string_view query, std::optional<std::string_vie
       return ErrorResponse(400, fmt::format("Last-Event-ID must be a whole number, found '{}'",
                                             *from));
     }
-    r.sse_preamble = ResumePreamble(ctx.node, *r.resume_after, ctx.now);
+    // The replay, or the gap, now; the peers' states as the client takes them
+    // (ApiServer::PumpEvents), in pieces that fit api.sse_buffer.
+    auto writer = std::make_shared<ResumePreambleWriter>(ctx.node, *r.resume_after);
+    if (!writer->WriteNext(ctx.node, ctx.now, r.sse_preamble, SIZE_MAX, 0)) {
+      r.sse_more = [writer, &node = ctx.node, clock = ctx.clock, now = ctx.now](
+                       std::string& out, std::size_t max_bytes) {
+        return writer->WriteNext(node, clock ? clock() : now, out, max_bytes);
+      };
+    }
   }
   return r;
 }

@@ -23,6 +23,8 @@ struct ApiContext {
   const SendLoad* send_load = nullptr;  // the pacing of our own heartbeats, if running
   // The time for each later piece of a streamed body; `now` throughout if empty (tests).
   std::function<Timestamp()> clock = nullptr;
+  // metrics.peer_series_limit.
+  std::size_t peer_series_limit = MetricsConfig{}.peer_series_limit;
 };
 
 struct ApiResponse {
@@ -34,7 +36,11 @@ struct ApiResponse {
   // after this id first (nullopt: only new events).
   bool stream_events = false;
   std::optional<std::uint64_t> resume_after;
-  std::string sse_preamble;  // sent first: the replay, or a gap and the current states
+  // Sent first: the replay, or a gap and the current states. `sse_preamble` is its first
+  // piece; then, if set, each call of `sse_more` appends the next, at most about `max_bytes`,
+  // and returns true once the preamble is complete (the rest of the contract of next_piece).
+  std::string sse_preamble;
+  std::function<bool(std::string& out, std::size_t max_bytes)> sse_more;
   // Set for a body written in pieces (GET /v1/peers), then `body` is empty: each call
   // appends the next piece to its argument and returns true once the body is complete. It
   // reads the Node given to Route, which must outlive it; call it on the loop's thread.

@@ -37,6 +37,11 @@ using asio::local::stream_protocol;
 struct ApiServer::Subscriber {
   explicit Subscriber(asio::any_io_executor ex) : wake(ex), reader_exit(ex) {}
   std::string pending;         // bytes not yet handed to the socket
+  // The rest of the preamble, a piece at a time (ApiResponse::sse_more); null once sent.
+  std::function<bool(std::string& out, std::size_t max_bytes)> more_preamble;
+  // Live events that came while the preamble was still being sent: they follow it, so no
+  // event id reaches the client before the last state does.
+  std::string held;
   asio::steady_timer wake;     // cancelled to wake the writer
   asio::steady_timer reader_exit;  // cancelled when the hang-up reader has finished
   bool closed = false;
@@ -217,7 +222,7 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
       if (!written || !req.keep_alive()) break;
       continue;
     }
-    co_await ServeEvents(stream, r.sse_preamble);
+    co_await ServeEvents(stream, r);
     break;
   }
   boost::system::error_code sec;
@@ -264,10 +269,10 @@ asio::awaitable<void> ApiServer::RejectPeer(Stream& stream, const ucred& cred, u
 }
 
 // Subscribes, streams until either side closes, then unsubscribes.
-asio::awaitable<void> ApiServer::ServeEvents(Stream& stream, const std::string& preamble) {
+asio::awaitable<void> ApiServer::ServeEvents(Stream& stream, ApiResponse& response) {
   // Server-Sent Events: headers, then the replay, then live events until either side
   // closes. No Content-Length: the body runs until the connection closes.
-  const SubscriberList::iterator sub_it = Subscribe(stream, preamble);
+  const SubscriberList::iterator sub_it = Subscribe(stream, response);
   const std::shared_ptr<Subscriber> sub = *sub_it;
   WatchForHangUp(stream, sub);
   co_await PumpEvents(stream, *sub);
@@ -276,7 +281,7 @@ asio::awaitable<void> ApiServer::ServeEvents(Stream& stream, const std::string& 
 
 // Turns `stream` into an event stream and registers its subscriber with the SSE head queued.
 ApiServer::SubscriberList::iterator ApiServer::Subscribe(Stream& stream,
-                                                         const std::string& preamble) {
+                                                         ApiResponse& response) {
   stream.expires_never();
   {
     // Keep the kernel's share of a subscriber's backlog small too, so api.sse_buffer is
@@ -291,7 +296,8 @@ ApiServer::SubscriberList::iterator ApiServer::Subscribe(Stream& stream,
       "Cache-Control: no-store\r\nConnection: close\r\nX-Accel-Buffering: no\r\n\r\n"
       "retry: 1000\n\n");
   sub->pending = std::move(head);
-  sub->pending += preamble;  // what a resuming client missed
+  sub->pending += response.sse_preamble;  // what a resuming client missed
+  sub->more_preamble = std::move(response.sse_more);
   subscribers_.push_back(sub);
   ++counters_.sse_clients;
   return std::prev(subscribers_.end());
@@ -321,6 +327,13 @@ void ApiServer::WatchForHangUp(Stream& stream, std::shared_ptr<Subscriber> sub) 
 asio::awaitable<void> ApiServer::PumpEvents(Stream& stream, Subscriber& sub) {
   std::string writing;
   while (!sub.closed && !stopped_) {
+    if (sub.pending.empty() && sub.more_preamble &&
+        sub.more_preamble(sub.pending, options_.api.sse_buffer_bytes / 4)) {
+      sub.more_preamble = nullptr;
+      sub.pending += sub.held;
+      sub.held.clear();
+      sub.held.shrink_to_fit();
+    }
     if (!sub.pending.empty()) {
       writing.clear();
       std::swap(writing, sub.pending);
@@ -356,7 +369,7 @@ void ApiServer::Broadcast(const EventRecord& event) {
   const std::string text = FormatSseEvent(event);
   for (auto& sub : subscribers_) {
     if (sub->closed) continue;
-    if (sub->pending.size() + text.size() > options_.api.sse_buffer_bytes) {
+    if (sub->pending.size() + sub->held.size() + text.size() > options_.api.sse_buffer_bytes) {
       // Too far behind: drop it rather than buffer without bound.
       ++counters_.sse_clients_dropped;
       warn_(fmt::format("event subscriber dropped: more than {} bytes behind (api.sse_buffer)",
@@ -367,7 +380,7 @@ void ApiServer::Broadcast(const EventRecord& event) {
       sub->wake.cancel();
       continue;
     }
-    sub->pending += text;
+    (sub->more_preamble ? sub->held : sub->pending) += text;
     sub->wake.cancel();
   }
 }

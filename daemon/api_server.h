@@ -95,18 +95,22 @@ class ApiServer {
   // Answers 403 to a caller (`cred`, from SO_PEERCRED) that api.allow_uids / api.allow_gids
   // exclude, counts it as an error and a refused connection, and logs it.
   boost::asio::awaitable<void> RejectPeer(Stream& stream, const ucred& cred, unsigned version);
-  // Serves GET /v1/events on `stream`: the SSE head, then `preamble` (the replay), then live
+  // Serves GET /v1/events on `stream`: the SSE head, then response.sse_preamble and the
+  // pieces of response.sse_more (the replay, or the gap and the current states), then live
   // events from Broadcast() until either side closes. Leaves the stream shut down.
-  boost::asio::awaitable<void> ServeEvents(Stream& stream, const std::string& preamble);
+  boost::asio::awaitable<void> ServeEvents(Stream& stream, ApiResponse& response);
   // ServeEvents' steps. Subscribe clears the stream's timeout, shrinks its send buffer and
   // registers a subscriber (counted in sse_clients) whose backlog holds the SSE head and
-  // `preamble`; returns its place in subscribers_.
-  SubscriberList::iterator Subscribe(Stream& stream, const std::string& preamble);
+  // the preamble's first piece, and which takes the rest from response.sse_more; returns
+  // its place in subscribers_.
+  SubscriberList::iterator Subscribe(Stream& stream, ApiResponse& response);
   // Spawns a reader that marks `sub` closed, reader_done and wakes it when the client hangs
   // up. `stream` must live until sub->reader_exit is cancelled.
   static void WatchForHangUp(Stream& stream, std::shared_ptr<Subscriber> sub);
-  // Writes `sub`'s backlog as it grows, and a keep-alive comment after keepalive_interval of
-  // quiet, until `sub` is closed, a write fails or Stop() is called.
+  // Writes `sub`'s backlog as it grows (taking the next piece of the preamble whenever the
+  // backlog is empty, about a quarter of api.sse_buffer, so live events that come meanwhile,
+  // held until the preamble ends, still fit), and a keep-alive comment after
+  // keepalive_interval of quiet, until `sub` is closed, a write fails or Stop() is called.
   boost::asio::awaitable<void> PumpEvents(Stream& stream, Subscriber& sub);
   // Closes `*it`, shuts `stream` down, waits for the hang-up reader to finish, then removes
   // the subscriber from subscribers_ and sse_clients.

@@ -341,7 +341,7 @@ ApiResponse Daemon::Route(std::string_view method, std::string_view target,
                           std::optional<std::string_view> last_event_id) {
   counters_.receive_wakeups = udp_->wakeups();
   const ApiContext ctx{*node_,    counters_,  self_, clock_.Now(), &health_, &send_load_,
-                       [this] { return clock_.Now(); }};
+                       [this] { return clock_.Now(); }, config_.metrics.peer_series_limit};
   return vigil::Route(method, target, last_event_id, ctx);
 }
 

@@ -21,10 +21,9 @@ namespace {
 
 constexpr Duration kDeadlineLoopBeat = std::chrono::seconds(1);
 // Enrolled peers silent past enrollment.retention are forgotten by a pass over the table in
-// slices of kForgetSlice peers, one every kForgetEvery (a few milliseconds of the loop each):
-// a peer is forgotten at most a pass late (5 s at 1,000,000 peers; one slice below 50,000).
+// slices (Node::ForgetSliceSize), one every kForgetEvery (a few milliseconds of the loop at
+// most): a peer is forgotten at most two passes after its retention ran out.
 constexpr Duration kForgetEvery = std::chrono::milliseconds(250);
-constexpr std::size_t kForgetSlice = 50'000;
 // Remembered records moved per compaction step (about 2 ms of the loop), on the same beat.
 constexpr std::size_t kCompactSlice = 20'000;
 
@@ -59,7 +58,9 @@ asio::awaitable<void> Daemon::DeadlineLoop() {
     node_->RunDue(now, health_.hold_until());
     if (now.mono >= next_forget_) {
       next_forget_ = now.mono + kForgetEvery;
-      if (const std::size_t n = node_->ForgetSilent(now, health_.hold_until(), kForgetSlice)) {
+      const std::size_t forget_slice = Node::ForgetSliceSize(
+          node_->enrolled_count(), config_.enrollment.retention, kForgetEvery);
+      if (const std::size_t n = node_->ForgetSilent(now, health_.hold_until(), forget_slice)) {
         spdlog::info("forgot {} enrolled peer(s) silent for more than enrollment.retention; "
                      "{} remembered", n, node_->remembered_count());
         enrollment_full_logged_ = false;

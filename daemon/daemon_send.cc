@@ -40,7 +40,7 @@ std::optional<std::size_t> Daemon::SendSlice(const RoundMessage& m, std::size_t 
   outgoing_.clear();
   slice_peers_.clear();
   for (std::size_t i = begin; i < end && outgoing_.size() < kSendSliceSize; ++i) {
-    const udp::endpoint* to = addresses_.Find(peers[i].id, peers[i].address);
+    const udp::endpoint* to = addresses_.FindListed(node_->listed(), i, node_->reconfigurations());
     if (!to) continue;  // not resolved (yet)
     auto& buffer = slice_buffers_[outgoing_.size()];
     // Each peer gets back its own incarnation as we last heard it (the echo), in the wire

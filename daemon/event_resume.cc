@@ -44,28 +44,80 @@ std::string FormatSseEvent(const EventRecord& event) {
                      ToJsonText(EventJson(event)));
 }
 
-std::string ResumePreamble(const Node& node, std::uint64_t last_id, Timestamp now) {
-  const GapReason gap = ResumeGap(node, last_id);
-  std::string out;
-  if (gap == GapReason::kNone) {
+ResumePreambleWriter::ResumePreambleWriter(const Node& node, std::uint64_t last_id)
+    : gap_(ResumeGap(node, last_id)), last_id_(last_id) {}
+
+bool ResumePreambleWriter::WriteNext(const Node& node, Timestamp now, std::string& out,
+                                     std::size_t max_bytes, std::size_t max_peers) {
+  if (done_) return true;
+  if (gap_ == GapReason::kNone) {
     bool evicted = false;
-    for (const auto& e : node.events().After(last_id, &evicted)) out += FormatSseEvent(e);
-    return out;
+    for (const auto& e : node.events().After(last_id_, &evicted)) out += FormatSseEvent(e);
+    done_ = true;
+    return true;
   }
-  json::object g;
-  g["after"] = last_id;
-  g["reason"] = GapReasonName(gap);
-  g["last_id"] = node.last_event_id();
-  out += fmt::format("id: {}\nevent: gap\ndata: {}\n\n", node.last_event_id(), ToJsonText(g));
-  for (const auto& p : node.peers()) {
-    json::object s;
-    s["peer"] = p.id;
-    s["state"] = PeerStateName(p.monitor.state());
-    s["since"] = EpochMillis(p.since_wall);
-    s["incarnation"] = p.monitor.incarnation();
-    const json::object full = PeerJson(p, now);
-    s["last_heartbeat"] = full.at("last_heartbeat");
-    out += fmt::format("event: state\ndata: {}\n\n", ToJsonText(s));
+  const auto& table = node.peers();
+  if (!started_) {
+    started_ = true;
+    gap_id_ = node.last_event_id();
+    generation_ = node.reconfigurations();
+    json::object g;
+    g["after"] = last_id_;
+    g["reason"] = GapReasonName(gap_);
+    g["last_id"] = gap_id_;
+    // The id goes with the last state (IdLine), so a client that drops before it has every
+    // state resumes from its old id and gets them all again; with no peer, with the gap.
+    out += fmt::format("{}event: gap\ndata: {}\n\n", table.empty() ? IdLine() : "",
+                       ToJsonText(g));
+    if (table.empty()) {
+      id_sent_ = true;
+      return done_ = true;
+    }
+  }
+  if (generation_ != node.reconfigurations()) {
+    // A reload renumbered the listed peers: the cursor no longer says who was sent. Start
+    // over; a state sent twice only says the same again.
+    generation_ = node.reconfigurations();
+    resume_after_.reset();
+  }
+  std::size_t i = resume_after_ ? node.FirstAfter(*resume_after_) : 0;
+  const std::size_t start_size = out.size();
+  for (std::size_t n = 0; i < table.size() && n < max_peers; ++i, ++n) {
+    if (n > 0 && out.size() - start_size >= max_bytes) break;
+    AppendState(table[i], now, i + 1 == table.size(), out);
+    resume_after_ = table[i].order;
+  }
+  done_ = i >= table.size();
+  if (done_ && !id_sent_) {
+    // The last peers went away between pieces: the id goes with the last one there is.
+    if (!table.empty()) {
+      AppendState(table[table.size() - 1], now, true, out);
+    } else {
+      out += IdLine() + "\n";
+    }
+  }
+  return done_;
+}
+
+void ResumePreambleWriter::AppendState(const PeerRecord& p, Timestamp now, bool last,
+                                       std::string& out) {
+  json::object s;
+  s["peer"] = p.id;
+  s["state"] = PeerStateName(p.monitor.state());
+  s["since"] = EpochMillis(p.since_wall);
+  s["incarnation"] = p.monitor.incarnation();
+  const json::object full = PeerJson(p, now);
+  s["last_heartbeat"] = full.at("last_heartbeat");
+  out += fmt::format("{}event: state\ndata: {}\n\n", last ? IdLine() : "", ToJsonText(s));
+  id_sent_ = id_sent_ || last;
+}
+
+std::string ResumePreambleWriter::IdLine() const { return fmt::format("id: {}\n", gap_id_); }
+
+std::string ResumePreamble(const Node& node, std::uint64_t last_id, Timestamp now) {
+  ResumePreambleWriter writer(node, last_id);
+  std::string out;
+  while (!writer.WriteNext(node, now, out)) {
   }
   return out;
 }

@@ -1,6 +1,8 @@
 #include "daemon/metrics.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -68,7 +70,7 @@ void WriteIdentity(Writer& w, const SelfInfo& self) {
 }
 
 // Writes the peer families: counts by state, then one sample per peer for each family.
-void WritePeers(Writer& w, const Node& node, Timestamp now) {
+void WritePeers(Writer& w, const Node& node, Timestamp now, std::size_t series_limit) {
   const auto by_state = node.CountByState();
   w.Family("vigil_peers", "gauge", "Tracked peers (listed and enrolled) by current state.");
   for (std::size_t s = 0; s < by_state.size(); ++s) {
@@ -85,8 +87,14 @@ void WritePeers(Writer& w, const Node& node, Timestamp now) {
   w.Single("vigil_remembered_bytes", "gauge",
            "Memory the remembered table holds (records and index).",
            static_cast<double>(node.remembered_bytes()));
-  // Per-peer series for listed peers only: enrolled peers may be a million (aggregates only).
-  const auto peers = node.listed();
+  // Per-peer series for listed peers only: enrolled peers may be a million (aggregates only),
+  // and for at most series_limit of them: the body is written in one turn of the loop.
+  const auto listed = node.listed();
+  const std::size_t with_series = std::min(listed.size(), series_limit);
+  const PeerRange peers{listed.begin(), listed.begin() + static_cast<std::ptrdiff_t>(with_series)};
+  w.Single("vigil_peers_without_series", "gauge",
+           "Listed peers without vigil_peer_* series (beyond metrics.peer_series_limit).",
+           static_cast<double>(listed.size() - with_series));
   auto per_peer = [&](std::string_view name, std::string_view type, std::string_view help,
                       auto value) {
     w.Family(name, type, help);
@@ -268,10 +276,10 @@ void WriteSendLoad(Writer& w, const SendLoad& send_load, Timestamp now) {
 
 std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const SelfInfo& self,
                           Timestamp now, const LocalHealth* health,
-                          const SendLoad* send_load) {
+                          const SendLoad* send_load, std::size_t peer_series_limit) {
   Writer w;
   WriteIdentity(w, self);
-  WritePeers(w, node, now);
+  WritePeers(w, node, now, peer_series_limit);
   WriteDatagrams(w, node.counters());
   WriteDaemonIo(w, daemon);
   WriteApi(w, daemon);

@@ -1,6 +1,7 @@
 // /metrics in the Prometheus text exposition format (version 0.0.4).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -41,9 +42,12 @@ struct DaemonCounters {
   LoopLag loop_lag;                    // how late the event loop's 50 ms tick fired
 };
 
-// Renders every metric with HELP and TYPE lines; passes `promtool check metrics`.
+// Renders every metric with HELP and TYPE lines; passes `promtool check metrics`. Per-peer
+// series only for the first `peer_series_limit` listed peers (vigil_peers_without_series
+// counts the others).
 std::string RenderMetrics(const Node& node, const DaemonCounters& daemon, const SelfInfo& self,
                           Timestamp now, const LocalHealth* health = nullptr,
-                          const SendLoad* send_load = nullptr);
+                          const SendLoad* send_load = nullptr,
+                          std::size_t peer_series_limit = SIZE_MAX);
 
 }  // namespace vigil

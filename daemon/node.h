@@ -234,6 +234,14 @@ class Node final : private TransitionSink {
   // Only peers not up or suspect are forgotten: a peer is judged before it is forgotten.
   std::size_t ForgetSilent(Timestamp now, MonoTime hold_until = MonoTime{},
                            std::size_t max_scan = SIZE_MAX);
+  // How many peers each ForgetSilent call should look at, when called every `every` over a
+  // table of `peers`: a whole pass takes about `retention`/64 (a peer is forgotten at most
+  // two passes late), between kMinForgetSlice and kMaxForgetSlice peers a call. A pass that finds
+  // nothing to forget still costs O(peers): pacing it to the retention, not to the clock,
+  // keeps a table of enrolled peers that keep sending from costing a scan every second.
+  static std::size_t ForgetSliceSize(std::size_t peers, Duration retention, Duration every);
+  static constexpr std::size_t kMinForgetSlice = 2'000;
+  static constexpr std::size_t kMaxForgetSlice = 50'000;
 
   // The listed peers first, in `peers:` order, then the enrolled ones: indexes below
   // listed_count() are the peers this daemon heartbeats.

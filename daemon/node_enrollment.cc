@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "daemon/node.h"
 
@@ -118,6 +119,13 @@ bool Node::Forgettable(const PeerRecord& p, Timestamp now) const {
   const PeerState state = p.monitor.state();
   if (state == PeerState::kUp || state == PeerState::kSuspect) return false;
   return SilenceOf(p, now) > enrollment_.retention;
+}
+
+std::size_t Node::ForgetSliceSize(std::size_t peers, Duration retention, Duration every) {
+  const double calls_per_pass = std::max(1.0, ToMillis(retention) / 64 / ToMillis(every));
+  const auto slice =
+      static_cast<std::size_t>(std::ceil(static_cast<double>(peers) / calls_per_pass));
+  return std::clamp(slice, kMinForgetSlice, kMaxForgetSlice);
 }
 
 std::size_t Node::ForgetSilent(Timestamp now, MonoTime hold_until, std::size_t max_scan) {

@@ -41,5 +41,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (++pieces > 1'000'000) __builtin_trap();  // a writer that never finishes
     }
   }
+  if (r.sse_more) {  // the rest of a resuming event client's preamble, in small pieces
+    std::string preamble;
+    int pieces = 0;
+    while (!r.sse_more(preamble, 64)) {
+      if (++pieces > 1'000'000) __builtin_trap();
+    }
+  }
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "transport/udp_endpoint.h"
 
 #include <linux/sock_diag.h>  // SK_MEMINFO_*
+#include <netinet/in.h>         // IP_MTU_DISCOVER
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -42,6 +43,15 @@ Result<std::unique_ptr<UdpEndpoint>> UdpEndpoint::Open(asio::io_context& io, con
     // it at net.core.rmem_max. What it still drops, ReadKernelDrops reads.
     const int bytes = 4 << 20;
     ::setsockopt(ep->socket_.native_handle(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  }
+  if (!ec) {
+    // Never fragment locally, whatever the path MTU (PROBE: DF that the kernel may not
+    // override): a heartbeat (141 bytes at most) never needs it, and then the kernel gives
+    // each datagram of this unconnected socket IP id 0 instead of drawing one from its
+    // shared generator (about a tenth of the kernel's cost of sending a heartbeat round,
+    // measured on loopback). Best effort, for IPv4 (and v4-mapped) sends.
+    const int probe = IP_PMTUDISC_PROBE;
+    ::setsockopt(ep->socket_.native_handle(), IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe);
   }
   if (!ec) ep->socket_.bind(bind, ec);
   if (!ec) ep->local_ = ep->socket_.local_endpoint(ec);

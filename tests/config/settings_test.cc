@@ -92,7 +92,7 @@ peers:
   - {id: d, address: d.example, detector: {threshold: 9, max_sample_size: 50}}
   - {id: e, address: 10.0.0.5, detector: {kind: adaptive, margin: 2, suspect_threshold: 0.5}}
 api: {socket: /tmp/v.sock, mode: "0600", max_connections: 7, idle_timeout: 5s, sse_buffer: 4096, allow_uids: [0, 1000], allow_gids: [27]}
-metrics: {listen: 127.0.0.1:9100}
+metrics: {listen: 127.0.0.1:9100, peer_series_limit: 25}
 log: {level: debug}
 state: {directory: /tmp/vigil-state}
 events: {ring_size: 16}

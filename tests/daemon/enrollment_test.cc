@@ -153,6 +153,26 @@ TEST_F(EnrollmentTest, ForgettingInSlicesForgetsAtTheEndOfAPassWhatIsStillSilent
   EXPECT_EQ(node.remembered_count(), 2u);
 }
 
+TEST(ForgetSliceSizeTest, APassTakesAbout64thOfTheRetentionWithinTheSliceBounds) {
+  using std::chrono::hours;
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  const Duration every = milliseconds(250);
+  // 1 h / 64 = 56.25 s = 225 calls: a million peers in slices of 4,445.
+  EXPECT_EQ(Node::ForgetSliceSize(1'000'000, hours(1), every), 4'445u);
+  const std::size_t calls = (1'000'000 + 4'444) / 4'445;
+  EXPECT_LE(static_cast<double>(calls) * 0.25, 3600.0 / 64);
+  // Few peers: never below the floor, so the pass is shorter still.
+  EXPECT_EQ(Node::ForgetSliceSize(100'000, hours(1), every), Node::kMinForgetSlice);
+  EXPECT_EQ(Node::ForgetSliceSize(0, hours(1), every), Node::kMinForgetSlice);
+  // A short retention: as fast as the ceiling allows (a pass of 1,000,000 in 20 calls).
+  EXPECT_EQ(Node::ForgetSliceSize(1'000'000, seconds(10), every), Node::kMaxForgetSlice);
+  EXPECT_EQ(Node::ForgetSliceSize(1'000'000, seconds(1), every), Node::kMaxForgetSlice);
+  // A long one: slices shrink with it, to the floor.
+  EXPECT_LT(Node::ForgetSliceSize(1'000'000, hours(24), every),
+            Node::ForgetSliceSize(1'000'000, hours(1), every));
+}
+
 TEST_F(EnrollmentTest, TheSummaryCountsListedEnrolledAndRememberedPeersApart) {
   EXPECT_FALSE(Feed("user-1", 1, 0));
   EXPECT_FALSE(Feed("user-2", 1, 0));

@@ -8,7 +8,10 @@
 #include <set>
 #include <tuple>
 
+#include <fmt/format.h>
+
 #include "daemon/api_router.h"
+#include "daemon/event_resume.h"
 #include "tests/daemon/enrolling_node.h"
 
 namespace vigil {
@@ -29,6 +32,17 @@ class PeerPageTest : public ::testing::Test {
   void Send(const std::string& id, double at) {
     ASSERT_FALSE(node.OnDatagram(Heartbeat(&ring.primary(), id, 7, ++sequence[id]), false, T(at)))
         << id;
+  }
+  // Between pieces of a body: a newcomer, the `alive` heard again, 700 ms on; after the
+  // fourth piece, the four of u0..u39 that never sent again are forgotten.
+  void Churn(int pieces, std::vector<std::string>& alive, double& at) {
+    alive.push_back("new" + std::to_string(pieces));
+    for (const auto& id : alive) Send(id, at);
+    at += 700;
+    node.RunDue(T(at));
+    if (pieces == 3) {
+      EXPECT_EQ(node.ForgetSilent(T(6'000)), 4u);  // u1, u11, u21, u31
+    }
   }
   // The ids of one page, and its cursor ("" when it is the last page).
   std::vector<std::string> Page(const std::string& query, std::string* cursor, double at) {
@@ -106,13 +120,7 @@ TEST_F(PeerPageTest, AStreamedBodyReturnsEveryPeerPresentThroughoutExactlyOnce) 
     }
     EXPECT_LE(peers_in_piece, 3u) << piece;
     body += piece;
-    alive.push_back("new" + std::to_string(pieces));
-    for (const auto& id : alive) Send(id, at);
-    at += 700;
-    node.RunDue(T(at));
-    if (pieces == 3) {
-      EXPECT_EQ(node.ForgetSilent(T(6'000)), 4u);  // u1, u11, u21, u31
-    }
+    Churn(pieces, alive, at);
     ASSERT_LT(pieces, 200);
   }
   EXPECT_GT(pieces, 10);
@@ -132,6 +140,92 @@ TEST_F(PeerPageTest, AStreamedBodyReturnsEveryPeerPresentThroughoutExactlyOnce) 
   std::string after;  // a finished writer appends nothing
   EXPECT_TRUE(writer.WriteNext(node, T(at), after));
   EXPECT_TRUE(after.empty());
+}
+
+// The current-state preamble of a resuming event client keeps the same promise, in pieces
+// bounded by peers and by bytes: the gap first, then every peer present throughout once.
+TEST_F(PeerPageTest, AResumePreambleSendsEveryPeerPresentThroughoutOnceInBoundedPieces) {
+  std::vector<std::string> alive;
+  for (int i = 0; i < 40; ++i) {
+    Send("u" + std::to_string(i), 0);
+    if (i % 10 != 1) alive.push_back("u" + std::to_string(i));
+  }
+  const std::uint64_t unknown_id = node.last_event_id() + 1;
+  ResumePreambleWriter writer(node, unknown_id);
+  EXPECT_EQ(writer.gap(), GapReason::kUnknown);
+  std::string head;  // max_peers 0: the gap alone
+  EXPECT_FALSE(writer.WriteNext(node, T(50), head, SIZE_MAX, 0));
+  EXPECT_EQ(head.rfind("event: gap\n", 0), 0u) << head;  // its id comes with the last state
+  const std::string id_line = fmt::format("id: {}\n", node.last_event_id());
+  EXPECT_EQ(head.find("event: state"), std::string::npos) << head;
+  std::multiset<std::string> seen;
+  double at = 100;
+  int pieces = 0;
+  for (bool done = false; !done; ++pieces) {
+    std::string piece;
+    // A state is about 120 bytes: a piece stops once past 200, after two (max_peers: 3).
+    done = writer.WriteNext(node, T(at), piece, /*max_bytes=*/200, /*max_peers=*/3);
+    EXPECT_EQ(piece.find("event: gap"), std::string::npos);
+    // No id before the very end: the id, then the last state, ends the last piece.
+    const auto id_at = piece.find("id: ");
+    if (!done) {
+      EXPECT_EQ(id_at, std::string::npos) << piece;
+    } else {
+      ASSERT_NE(id_at, std::string::npos) << piece;
+      EXPECT_EQ(piece.compare(id_at, id_line.size(), id_line), 0) << piece;
+      EXPECT_EQ(piece.find("event: state", id_at), id_at + id_line.size()) << piece;
+      EXPECT_EQ(piece.find("event: state", id_at + id_line.size() + 1), std::string::npos);
+    }
+    std::size_t states = 0;
+    for (auto pos = piece.find("event: state\ndata: "); pos != std::string::npos;
+         pos = piece.find("event: state\ndata: ", pos + 1)) {
+      const auto data = pos + std::string_view("event: state\ndata: ").size();
+      const auto doc = boost::json::parse(piece.substr(data, piece.find('\n', data) - data));
+      seen.emplace(doc.as_object().at("peer").as_string());
+      ++states;
+    }
+    EXPECT_LE(states, 2u) << piece;
+    EXPECT_TRUE(done || states >= 1) << piece;
+    Churn(pieces, alive, at);
+    ASSERT_LT(pieces, 400);
+  }
+  EXPECT_GT(pieces, 20);
+  for (int i = 0; i < 40; ++i) {
+    if (i % 10 == 1) continue;
+    EXPECT_EQ(seen.count("u" + std::to_string(i)), 1u) << "u" << i;
+  }
+  for (const auto& id : seen) EXPECT_EQ(seen.count(id), 1u) << id;
+  EXPECT_EQ(seen.count("a"), 1u);
+  // The whole preamble at once says the same.
+  const std::string whole = ResumePreamble(node, node.last_event_id() + 1, T(at));
+  EXPECT_NE(whole.find("event: gap"), std::string::npos) << whole.substr(0, 300);
+  EXPECT_NE(whole.find("event: state\ndata: {\"peer\":\"new1\""), std::string::npos);
+  std::string after;  // a finished writer appends nothing
+  EXPECT_TRUE(writer.WriteNext(node, T(at), after));
+  EXPECT_TRUE(after.empty());
+}
+
+// A reload between pieces renumbers the listed peers: the states start over rather than
+// skip anyone.
+TEST_F(PeerPageTest, AReloadDuringAResumePreambleStartsTheStatesOver) {
+  for (int i = 0; i < 6; ++i) Send("u" + std::to_string(i), 0);
+  ResumePreambleWriter writer(node, node.last_event_id() + 1);
+  std::string out;
+  EXPECT_FALSE(writer.WriteNext(node, T(10), out, SIZE_MAX, 3));  // the gap, a, u0, u1
+  Config next = EnrollingConfig("enabled: true, retention: 5s");
+  node.Reconfigure(next, T(20));
+  while (!writer.WriteNext(node, T(30), out, SIZE_MAX, 3)) {
+  }
+  std::map<std::string, int> states;
+  for (auto pos = out.find("\"peer\":\""); pos != std::string::npos;
+       pos = out.find("\"peer\":\"", pos + 1)) {
+    const auto from = pos + 8;
+    ++states[out.substr(from, out.find('"', from) - from)];
+  }
+  EXPECT_EQ(states["a"], 2) << out;  // sent before the reload, and again after it
+  EXPECT_EQ(states["u0"], 2) << out;
+  EXPECT_EQ(states["u1"], 2) << out;
+  for (int i = 2; i < 6; ++i) EXPECT_EQ(states["u" + std::to_string(i)], 1) << out;
 }
 
 TEST_F(PeerPageTest, ALimitEndsTheBodyWithACursorOnlyIfMoreMayFollow) {

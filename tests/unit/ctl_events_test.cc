@@ -25,12 +25,12 @@ TEST(Backoff, DoublesFromAHundredMillisecondsToTwoSecondsAndResets) {
 // What daemon/event_resume.cc sends a client resuming with an id from an earlier run.
 constexpr const char* kResumedPreamble =
     "retry: 1000\n\n"
-    "id: 1796293522180000\nevent: gap\n"
+    "event: gap\n"
     "data: {\"after\":1796293506648529,\"reason\":\"restart\",\"last_id\":1796293522180000}\n\n"
     "event: state\n"
     "data: {\"peer\":\"n2\",\"state\":\"up\",\"since\":1796293507649,\"incarnation\":7,"
     "\"last_heartbeat\":1796293522000}\n\n"
-    "event: state\n"
+    "id: 1796293522180000\nevent: state\n"
     "data: {\"peer\":\"n3\",\"state\":\"down\",\"since\":1796293507649,\"incarnation\":0,"
     "\"last_heartbeat\":null}\n\n";
 
@@ -41,13 +41,15 @@ std::vector<SseEvent> Parse(const std::string& text) {
   return events;
 }
 
-TEST(ResumedStream, ParsesAsAGapWithAnIdThenStatesWithout) {
+TEST(ResumedStream, ParsesAsAGapThenStatesTheLastOfWhichCarriesTheId) {
   const auto events = Parse(kResumedPreamble);
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].event, "gap");
-  EXPECT_EQ(events[0].id, "1796293522180000");  // what the next reconnect resumes after
+  EXPECT_EQ(events[0].id, "");  // does not move the resume point: states follow
   EXPECT_EQ(events[1].event, "state");
-  EXPECT_EQ(events[1].id, "");  // does not move the resume point
+  EXPECT_EQ(events[1].id, "");
+  EXPECT_EQ(events[2].event, "state");
+  EXPECT_EQ(events[2].id, "1796293522180000");  // what the next reconnect resumes after
 }
 
 TEST(WaitCondition, IsMetByAStateEventAfterAGap) {

@@ -51,5 +51,36 @@ TEST(PeerAddresses, PruneKeepsUnchangedPeersWhateverTheirPlaceInTheTable) {
   EXPECT_EQ(addresses.Find("c", Named("c")), nullptr);
 }
 
+TEST(PeerAddresses, FindListedAnswersAsFindDoesAfterEverySetPruneAndRenumbering) {
+  PeerAddresses addresses;
+  const udp::endpoint a(make_address("10.0.0.1"), 7946), b(make_address("10.0.0.2"), 7946),
+      b2(make_address("10.0.0.22"), 7946);
+  PeerTable table = Peers({{"a", Named("a")}, {"b", Named("b")}});
+  auto listed = [&] { return PeerRange{table.begin(), table.end()}; };
+  addresses.Set("a", Named("a"), a);
+  ASSERT_NE(addresses.FindListed(listed(), 0, 1), nullptr);
+  EXPECT_EQ(*addresses.FindListed(listed(), 0, 1), a);
+  EXPECT_EQ(addresses.FindListed(listed(), 1, 1), nullptr);  // b not resolved yet
+  addresses.Set("b", Named("b"), b);                          // resolved meanwhile
+  ASSERT_NE(addresses.FindListed(listed(), 1, 1), nullptr);
+  EXPECT_EQ(*addresses.FindListed(listed(), 1, 1), b);
+  addresses.Set("b", Named("b"), b2);  // re-resolved elsewhere (a host name's new address)
+  EXPECT_EQ(*addresses.FindListed(listed(), 1, 1), b2);
+  addresses.Set("a", Named("a3"), b);  // resolved for another configured address: not a's
+  EXPECT_EQ(addresses.FindListed(listed(), 0, 1), nullptr);
+  addresses.Set("a", Named("a"), a);
+  EXPECT_EQ(*addresses.FindListed(listed(), 0, 1), a);
+  // Renumbered by a reload (a new generation): b first, a moved to another host.
+  table = Peers({{"b", Named("b")}, {"a", Named("a2")}});
+  EXPECT_EQ(*addresses.FindListed(listed(), 0, 2), b2);
+  EXPECT_EQ(addresses.FindListed(listed(), 1, 2), nullptr);  // a2 not resolved
+  addresses.Prune(listed());
+  EXPECT_EQ(addresses.size(), 1u);
+  EXPECT_EQ(*addresses.FindListed(listed(), 0, 2), b2);
+  // Fewer listed peers with the same generation still rebuilds.
+  table = Peers({{"x", Named("x")}});
+  EXPECT_EQ(addresses.FindListed(listed(), 0, 2), nullptr);
+}
+
 }  // namespace
 }  // namespace vigil
