@@ -161,7 +161,7 @@ def scale(vigild, n_peers, bins):
         time.sleep(20)
         elapsed = time.monotonic() - w0
         cpu = (cpu_seconds(n1.proc.pid) - c0) / elapsed
-        rate = (metric(n1.sock, "vigil_heartbeats_sent_total") - sent0) / (time.monotonic() - w0)
+        rate = (metric(n1.sock, "vigil_heartbeats_sent_total") - sent0) / elapsed
         bound0 = json.loads(http_get(n1.sock, "/v1/peers/n2")[1])["down_after_silence_ms"]
         nodes[1].proc.send_signal(signal.SIGKILL)
         wait_for(lambda: any(e["peer"] == "n2" and e["to"] == "down" for e in downs.events), 60)

@@ -44,6 +44,12 @@ json::object RememberedPeerJson(const PersistedPeer& peer, Timestamp now) {
   return o;
 }
 
+std::optional<std::int64_t> LastHeartbeatMillis(const PeerRecord& peer) {
+  if (peer.last_heartbeat_wall) return EpochMillis(*peer.last_heartbeat_wall);
+  if (peer.previous) return peer.previous->last_heartbeat_ms;
+  return std::nullopt;
+}
+
 json::object PeerJson(const PeerRecord& peer, Timestamp now) {
   const PeerMonitor& m = peer.monitor;
   const FailureDetector& d = m.detector();

@@ -3,6 +3,8 @@
 
 #include <boost/json/value.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "daemon/clock.h"
@@ -25,6 +27,9 @@ struct SelfInfo {
 };
 
 boost::json::object PeerJson(const PeerRecord& peer, Timestamp now);
+// When the peer was last heard, in Unix milliseconds: by this run, else by the previous one
+// (the state file); nullopt if never.
+std::optional<std::int64_t> LastHeartbeatMillis(const PeerRecord& peer);
 // A peer no longer tracked, only remembered (Node::FindRemembered): what GET /v1/peers/{id}
 // answers for an enrolled peer forgotten after enrollment.retention.
 boost::json::object RememberedPeerJson(const PersistedPeer& peer, Timestamp now);

@@ -133,10 +133,9 @@ ApiResponse EventsResponse(std::string_view query, std::optional<std::string_vie
     // The replay, or the gap, now; the peers' states as the client takes them
     // (ApiServer::PumpEvents), in pieces that fit api.sse_buffer.
     auto writer = std::make_shared<ResumePreambleWriter>(ctx.node, *r.resume_after);
-    if (!writer->WriteNext(ctx.node, ctx.now, r.sse_preamble, SIZE_MAX, 0)) {
-      r.sse_more = [writer, &node = ctx.node, clock = ctx.clock, now = ctx.now](
-                       std::string& out, std::size_t max_bytes) {
-        return writer->WriteNext(node, clock ? clock() : now, out, max_bytes);
+    if (!writer->WriteNext(ctx.node, r.sse_preamble, SIZE_MAX, 0)) {
+      r.sse_more = [writer, &node = ctx.node](std::string& out, std::size_t max_bytes) {
+        return writer->WriteNext(node, out, max_bytes);
       };
     }
   }

@@ -47,7 +47,7 @@ std::string FormatSseEvent(const EventRecord& event) {
 ResumePreambleWriter::ResumePreambleWriter(const Node& node, std::uint64_t last_id)
     : gap_(ResumeGap(node, last_id)), last_id_(last_id) {}
 
-bool ResumePreambleWriter::WriteNext(const Node& node, Timestamp now, std::string& out,
+bool ResumePreambleWriter::WriteNext(const Node& node, std::string& out,
                                      std::size_t max_bytes, std::size_t max_peers) {
   if (done_) return true;
   if (gap_ == GapReason::kNone) {
@@ -84,14 +84,14 @@ bool ResumePreambleWriter::WriteNext(const Node& node, Timestamp now, std::strin
   const std::size_t start_size = out.size();
   for (std::size_t n = 0; i < table.size() && n < max_peers; ++i, ++n) {
     if (n > 0 && out.size() - start_size >= max_bytes) break;
-    AppendState(table[i], now, i + 1 == table.size(), out);
+    AppendState(table[i], i + 1 == table.size(), out);
     resume_after_ = table[i].order;
   }
   done_ = i >= table.size();
   if (done_ && !id_sent_) {
     // The last peers went away between pieces: the id goes with the last one there is.
     if (!table.empty()) {
-      AppendState(table[table.size() - 1], now, true, out);
+      AppendState(table[table.size() - 1], true, out);
     } else {
       out += IdLine() + "\n";
     }
@@ -99,25 +99,24 @@ bool ResumePreambleWriter::WriteNext(const Node& node, Timestamp now, std::strin
   return done_;
 }
 
-void ResumePreambleWriter::AppendState(const PeerRecord& p, Timestamp now, bool last,
-                                       std::string& out) {
+void ResumePreambleWriter::AppendState(const PeerRecord& p, bool last, std::string& out) {
   json::object s;
   s["peer"] = p.id;
   s["state"] = PeerStateName(p.monitor.state());
   s["since"] = EpochMillis(p.since_wall);
   s["incarnation"] = p.monitor.incarnation();
-  const json::object full = PeerJson(p, now);
-  s["last_heartbeat"] = full.at("last_heartbeat");
+  const auto heard = LastHeartbeatMillis(p);
+  s["last_heartbeat"] = heard ? json::value(*heard) : json::value(nullptr);
   out += fmt::format("{}event: state\ndata: {}\n\n", last ? IdLine() : "", ToJsonText(s));
   id_sent_ = id_sent_ || last;
 }
 
 std::string ResumePreambleWriter::IdLine() const { return fmt::format("id: {}\n", gap_id_); }
 
-std::string ResumePreamble(const Node& node, std::uint64_t last_id, Timestamp now) {
+std::string ResumePreamble(const Node& node, std::uint64_t last_id) {
   ResumePreambleWriter writer(node, last_id);
   std::string out;
-  while (!writer.WriteNext(node, now, out)) {
+  while (!writer.WriteNext(node, out)) {
   }
   return out;
 }

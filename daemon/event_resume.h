@@ -46,7 +46,7 @@ class ResumePreambleWriter {
   // them, the replay or the gap), and no more once the piece holds `max_bytes` (at least one
   // state a piece otherwise). Returns true once the preamble is complete; calls after that
   // append nothing.
-  bool WriteNext(const Node& node, Timestamp now, std::string& out,
+  bool WriteNext(const Node& node, std::string& out,
                  std::size_t max_bytes = SIZE_MAX, std::size_t max_peers = kPeersPerPiece);
 
   GapReason gap() const { return gap_; }
@@ -55,7 +55,7 @@ class ResumePreambleWriter {
 
  private:
   // Appends `p`'s `event: state`; the last one carries the gap's id.
-  void AppendState(const PeerRecord& p, Timestamp now, bool last, std::string& out);
+  void AppendState(const PeerRecord& p, bool last, std::string& out);
   std::string IdLine() const;  // "id: <the newest id when the gap was written>\n"
 
   GapReason gap_;
@@ -69,7 +69,7 @@ class ResumePreambleWriter {
 };
 
 // The whole preamble at once (tests; small tables).
-std::string ResumePreamble(const Node& node, std::uint64_t last_id, Timestamp now);
+std::string ResumePreamble(const Node& node, std::uint64_t last_id);
 
 // One event of an SSE stream for `event` (id, event type, JSON data).
 std::string FormatSseEvent(const EventRecord& event);

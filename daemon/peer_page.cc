@@ -60,12 +60,7 @@ bool Matches(const PeerRecord& p, const PeerQuery& q) {
   if (q.state && p.monitor.state() != *q.state) return false;
   if (!q.prefix.empty() && !p.id.starts_with(q.prefix)) return false;
   if (q.not_seen_since_ms) {
-    std::optional<std::int64_t> last;
-    if (p.last_heartbeat_wall) {
-      last = EpochMillis(*p.last_heartbeat_wall);
-    } else if (p.previous) {
-      last = p.previous->last_heartbeat_ms;
-    }
+    const auto last = LastHeartbeatMillis(p);
     if (last && *last >= *q.not_seen_since_ms) return false;
   }
   return true;

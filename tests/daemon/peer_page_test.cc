@@ -154,7 +154,7 @@ TEST_F(PeerPageTest, AResumePreambleSendsEveryPeerPresentThroughoutOnceInBounded
   ResumePreambleWriter writer(node, unknown_id);
   EXPECT_EQ(writer.gap(), GapReason::kUnknown);
   std::string head;  // max_peers 0: the gap alone
-  EXPECT_FALSE(writer.WriteNext(node, T(50), head, SIZE_MAX, 0));
+  EXPECT_FALSE(writer.WriteNext(node, head, SIZE_MAX, 0));
   EXPECT_EQ(head.rfind("event: gap\n", 0), 0u) << head;  // its id comes with the last state
   const std::string id_line = fmt::format("id: {}\n", node.last_event_id());
   EXPECT_EQ(head.find("event: state"), std::string::npos) << head;
@@ -164,7 +164,7 @@ TEST_F(PeerPageTest, AResumePreambleSendsEveryPeerPresentThroughoutOnceInBounded
   for (bool done = false; !done; ++pieces) {
     std::string piece;
     // A state is about 120 bytes: a piece stops once past 200, after two (max_peers: 3).
-    done = writer.WriteNext(node, T(at), piece, /*max_bytes=*/200, /*max_peers=*/3);
+    done = writer.WriteNext(node, piece, /*max_bytes=*/200, /*max_peers=*/3);
     EXPECT_EQ(piece.find("event: gap"), std::string::npos);
     // No id before the very end: the id, then the last state, ends the last piece.
     const auto id_at = piece.find("id: ");
@@ -197,11 +197,11 @@ TEST_F(PeerPageTest, AResumePreambleSendsEveryPeerPresentThroughoutOnceInBounded
   for (const auto& id : seen) EXPECT_EQ(seen.count(id), 1u) << id;
   EXPECT_EQ(seen.count("a"), 1u);
   // The whole preamble at once says the same.
-  const std::string whole = ResumePreamble(node, node.last_event_id() + 1, T(at));
+  const std::string whole = ResumePreamble(node, node.last_event_id() + 1);
   EXPECT_NE(whole.find("event: gap"), std::string::npos) << whole.substr(0, 300);
   EXPECT_NE(whole.find("event: state\ndata: {\"peer\":\"new1\""), std::string::npos);
   std::string after;  // a finished writer appends nothing
-  EXPECT_TRUE(writer.WriteNext(node, T(at), after));
+  EXPECT_TRUE(writer.WriteNext(node, after));
   EXPECT_TRUE(after.empty());
 }
 
@@ -211,10 +211,10 @@ TEST_F(PeerPageTest, AReloadDuringAResumePreambleStartsTheStatesOver) {
   for (int i = 0; i < 6; ++i) Send("u" + std::to_string(i), 0);
   ResumePreambleWriter writer(node, node.last_event_id() + 1);
   std::string out;
-  EXPECT_FALSE(writer.WriteNext(node, T(10), out, SIZE_MAX, 3));  // the gap, a, u0, u1
+  EXPECT_FALSE(writer.WriteNext(node, out, SIZE_MAX, 3));  // the gap, a, u0, u1
   Config next = EnrollingConfig("enabled: true, retention: 5s");
   node.Reconfigure(next, T(20));
-  while (!writer.WriteNext(node, T(30), out, SIZE_MAX, 3)) {
+  while (!writer.WriteNext(node, out, SIZE_MAX, 3)) {
   }
   std::map<std::string, int> states;
   for (auto pos = out.find("\"peer\":\""); pos != std::string::npos;

@@ -236,7 +236,7 @@ TEST(Resume, AnIdFromAnEarlierRunIsAGapUnlessItWasTheLastOfACleanStop) {
               clean ? GapReason::kNone : GapReason::kRestart);
     // Never issued: above the newest id.
     EXPECT_EQ(ResumeGap(second.node, second.node.last_event_id() + 1), GapReason::kUnknown);
-    const std::string preamble = ResumePreamble(second.node, 5, T(10'000));
+    const std::string preamble = ResumePreamble(second.node, 5);
     EXPECT_NE(preamble.find("event: gap\ndata: {\"after\":5,\"reason\":\"restart\""),
               std::string::npos)
         << preamble;
@@ -260,7 +260,7 @@ TEST(Resume, EvictedEventsOfThisRunAreAGapAndKeptOnesAreReplayed) {
   const std::uint64_t newest = node.last_event_id();
   EXPECT_EQ(ResumeGap(node, newest), GapReason::kNone);
   EXPECT_EQ(ResumeGap(node, newest - 3), GapReason::kNone);
-  const std::string replay = ResumePreamble(node, newest - 3, T(20'000));
+  const std::string replay = ResumePreamble(node, newest - 3);
   EXPECT_EQ(replay.find("event: gap"), std::string::npos);
   EXPECT_NE(replay.find(fmt::format("id: {}\n", newest)), std::string::npos);
   EXPECT_EQ(ResumeGap(node, kRun1 + 1), GapReason::kEvicted);  // the first id of this run
