@@ -3,10 +3,12 @@
 
   bench/measure_million.py [--bin build/release] [--peers 1000000] [--rate 100000]
                            [--kill-every 100] [--detector adaptive|timeout]
+                           [--ring-size 4096]
 
 Runs on 127.0.0.1 and stops by itself (about 6 minutes at the defaults):
   1. starts vigild with enrollment (no peer listed), 10 s interval (peers / rate), and
-     enrolls every sender once with vigil-loadgen (authenticated, paced);
+     enrolls every sender once with vigil-loadgen (authenticated, paced); RSS before and
+     after, and the difference per enrolled peer;
   2. feeds the real load: every sender every 10 s, paced evenly (--rate), for --feed seconds;
      at --kill-at seconds every --kill-every-th sender (1 %) stops at once;
   3. meanwhile: a quiet window (--quiet s, the feed and the state file's writes only: how
@@ -115,7 +117,7 @@ def unit_environment():
 
 
 class Vigild:
-    def __init__(self, bins, work, peers, interval, detector):
+    def __init__(self, bins, work, peers, interval, detector, ring_size):
         self.bins, self.work = bins, work
         self.port, = free_ports(1)
         self.sock = os.path.join(work, "obs.sock")
@@ -127,7 +129,7 @@ class Vigild:
         lines = [f'node: {{id: obs, bind: "127.0.0.1:{self.port}"}}',
                  f"api: {{socket: {self.sock}, sse_buffer: 67108864}}",
                  f"state: {{directory: {self.state}}}", "log: {level: warn}",
-                 f"heartbeat: {{interval: {interval}}}", "events: {ring_size: 1000000}",
+                 f"heartbeat: {{interval: {interval}}}", f"events: {{ring_size: {ring_size}}}",
                  f"security: {{keyring: {self.keys}}}",
                  f"enrollment: {{enabled: true, max_peers: {peers + 100}, retention: 1h}}"]
         if detector == "timeout":
@@ -406,19 +408,26 @@ def main():
     ap.add_argument("--quiet", type=float, default=60, help="seconds of the quiet window")
     ap.add_argument("--kill-every", type=int, default=100)
     ap.add_argument("--detector", choices=["adaptive", "timeout"], default="adaptive")
+    ap.add_argument("--ring-size", type=int, default=4096,
+                    help="events.ring_size (vigild's default; the tables before 2026-12-06 "
+                    "afternoon ran with 1000000, which holds every peer's first event)")
     a = ap.parse_args()
     bins = os.path.abspath(a.bin)
     interval = f"{a.peers / a.rate:g}s"
     print(f"vigil at a million, {time.strftime('%Y-%m-%d %H:%M')}, bin {a.bin}, {a.peers} "
           f"senders every {interval} ({a.rate}/s), detector {a.detector}")
     with tempfile.TemporaryDirectory(prefix="vigil-million-") as work:
-        v = Vigild(bins, work, a.peers, interval, a.detector)
+        v = Vigild(bins, work, a.peers, interval, a.detector, a.ring_size)
         ready = v.start()
+        empty_kib = rss_kib(v.proc.pid)
         t0 = time.monotonic()
         rounds = enroll(v, a, interval)
+        full_kib = rss_kib(v.proc.pid)
         print(f"fresh start: API after {ready:.2f} s; {a.peers} senders enrolled in "
               f"{time.monotonic() - t0:.0f} s ({rounds} round(s) at 50,000/s); RSS "
-              f"{rss_kib(v.proc.pid) / 1024:.0f} MiB")
+              f"{full_kib / 1024:.0f} MiB, {empty_kib / 1024:.0f} MiB before: "
+              f"{(full_kib - empty_kib) * 1024 / a.peers:.0f} bytes per enrolled peer "
+              f"(events.ring_size {a.ring_size})")
         r = feed_phase(v, a, interval, rounds)
         r["watcher"].stop = r["prober"].stop = True
         print("\n== API latency at", a.peers, "peers, under the feed (median / max of 5; ms) ==")

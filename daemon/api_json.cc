@@ -45,7 +45,7 @@ json::object RememberedPeerJson(const PersistedPeer& peer, Timestamp now) {
 }
 
 std::optional<std::int64_t> LastHeartbeatMillis(const PeerRecord& peer) {
-  if (peer.last_heartbeat_wall) return EpochMillis(*peer.last_heartbeat_wall);
+  if (const auto heard = peer.last_heartbeat_wall()) return EpochMillis(*heard);
   if (peer.previous) return peer.previous->last_heartbeat_ms;
   return std::nullopt;
 }
@@ -55,7 +55,7 @@ json::object PeerJson(const PeerRecord& peer, Timestamp now) {
   const FailureDetector& d = m.detector();
   json::object o;
   o["id"] = peer.id;
-  o["address"] = peer.enrolled ? json::value(nullptr) : json::value(peer.address.ToString());
+  o["address"] = peer.enrolled ? json::value(nullptr) : json::value(peer.address().ToString());
   o["enrolled"] = peer.enrolled;
   o["remembered"] = false;
   o["state"] = PeerStateName(m.state());
@@ -64,8 +64,8 @@ json::object PeerJson(const PeerRecord& peer, Timestamp now) {
   o["phi_infinite"] = std::isinf(level);
   o["detector"] = DetectorKindName(peer.detector_options->kind());
   o["threshold"] = d.threshold();
-  if (peer.last_heartbeat_wall) {
-    o["last_heartbeat"] = EpochMillis(*peer.last_heartbeat_wall);
+  if (const auto heard = peer.last_heartbeat_wall()) {
+    o["last_heartbeat"] = EpochMillis(*heard);
     // The age comes from the monotonic clock: a wall-clock step cannot make it negative.
     const auto last = d.last_heartbeat();
     o["last_heartbeat_age_ms"] =

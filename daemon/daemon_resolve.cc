@@ -22,7 +22,7 @@ void Daemon::ResolveLiteralPeers() {
   addresses_.Prune(node_->listed());
   std::size_t unresolved = 0;
   for (const PeerRecord& peer : node_->listed()) {
-    const Endpoint& a = peer.address;
+    const Endpoint& a = peer.address();
     if (addresses_.Find(peer.id, a)) continue;  // unchanged by a reload
     if (a.kind == Endpoint::HostKind::kName) {
       ++unresolved;
@@ -59,7 +59,7 @@ asio::awaitable<void> Daemon::ResolveOne(udp::resolver& resolver, const std::str
                                                        asio::as_tuple(asio::use_awaitable));
   // A reload while we waited may have moved or removed the peer: then this answer is moot.
   const auto index = node_->Find(id);
-  if (stopping_ || !index || !(node_->peers()[*index].address == a)) co_return;
+  if (stopping_ || !index || !(node_->peers()[*index].address() == a)) co_return;
   if (!ec) {
     for (const auto& r : results) {
       udp::endpoint ep = r.endpoint();  // Reachable may map it to the socket's family
@@ -89,9 +89,9 @@ asio::awaitable<void> Daemon::ResolveLoop() {
     rescan_ = false;
     std::vector<std::pair<std::string, Endpoint>> names;
     for (const PeerRecord& peer : node_->listed()) {
-      if (peer.address.kind == Endpoint::HostKind::kName &&
-          (refresh || !addresses_.Find(peer.id, peer.address))) {
-        names.emplace_back(peer.id, peer.address);
+      if (peer.address().kind == Endpoint::HostKind::kName &&
+          (refresh || !addresses_.Find(peer.id, peer.address()))) {
+        names.emplace_back(peer.id, peer.address());
       }
     }
     for (const auto& [id, a] : names) {
@@ -101,8 +101,8 @@ asio::awaitable<void> Daemon::ResolveLoop() {
     // Counted on the live table, not the pass: a peer added or moved meanwhile counts.
     std::size_t unresolved = 0;
     for (const PeerRecord& peer : node_->listed()) {
-      if (peer.address.kind == Endpoint::HostKind::kName &&
-          !addresses_.Find(peer.id, peer.address)) {
+      if (peer.address().kind == Endpoint::HostKind::kName &&
+          !addresses_.Find(peer.id, peer.address())) {
         ++unresolved;
       }
     }

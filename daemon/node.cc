@@ -7,11 +7,30 @@ namespace vigil {
 PeerRecord::PeerRecord(PeerIndex index, const PeerConfig& config, Duration heartbeat_interval,
                        SharedDetectorOptions options)
     : id(config.id),
-      address(config.address),
       detector_options(options ? std::move(options)
                                : std::make_shared<const DetectorOptions>(config.detector)),
       monitor(index, MakeDetector(*detector_options, heartbeat_interval),
-              MonitorOptions{SuspectLevel(*detector_options), detector_options->rise}) {}
+              MonitorOptions{SuspectLevel(*detector_options), detector_options->rise}) {
+  set_address(config.address);
+}
+
+namespace {
+// The address of an enrolled peer: none.
+const Endpoint& NoAddress() {
+  static const Endpoint kNone{"", 0, Endpoint::HostKind::kName};
+  return kNone;
+}
+}  // namespace
+
+const Endpoint& PeerRecord::address() const { return address_ ? *address_ : NoAddress(); }
+
+void PeerRecord::set_address(const Endpoint& address) {
+  if (address == NoAddress()) {
+    address_.reset();
+  } else {
+    address_ = std::make_unique<const Endpoint>(address);
+  }
+}
 
 Node::Node(const Config& config, Timestamp started)
     : id_(config.node.id),
@@ -168,7 +187,7 @@ std::optional<RejectReason> Node::Apply(PeerIndex index, const Message& m, Times
     if (verdict == Verdict::kAccepted) {
       ++counters_.heartbeats_accepted;
       ++peer.heartbeats_received;
-      peer.last_heartbeat_wall = now.wall;
+      peer.set_last_heartbeat_wall(now.wall);
       peer.sender_interval_us = m.interval_us;
       peer.previous.reset();
       if (arrival_listener_) arrival_listener_(index, m.incarnation, m.sequence, now);
@@ -301,8 +320,8 @@ ReconfigureSummary Node::Reconfigure(const Config& config, Timestamp now) {
       old.enrolled = false;
       --enrolled_count_;
     }
-    if (!(old.address == pc.address)) {
-      old.address = pc.address;
+    if (!(old.address() == pc.address)) {
+      old.set_address(pc.address);
       summary.moved.push_back(pc.id);
     }
     if (*old.detector_options != pc.detector) {

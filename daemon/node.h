@@ -38,15 +38,23 @@ struct PeerRecord {
   PeerRecord(PeerIndex index, const PeerConfig& config, Duration heartbeat_interval,
              SharedDetectorOptions options = nullptr);
 
+  // Where a listed peer is configured to be; an enrolled peer has none (an empty host).
+  const Endpoint& address() const;
+  void set_address(const Endpoint& address);
+
+  // Laid out to pack: a million enrolled peers hold one each (docs/benchmarks.md, memory).
   std::string id;
-  Endpoint address;
   SharedDetectorOptions detector_options;
   PeerMonitor monitor;
   SequenceTracker sequence;
   std::uint64_t heartbeats_received = 0;
-  std::optional<WallTime> last_heartbeat_wall;
+  // When the last heartbeat of this run arrived (wall clock, for display); none yet: nullopt.
+  std::optional<WallTime> last_heartbeat_wall() const {
+    if (last_heartbeat_wall_ == WallTime::min()) return std::nullopt;
+    return last_heartbeat_wall_;
+  }
+  void set_last_heartbeat_wall(WallTime at) { last_heartbeat_wall_ = at; }
   WallTime since_wall{};
-  std::uint32_t sender_interval_us = 0;  // as the peer advertises it
   // What the previous run of vigild last knew (from the state file), until heard again. On
   // the heap: most peers have none most of the time.
   std::unique_ptr<PersistedPeer> previous;
@@ -57,6 +65,11 @@ struct PeerRecord {
   // The incarnation of this peer whose datagrams echoed our own incarnation: proven to be
   // sent during this run of ours, not recorded earlier. 0: none yet.
   std::uint64_t confirmed_incarnation = 0;
+  // The peer's place in the table, increasing along Node::peers(): a listed peer's position
+  // in `peers:`, an enrolled one's kEnrolledOrderBase + its arrival number. A paging cursor
+  // of GET /v1/peers, which stays valid while peers come and go.
+  std::uint64_t order = 0;
+  std::uint32_t sender_interval_us = 0;  // as the peer advertises it
   // Accepted by enrollment (config.enrollment), not listed in `peers:`: receive-only, no
   // address, judged with the `detector:` defaults, forgotten after enrollment.retention.
   bool enrolled = false;
@@ -64,10 +77,10 @@ struct PeerRecord {
   // address came as version 1 or 2 (an older vigil, which rejects version 3); back to 3 on
   // a fresh version 3 datagram.
   std::uint8_t wire_version = kWireVersion;
-  // The peer's place in the table, increasing along Node::peers(): a listed peer's position
-  // in `peers:`, an enrolled one's kEnrolledOrderBase + its arrival number. A paging cursor
-  // of GET /v1/peers, which stays valid while peers come and go.
-  std::uint64_t order = 0;
+
+ private:
+  std::unique_ptr<const Endpoint> address_;  // null for an enrolled peer
+  WallTime last_heartbeat_wall_ = WallTime::min();  // min(): none yet
 };
 
 inline constexpr std::uint64_t kEnrolledOrderBase = std::uint64_t{1} << 40;

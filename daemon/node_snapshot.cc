@@ -51,8 +51,8 @@ PeerFields Node::Fields(const PeerRecord& p) const {
   f.id = p.id;
   f.state = p.monitor.state();
   f.since_ms = EpochMillis(p.since_wall);
-  if (p.last_heartbeat_wall) {
-    f.last_heartbeat_ms = EpochMillis(*p.last_heartbeat_wall);
+  if (const auto heard = p.last_heartbeat_wall()) {
+    f.last_heartbeat_ms = EpochMillis(*heard);
   } else if (p.previous) {
     f.last_heartbeat_ms = p.previous->last_heartbeat_ms;
   }

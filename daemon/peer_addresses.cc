@@ -28,7 +28,7 @@ void PeerAddresses::Prune(PeerRange peers) {
   std::unordered_map<std::string, Entry, StringViewHash, std::equal_to<>> kept;
   for (const auto& peer : peers) {
     const auto it = by_id_.find(peer.id);
-    if (it != by_id_.end() && it->second.configured == peer.address) kept.insert(*it);
+    if (it != by_id_.end() && it->second.configured == peer.address()) kept.insert(*it);
   }
   by_id_ = std::move(kept);
   by_position_valid_ = false;
@@ -41,7 +41,7 @@ const boost::asio::ip::udp::endpoint* PeerAddresses::FindListed(PeerRange listed
       by_position_.size() != listed.size()) {
     by_position_.clear();
     by_position_.reserve(listed.size());
-    for (const auto& peer : listed) by_position_.push_back(Find(peer.id, peer.address));
+    for (const auto& peer : listed) by_position_.push_back(Find(peer.id, peer.address()));
     by_position_valid_ = true;
     by_position_generation_ = table_generation;
   }
@@ -49,7 +49,7 @@ const boost::asio::ip::udp::endpoint* PeerAddresses::FindListed(PeerRange listed
   const boost::asio::ip::udp::endpoint* at = by_position_[index];
   if (at == nullptr) {
     const auto& peer = *(listed.begin() + static_cast<std::ptrdiff_t>(index));
-    at = Find(peer.id, peer.address);
+    at = Find(peer.id, peer.address());
     by_position_[index] = at;
   }
   return at;

@@ -30,7 +30,7 @@ class PeerAddresses {
   // an address it is no longer configured with).
   const boost::asio::ip::udp::endpoint* Find(std::string_view id,
                                              const Endpoint& configured) const;
-  // Find(listed[index].id, listed[index].address), for a heartbeat round: answered from a
+  // Find(listed[index].id, listed[index].address()), for a heartbeat round: answered from a
   // table by position, so a round to 100,000 peers costs no hash lookups. The table is
   // rebuilt (one Find per listed peer) after a Prune, a Set that moves a peer to another
   // configured address, or when `table_generation` (Node::reconfigurations(): the table

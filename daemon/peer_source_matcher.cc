@@ -34,7 +34,7 @@ asio::ip::address_v6::bytes_type HostKey(const udp::endpoint& from) {
 
 bool PeerSourceMatcher::Matches(PeerIndex peer) const {
   const PeerRecord& record = node_.peers()[peer];
-  const udp::endpoint* at = addresses_.Find(record.id, record.address);
+  const udp::endpoint* at = addresses_.Find(record.id, record.address());
   if (!at) return true;  // unresolved: cannot tell, and refusing would drop a live peer
   return SameHost(from_, *at);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace vigil {
 
@@ -50,30 +51,25 @@ int LossAllowance(double p, double q, double budget, double cap) {
 AdaptiveDetector::AdaptiveDetector(const AdaptiveOptions& options) { Retune(options); }
 
 void AdaptiveDetector::Retune(const AdaptiveOptions& options) {
-  options_ = options;
-  options_.margin = std::max(1.0, options_.margin);
-  if (!(options_.target_mistakes_per_hour > 0)) options_.target_mistakes_per_hour = 0.25;
-  interval_ms_ = std::max(0.001, ToMillis(options_.heartbeat_interval));
-  const double memory_ms = std::max(interval_ms_, ToMillis(options_.memory));
-  alpha_ = std::clamp(interval_ms_ / memory_ms, 1e-6, 0.5);
-  if (last_) Recompute();
+  params_ = &InternedAdaptiveParams(options);
+  if (heard()) Recompute();
 }
 
 void AdaptiveDetector::Rebase(MonoTime now, std::uint64_t sequence) {
-  if (last_ && now < *last_) return;
+  if (heard() && now < last_) return;
   last_ = now;
   run_start_ = now;
   run_start_sequence_ = sequence;
   last_sequence_ = sequence;
   offset_last_ms_ = 0;
   offset_mean_ms_ = 0;
-  predicted_ms_ = interval_ms_;
+  predicted_ms_ = interval_ms();
   base_offset_ms_ = 0;
   Recompute();
 }
 
 int AdaptiveDetector::ConditionOf(double queueing_ms) const {
-  double bound = kQuietFraction * interval_ms_;
+  double bound = kQuietFraction * interval_ms();
   int c = 0;
   while (c + 1 < kConditions && queueing_ms >= bound) {
     ++c;
@@ -83,11 +79,11 @@ int AdaptiveDetector::ConditionOf(double queueing_ms) const {
 }
 
 void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
-  if (!last_) {
+  if (!heard()) {
     Rebase(now, sequence);
     return;
   }
-  if (now < *last_) return;
+  if (now < last_) return;
   // Without sequence numbers every heartbeat counts as the next one.
   if (sequence == 0) sequence = last_sequence_ + 1;
   if (last_sequence_ == 0 || sequence <= last_sequence_) {
@@ -95,17 +91,17 @@ void AdaptiveDetector::Heartbeat(MonoTime now, std::uint64_t sequence) {
     return;
   }
   const std::uint64_t steps = sequence - last_sequence_;
-  const double gap_ms = MillisBetween(*last_, now);
+  const double gap_ms = MillisBetween(last_, now);
   const double lost = static_cast<double>(std::min<std::uint64_t>(steps - 1, 1'000'000));
   // How late this heartbeat is against the time predicted for it at the last one.
-  const double late_ms = gap_ms - predicted_ms_ - lost * interval_ms_;
-  if (late_ms < -kJumpIntervals * interval_ms_ - options_.margin * overall_.excess_envelope_ms) {
+  const double late_ms = gap_ms - predicted_ms_ - lost * interval_ms();
+  if (late_ms < -kJumpIntervals * interval_ms() - options().margin * overall_.excess_envelope_ms) {
     Rebase(now, sequence);
     return;
   }
-  ++samples_;
+  if (samples_ < std::numeric_limits<std::uint32_t>::max()) ++samples_;
   // Running averages: Chen's window of 1000 heartbeats, or `memory` if shorter.
-  const double a = std::max({alpha_, 1e-3, 1.0 / static_cast<double>(samples_ + 1)});
+  const double a = std::max({alpha(), 1e-3, 1.0 / (static_cast<double>(samples_) + 1.0)});
 
   LearnSilence(lost, late_ms, gap_ms, a);
   const double previous_offset_ms = UpdateOffsets(now, sequence, a);
@@ -133,7 +129,7 @@ void AdaptiveDetector::LearnSilence(double lost, double late_ms, double gap_ms, 
   const double learned_steps = outage ? 1.0 : lost + 1.0;
 
   // The loss counts age per slot; the recent loss rate is over about 100 heartbeats.
-  const double keep = learned_steps == 1 ? 1.0 - alpha_ : std::pow(1.0 - alpha_, learned_steps);
+  const double keep = learned_steps == 1 ? 1.0 - alpha() : std::pow(1.0 - alpha(), learned_steps);
   const double recent_keep = std::pow(1.0 - kRecentWeight, learned_steps);
   recent_slots_ = recent_slots_ * recent_keep + learned_steps;
   recent_losses_ = recent_losses_ * recent_keep + learned_lost;
@@ -145,12 +141,13 @@ void AdaptiveDetector::LearnSilence(double lost, double late_ms, double gap_ms, 
   // it allowed (or four intervals): a sender that stalls again and again teaches the
   // detector its stalls within a few of them, but one 10 s freeze does not make it 10 s
   // slower for the next hour.
-  const double allowed_late = allowed_ms_ - predicted_ms_ - static_cast<double>(loss_allowance_) * interval_ms_;
-  const double learned_late = std::min(late_ms, 4.0 * std::max(allowed_late, interval_ms_));
-  const double decay = std::exp2(-gap_ms / ToMillis(options_.memory));
-  overall_.Learn(learned_steps, learned_lost, learned_late, interval_ms_, keep, decay);
+  const double allowed_late =
+      allowed_ms_ - predicted_ms_ - static_cast<double>(loss_allowance_) * interval_ms();
+  const double learned_late = std::min(late_ms, 4.0 * std::max(allowed_late, interval_ms()));
+  const double decay = std::exp2(-gap_ms / ToMillis(options().memory));
+  overall_.Learn(learned_steps, learned_lost, learned_late, interval_ms(), keep, decay);
   // ...and under the condition that held when this silence began.
-  conditions_[condition_].Learn(learned_steps, learned_lost, learned_late, interval_ms_, keep,
+  conditions_[condition_].Learn(learned_steps, learned_lost, learned_late, interval_ms(), keep,
                                 decay);
   late_dev_ms_ += a * (std::abs(learned_late - late_mean_ms_) - late_dev_ms_);
   late_mean_ms_ += a * (learned_late - late_mean_ms_);
@@ -162,9 +159,9 @@ double AdaptiveDetector::UpdateOffsets(MonoTime now, std::uint64_t sequence, dou
   // last offset (two windows: slow to forget, quick to follow a shift to longer delays).
   const double previous_offset_ms = offset_last_ms_;
   offset_last_ms_ = MillisBetween(run_start_, now) -
-                    static_cast<double>(sequence - run_start_sequence_) * interval_ms_;
+                    static_cast<double>(sequence - run_start_sequence_) * interval_ms();
   offset_mean_ms_ += a * (offset_last_ms_ - offset_mean_ms_);
-  predicted_ms_ = interval_ms_ + std::max(0.0, offset_mean_ms_ - offset_last_ms_);
+  predicted_ms_ = interval_ms() + std::max(0.0, offset_mean_ms_ - offset_last_ms_);
   return previous_offset_ms;
 }
 
@@ -174,7 +171,8 @@ void AdaptiveDetector::UpdateQueueing(double previous_offset_ms, std::uint64_t s
   // Drift per heartbeat slot: the decayed sum of offset changes over the decayed count of
   // slots (a ratio of sums, so late heartbeats and the early ones after them cancel).
   const double steps_d = static_cast<double>(steps);
-  const double w = std::max(interval_ms_ / kDriftSpanMs, 1.0 / static_cast<double>(samples_ + 1));
+  const double w =
+      std::max(interval_ms() / kDriftSpanMs, 1.0 / (static_cast<double>(samples_) + 1.0));
   drift_sum_ms_ = (1.0 - w) * drift_sum_ms_ + (offset_last_ms_ - previous_offset_ms);
   drift_slots_ = (1.0 - w) * drift_slots_ + steps_d;
   const double drift = drift_sum_ms_ / drift_slots_;
@@ -207,8 +205,8 @@ double AdaptiveDetector::AllowedFrom(const Figures<T>& f, int& allowance) const 
   // handful of isolated losses at the onset of heavy loss would look like proof that losses
   // never come in pairs.
   const double q = std::max(p, (f.continued + kPriorContinued) / (f.losses + kPriorLosses));
-  const double budget = options_.target_mistakes_per_hour * interval_ms_ / 3'600'000.0;
-  const double cap = 3'600'000.0 / interval_ms_;  // never more than an hour of losses
+  const double budget = options().target_mistakes_per_hour * interval_ms() / 3'600'000.0;
+  const double cap = 3'600'000.0 / interval_ms();  // never more than an hour of losses
   allowance = LossAllowance(p, q, budget, cap);
   // Heavy loss that just began: several recent losses at well above the long-run rate. The
   // long counts cannot yet say whether they come in bursts, so assume the prior's burstiness
@@ -218,20 +216,20 @@ double AdaptiveDetector::AllowedFrom(const Figures<T>& f, int& allowance) const 
     const double q_recent = std::min(0.999, std::max({q, recent, kPriorContinued / kPriorLosses}));
     allowance = std::max(allowance, LossAllowance(recent, q_recent, budget, cap));
   }
-  const double modelled = static_cast<double>(allowance) * interval_ms_ +
+  const double modelled = static_cast<double>(allowance) * interval_ms() +
                           std::max(late_mean_ms_ + kDeviations * late_dev_ms_,
-                                   kFloorFraction * interval_ms_);
+                                   kFloorFraction * interval_ms());
   // Lost heartbeats come in whole intervals, so the margin stretches only the lateness:
   // a run of 5 losses seen calls for patience for 5 more, not for 6.25.
   const double envelope =
-      f.excess_envelope_ms + (options_.margin - 1.0) * std::max<double>(0.0, f.lateness_envelope_ms);
+      f.excess_envelope_ms + (options().margin - 1.0) * std::max<double>(0.0, f.lateness_envelope_ms);
   return std::max(envelope, modelled);
 }
 
 void AdaptiveDetector::Recompute() {
   int allowance = 0;
   double allowed = 0;
-  if (options_.per_condition && conditions_[condition_].slots >= kConditionEvidence) {
+  if (options().per_condition && conditions_[condition_].slots >= kConditionEvidence) {
     // The current condition has its own evidence: hold it to the budget on its own figures,
     // and never to less patience than a quieter condition with evidence (more queueing
     // never calls for less patience).
@@ -249,16 +247,16 @@ void AdaptiveDetector::Recompute() {
 }
 
 double AdaptiveDetector::Level(MonoTime now) const {
-  if (!last_) return 0.0;
-  return std::max(0.0, MillisBetween(*last_, now)) / allowed_ms_;
+  if (!heard()) return 0.0;
+  return std::max(0.0, MillisBetween(last_, now)) / allowed_ms_;
 }
 
 std::optional<MonoTime> AdaptiveDetector::CrossingTime(double level) const {
-  if (!last_) return std::nullopt;
-  if (!(level > 0)) return *last_;
+  if (!heard()) return std::nullopt;
+  if (!(level > 0)) return last_;
   const double diff = level * allowed_ms_;
   if (diff > 1e12) return kNever;
-  return AddSaturated(*last_, CeilMillisToDuration(diff));
+  return AddSaturated(last_, CeilMillisToDuration(diff));
 }
 
 IntervalStats AdaptiveDetector::Stats() const {

@@ -6,26 +6,10 @@
 #include <cstdint>
 #include <optional>
 
+#include "detector/adaptive_params.h"
 #include "detector/failure_detector.h"
 
 namespace vigil {
-
-struct AdaptiveOptions {
-  // The interval the peer sends at.
-  Duration heartbeat_interval = std::chrono::seconds(1);
-  // How long the detector remembers: the half-life of its estimates (expected arrival,
-  // lateness envelope, loss statistics). Longer is steadier; shorter adapts faster.
-  Duration memory = std::chrono::minutes(60);
-  // Multiplies the lateness envelope: how far beyond the latest lateness it remembers a
-  // heartbeat may still arrive without suspicion. >= 1.
-  double margin = 1.5;
-  // Mistakes per hour the loss allowance aims for, in each network condition (it picks how
-  // many heartbeats in a row may be lost). > 0.
-  double target_mistakes_per_hour = 0.25;
-  // Learn separately for each level of queueing delay (see below). Off only to measure
-  // what it buys.
-  bool per_condition = true;
-};
 
 // The deadline after heartbeat j (sequence s) is
 //
@@ -53,8 +37,9 @@ struct AdaptiveOptions {
 // less than a quieter condition's); otherwise the overall figures above.
 //
 // The level is silence / allowed silence, so the threshold is 1 and CrossingTime is exact.
-// O(1) time per heartbeat, no heap memory (sizeof(AdaptiveDetector) bytes per peer).
-// Not thread-safe; one owner.
+// O(1) time per heartbeat, no heap memory: sizeof(AdaptiveDetector) bytes per peer, the
+// settings shared with every detector that has the same (InternedAdaptiveParams).
+// Copyable. Not thread-safe; one owner.
 class AdaptiveDetector final : public FailureDetector {
  public:
   explicit AdaptiveDetector(const AdaptiveOptions& options);
@@ -68,7 +53,10 @@ class AdaptiveDetector final : public FailureDetector {
   double Level(MonoTime now) const override;
   std::optional<MonoTime> CrossingTime(double level) const override;
   double threshold() const override { return 1.0; }
-  std::optional<MonoTime> last_heartbeat() const override { return last_; }
+  std::optional<MonoTime> last_heartbeat() const override {
+    if (!heard()) return std::nullopt;
+    return last_;
+  }
   IntervalStats Stats() const override;
   std::size_t HeapBytes() const override { return 0; }
 
@@ -116,11 +104,15 @@ class AdaptiveDetector final : public FailureDetector {
   template <typename T>
   double AllowedFrom(const Figures<T>& figures, int& allowance) const;
 
-  AdaptiveOptions options_;
-  double interval_ms_;
-  double alpha_;  // per-heartbeat weight of the running averages, from `memory`
+  const AdaptiveOptions& options() const { return params_->options; }
+  double interval_ms() const { return params_->interval_ms; }
+  double alpha() const { return params_->alpha; }
 
-  std::optional<MonoTime> last_;
+  bool heard() const { return last_ != MonoTime::min(); }
+
+  const AdaptiveParams* params_;  // interned: shared, never freed
+
+  MonoTime last_ = MonoTime::min();  // the last heartbeat; min(): none yet
   std::uint64_t last_sequence_ = 0;  // 0: unknown (the next heartbeat only anchors)
   MonoTime run_start_{};
   std::uint64_t run_start_sequence_ = 0;
@@ -134,13 +126,11 @@ class AdaptiveDetector final : public FailureDetector {
   Figures<double> overall_;
   double late_mean_ms_ = 0;
   double late_dev_ms_ = 0;
-  std::uint64_t samples_ = 0;
 
   // Loss counts over about the last 100 heartbeats, without a prior: the onset of heavy loss
   // shows here within seconds, long before the long counts move.
   double recent_slots_ = 0;
   double recent_losses_ = 0;
-  int loss_allowance_ = 0;
 
   // Queueing delay: arrival offsets above their running minimum (which may creep up by
   // clock drift), smoothed quick to rise and slow to fall.
@@ -148,8 +138,13 @@ class AdaptiveDetector final : public FailureDetector {
   double drift_slots_ = 0;   // decayed count of the slots they span
   double base_offset_ms_ = 0;
   double queueing_ms_ = 0;
+  // Heartbeats learned, saturating at 2^32 − 1 (49 days at a 1 ms interval). It weights the
+  // averages while below 1/alpha and the drift while below 3,600,000 / interval_ms, at most
+  // 3.6e9 (the interval is at least 1 µs): saturation never changes a weight.
+  std::uint32_t samples_ = 0;
   int condition_ = 0;
   Figures<float> conditions_[kConditions];
+  int loss_allowance_ = 0;
 
   double allowed_ms_ = 0;
 

@@ -1,12 +1,21 @@
 #include "detector/peer_monitor.h"
 
+#include <cmath>
+#include <limits>
 #include <utility>
 
 namespace vigil {
 
 PeerMonitor::PeerMonitor(PeerIndex index, std::unique_ptr<FailureDetector> detector,
                          const MonitorOptions& options)
-    : index_(index), detector_(std::move(detector)), options_(options) {}
+    : detector_(std::move(detector)), index_(index) {
+  SetOptions(options);
+}
+
+void PeerMonitor::SetOptions(const MonitorOptions& options) {
+  suspect_level_ = options.suspect_level.value_or(std::numeric_limits<double>::quiet_NaN());
+  rise_ = options.rise;
+}
 
 bool PeerMonitor::Crossed(double level, MonoTime now) const {
   const auto at = detector_->CrossingTime(level);
@@ -52,10 +61,10 @@ Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventI
     // The gap before this heartbeat spans time we could not observe: do not learn it.
     rebase_next_ = false;
     detector_->Rebase(now, sequence);
-    if (state_ == PeerState::kSuspect || (state_ == PeerState::kDown && options_.rise <= 1)) {
+    if (state_ == PeerState::kSuspect || (state_ == PeerState::kDown && rise_ <= 1)) {
       rise_progress_ = 0;
       Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
-    } else if (state_ == PeerState::kDown && ++rise_progress_ >= options_.rise) {
+    } else if (state_ == PeerState::kDown && ++rise_progress_ >= rise_) {
       rise_progress_ = 0;
       Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
     }
@@ -67,7 +76,7 @@ Verdict PeerMonitor::OnHeartbeat(MonoTime now, std::uint64_t incarnation, EventI
       // A conviction since the previous heartbeat breaks the run of `rise` heartbeats.
       if (Crossed(detector_->threshold(), now)) rise_progress_ = 0;
       detector_->Heartbeat(now, sequence);
-      if (++rise_progress_ >= options_.rise) {
+      if (++rise_progress_ >= rise_) {
         rise_progress_ = 0;
         Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
       }
@@ -93,14 +102,14 @@ Verdict PeerMonitor::FirstHeartbeat(MonoTime now, std::uint64_t incarnation,
   if (restored_ && !restarted && state_ == PeerState::kLeft) return Verdict::kAfterLeave;
   heard_ = true;
   restored_ = false;
-  judge_restored_at_.reset();
+  judge_restored_at_ = kNever;
   incarnation_ = incarnation;
   detector_->Heartbeat(now, sequence);
   if (restarted || state_ == PeerState::kUnknown) {
     Move(PeerState::kUp, now,
          restarted ? TransitionReason::kRestart : TransitionReason::kFirstHeartbeat, ids, sink);
   } else if (state_ == PeerState::kSuspect ||
-             (state_ == PeerState::kDown && ++rise_progress_ >= options_.rise)) {
+             (state_ == PeerState::kDown && ++rise_progress_ >= rise_)) {
     rise_progress_ = 0;
     Move(PeerState::kUp, now, TransitionReason::kHeartbeat, ids, sink);
   }
@@ -113,7 +122,7 @@ void PeerMonitor::Restore(PeerState state, std::uint64_t incarnation, MonoTime j
   state_ = state;
   incarnation_ = incarnation;
   // Restored again (a later record): only its state decides whether it is judged.
-  judge_restored_at_.reset();
+  judge_restored_at_ = kNever;
   if (state == PeerState::kUp || state == PeerState::kSuspect) judge_restored_at_ = judge_at;
 }
 
@@ -123,7 +132,7 @@ Verdict PeerMonitor::OnLeave(MonoTime now, std::uint64_t incarnation, EventIdSou
   if (state_ == PeerState::kLeft && incarnation == incarnation_) return Verdict::kAfterLeave;
   heard_ = true;
   restored_ = false;
-  judge_restored_at_.reset();
+  judge_restored_at_ = kNever;
   incarnation_ = incarnation;
   rise_progress_ = 0;
   Move(PeerState::kLeft, now, TransitionReason::kLeave, ids, sink);
@@ -133,8 +142,8 @@ Verdict PeerMonitor::OnLeave(MonoTime now, std::uint64_t incarnation, EventIdSou
 void PeerMonitor::Evaluate(MonoTime now, EventIdSource& ids, TransitionSink& sink) {
   if (!heard_) {
     // Restored from a previous run and not heard since: down once its grace has passed.
-    if (judge_restored_at_ && now >= *judge_restored_at_) {
-      judge_restored_at_.reset();
+    if (now >= judge_restored_at_ && judge_restored_at_ != kNever) {
+      judge_restored_at_ = kNever;
       Move(PeerState::kDown, now, TransitionReason::kSilence, ids, sink);
     }
     return;
@@ -143,7 +152,7 @@ void PeerMonitor::Evaluate(MonoTime now, EventIdSource& ids, TransitionSink& sin
     case PeerState::kUp:
       if (Crossed(detector_->threshold(), now)) {
         Move(PeerState::kDown, now, TransitionReason::kSilence, ids, sink);
-      } else if (options_.suspect_level && Crossed(*options_.suspect_level, now)) {
+      } else if (has_suspect_level() && Crossed(suspect_level_, now)) {
         Move(PeerState::kSuspect, now, TransitionReason::kSuspicion, ids, sink);
       }
       break;
@@ -164,10 +173,13 @@ void PeerMonitor::Evaluate(MonoTime now, EventIdSource& ids, TransitionSink& sin
 }
 
 std::optional<MonoTime> PeerMonitor::NextDeadline() const {
-  if (!heard_) return judge_restored_at_;
+  if (!heard_) {
+    if (judge_restored_at_ == kNever) return std::nullopt;
+    return judge_restored_at_;
+  }
   switch (state_) {
     case PeerState::kUp:
-      if (options_.suspect_level) return detector_->CrossingTime(*options_.suspect_level);
+      if (has_suspect_level()) return detector_->CrossingTime(suspect_level_);
       return detector_->CrossingTime(detector_->threshold());
     case PeerState::kSuspect:
       return detector_->CrossingTime(detector_->threshold());
@@ -184,7 +196,7 @@ std::optional<MonoTime> PeerMonitor::NextDeadline() const {
 void PeerMonitor::Reconfigure(const MonitorOptions& options,
                               const std::function<bool(FailureDetector&)>& retune,
                               const std::function<std::unique_ptr<FailureDetector>()>& replacement) {
-  options_ = options;
+  SetOptions(options);
   if (retune(*detector_)) return;
   const auto last = detector_->last_heartbeat();
   detector_ = replacement();

@@ -1,6 +1,7 @@
 // The per-peer state machine: unknown -> up -> suspect -> down, left, and restarts.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,8 +13,8 @@
 namespace vigil {
 
 struct MonitorOptions {
-  // Level at which an up peer becomes suspect; unset means no suspect state. Must be below
-  // the detector's threshold.
+  // Level at which an up peer becomes suspect; unset (or NaN) means no suspect state. Must
+  // be below the detector's threshold.
   std::optional<double> suspect_level;
   // Consecutive heartbeats (with no conviction between them) before a down peer is up.
   std::uint32_t rise = 1;
@@ -98,18 +99,24 @@ class PeerMonitor {
                          EventIdSource& ids, TransitionSink& sink);
   bool Crossed(double level, MonoTime now) const;
 
-  PeerIndex index_;
+  bool has_suspect_level() const { return !std::isnan(suspect_level_); }
+  void SetOptions(const MonitorOptions& options);
+
+  // Laid out to pack: a peer table holds a million monitors (docs/benchmarks.md, memory).
   std::unique_ptr<FailureDetector> detector_;
-  MonitorOptions options_;
-  PeerState state_ = PeerState::kUnknown;
   MonoTime since_{};
   std::uint64_t incarnation_ = 0;
-  bool heard_ = false;
-  std::uint32_t rise_progress_ = 0;
   std::uint64_t flaps_ = 0;
+  // Restored up/suspect: down if unheard by then. kNever: not judged so.
+  MonoTime judge_restored_at_ = kNever;
+  double suspect_level_ = 0;  // MonitorOptions::suspect_level; NaN when unset
+  PeerIndex index_;
+  std::uint32_t rise_ = 1;
+  std::uint32_t rise_progress_ = 0;
+  PeerState state_ = PeerState::kUnknown;
+  bool heard_ = false;
   bool rebase_next_ = false;
   bool restored_ = false;
-  std::optional<MonoTime> judge_restored_at_;  // restored up/suspect: down if unheard by then
 };
 
 }  // namespace vigil

@@ -67,11 +67,11 @@ class SequenceTracker {
   std::uint64_t highest() const { return seen_ ? highest_ : 0; }
 
  private:
-  bool seen_ = false;
   std::uint64_t highest_ = 0;
   std::uint64_t bitmap_ = 0;  // bit i: highest_ - i was seen
   std::uint64_t lost_ = 0;    // over the peer's lifetime, across incarnations
   std::uint64_t late_ = 0;
+  bool seen_ = false;  // the flags last, to pack (a million peers hold one each)
   bool skip_loss_once_ = false;
 };
 

@@ -16,7 +16,7 @@ class FromAddress final : public SourceMatcher {
   bool Matches(PeerIndex peer) const override {
     std::string host = from_.substr(0, from_.rfind(':'));  // "host:port", "[v6]:port"
     if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    return host == node_.peers()[peer].address.host;
+    return host == node_.peers()[peer].address().host;
   }
 
  private:
@@ -121,7 +121,7 @@ void SimulatedNode::SendSlice(const RoundMessage& m, std::size_t slice) {
   const SliceRange range = SliceOf(slice, peers.size());
   for (std::size_t i = range.begin; i < range.end && i < peers.size(); ++i) {
     const std::size_t size = composer_->Stamp(m, peers[i].echo, peers[i].wire_version, buffer_);
-    net_.Send(address_, peers[i].address.ToString(), std::span(buffer_.data(), size));
+    net_.Send(address_, peers[i].address().ToString(), std::span(buffer_.data(), size));
   }
 }
 

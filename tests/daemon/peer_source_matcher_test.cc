@@ -48,10 +48,10 @@ class PeerSourceMatcherTest : public ::testing::Test {
   // IPv4 peers in their mapped form, as UdpEndpoint::Reachable rewrites them.
   void ResolveLiterals(bool dual_stack = false) {
     for (const PeerRecord& peer : node.peers()) {
-      if (peer.address.kind == Endpoint::HostKind::kName) continue;
-      std::string host = peer.address.host;
-      if (dual_stack && peer.address.kind == Endpoint::HostKind::kIPv4) host = "::ffff:" + host;
-      addresses.Set(peer.id, peer.address, At(host, peer.address.port));
+      if (peer.address().kind == Endpoint::HostKind::kName) continue;
+      std::string host = peer.address().host;
+      if (dual_stack && peer.address().kind == Endpoint::HostKind::kIPv4) host = "::ffff:" + host;
+      addresses.Set(peer.id, peer.address(), At(host, peer.address().port));
     }
   }
 
@@ -108,7 +108,7 @@ TEST_F(PeerSourceMatcherTest, UnresolvedPeerMatchesAnySourceUntilResolved) {
   EXPECT_TRUE(Matches(At("::2"), "named"));
 
   const PeerRecord& named = node.peers()[*node.Find("named")];
-  addresses.Set(named.id, named.address, At("10.0.0.9", named.address.port));
+  addresses.Set(named.id, named.address(), At("10.0.0.9", named.address().port));
   EXPECT_TRUE(Matches(At("10.0.0.9", 40001), "named"));
   EXPECT_FALSE(Matches(At("10.0.0.8"), "named"));
 }
