@@ -36,6 +36,28 @@ class IdIndex {
     }
   }
 
+  // For a caller that looks up many ids at once: asks the CPU to load the slot where a
+  // lookup of `id` starts, and returns the id's hash for Candidate. A hint; changes nothing.
+  std::uint32_t PrefetchHome(std::string_view id) const {
+    const std::uint32_t hash = HashOf(id);
+    if (!slots_.empty()) __builtin_prefetch(&slots_[Home(hash)]);
+    return hash;
+  }
+
+  // The first handle with this hash along the probe run where a lookup for `hash` goes
+  // (most likely the id's own, though not certainly: only the ids can tell), looking at
+  // most 16 slots (about two cache lines); kAbsent if there is none.
+  std::uint32_t Candidate(std::uint32_t hash) const {
+    if (slots_.empty()) return kAbsent;
+    std::size_t s = Home(hash);
+    for (int looked = 0; looked < 16; ++looked, s = Next(s)) {
+      const Slot& slot = slots_[s];
+      if (slot.handle == kAbsent) return kAbsent;
+      if (slot.hash == hash) return slot.handle;
+    }
+    return kAbsent;
+  }
+
   // Stores `handle` for `id`. Requires that `id` is absent and handle != kAbsent.
   void Insert(std::string_view id, std::uint32_t handle);
 

@@ -1,5 +1,6 @@
 // IdIndex (base/id_index.h) against std::unordered_map under random inserts, erases and
-// lookups, through growth and at full load, and its Reserve / Clear promises.
+// lookups, through growth and at full load, its Reserve / Clear promises, and the hash-only
+// Candidate used for prefetching.
 #include "base/id_index.h"
 
 #include <gtest/gtest.h>
@@ -76,6 +77,26 @@ TEST(IdIndex, ReserveAvoidsGrowthAndClearKeepsTheCapacity) {
   EXPECT_EQ(m.Find("peer-1"), IdIndex::kAbsent);
   m.index.Insert("peer-1", 1);
   EXPECT_EQ(m.Find("peer-1"), 1u);
+}
+
+// Candidate (for prefetching, with only the hash) names a stored id's own handle nearly
+// always, even at full load, and never a handle that is not stored.
+TEST(IdIndex, CandidateNamesTheIdsOwnHandleAtFullLoad) {
+  IdIndexModel m;
+  m.index.Reserve(10'000);  // filled to 0.8 below: the longest probe runs
+  for (std::uint32_t i = 0; i < 10'000; ++i) {
+    m.ids.push_back("peer-" + std::to_string(i));
+    m.index.Insert(m.ids.back(), i);
+  }
+  int own = 0;
+  for (std::uint32_t i = 0; i < 10'000; ++i) {
+    const std::uint32_t c = m.index.Candidate(m.index.PrefetchHome(m.ids[i]));
+    if (c == i) ++own;
+    EXPECT_TRUE(c == IdIndex::kAbsent || c < 10'000u) << c;
+  }
+  EXPECT_GE(own, 9'500);  // misses only past 16 slots of probing or on a hash collision
+  EXPECT_EQ(m.index.Candidate(m.index.PrefetchHome("never-inserted")), IdIndex::kAbsent);
+  EXPECT_EQ(IdIndex().Candidate(IdIndex().PrefetchHome("x")), IdIndex::kAbsent);
 }
 
 }  // namespace
