@@ -1,0 +1,316 @@
+#include "membership/membership_node.h"
+
+#include <algorithm>
+#include <cassert>
+#include <type_traits>
+
+namespace vigil::membership {
+
+struct MembershipNode::Subject {
+  std::unique_ptr<PeerMonitor> monitor;
+  bool convicted = false;
+  std::uint32_t round = 0;
+  MonoTime repeat_at = kNever;
+};
+
+// Collects the transitions of one monitor call.
+class MembershipNode::Sink final : public TransitionSink {
+ public:
+  void OnTransition(const Transition& t) override { moves.push_back(t.to); }
+  std::vector<PeerState> moves;
+};
+
+std::shared_ptr<const ObserverGraph> GraphSource::Without(
+    const std::shared_ptr<const ObserverGraph>& from, const std::vector<std::string>& removed) {
+  std::vector<std::string> members;
+  members.reserve(from->size());
+  for (const std::string& id : from->members()) {
+    if (!std::binary_search(removed.begin(), removed.end(), id)) members.push_back(id);
+  }
+  return std::make_shared<const ObserverGraph>(
+      ObserverGraph::Build(std::move(members), from->observers_per_member()));
+}
+
+DetectorOptions ObserverDetectorDefaults() {
+  DetectorOptions options;
+  AdaptiveKnobs knobs;
+  knobs.target_mistakes_per_hour = 3;
+  options.knobs = knobs;
+  return options;
+}
+
+MembershipNode::MembershipNode(MembershipOptions options,
+                               std::shared_ptr<const ObserverGraph> view, GraphSource& source,
+                               MonoTime now)
+    : options_(std::move(options)), source_(source), graph_(std::move(view)) {
+  assert(graph_->observers_per_member() == options_.observers);
+  assert(options_.interval > Duration::zero());
+  assert(options_.report_repeat > Duration::zero() &&
+         options_.report_repeat < options_.cut.report_lifetime);
+  const auto self = graph_->Find(options_.self);
+  assert(self.has_value());
+  self_index_ = *self;
+  cut_ = std::make_unique<CutDetector>(*graph_, options_.cut);
+  // Members spread their heartbeats over the interval by a phase of their own.
+  const auto interval = static_cast<std::uint64_t>(options_.interval.count());
+  const auto phase = static_cast<std::int64_t>(RingPosition(0, options_.self) % interval);
+  next_heartbeat_ = now + Duration(phase);
+  Rewatch(now);
+}
+
+MembershipNode::~MembershipNode() = default;
+
+Gossip& Outbox::To(const std::string& to) {
+  auto it =
+      std::find_if(gossip.begin(), gossip.end(), [&](const auto& g) { return g.first == to; });
+  if (it == gossip.end()) it = gossip.insert(gossip.end(), {to, Gossip{}});
+  return it->second;
+}
+
+std::uint64_t MembershipNode::KnownIncarnation(const std::string& member) const {
+  const auto it = incarnations_.find(member);
+  return it == incarnations_.end() ? 0 : it->second;
+}
+
+template <typename T>
+void MembershipNode::Forward(const T& what, std::string_view from, std::string_view skip,
+                             Outbox& out) {
+  // Both ways along the observer edges: along observers alone, a member all of whose
+  // subjects are across a partition (1 in 2^K at 50/50) would hear nothing.
+  for (MemberIndex n : graph_->NeighboursOf(self_index_)) {
+    const std::string& to = graph_->id(n);
+    if (to == from || to == skip) continue;
+    if constexpr (std::is_same_v<T, Report>) {
+      out.To(to).reports.push_back(what);
+    } else {
+      out.To(to).alives.push_back(what);
+    }
+  }
+}
+
+void MembershipNode::Rewatch(MonoTime now) {
+  std::unordered_map<std::string, std::unique_ptr<Subject>> watched;
+  for (MemberIndex s : graph_->SubjectsOf(self_index_)) {
+    const std::string& id = graph_->id(s);
+    if (auto it = subjects_.find(id); it != subjects_.end()) {
+      watched.emplace(id, std::move(it->second));
+      continue;
+    }
+    auto subject = std::make_unique<Subject>();
+    MonitorOptions monitor_options;
+    monitor_options.suspect_level = SuspectLevel(options_.detector);
+    monitor_options.rise = options_.detector.rise;
+    subject->monitor = std::make_unique<PeerMonitor>(
+        0, MakeDetector(options_.detector, options_.interval), monitor_options);
+    // Up until proven otherwise: never heard within the grace, it is convicted.
+    subject->monitor->Restore(PeerState::kUp, 0, now + options_.first_heartbeat_grace);
+    watched.emplace(id, std::move(subject));
+  }
+  subjects_ = std::move(watched);
+}
+
+void MembershipNode::MarkObservationGap() {
+  for (auto& [id, watched] : subjects_) watched->monitor->MarkObservationGap();
+}
+
+void MembershipNode::OnHeartbeat(std::string_view from, std::uint64_t incarnation,
+                                 std::uint64_t sequence, MonoTime now) {
+  const auto it = subjects_.find(std::string(from));
+  if (it == subjects_.end()) return;  // not watched here under this node's view
+  Sink sink;
+  it->second->monitor->OnHeartbeat(now, incarnation, event_ids_, sink, sequence);
+  if (std::find(sink.moves.begin(), sink.moves.end(), PeerState::kUp) != sink.moves.end()) {
+    it->second->convicted = false;
+    it->second->repeat_at = kNever;
+  }
+}
+
+void MembershipNode::Convict(const std::string& subject, Subject& watched, MonoTime now,
+                             Outbox& out) {
+  watched.convicted = true;
+  watched.repeat_at = now + options_.report_repeat;
+  // Of the newest incarnation this node knows: the one it last heard, or a newer one the
+  // subject announced since (a subject that refuted, then died, is reported all the same).
+  const std::uint64_t incarnation =
+      std::max(watched.monitor->incarnation(), KnownIncarnation(subject));
+  const Report report{options_.self, subject, incarnation, ++watched.round};
+  // First to the subject's other observers and to the subject itself (which refutes if it
+  // is alive); the whole cluster hears of it only once L observers agree (Learn).
+  const auto s = graph_->Find(subject);
+  for (MemberIndex o : graph_->ObserversOf(*s)) {
+    if (o != self_index_) out.To(graph_->id(o)).reports.push_back(report);
+  }
+  out.To(subject).reports.push_back(report);
+  Learn(report, options_.self, now, out);
+}
+
+void MembershipNode::OnGossip(const Gossip& gossip, std::string_view from, MonoTime now,
+                              Outbox& out) {
+  for (const Alive& a : gossip.alives) Learn(a, from, now, out);
+  for (const Report& r : gossip.reports) Learn(r, from, now, out);
+  ApplyCut(now);
+}
+
+void MembershipNode::Learn(const Alive& alive, std::string_view from, MonoTime now,
+                           Outbox& out) {
+  if (alive.member == options_.self || alive.incarnation <= KnownIncarnation(alive.member)) {
+    return;
+  }
+  incarnations_[alive.member] = alive.incarnation;
+  const auto m = graph_->Find(alive.member);
+  if (!m) return;
+  // Where the reports went, the refutation follows: a node that had L reports had passed
+  // them on to its neighbours, so it passes this on too.
+  const bool passed_on = cut_->ExplicitReports(*m) >= cut_->low();
+  cut_->Withdraw(*m);
+  // Reports of the new incarnation that came before the refutation still count.
+  for (const auto& [held, at] : held_) {
+    if (held.subject != alive.member || held.incarnation < alive.incarnation) continue;
+    if (const auto o = graph_->Find(held.observer)) cut_->Report(*m, *o, now);
+  }
+  if (passed_on) Forward(alive, from, alive.member, out);
+  // A sign of life of the new incarnation for an observer that convicted the old one: it
+  // starts over from now, so that if the subject dies before its next heartbeat, the
+  // silence convicts the new incarnation. (An observer that did not convict waits for the
+  // heartbeats of the new incarnation, which carry their sequence numbers.)
+  const auto it = subjects_.find(alive.member);
+  if (it != subjects_.end() && it->second->monitor->state() == PeerState::kDown) {
+    Sink sink;
+    it->second->monitor->OnHeartbeat(now, alive.incarnation, event_ids_, sink, 0);
+    if (it->second->monitor->state() != PeerState::kDown) {
+      it->second->convicted = false;
+      it->second->repeat_at = kNever;
+    }
+  }
+}
+
+void MembershipNode::Learn(const Report& report, std::string_view from, MonoTime now,
+                           Outbox& out) {
+  std::string key = report.observer + '\n' + report.subject + '\n' +
+                    std::to_string(report.incarnation) + '\n' + std::to_string(report.round);
+  if (!seen_.insert(key).second) return;
+  seen_order_.emplace_back(now, std::move(key));
+  if (report.subject == options_.self) {
+    Refute(report, out);
+    return;
+  }
+  if (report.incarnation < KnownIncarnation(report.subject)) return;  // refuted since
+  const auto subject = graph_->Find(report.subject);
+  const auto observer = graph_->Find(report.observer);
+  if (!subject || !observer) return;
+  const auto outcome = cut_->Report(*subject, *observer, now);
+  if (outcome != CutDetector::ReportOutcome::kCounted &&
+      outcome != CutDetector::ReportOutcome::kRenewed) {
+    return;
+  }
+  held_.emplace_back(report, now);
+  // Below L it stays among the subject's observers. At L the whole cluster must hear of it:
+  // this report and the ones held before. Beyond H, this node's neighbours have had H.
+  const int count = cut_->ExplicitReports(*subject);
+  if (count < cut_->low() || count > cut_->high()) return;
+  Forward(report, from, report.observer, out);
+  if (count != cut_->low() || outcome != CutDetector::ReportOutcome::kCounted) return;
+  const std::uint64_t known = KnownIncarnation(report.subject);
+  for (const auto& [held, at] : held_) {
+    if (held.subject == report.subject && held.incarnation >= known && !(held == report)) {
+      Forward(held, "", held.observer, out);
+    }
+  }
+}
+
+void MembershipNode::Refute(const Report& report, Outbox& out) {
+  // Reported, yet alive: a higher incarnation voids every report of this one. It goes to
+  // this node's observers, who hold the reports; they pass it on if they had passed the
+  // reports on (Learn(Alive)).
+  if (report.incarnation < refuted_below_) return;  // refuted already
+  if (report.incarnation == UINT64_MAX) return;  // nothing higher to say (a forged report)
+  incarnation_ = std::max(incarnation_, report.incarnation) + 1;
+  refuted_below_ = incarnation_;
+  ++refutations_;
+  const Alive alive{options_.self, incarnation_};
+  for (MemberIndex o : graph_->ObserversOf(self_index_)) {
+    out.To(graph_->id(o)).alives.push_back(alive);
+  }
+}
+
+void MembershipNode::Tick(MonoTime now, Outbox& out) {
+  if (now >= next_heartbeat_) {
+    for (MemberIndex o : graph_->ObserversOf(self_index_)) {
+      out.heartbeats.push_back(graph_->id(o));
+    }
+    out.heartbeat_sequence = ++sequence_;
+    out.heartbeat_incarnation = incarnation_;
+    while (next_heartbeat_ <= now) next_heartbeat_ += options_.interval;
+  }
+  for (auto& [id, watched] : subjects_) {
+    Sink sink;
+    watched->monitor->Evaluate(now, event_ids_, sink);
+    const bool down =
+        std::find(sink.moves.begin(), sink.moves.end(), PeerState::kDown) != sink.moves.end();
+    if (down) ++convictions_;
+    if (down || (watched->convicted && now >= watched->repeat_at)) {
+      Convict(id, *watched, now, out);
+    }
+  }
+  ApplyCut(now);
+  ForgetOldSeen(now);
+}
+
+void MembershipNode::ApplyCut(MonoTime now) {
+  const std::vector<MemberIndex> cut = cut_->TakeCut(now);
+  if (cut.empty()) return;
+  std::vector<std::string> gone;  // ascending, as the cut is
+  for (MemberIndex m : cut) {
+    // A node never takes itself out of its own view: it refutes instead. (Coming back into
+    // the others' views needs joins, which are not built yet.)
+    if (m == self_index_) continue;
+    gone.push_back(graph_->id(m));
+    if (on_removed_) on_removed_(graph_->id(m), now);
+  }
+  if (gone.empty()) return;
+  const std::unordered_set<std::string> removed(gone.begin(), gone.end());
+  cut_.reset();  // it refers to the graph about to be replaced
+  graph_ = source_.Without(graph_, gone);
+  self_index_ = *graph_->Find(options_.self);
+  cut_ = std::make_unique<CutDetector>(*graph_, options_.cut);
+  ++cuts_;
+  // Count again what still holds under the new graph: failures in progress go on.
+  std::deque<std::pair<Report, MonoTime>> held;
+  for (auto& [report, at] : held_) {
+    if (removed.contains(report.subject) || removed.contains(report.observer)) continue;
+    if (at + options_.cut.report_lifetime <= now) continue;
+    if (report.incarnation < KnownIncarnation(report.subject)) continue;
+    const auto s = graph_->Find(report.subject);
+    const auto o = graph_->Find(report.observer);
+    // At the time it came (held_ is in that order), so its lifetime does not start over.
+    if (s && o) cut_->Report(*s, *o, at);
+    held.emplace_back(std::move(report), at);
+  }
+  held_ = std::move(held);
+  Rewatch(now);
+}
+
+void MembershipNode::ForgetOldSeen(MonoTime now) {
+  const Duration keep = options_.cut.report_lifetime;
+  while (!seen_order_.empty() && seen_order_.front().first + keep <= now) {
+    seen_.erase(seen_order_.front().second);
+    seen_order_.pop_front();
+  }
+  while (!held_.empty() && held_.front().second + keep <= now) {
+    held_.pop_front();
+  }
+}
+
+MonoTime MembershipNode::NextWakeup() const {
+  MonoTime next = std::min(next_heartbeat_, cut_->NextDeadline());
+  for (const auto& [id, watched] : subjects_) {
+    if (const auto d = watched->monitor->NextDeadline()) next = std::min(next, *d);
+    if (watched->convicted) next = std::min(next, watched->repeat_at);
+  }
+  if (!seen_order_.empty()) {
+    next = std::min(next, seen_order_.front().first + options_.cut.report_lifetime);
+  }
+  return next;
+}
+
+}  // namespace vigil::membership

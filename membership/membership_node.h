@@ -1,0 +1,181 @@
+// One member of a cluster, sans-I/O: heartbeats its observers, watches its subjects with
+// vigil's own detectors, reports the ones it convicts, floods the reports it learns and takes
+// members out when the cut detector says enough observers agree (docs/membership.md).
+//
+// First slice (issue 15): every member starts from the same member list; joins, abstaining
+// and anti-entropy are not built yet. The shell (vigil-sim today, vigild later)
+// moves the messages and calls Tick at NextWakeup().
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "base/time.h"
+#include "detector/detector_options.h"
+#include "detector/peer_monitor.h"
+#include "membership/cut_detector.h"
+#include "membership/observer_graph.h"
+
+namespace vigil::membership {
+
+// The detector an observer runs on each subject: vigil's adaptive detector, allowed 3 false
+// convictions per subject-hour instead of 0.25. A conviction is only a report: H observers
+// must agree and a live subject refutes, so an observer can afford to be quicker
+// (docs/membership.md, "Why the observers' detector is quicker").
+DetectorOptions ObserverDetectorDefaults();
+
+struct MembershipOptions {
+  std::string self;
+  // K: observers per member.
+  int observers = 8;
+  CutOptions cut;
+  // How often a member heartbeats each of its observers.
+  Duration interval = std::chrono::seconds(1);
+  // The detector each observer runs per subject.
+  DetectorOptions detector = ObserverDetectorDefaults();
+  // A subject this node starts to watch and never hears is convicted this long after.
+  Duration first_heartbeat_grace = std::chrono::seconds(5);
+  // While its detector still convicts a subject, the observer repeats its report this often
+  // (well within the cut's report_lifetime, so a real failure is never forgotten).
+  Duration report_repeat = std::chrono::seconds(4);
+};
+
+// "`observer` convicts `subject`'s `incarnation`", the `round`-th time it says so (a repeat
+// has a higher round, so that nodes forward it again and its lifetime starts over everywhere).
+struct Report {
+  std::string observer;
+  std::string subject;
+  std::uint64_t incarnation = 0;
+  std::uint32_t round = 0;
+  bool operator==(const Report&) const = default;
+};
+
+// "`member` is alive at `incarnation`": a refutation (SWIM). A member that learns it is
+// reported raises its incarnation and says so; every report of an older incarnation is void.
+struct Alive {
+  std::string member;
+  std::uint64_t incarnation = 0;
+  bool operator==(const Alive&) const = default;
+};
+
+// What one node tells another in one go (the shell cuts it into datagrams).
+struct Gossip {
+  std::vector<Report> reports;
+  std::vector<Alive> alives;
+};
+
+// What a node asks its shell to send. Cleared by the shell after sending.
+struct Outbox {
+  std::vector<std::string> heartbeats;  // one heartbeat to each
+  std::uint64_t heartbeat_sequence = 0;      // ... with this sequence number
+  std::uint64_t heartbeat_incarnation = 0;   // ... and incarnation
+  std::vector<std::pair<std::string, Gossip>> gossip;  // to, what
+  Gossip& To(const std::string& to);
+  void clear() {
+    heartbeats.clear();
+    gossip.clear();
+  }
+};
+
+// Makes the graph that follows a membership change. vigild builds it; the simulator shares
+// one graph between the thousands of nodes that make the same change (sim/graph_cache.h).
+class GraphSource {
+ public:
+  virtual ~GraphSource() = default;
+  // The graph of `from`'s members without `removed` (ids of members of `from`, ascending),
+  // with the same observers per member. The default builds it.
+  virtual std::shared_ptr<const ObserverGraph> Without(
+      const std::shared_ptr<const ObserverGraph>& from, const std::vector<std::string>& removed);
+};
+
+// Not thread-safe; one owner. `source` must outlive the node. The `now` of successive calls
+// must not decrease. The removal callback must not call back into the node.
+class MembershipNode {
+ public:
+  // Starts from `view`, which must hold options.self and have options.observers per member.
+  // Requires options.interval > 0 and 0 < options.report_repeat < cut.report_lifetime.
+  MembershipNode(MembershipOptions options, std::shared_ptr<const ObserverGraph> view,
+                 GraphSource& source, MonoTime now);
+  ~MembershipNode();
+
+  // A heartbeat from `from` (already authenticated by the shell).
+  void OnHeartbeat(std::string_view from, std::uint64_t incarnation, std::uint64_t sequence,
+                   MonoTime now);
+  // Gossip received from `from`: new reports are counted and forwarded, a report about this
+  // node is refuted, new refutations withdraw the reports they void and are forwarded.
+  // A newer incarnation also counts, for an observer of that member, as a sign of life.
+  void OnGossip(const Gossip& gossip, std::string_view from, MonoTime now, Outbox& out);
+  // Sends the heartbeats that are due, evaluates the subjects, applies a ready cut.
+  void Tick(MonoTime now, Outbox& out);
+  // When Tick next has something to do.
+  MonoTime NextWakeup() const;
+  // This node was not running for a while (stopped, starved): the silence of its subjects
+  // until their next heartbeats is not learnt as an interval (PeerMonitor's).
+  void MarkObservationGap();
+
+  // The current member list and graph. The reference is valid until the next call that
+  // may apply a cut (OnGossip, Tick); hold view_shared() to keep it longer.
+  const ObserverGraph& view() const { return *graph_; }
+  std::shared_ptr<const ObserverGraph> view_shared() const { return graph_; }
+  const std::string& self() const { return options_.self; }
+  // Called with each member this node takes out, when it does.
+  void set_on_removed(std::function<void(const std::string&, MonoTime)> f) {
+    on_removed_ = std::move(f);
+  }
+  // Subjects this node watches now, and the number of cuts it applied.
+  std::size_t subject_count() const { return subjects_.size(); }
+  std::uint64_t cuts() const { return cuts_; }
+  std::uint64_t incarnation() const { return incarnation_; }
+  std::uint64_t refutations() const { return refutations_; }
+  // Times this node's detectors convicted one of its subjects (its suspicions).
+  std::uint64_t convictions() const { return convictions_; }
+
+ private:
+  struct Subject;
+  class Sink;
+
+  void Rewatch(MonoTime now);
+  void Convict(const std::string& subject, Subject& watched, MonoTime now, Outbox& out);
+  void Learn(const Report& report, std::string_view from, MonoTime now, Outbox& out);
+  void Learn(const Alive& alive, std::string_view from, MonoTime now, Outbox& out);
+  void Refute(const Report& report, Outbox& out);
+  // Sends `what` to every neighbour but `from` and `skip`.
+  template <typename T>
+  void Forward(const T& what, std::string_view from, std::string_view skip, Outbox& out);
+  // The highest incarnation of `member` this node knows of; 0 if none.
+  std::uint64_t KnownIncarnation(const std::string& member) const;
+  void ApplyCut(MonoTime now);
+  void ForgetOldSeen(MonoTime now);
+
+  MembershipOptions options_;
+  GraphSource& source_;
+  std::shared_ptr<const ObserverGraph> graph_;
+  MemberIndex self_index_ = 0;
+  std::unique_ptr<CutDetector> cut_;
+  std::unordered_map<std::string, std::unique_ptr<Subject>> subjects_;
+  // Reports counted under the current graph, to count again under the next one.
+  std::deque<std::pair<Report, MonoTime>> held_;
+  std::unordered_set<std::string> seen_;  // observer, subject and round of reports seen
+  std::deque<std::pair<MonoTime, std::string>> seen_order_;
+  MonoTime next_heartbeat_ = kNever;
+  std::uint64_t sequence_ = 0;
+  std::uint64_t incarnation_ = 1;
+  std::uint64_t refuted_below_ = 0;  // reports of older incarnations are refuted already
+  std::uint64_t cuts_ = 0;
+  std::uint64_t refutations_ = 0;
+  std::uint64_t convictions_ = 0;
+  // Incarnations learnt from refutations (sparse: most members never refute).
+  std::unordered_map<std::string, std::uint64_t> incarnations_;
+  EventIdSource event_ids_;
+  std::function<void(const std::string&, MonoTime)> on_removed_;
+};
+
+}  // namespace vigil::membership

@@ -1,0 +1,49 @@
+// What a cluster simulation measured, in the terms of issue 15's targets (S1-S5): detection
+// delay of crashed members at every live member, false removals, cuts per member and traffic.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/cluster_simulation.h"
+
+namespace vigil::sim {
+
+struct Distribution {
+  std::size_t count = 0;
+  double p50 = 0, p99 = 0, max = 0, mean = 0;
+};
+// Percentiles by the nearest-rank method. Empty input: all zero.
+Distribution Summarize(std::vector<double> values);
+
+struct ClusterFigures {
+  // Crash -> removal, seconds, over every (live member, crashed member) pair that was removed.
+  Distribution detection_s;
+  std::size_t crashed = 0;
+  std::size_t pairs_expected = 0;  // sum over the crashed of the members live at the end
+  std::size_t pairs_removed = 0;
+  // Over all live members: their detectors' convictions of a subject, and refutations.
+  std::uint64_t convictions = 0;
+  std::uint64_t refutations = 0;
+  // Removals, by anyone, of members that had not crashed (then), were never frozen and were
+  // never on the other side of a partition from the remover.
+  std::size_t false_removals = 0;
+  // Removals of members that were frozen at some point (they were silent), and of members
+  // on the other side of a partition (what a partition should cause).
+  std::size_t frozen_removals = 0;
+  std::size_t across_partition_removals = 0;
+  // Per live member: how many cuts it applied (distinct membership sizes it went through).
+  std::vector<std::size_t> cuts_histogram;  // index: cuts, value: members
+  // Bytes and datagrams sent per live member per second, over the seconds [from, to) of the
+  // run: one value per member and second.
+  Distribution bytes_per_second;
+  Distribution datagrams_per_second;
+};
+
+// Crashes are the simulation's own (ClusterSimulation::crash_time). Traffic is taken over
+// whole seconds [traffic_from, traffic_to) counted from the start of the run.
+ClusterFigures Measure(const ClusterSimulation& c, std::size_t traffic_from,
+                       std::size_t traffic_to);
+
+}  // namespace vigil::sim

@@ -1,0 +1,206 @@
+#include "sim/cluster_simulation.h"
+
+#include <algorithm>
+
+namespace vigil::sim {
+
+using membership::MembershipNode;
+using membership::Outbox;
+using membership::Report;
+
+struct ClusterSimulation::Node {
+  std::unique_ptr<MembershipNode> member;
+  bool alive = true;
+  MonoTime crashed_at = kNever;
+  MonoTime frozen_until = MonoTime::min();
+  bool ever_frozen = false;
+  std::vector<std::function<void()>> backlog;  // what reached it while frozen
+  MonoTime wake_at = kNever;  // the earliest queued wake-up
+  Traffic traffic;
+  Outbox out;
+};
+
+std::size_t HeartbeatBytes(const std::string& sender) { return 61 + sender.size(); }
+
+std::size_t GossipItemBytes(const Report& report) {
+  return 2 + report.observer.size() + report.subject.size() + 8 + 4;
+}
+
+std::size_t GossipItemBytes(const membership::Alive& alive) { return 1 + alive.member.size() + 8; }
+
+namespace {
+
+// Cuts `gossip` into datagrams of at most kMaxDatagram bytes (an item alone may exceed it).
+std::vector<std::pair<membership::Gossip, std::size_t>> CutIntoDatagrams(
+    const membership::Gossip& gossip) {
+  std::vector<std::pair<membership::Gossip, std::size_t>> datagrams;
+  auto room_for = [&](std::size_t bytes) {
+    if (datagrams.empty() || datagrams.back().second + bytes > kMaxDatagram) {
+      datagrams.push_back({membership::Gossip{}, kGossipOverhead});
+    }
+    datagrams.back().second += bytes;
+    return &datagrams.back().first;
+  };
+  for (const auto& a : gossip.alives) room_for(GossipItemBytes(a))->alives.push_back(a);
+  for (const auto& r : gossip.reports) room_for(GossipItemBytes(r))->reports.push_back(r);
+  return datagrams;
+}
+
+}  // namespace
+
+std::string ClusterSimulation::IdOf(std::size_t node) { return "node-" + std::to_string(node); }
+
+ClusterSimulation::ClusterSimulation(ClusterOptions options)
+    : options_(std::move(options)),
+      sim_(options_.seed),
+      lost_(options_.loss),
+      jitter_(0, std::max<std::int64_t>(0, options_.jitter.count())) {
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < options_.nodes; ++i) ids.push_back(IdOf(i));
+  auto view = std::make_shared<const membership::ObserverGraph>(
+      membership::ObserverGraph::Build(ids, options_.member.observers));
+  this_second_.assign(options_.nodes, Second{});
+  for (std::size_t i = 0; i < options_.nodes; ++i) {
+    auto node = std::make_unique<Node>();
+    membership::MembershipOptions member = options_.member;
+    member.self = ids[i];
+    node->member = std::make_unique<MembershipNode>(member, view, graphs_, sim_.now());
+    node->member->set_on_removed([this, i](const std::string& id, MonoTime at) {
+      removals_.push_back({i, index_.at(id), at});
+    });
+    index_.emplace(ids[i], i);
+    nodes_.push_back(std::move(node));
+  }
+  for (std::size_t i = 0; i < nodes_.size(); ++i) Schedule(i);
+  sim_.After(std::chrono::seconds(1), [this] { CloseSecond(); });
+}
+
+ClusterSimulation::~ClusterSimulation() = default;
+
+bool ClusterSimulation::crashed(std::size_t node) const { return !nodes_[node]->alive; }
+
+const ClusterSimulation::Traffic& ClusterSimulation::traffic(std::size_t node) const {
+  return nodes_[node]->traffic;
+}
+
+const MembershipNode& ClusterSimulation::node(std::size_t i) const { return *nodes_[i]->member; }
+
+void ClusterSimulation::CloseSecond() {
+  per_second_.push_back(this_second_);
+  std::fill(this_second_.begin(), this_second_.end(), Second{});
+  sim_.After(std::chrono::seconds(1), [this] { CloseSecond(); });
+}
+
+void ClusterSimulation::CrashAt(std::size_t node, MonoTime at) {
+  sim_.At(at, [this, node] {
+    if (!nodes_[node]->alive) return;
+    nodes_[node]->alive = false;
+    nodes_[node]->crashed_at = sim_.now();
+  });
+}
+
+MonoTime ClusterSimulation::crash_time(std::size_t node) const { return nodes_[node]->crashed_at; }
+
+void ClusterSimulation::FreezeAt(std::size_t node, MonoTime at, Duration length) {
+  sim_.At(at, [this, node, length] {
+    nodes_[node]->frozen_until = sim_.now() + length;
+    nodes_[node]->ever_frozen = true;
+    sim_.After(length, [this, node] { Thaw(node); });
+  });
+}
+
+bool ClusterSimulation::ever_frozen(std::size_t node) const { return nodes_[node]->ever_frozen; }
+
+void ClusterSimulation::Thaw(std::size_t i) {
+  Node& node = *nodes_[i];
+  if (!node.alive) return;
+  node.member->MarkObservationGap();  // what vigild's local-health guard does after a stall
+  auto backlog = std::move(node.backlog);
+  node.backlog.clear();
+  for (auto& handle : backlog) handle();
+  Wake(i);
+}
+
+void ClusterSimulation::PartitionAt(std::vector<std::size_t> side, MonoTime at, Duration length) {
+  sim_.At(at, [this, side = std::move(side), length] {
+    side_.assign(nodes_.size(), false);
+    for (std::size_t i : side) side_[i] = true;
+    partitioned_ = ever_partitioned_ = true;
+    sim_.After(length, [this] { partitioned_ = false; });
+  });
+}
+
+bool ClusterSimulation::Apart(std::size_t a, std::size_t b) const {
+  return partitioned_ && side_[a] != side_[b];
+}
+
+bool ClusterSimulation::ever_apart(std::size_t a, std::size_t b) const {
+  return ever_partitioned_ && side_[a] != side_[b];
+}
+
+void ClusterSimulation::Schedule(std::size_t i) {
+  Node& node = *nodes_[i];
+  const MonoTime next = node.member->NextWakeup();
+  if (next >= node.wake_at) return;  // an earlier wake-up is queued; it reschedules
+  node.wake_at = next;
+  sim_.At(next, [this, i, next] {
+    if (nodes_[i]->wake_at != next) return;  // superseded by an earlier one
+    nodes_[i]->wake_at = kNever;
+    Wake(i);
+  });
+}
+
+void ClusterSimulation::Wake(std::size_t i) {
+  Node& node = *nodes_[i];
+  if (!node.alive || sim_.now() < node.frozen_until) return;  // Thaw wakes it
+  node.member->Tick(sim_.now(), node.out);
+  Flush(i, node.out);
+  Schedule(i);
+}
+
+void ClusterSimulation::Deliver(std::size_t from, std::size_t to, std::size_t bytes,
+                                std::function<void()> then) {
+  Node& sender = *nodes_[from];
+  ++sender.traffic.datagrams_sent;
+  sender.traffic.bytes_sent += bytes;
+  this_second_[from].bytes += static_cast<std::uint32_t>(bytes);
+  ++this_second_[from].datagrams;
+  if (lost_(sim_.rng()) || Apart(from, to)) return;
+  const Duration delay = options_.delay + Duration(jitter_(sim_.rng()));
+  sim_.After(delay, [this, to, bytes, then = std::move(then)] {
+    Node& receiver = *nodes_[to];
+    if (!receiver.alive) return;
+    ++receiver.traffic.datagrams_received;
+    receiver.traffic.bytes_received += bytes;
+    if (sim_.now() < receiver.frozen_until) {
+      receiver.backlog.push_back(then);
+      return;
+    }
+    then();
+    Flush(to, receiver.out);
+    Schedule(to);
+  });
+}
+
+void ClusterSimulation::Flush(std::size_t i, Outbox& out) {
+  const std::string& self = nodes_[i]->member->self();
+  for (const std::string& to : out.heartbeats) {
+    const std::size_t j = index_.at(to);
+    const auto seq = out.heartbeat_sequence;
+    const auto inc = out.heartbeat_incarnation;
+    Deliver(i, j, HeartbeatBytes(self), [this, i, j, seq, inc] {
+      nodes_[j]->member->OnHeartbeat(IdOf(i), inc, seq, sim_.now());
+    });
+  }
+  for (const auto& [to, gossip] : out.gossip) {
+    const std::size_t j = index_.at(to);
+    for (auto& [datagram, bytes] : CutIntoDatagrams(gossip)) {
+      Deliver(i, j, bytes, [this, i, j, datagram = std::move(datagram)] {
+        nodes_[j]->member->OnGossip(datagram, IdOf(i), sim_.now(), nodes_[j]->out);
+      });
+    }
+  }
+  out.clear();
+}
+
+}  // namespace vigil::sim

@@ -1,0 +1,114 @@
+// A cluster of MembershipNodes (membership/) in simulated time: the same code a vigild member
+// will run, thousands of nodes in one process, over a network with loss and delay. Seeded:
+// the same options give the same run. The first slice of issue 15's vigil-sim.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "membership/membership_node.h"
+#include "sim/graph_cache.h"
+#include "sim/simulation.h"
+
+namespace vigil::sim {
+
+struct ClusterOptions {
+  std::size_t nodes = 100;
+  membership::MembershipOptions member;  // `self` is set per node
+  double loss = 0;                        // each datagram lost with this probability
+  Duration delay = std::chrono::milliseconds(1);   // one-way delay: delay + uniform jitter
+  Duration jitter = std::chrono::milliseconds(1);
+  std::uint64_t seed = 1;
+};
+
+// The UDP payload sizes the simulation counts. The heartbeat is protocol.md's authenticated
+// datagram; gossip has no wire format yet, so its size is an estimate: a 25-byte header and
+// trailer; per report the two ids with a length byte each, 8 bytes of incarnation and 4 of
+// round; per refutation the id with its length byte and 8 bytes of incarnation. Datagrams
+// are cut at 1,232 bytes (docs/membership.md).
+std::size_t HeartbeatBytes(const std::string& sender);
+std::size_t GossipItemBytes(const membership::Report& report);
+std::size_t GossipItemBytes(const membership::Alive& alive);
+inline constexpr std::size_t kGossipOverhead = 25;
+inline constexpr std::size_t kMaxDatagram = 1232;
+
+// Not thread-safe.
+class ClusterSimulation {
+ public:
+  explicit ClusterSimulation(ClusterOptions options);
+  ~ClusterSimulation();
+
+  void RunFor(Duration d) { sim_.RunFor(d); }
+  MonoTime now() const { return sim_.now(); }
+  std::size_t size() const { return nodes_.size(); }
+  static std::string IdOf(std::size_t node);
+
+  // The node stops at `at` (now, if past): it sends nothing more, and what reaches it is lost.
+  void CrashAt(std::size_t node, MonoTime at);
+  void Crash(std::size_t node) { CrashAt(node, now()); }
+  bool crashed(std::size_t node) const;
+  // When the node crashed; kNever if it has not.
+  MonoTime crash_time(std::size_t node) const;
+
+  // From `at` for `length` the node is stopped (SIGSTOP, a long pause): it runs nothing, and
+  // what reaches it waits; then it handles all of that at once and goes on.
+  void FreezeAt(std::size_t node, MonoTime at, Duration length);
+  bool ever_frozen(std::size_t node) const;
+
+  // From `at` for `length`, no datagram crosses between the members in `side` and the rest.
+  void PartitionAt(std::vector<std::size_t> side, MonoTime at, Duration length);
+  // Whether `a` and `b` were ever on different sides of a partition.
+  bool ever_apart(std::size_t a, std::size_t b) const;
+
+  struct Removal {
+    std::size_t by;  // the node that took it out
+    std::size_t removed;
+    MonoTime at;
+  };
+  // Every member each live or crashed node took out, in time order.
+  const std::vector<Removal>& removals() const { return removals_; }
+
+  struct Traffic {
+    std::uint64_t datagrams_sent = 0, bytes_sent = 0;
+    std::uint64_t datagrams_received = 0, bytes_received = 0;
+  };
+  const Traffic& traffic(std::size_t node) const;
+  // What each node sent in each whole second since the start (index: second, node).
+  struct Second {
+    std::uint32_t bytes = 0;
+    std::uint32_t datagrams = 0;
+  };
+  const std::vector<std::vector<Second>>& sent_per_second() const { return per_second_; }
+  const membership::MembershipNode& node(std::size_t i) const;
+  const GraphCache& graphs() const { return graphs_; }
+
+ private:
+  struct Node;
+  void Wake(std::size_t i);
+  void Thaw(std::size_t i);
+  bool Apart(std::size_t a, std::size_t b) const;
+  void Schedule(std::size_t i);
+  void Flush(std::size_t i, membership::Outbox& out);
+  void Deliver(std::size_t from, std::size_t to, std::size_t bytes, std::function<void()> then);
+  void CloseSecond();
+
+  ClusterOptions options_;
+  Simulation sim_;
+  GraphCache graphs_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<Removal> removals_;
+  std::vector<bool> side_;  // of the partition: true for the members in `side`
+  bool partitioned_ = false;
+  bool ever_partitioned_ = false;
+  std::vector<std::vector<Second>> per_second_;
+  std::vector<Second> this_second_;
+  std::bernoulli_distribution lost_;
+  std::uniform_int_distribution<std::int64_t> jitter_;
+};
+
+}  // namespace vigil::sim

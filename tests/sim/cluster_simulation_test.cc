@@ -1,0 +1,149 @@
+// A cluster of MembershipNodes in simulated time (docs/membership.md): a crashed member is
+// taken out by every live member, nobody alive is, concurrent crashes leave in few cuts, and
+// each member's traffic stays near K heartbeats per interval. Small and fast: the figures at
+// 1,000 to 10,000 nodes come from vigil-sim (docs/benchmarks.md).
+#include "sim/cluster_simulation.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+namespace vigil::sim {
+namespace {
+
+using std::chrono::seconds;
+
+ClusterOptions Options(std::size_t nodes, double loss, std::uint64_t seed) {
+  ClusterOptions o;
+  o.nodes = nodes;
+  o.loss = loss;
+  o.seed = seed;
+  return o;
+}
+
+// The members that took `member` out.
+std::set<std::size_t> TakenOutBy(const ClusterSimulation& c, std::size_t member) {
+  std::set<std::size_t> by;
+  for (const auto& r : c.removals()) {
+    if (r.removed == member) by.insert(r.by);
+  }
+  return by;
+}
+
+TEST(ClusterSimulation, ACrashedMemberIsTakenOutByEveryLiveMemberAndNobodyElseIs) {
+  ClusterSimulation c(Options(64, 0.0, 1));
+  c.RunFor(seconds(60));
+  ASSERT_TRUE(c.removals().empty());
+  c.Crash(17);
+  const MonoTime crash = c.now();
+  c.RunFor(seconds(30));
+  const auto by = TakenOutBy(c, 17);
+  EXPECT_EQ(by.size(), 63u);
+  Duration slowest{};
+  for (const auto& r : c.removals()) {
+    EXPECT_EQ(r.removed, 17u) << "a live member was taken out";
+    slowest = std::max(slowest, r.at - crash);
+  }
+  EXPECT_LT(slowest, seconds(20));  // generous: docs/benchmarks.md has the real figures
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (i != 17) {
+      EXPECT_EQ(c.node(i).view().size(), 63u);
+    }
+  }
+}
+
+TEST(ClusterSimulation, NoLiveMemberIsTakenOutUnderLoss) {
+  ClusterSimulation c(Options(48, 0.05, 2));
+  c.RunFor(std::chrono::minutes(10));
+  EXPECT_TRUE(c.removals().empty());
+}
+
+// Observers allowed 30 mistakes per subject-hour (ten times the default) convict live
+// members all the time at 10 % loss; the reported members refute and nobody is taken out.
+TEST(ClusterSimulation, RefutationKeepsLiveMembersInUnderHeavyLoss) {
+  ClusterOptions options = Options(40, 0.10, 5);
+  AdaptiveKnobs eager;
+  eager.target_mistakes_per_hour = 30;
+  options.member.detector.knobs = eager;
+  ClusterSimulation c(options);
+  c.RunFor(std::chrono::minutes(6));
+  std::uint64_t convictions = 0, refutations = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    convictions += c.node(i).convictions();
+    refutations += c.node(i).refutations();
+  }
+  EXPECT_GT(convictions, 500u);
+  EXPECT_GT(refutations, 250u);
+  EXPECT_TRUE(c.removals().empty());
+}
+
+// A member stopped for 10 s is silent, so it may be taken out; nobody else may.
+TEST(ClusterSimulation, AFrozenMemberTakesNobodyElseOut) {
+  ClusterSimulation c(Options(100, 0.0, 6));
+  c.RunFor(seconds(120));
+  c.FreezeAt(33, c.now(), seconds(10));
+  c.RunFor(seconds(60));
+  for (const auto& r : c.removals()) EXPECT_EQ(r.removed, 33u) << "by " << r.by;
+  EXPECT_TRUE(c.ever_frozen(33));
+}
+
+TEST(ClusterSimulation, EachSideOfAPartitionTakesTheOtherOut) {
+  ClusterSimulation c(Options(80, 0.0, 7));
+  c.RunFor(seconds(120));
+  std::vector<std::size_t> side;
+  for (std::size_t i = 0; i < 80; i += 2) side.push_back(i);
+  c.PartitionAt(side, c.now(), std::chrono::minutes(10));
+  c.RunFor(seconds(60));
+  for (const auto& r : c.removals()) {
+    EXPECT_TRUE(c.ever_apart(r.by, r.removed)) << r.by << " took out " << r.removed;
+  }
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    EXPECT_EQ(c.node(i).view().size(), 40u) << i;
+    EXPECT_LE(c.node(i).cuts(), 2u) << i;
+  }
+}
+
+TEST(ClusterSimulation, ConcurrentCrashesLeaveInFewCuts) {
+  ClusterSimulation c(Options(120, 0.0, 3));
+  c.RunFor(seconds(60));
+  const std::vector<std::size_t> crashed = {3, 20, 41, 57, 64, 88, 101, 119};
+  for (std::size_t i : crashed) c.Crash(i);
+  c.RunFor(seconds(40));
+  for (std::size_t i : crashed) EXPECT_EQ(TakenOutBy(c, i).size(), 112u) << i;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (c.crashed(i)) continue;
+    EXPECT_EQ(c.node(i).view().size(), 112u);
+    EXPECT_LE(c.node(i).cuts(), 2u) << i;
+  }
+}
+
+TEST(ClusterSimulation, EachMemberSendsAboutKHeartbeatsPerInterval) {
+  ClusterSimulation c(Options(200, 0.0, 4));
+  c.RunFor(seconds(30));
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    const double per_second = static_cast<double>(c.traffic(i).datagrams_sent) / 30.0;
+    EXPECT_NEAR(per_second, 8.0, 0.5) << i;
+    const double received = static_cast<double>(c.traffic(i).datagrams_received) / 30.0;
+    EXPECT_GE(received, 6.0) << i;
+    EXPECT_LE(received, 11.0) << i;
+  }
+}
+
+TEST(ClusterSimulation, SameSeedSameRun) {
+  auto run = [](std::uint64_t seed) {
+    ClusterSimulation c(Options(40, 0.1, seed));
+    c.RunFor(seconds(30));
+    c.Crash(5);
+    c.Crash(6);
+    c.RunFor(seconds(30));
+    std::vector<std::tuple<std::size_t, std::size_t, MonoTime>> out;
+    for (const auto& r : c.removals()) out.emplace_back(r.by, r.removed, r.at);
+    return std::make_pair(out, c.traffic(0).bytes_received);
+  };
+  EXPECT_EQ(run(9), run(9));
+  EXPECT_NE(run(9).second, run(10).second);
+}
+
+}  // namespace
+}  // namespace vigil::sim

@@ -1,0 +1,198 @@
+// vigil-sim: a cluster of vigil members in simulated time (docs/membership.md). Runs the
+// membership code vigild will run, for thousands of members in one process; crashes some at
+// once after a warm-up and prints what issue 15's targets ask: crash -> removal at every live
+// member, false removals, cuts per member, traffic per member. Seeded and reproducible.
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include "sim/cluster_figures.h"
+#include "sim/cluster_simulation.h"
+#include "tools/tool_options.h"
+
+namespace po = boost::program_options;
+using namespace vigil;
+
+namespace {
+
+// The observers' default detector knobs (membership/membership_node.h).
+AdaptiveKnobs Observer() {
+  return *membership::ObserverDetectorDefaults().knobs_if<AdaptiveKnobs>();
+}
+
+struct Args {
+  std::size_t nodes = 1000;
+  std::size_t crash = 10;
+  double warmup_s = 300, spread_s = 0, after_s = 60;
+  double loss = 0, delay_ms = 1, jitter_ms = 1, interval_ms = 1000;
+  int observers = 8, high = 5, low = 2;
+  double max_hold_s = 2, settle_s = 0.5, lifetime_s = 10;
+  double target_mistakes = Observer().target_mistakes_per_hour;
+  double margin = Observer().margin;
+  std::size_t freeze = 0;
+  double freeze_for_s = 10;
+  double partition = 0, partition_for_s = 0;
+  std::uint64_t seed = 1;
+};
+
+void PrintTraffic(const char* what, const sim::ClusterFigures& f) {
+  std::printf("%s: sent per live member (UDP payload) mean %.0f B/s, p99 %.0f B/s, max %.0f B/s; "
+              "datagrams mean %.1f/s, p99 %.0f/s, max %.0f/s\n",
+              what, f.bytes_per_second.mean, f.bytes_per_second.p99, f.bytes_per_second.max,
+              f.datagrams_per_second.mean, f.datagrams_per_second.p99,
+              f.datagrams_per_second.max);
+}
+
+void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterFigures& f,
+           double real_s) {
+  std::printf("vigil-sim: %zu members, K %d, H %d, L %d, interval %.0f ms, loss %.1f %%, "
+              "delay %.1f ms + U(0, %.1f ms), seed %llu\n",
+              a.nodes, a.observers, a.high, a.low, a.interval_ms, a.loss * 100, a.delay_ms,
+              a.jitter_ms, static_cast<unsigned long long>(a.seed));
+  PrintTraffic("steady (the second half of the warm-up)", steady);
+  PrintTraffic("from the first crash to the end", f);
+  std::printf("crashed %zu (%.0f..%.0f s): %zu of %zu (live member, crashed) pairs removed; "
+              "crash -> removal p50 %.2f s, p99 %.2f s, max %.2f s\n",
+              f.crashed, a.warmup_s, a.warmup_s + a.spread_s, f.pairs_removed, f.pairs_expected,
+              f.detection_s.p50, f.detection_s.p99, f.detection_s.max);
+  const double hours = (a.warmup_s + a.spread_s + a.after_s) / 3600;
+  if (a.freeze > 0) {
+    std::printf("froze %zu live members for %.0f s at %.0f s: %zu removals of them\n", a.freeze,
+                a.freeze_for_s, a.warmup_s, f.frozen_removals);
+  }
+  if (a.partition > 0) {
+    std::printf("partition of %.0f %% of the members from %.0f s for %.0f s: %zu removals "
+                "across it\n",
+                a.partition * 100, a.warmup_s, a.partition_for_s, f.across_partition_removals);
+  }
+  std::printf("false removals: %zu; convictions by observers %llu (%.1f per member-hour), "
+              "refutations %llu\ncuts per live member:",
+              f.false_removals, static_cast<unsigned long long>(f.convictions),
+              static_cast<double>(f.convictions) / (static_cast<double>(a.nodes) * hours),
+              static_cast<unsigned long long>(f.refutations));
+  for (std::size_t cuts = 0; cuts < f.cuts_histogram.size(); ++cuts) {
+    if (f.cuts_histogram[cuts] > 0) std::printf(" %zu: %zu;", cuts, f.cuts_histogram[cuts]);
+  }
+  const double simulated = static_cast<double>(a.nodes) * (a.warmup_s + a.spread_s + a.after_s);
+  std::printf("\nspeed: %.0f simulated member-seconds per second (%.1f s)\n",
+              simulated / real_s, real_s);
+}
+
+// What is wrong with the options, or null.
+const char* Invalid(const Args& a) {
+  if (a.crash + a.freeze >= a.nodes) return "need --crash + --freeze < --nodes";
+  if (a.observers < 1 || a.observers > 64) return "need 1 <= --observers <= 64";
+  if (a.low < 1 || a.low > a.high) return "need 1 <= --low <= --high";
+  if (!(a.loss >= 0 && a.loss <= 1)) return "need 0 <= --loss <= 1";
+  if (!(a.partition >= 0 && a.partition < 1)) return "need 0 <= --partition < 1";
+  if (!(a.interval_ms >= 1)) return "need --interval >= 1 (milliseconds)";
+  if (!(a.delay_ms >= 0 && a.jitter_ms >= 0)) return "need --delay, --jitter >= 0";
+  if (!(a.spread_s >= 0 && a.warmup_s >= 0 && a.after_s >= 0 && a.freeze_for_s >= 0 &&
+        a.partition_for_s >= 0)) {
+    return "need every duration >= 0";
+  }
+  if (!(a.settle_s >= 0 && a.max_hold_s > 0)) return "need --settle >= 0 and --max-hold > 0";
+  if (!(a.lifetime_s > 4)) return "need --report-lifetime > 4 (seconds)";
+  return nullptr;
+}
+
+Duration seconds(double s) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
+}
+
+sim::ClusterOptions ClusterOptionsOf(const Args& a) {
+  sim::ClusterOptions o;
+  o.nodes = a.nodes;
+  o.loss = a.loss;
+  o.delay = seconds(a.delay_ms / 1000);
+  o.jitter = seconds(a.jitter_ms / 1000);
+  o.seed = a.seed;
+  o.member.observers = a.observers;
+  o.member.interval = seconds(a.interval_ms / 1000);
+  o.member.cut.high = a.high;
+  o.member.cut.low = a.low;
+  o.member.cut.max_hold = seconds(a.max_hold_s);
+  o.member.cut.settle = seconds(a.settle_s);
+  o.member.cut.report_lifetime = seconds(a.lifetime_s);
+  AdaptiveKnobs knobs;
+  knobs.target_mistakes_per_hour = a.target_mistakes;
+  knobs.margin = a.margin;
+  o.member.detector.knobs = knobs;
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  po::options_description options("vigil-sim [options]");
+  options.add_options()("help", "this help")
+      ("nodes", po::value(&a.nodes)->default_value(a.nodes), "members")
+      ("crash", po::value(&a.crash)->default_value(a.crash), "members crashed")
+      ("warmup", po::value(&a.warmup_s)->default_value(a.warmup_s), "seconds before crashes")
+      ("spread", po::value(&a.spread_s)->default_value(a.spread_s),
+       "crash times uniform over this many seconds after the warm-up (0: all at once)")
+      ("after", po::value(&a.after_s)->default_value(a.after_s), "seconds after the last")
+      ("loss", po::value(&a.loss)->default_value(a.loss), "iid loss per datagram, 0..1")
+      ("delay", po::value(&a.delay_ms)->default_value(a.delay_ms), "one-way delay, ms")
+      ("jitter", po::value(&a.jitter_ms)->default_value(a.jitter_ms), "uniform extra delay, ms")
+      ("interval", po::value(&a.interval_ms)->default_value(a.interval_ms), "heartbeat, ms")
+      ("observers", po::value(&a.observers)->default_value(a.observers), "K")
+      ("high", po::value(&a.high)->default_value(a.high), "H")
+      ("low", po::value(&a.low)->default_value(a.low), "L")
+      ("max-hold", po::value(&a.max_hold_s)->default_value(a.max_hold_s), "seconds")
+      ("settle", po::value(&a.settle_s)->default_value(a.settle_s), "seconds")
+      ("report-lifetime", po::value(&a.lifetime_s)->default_value(a.lifetime_s),
+       "seconds; more than the 4 s between an observer's repeated reports")
+      ("freeze", po::value(&a.freeze)->default_value(a.freeze),
+       "members (never crashed) frozen at the end of the warm-up")
+      ("freeze-for", po::value(&a.freeze_for_s)->default_value(a.freeze_for_s), "seconds")
+      ("partition", po::value(&a.partition)->default_value(a.partition),
+       "share of the members cut off from the rest at the end of the warm-up (0: none)")
+      ("partition-for", po::value(&a.partition_for_s)->default_value(a.partition_for_s),
+       "seconds (0: to the end)")
+      ("target-mistakes", po::value(&a.target_mistakes)->default_value(a.target_mistakes),
+       "each observer's adaptive detector: target_mistakes_per_hour")
+      ("margin", po::value(&a.margin)->default_value(a.margin), "adaptive detector: margin")
+      ("seed", po::value(&a.seed)->default_value(a.seed), "random seed");
+  if (auto status = ParseToolOptions(argc, argv, options, "vigil-sim")) return *status;
+  if (const char* problem = Invalid(a)) {
+    std::fprintf(stderr, "vigil-sim: %s\n", problem);
+    return 2;
+  }
+  const sim::ClusterOptions o = ClusterOptionsOf(a);
+  const auto started = std::chrono::steady_clock::now();
+  sim::ClusterSimulation c(o);
+  std::vector<std::size_t> order(a.nodes);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::mt19937_64 rng(a.seed ^ 0x5eed);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::uniform_real_distribution<double> when(0, a.spread_s);
+  const MonoTime first = c.now() + seconds(a.warmup_s);
+  for (std::size_t n = 0; n < a.crash; ++n) {
+    c.CrashAt(order[n], a.spread_s > 0 ? first + seconds(when(rng)) : first);
+  }
+  // Frozen: the next members of the shuffled order, so never a crashed one. The partition's
+  // side: a share of the members drawn apart from that order.
+  for (std::size_t n = a.crash; n < a.crash + a.freeze; ++n) {
+    c.FreezeAt(order[n], first, seconds(a.freeze_for_s));
+  }
+  if (a.partition > 0) {
+    std::vector<std::size_t> side(order.begin(), order.end());
+    std::shuffle(side.begin(), side.end(), rng);
+    side.resize(static_cast<std::size_t>(a.partition * static_cast<double>(a.nodes)));
+    const double length = a.partition_for_s > 0 ? a.partition_for_s : a.spread_s + a.after_s;
+    c.PartitionAt(std::move(side), first, seconds(length));
+  }
+  c.RunFor(seconds(a.warmup_s + a.spread_s + a.after_s));
+  const double real_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto warmup = static_cast<std::size_t>(a.warmup_s);
+  const auto end = static_cast<std::size_t>(a.warmup_s + a.spread_s + a.after_s);
+  Print(a, sim::Measure(c, warmup / 2, warmup), sim::Measure(c, warmup, end), real_s);
+  return 0;
+}
