@@ -50,6 +50,7 @@ MembershipNode::MembershipNode(MembershipOptions options,
   const auto self = graph_->Find(options_.self);
   assert(self.has_value());
   self_index_ = *self;
+  SetNeighbours();
   cut_ = std::make_unique<CutDetector>(*graph_, options_.cut);
   // Members spread their heartbeats over the interval by a phase of their own.
   const auto interval = static_cast<std::uint64_t>(options_.interval.count());
@@ -59,6 +60,11 @@ MembershipNode::MembershipNode(MembershipOptions options,
 }
 
 MembershipNode::~MembershipNode() = default;
+
+void MembershipNode::SetNeighbours() {
+  neighbours_.clear();
+  for (MemberIndex n : graph_->NeighboursOf(self_index_)) neighbours_.push_back(graph_->id(n));
+}
 
 Gossip& Outbox::To(const std::string& to) {
   auto it =
@@ -77,8 +83,7 @@ void MembershipNode::Forward(const T& what, std::string_view from, std::string_v
                              Outbox& out) {
   // Both ways along the observer edges: along observers alone, a member all of whose
   // subjects are across a partition (1 in 2^K at 50/50) would hear nothing.
-  for (MemberIndex n : graph_->NeighboursOf(self_index_)) {
-    const std::string& to = graph_->id(n);
+  for (const std::string& to : neighbours_) {
     if (to == from || to == skip) continue;
     if constexpr (std::is_same_v<T, Report>) {
       out.To(to).reports.push_back(what);
@@ -272,6 +277,7 @@ void MembershipNode::ApplyCut(MonoTime now) {
   cut_.reset();  // it refers to the graph about to be replaced
   graph_ = source_.Without(graph_, gone);
   self_index_ = *graph_->Find(options_.self);
+  SetNeighbours();
   cut_ = std::make_unique<CutDetector>(*graph_, options_.cut);
   ++cuts_;
   // Count again what still holds under the new graph: failures in progress go on.

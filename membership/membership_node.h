@@ -143,6 +143,8 @@ class MembershipNode {
   class Sink;
 
   void Rewatch(MonoTime now);
+  // Takes this node's neighbours from the current graph (once per graph, not per message).
+  void SetNeighbours();
   void Convict(const std::string& subject, Subject& watched, MonoTime now, Outbox& out);
   void Learn(const Report& report, std::string_view from, MonoTime now, Outbox& out);
   void Learn(const Alive& alive, std::string_view from, MonoTime now, Outbox& out);
@@ -159,6 +161,7 @@ class MembershipNode {
   GraphSource& source_;
   std::shared_ptr<const ObserverGraph> graph_;
   MemberIndex self_index_ = 0;
+  std::vector<std::string> neighbours_;  // observers and subjects: the flooding graph
   std::unique_ptr<CutDetector> cut_;
   std::unordered_map<std::string, std::unique_ptr<Subject>> subjects_;
   // Reports counted under the current graph, to count again under the next one.

@@ -60,6 +60,19 @@ class MembershipNodeTest : public ::testing::Test {
     }
   }
 
+  // At `t` (a whole second after kT0), heartbeats from every subject of `node` but `silent`,
+  // with sequence `seq`; then a Tick. Between whole seconds, only the Tick.
+  void BeatAllBut(MembershipNode& node, const std::string& silent, MonoTime t,
+                  std::uint64_t& seq, Outbox& out) {
+    if ((t - kT0) % seconds(1) == Duration::zero()) {
+      ++seq;
+      for (MemberIndex s : graph_->SubjectsOf(*graph_->Find(node.self()))) {
+        if (graph_->id(s) != silent) node.OnHeartbeat(graph_->id(s), 1, seq, t);
+      }
+    }
+    node.Tick(t, out);
+  }
+
   std::shared_ptr<const ObserverGraph> graph_;
   GraphSource source_;
   std::vector<std::string> removed_;
@@ -232,13 +245,7 @@ TEST_F(MembershipNodeTest, AnObserverReportsTheRefutedIncarnationOfASubjectThatD
   std::uint64_t seq = 61;
   for (MonoTime t = kT0 + seconds(60); t < kT0 + seconds(90) && reported.subject.empty();
        t += milliseconds(100)) {
-    if ((t - kT0) % seconds(1) == Duration::zero()) {
-      ++seq;
-      for (MemberIndex s : graph_->SubjectsOf(*graph_->Find(self))) {
-        if (graph_->id(s) != subject) node->OnHeartbeat(graph_->id(s), 1, seq, t);
-      }
-    }
-    node->Tick(t, out);
+    BeatAllBut(*node, subject, t, seq, out);
     for (const auto& [to, gossip] : out.gossip) {
       for (const Report& r : gossip.reports) {
         if (r.subject == subject) reported = r;
@@ -261,15 +268,7 @@ TEST_F(MembershipNodeTest, AnObserverConvictsAgainASubjectThatRefutedThenDied) {
   ASSERT_EQ(node->convictions(), 0u);
   // From kT0 + 60 s on, every subject but `subject` goes on heartbeating once a second.
   std::uint64_t seq = 61;
-  auto advance = [&](MonoTime t) {
-    if ((t - kT0) % seconds(1) == Duration::zero()) {
-      ++seq;
-      for (MemberIndex s : graph_->SubjectsOf(*graph_->Find(self))) {
-        if (graph_->id(s) != subject) node->OnHeartbeat(graph_->id(s), 1, seq, t);
-      }
-    }
-    node->Tick(t, out);
-  };
+  auto advance = [&](MonoTime t) { BeatAllBut(*node, subject, t, seq, out); };
   MonoTime t = kT0 + seconds(60);
   while (node->convictions() == 0 && t < kT0 + seconds(120)) advance(t += milliseconds(100));
   ASSERT_EQ(node->convictions(), 1u);
