@@ -22,6 +22,7 @@
 #include "detector/detector_options.h"
 #include "detector/peer_monitor.h"
 #include "membership/cut_detector.h"
+#include "membership/messages.h"
 #include "membership/observer_graph.h"
 
 namespace vigil::membership {
@@ -46,30 +47,6 @@ struct MembershipOptions {
   // While its detector still convicts a subject, the observer repeats its report this often
   // (well within the cut's report_lifetime, so a real failure is never forgotten).
   Duration report_repeat = std::chrono::seconds(4);
-};
-
-// "`observer` convicts `subject`'s `incarnation`", the `round`-th time it says so (a repeat
-// has a higher round, so that nodes forward it again and its lifetime starts over everywhere).
-struct Report {
-  std::string observer;
-  std::string subject;
-  std::uint64_t incarnation = 0;
-  std::uint32_t round = 0;
-  bool operator==(const Report&) const = default;
-};
-
-// "`member` is alive at `incarnation`": a refutation (SWIM). A member that learns it is
-// reported raises its incarnation and says so; every report of an older incarnation is void.
-struct Alive {
-  std::string member;
-  std::uint64_t incarnation = 0;
-  bool operator==(const Alive&) const = default;
-};
-
-// What one node tells another in one go (the shell cuts it into datagrams).
-struct Gossip {
-  std::vector<Report> reports;
-  std::vector<Alive> alives;
 };
 
 // What a node asks its shell to send. Cleared by the shell after sending.

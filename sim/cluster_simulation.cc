@@ -2,11 +2,12 @@
 
 #include <algorithm>
 
+#include "membership/gossip_wire.h"
+
 namespace vigil::sim {
 
 using membership::MembershipNode;
 using membership::Outbox;
-using membership::Report;
 
 struct ClusterSimulation::Node {
   std::unique_ptr<MembershipNode> member;
@@ -18,35 +19,12 @@ struct ClusterSimulation::Node {
   MonoTime wake_at = kNever;  // the earliest queued wake-up
   Traffic traffic;
   Outbox out;
+  // Of the last membership datagram sent, numbered from 1 in each incarnation.
+  std::uint64_t gossip_sequence = 0;
+  std::uint64_t gossip_incarnation = 0;
 };
 
 std::size_t HeartbeatBytes(const std::string& sender) { return 61 + sender.size(); }
-
-std::size_t GossipItemBytes(const Report& report) {
-  return 2 + report.observer.size() + report.subject.size() + 8 + 4;
-}
-
-std::size_t GossipItemBytes(const membership::Alive& alive) { return 1 + alive.member.size() + 8; }
-
-namespace {
-
-// Cuts `gossip` into datagrams of at most kMaxDatagram bytes (an item alone may exceed it).
-std::vector<std::pair<membership::Gossip, std::size_t>> CutIntoDatagrams(
-    const membership::Gossip& gossip) {
-  std::vector<std::pair<membership::Gossip, std::size_t>> datagrams;
-  auto room_for = [&](std::size_t bytes) {
-    if (datagrams.empty() || datagrams.back().second + bytes > kMaxDatagram) {
-      datagrams.push_back({membership::Gossip{}, kGossipOverhead});
-    }
-    datagrams.back().second += bytes;
-    return &datagrams.back().first;
-  };
-  for (const auto& a : gossip.alives) room_for(GossipItemBytes(a))->alives.push_back(a);
-  for (const auto& r : gossip.reports) room_for(GossipItemBytes(r))->reports.push_back(r);
-  return datagrams;
-}
-
-}  // namespace
 
 std::string ClusterSimulation::IdOf(std::size_t node) { return "node-" + std::to_string(node); }
 
@@ -54,7 +32,9 @@ ClusterSimulation::ClusterSimulation(ClusterOptions options)
     : options_(std::move(options)),
       sim_(options_.seed),
       lost_(options_.loss),
-      jitter_(0, std::max<std::int64_t>(0, options_.jitter.count())) {
+      jitter_(0, std::max<std::int64_t>(0, options_.jitter.count())),
+      // A fixed key (bytes 0..31): the cluster's, for signing and verifying its gossip.
+      keyring_(*Keyring::Parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n")) {
   std::vector<std::string> ids;
   for (std::size_t i = 0; i < options_.nodes; ++i) ids.push_back(IdOf(i));
   auto view = std::make_shared<const membership::ObserverGraph>(
@@ -182,6 +162,17 @@ void ClusterSimulation::Deliver(std::size_t from, std::size_t to, std::size_t by
   });
 }
 
+void ClusterSimulation::Receive(std::size_t i, std::span<const std::uint8_t> bytes) {
+  membership::MembershipDatagram datagram;
+  membership::GossipReject why{};
+  if (!membership::DecodeGossip(bytes, &keyring_, true, &datagram, &why)) {
+    ++unusable_datagrams_;
+    return;
+  }
+  nodes_[i]->member->OnGossip(datagram.gossip, datagram.header.sender, sim_.now(),
+                              nodes_[i]->out);
+}
+
 void ClusterSimulation::Flush(std::size_t i, Outbox& out) {
   const std::string& self = nodes_[i]->member->self();
   for (const std::string& to : out.heartbeats) {
@@ -192,12 +183,26 @@ void ClusterSimulation::Flush(std::size_t i, Outbox& out) {
       nodes_[j]->member->OnHeartbeat(IdOf(i), inc, seq, sim_.now());
     });
   }
+  // Gossip goes as real membership datagrams, signed and decoded: what the simulation counts
+  // and delivers is what vigild would send.
+  Node& sender = *nodes_[i];
+  if (sender.gossip_incarnation != sender.member->incarnation()) {
+    sender.gossip_incarnation = sender.member->incarnation();
+    sender.gossip_sequence = 0;
+  }
   for (const auto& [to, gossip] : out.gossip) {
     const std::size_t j = index_.at(to);
-    for (auto& [datagram, bytes] : CutIntoDatagrams(gossip)) {
-      Deliver(i, j, bytes, [this, i, j, datagram = std::move(datagram)] {
-        nodes_[j]->member->OnGossip(datagram, IdOf(i), sim_.now(), nodes_[j]->out);
-      });
+    const membership::MembershipHeader header{self, sender.member->incarnation(),
+                                              sender.gossip_sequence + 1, 0};
+    auto datagrams = membership::EncodeGossip(gossip, header, &keyring_.primary());
+    if (!datagrams) {
+      ++unusable_datagrams_;
+      continue;
+    }
+    sender.gossip_sequence += datagrams->size();
+    for (std::vector<std::uint8_t>& bytes : *datagrams) {
+      const std::size_t size = bytes.size();
+      Deliver(i, j, size, [this, j, bytes = std::move(bytes)] { Receive(j, bytes); });
     }
   }
   out.clear();

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "membership/membership_node.h"
+#include "transport/keyring.h"
 #include "sim/graph_cache.h"
 #include "sim/simulation.h"
 
@@ -25,16 +27,9 @@ struct ClusterOptions {
   std::uint64_t seed = 1;
 };
 
-// The UDP payload sizes the simulation counts. The heartbeat is protocol.md's authenticated
-// datagram; gossip has no wire format yet, so its size is an estimate: a 25-byte header and
-// trailer; per report the two ids with a length byte each, 8 bytes of incarnation and 4 of
-// round; per refutation the id with its length byte and 8 bytes of incarnation. Datagrams
-// are cut at 1,232 bytes (docs/membership.md).
+// The heartbeat's UDP payload size the simulation counts: protocol.md's authenticated
+// datagram. Membership datagrams are counted at the size membership/gossip_wire.h gives them.
 std::size_t HeartbeatBytes(const std::string& sender);
-std::size_t GossipItemBytes(const membership::Report& report);
-std::size_t GossipItemBytes(const membership::Alive& alive);
-inline constexpr std::size_t kGossipOverhead = 25;
-inline constexpr std::size_t kMaxDatagram = 1232;
 
 // Not thread-safe.
 class ClusterSimulation {
@@ -85,6 +80,9 @@ class ClusterSimulation {
   const std::vector<std::vector<Second>>& sent_per_second() const { return per_second_; }
   const membership::MembershipNode& node(std::size_t i) const;
   const GraphCache& graphs() const { return graphs_; }
+  // Membership datagrams that could not be encoded, or were rejected by their receiver. Any
+  // is a bug: every member's gossip must survive the wire format as vigild would send it.
+  std::uint64_t unusable_datagrams() const { return unusable_datagrams_; }
 
  private:
   struct Node;
@@ -93,6 +91,8 @@ class ClusterSimulation {
   bool Apart(std::size_t a, std::size_t b) const;
   void Schedule(std::size_t i);
   void Flush(std::size_t i, membership::Outbox& out);
+  // A membership datagram reaches node i: decoded and verified, then handed to it.
+  void Receive(std::size_t i, std::span<const std::uint8_t> bytes);
   void Deliver(std::size_t from, std::size_t to, std::size_t bytes, std::function<void()> then);
   void CloseSecond();
 
@@ -109,6 +109,8 @@ class ClusterSimulation {
   std::vector<Second> this_second_;
   std::bernoulli_distribution lost_;
   std::uniform_int_distribution<std::int64_t> jitter_;
+  Keyring keyring_;  // the cluster's key: every membership datagram is signed and verified
+  std::uint64_t unusable_datagrams_ = 0;
 };
 
 }  // namespace vigil::sim

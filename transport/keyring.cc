@@ -139,22 +139,30 @@ std::size_t Sign(std::span<std::uint8_t> buffer, std::size_t length, const Key& 
   return length + AuthTrailerSize(version);
 }
 
-AuthResult Verify(std::span<const std::uint8_t> datagram, const Message& message,
-                  const Keyring& ring) {
-  const std::size_t tag_size = TagSize(message.version);
+AuthResult VerifyTrailer(std::span<const std::uint8_t> datagram, std::uint8_t version,
+                         const Keyring& ring) {
+  const std::size_t tag_size = TagSize(version);
   const std::size_t signed_length = datagram.size() - tag_size;
+  const std::uint8_t key_id = datagram[signed_length - 1];
+  const std::uint8_t* tag = datagram.data() + signed_length;
   bool known = false;
   for (const Key& key : ring.keys()) {
-    if (key.id != message.key_id) continue;
+    if (key.id != key_id) continue;
     known = true;
     std::array<std::uint8_t, kTagSizeBlake2b> expected{};
-    ComputeTag(message.version, datagram.data(), signed_length, key, expected.data());
+    ComputeTag(version, datagram.data(), signed_length, key, expected.data());
     const bool equal = tag_size == kTagSizeSipHash  // both constant time
-                           ? crypto_verify_16(expected.data(), message.tag.data()) == 0
-                           : crypto_verify_32(expected.data(), message.tag.data()) == 0;
+                           ? crypto_verify_16(expected.data(), tag) == 0
+                           : crypto_verify_32(expected.data(), tag) == 0;
     if (equal) return AuthResult::kOk;
   }
   return known ? AuthResult::kBadTag : AuthResult::kUnknownKey;
+}
+
+AuthResult Verify(std::span<const std::uint8_t> datagram, const Message& message,
+                  const Keyring& ring) {
+  // Decode put the trailer last: the key id, then the tag.
+  return VerifyTrailer(datagram, message.version, ring);
 }
 
 }  // namespace vigil

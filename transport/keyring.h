@@ -64,4 +64,11 @@ enum class AuthResult : std::uint8_t { kOk, kUnknownKey, kBadTag };
 AuthResult Verify(std::span<const std::uint8_t> datagram, const Message& message,
                   const Keyring& ring);
 
+// Checks the trailer that ends `datagram` (a key id, then TagSize(version) bytes of tag over
+// everything before the tag, as Sign appends it) against the ring with `version`'s MAC, in
+// constant time. For any datagram Sign signed, heartbeats and membership datagrams alike.
+// Requires datagram.size() >= AuthTrailerSize(version).
+AuthResult VerifyTrailer(std::span<const std::uint8_t> datagram, std::uint8_t version,
+                         const Keyring& ring);
+
 }  // namespace vigil

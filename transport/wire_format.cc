@@ -2,24 +2,10 @@
 
 #include <cstring>
 
+#include "base/big_endian.h"
+
 namespace vigil {
 namespace {
-
-std::uint64_t Load64(const std::uint8_t* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
-std::uint32_t Load32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         std::uint32_t{p[3]};
-}
-void Store64(std::uint8_t* p, std::uint64_t v) {
-  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
-}
-void Store32(std::uint8_t* p, std::uint32_t v) {
-  for (int i = 3; i >= 0; --i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
-}
 
 bool IsIdChar(std::uint8_t c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -94,17 +80,17 @@ DecodeStatus Decode(std::span<const std::uint8_t> d, Message* out, RejectReason*
   for (std::size_t i = 0; i < id_len; ++i) {
     if (!IsIdChar(d[header + i])) return reject(RejectReason::kBadId);
   }
-  const std::uint32_t interval = Load32(&d[24]);
+  const std::uint32_t interval = LoadBigEndian32(&d[24]);
   if (interval == 0) return reject(RejectReason::kBadInterval);
 
   out->version = version;
   out->type = static_cast<MessageType>(d[3]);
-  out->incarnation = Load64(&d[8]);
-  out->sequence = Load64(&d[16]);
+  out->incarnation = LoadBigEndian64(&d[8]);
+  out->sequence = LoadBigEndian64(&d[16]);
   out->interval_us = interval;
-  out->send_time_us = Load64(&d[28]);
+  out->send_time_us = LoadBigEndian64(&d[28]);
   out->has_echo = has_echo;
-  out->echo = has_echo ? Load64(&d[36]) : 0;
+  out->echo = has_echo ? LoadBigEndian64(&d[36]) : 0;
   out->sender_id = std::string_view(reinterpret_cast<const char*>(&d[header]), id_len);
   out->authenticated = authenticated;
   if (authenticated) {
@@ -131,17 +117,19 @@ std::size_t Encode(const Message& m, std::span<std::uint8_t> out) {
   p[5] = static_cast<std::uint8_t>(m.sender_id.size());
   p[6] = 0;
   p[7] = 0;
-  Store64(p + 8, m.incarnation);
-  Store64(p + 16, m.sequence);
-  Store32(p + 24, m.interval_us);
-  Store64(p + 28, m.send_time_us);
-  Store64(p + 36, m.echo);
+  StoreBigEndian64(p + 8, m.incarnation);
+  StoreBigEndian64(p + 16, m.sequence);
+  StoreBigEndian32(p + 24, m.interval_us);
+  StoreBigEndian64(p + 28, m.send_time_us);
+  StoreBigEndian64(p + 36, m.echo);
   std::memcpy(p + kHeaderSize, m.sender_id.data(), m.sender_id.size());
   return size;
 }
 
 void SetEcho(std::span<std::uint8_t> message, std::uint64_t echo) {
-  if (message.size() >= kHeaderSize && message[2] >= kWireVersion2) Store64(&message[36], echo);
+  if (message.size() >= kHeaderSize && message[2] >= kWireVersion2) {
+    StoreBigEndian64(&message[36], echo);
+  }
 }
 
 void SetVersion(std::span<std::uint8_t> message, std::uint8_t version) {

@@ -76,6 +76,8 @@ TEST(ClusterSimulation, RefutationKeepsLiveMembersInUnderHeavyLoss) {
   EXPECT_GT(convictions, 500u);
   EXPECT_GT(refutations, 250u);
   EXPECT_TRUE(c.removals().empty());
+  // All that gossip went through the membership datagram's encoder and decoder.
+  EXPECT_EQ(c.unusable_datagrams(), 0u);
 }
 
 // A member stopped for 10 s is silent, so it may be taken out; nobody else may.
@@ -95,6 +97,7 @@ TEST(ClusterSimulation, EachSideOfAPartitionTakesTheOtherOut) {
   for (std::size_t i = 0; i < 80; i += 2) side.push_back(i);
   c.PartitionAt(side, c.now(), std::chrono::minutes(10));
   c.RunFor(seconds(60));
+  EXPECT_EQ(c.unusable_datagrams(), 0u);
   for (const auto& r : c.removals()) {
     EXPECT_TRUE(c.ever_apart(r.by, r.removed)) << r.by << " took out " << r.removed;
   }
@@ -116,6 +119,7 @@ TEST(ClusterSimulation, ConcurrentCrashesLeaveInFewCuts) {
     EXPECT_EQ(c.node(i).view().size(), 112u);
     EXPECT_LE(c.node(i).cuts(), 2u) << i;
   }
+  EXPECT_EQ(c.unusable_datagrams(), 0u);
 }
 
 TEST(ClusterSimulation, EachMemberSendsAboutKHeartbeatsPerInterval) {

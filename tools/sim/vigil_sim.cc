@@ -194,5 +194,11 @@ int main(int argc, char** argv) {
   const auto warmup = static_cast<std::size_t>(a.warmup_s);
   const auto end = static_cast<std::size_t>(a.warmup_s + a.spread_s + a.after_s);
   Print(a, sim::Measure(c, warmup / 2, warmup), sim::Measure(c, warmup, end), real_s);
+  if (c.unusable_datagrams() > 0) {
+    std::fprintf(stderr, "vigil-sim: %llu membership datagrams could not be encoded or were "
+                 "rejected by their receiver: a bug, the figures above are wrong\n",
+                 static_cast<unsigned long long>(c.unusable_datagrams()));
+    return 1;
+  }
   return 0;
 }

@@ -1,0 +1,114 @@
+// The membership datagram (type 3 of vigil's wire format): the reports and refutations one
+// member sends another, authenticated with the cluster keyring, at most 1,232 bytes.
+// docs/membership.md ("Messages") is the normative description; heartbeats between members
+// are protocol.md's heartbeat datagrams.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "membership/messages.h"
+#include "transport/keyring.h"
+
+namespace vigil::membership {
+
+// Layout (all integers big-endian):
+//   0  2  magic 0x56 0x47 ("VG"), as every vigil datagram
+//   2  1  version 3
+//   3  1  type 3 (membership)
+//   4  1  flags (bit 0: an authentication trailer ends the datagram; others zero)
+//   5  1  sender id length N (1..64)
+//   6  1  record count R (1..255)
+//   7  1  reserved, zero
+//   8  8  the sender's incarnation (> 0)
+//  16  8  sequence: per sender incarnation, one per membership datagram, from 1
+//  24  8  echo: the receiver's incarnation as the sender knows it (0: not known)
+//  32  N  sender id
+//  32+N   R records, each a kind byte and its fields (below), in any order
+//  end    if flag bit 0: key id (1 byte) and 16 bytes of SipHash-2-4-128 (protocol.md)
+// Report record (15 + A + B bytes): 0x01, A, B, incarnation (8), round (4), observer (A
+// bytes), subject (B bytes). Alive record (10 + A bytes): 0x02, A, incarnation (8), member.
+inline constexpr std::uint8_t kMembershipType = 3;
+inline constexpr std::size_t kMaxMembershipDatagram = 1232;  // IPv6 minimum MTU less headers
+inline constexpr std::size_t kMembershipHeaderSize = 32;
+inline constexpr std::size_t kMaxRecords = 255;  // the count byte; at most 109 fit
+inline constexpr std::size_t kReportRecordSize = 15;  // without its two ids
+inline constexpr std::size_t kAliveRecordSize = 10;   // without its id
+inline constexpr std::uint8_t kReportRecord = 1;
+inline constexpr std::uint8_t kAliveRecord = 2;
+
+// The header fields of one membership datagram.
+struct MembershipHeader {
+  std::string_view sender;
+  std::uint64_t incarnation = 0;  // the sender's
+  std::uint64_t sequence = 0;     // of the first datagram, for EncodeGossip
+  std::uint64_t echo = 0;         // the receiver's incarnation as the sender knows it
+};
+
+// Why a membership datagram was rejected. Names (GossipRejectName) are metric label values.
+enum class GossipReject : std::uint8_t {
+  kTooShort,
+  kOversized,
+  kBadMagic,
+  kBadVersion,
+  kBadType,
+  kBadFlags,
+  kBadIdLength,
+  kBadRecordCount,
+  kBadReserved,
+  kBadIncarnation,
+  kBadSequence,
+  kLengthMismatch,
+  kBadId,
+  kBadRecord,
+  kUnauthenticated,  // no trailer, and authentication is required
+  kUnknownKey,
+  kBadMac,
+  kCount,
+};
+std::string_view GossipRejectName(GossipReject reason);
+
+// One datagram's share of a Gossip, and the datagram's size with a trailer.
+struct GossipPart {
+  Gossip gossip;
+  std::size_t bytes = 0;
+};
+
+// Splits `gossip` into the datagrams EncodeGossip writes for a sender id of `sender_size`
+// bytes: refutations first, then reports, each datagram filled in order until the next record
+// would take it past kMaxMembershipDatagram with a trailer (so at most 107 records). `bytes`
+// counts the trailer: a datagram sent unsigned is cut at the same place, 17 bytes shorter.
+// Empty gossip gives no part. Requires ids of at most 64 bytes (every record then fits).
+std::vector<GossipPart> SplitGossip(const Gossip& gossip, std::size_t sender_size);
+
+// The datagrams that carry `gossip` from `header.sender`, numbered header.sequence,
+// header.sequence + 1, ...; each signed with `key` unless it is null. On failure
+// InvalidArgument naming the field: an id outside protocol.md's rules (1..64 of
+// [A-Za-z0-9._-]), a zero sender incarnation or sequence, a sequence the datagrams would
+// take past 2^64 - 1, a refutation of incarnation 0, a report whose observer is its subject. (A report may name incarnation 0: its observer has
+// never heard the subject.)
+Result<std::vector<std::vector<std::uint8_t>>> EncodeGossip(const Gossip& gossip,
+                                                            const MembershipHeader& header,
+                                                            const Key* key);
+
+// A decoded membership datagram. `header.sender` points into the decoded bytes.
+struct MembershipDatagram {
+  MembershipHeader header;
+  Gossip gossip;
+  bool authenticated = false;  // a trailer was present and verified
+};
+
+// Decodes `datagram` strictly, checks in the order of docs/membership.md: the header and
+// sender id, then the trailer (with `ring`, a trailer must verify: kUnknownKey, kBadMac; a
+// datagram not authenticated, with no trailer or no ring to check one with, is
+// kUnauthenticated when `require_auth`), then the records. On
+// rejection returns false with `*why` set and `*out` unspecified. Never reads outside the
+// span. The gossip is checked for form only: whether its reports count is MembershipNode's.
+bool DecodeGossip(std::span<const std::uint8_t> datagram, const Keyring* ring, bool require_auth,
+                  MembershipDatagram* out, GossipReject* why);
+
+}  // namespace vigil::membership
