@@ -57,10 +57,7 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
 }
 
 LocalHealthOptions Daemon::HealthOptions() const {
-  LocalHealthOptions o;
-  // Listen long enough for every live peer to be heard at least twice.
-  o.listen_window = std::max<Duration>(std::chrono::seconds(1), 3 * config_.heartbeat.interval);
-  return o;
+  return LocalHealthOptionsFor(config_.heartbeat.interval);
 }
 
 void Daemon::CheckLocalHealth(Timestamp now) {

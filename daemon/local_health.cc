@@ -36,6 +36,12 @@ bool LocalHealth::Observe(MonoTime now, Duration boot_offset) {
   return new_episode;
 }
 
+LocalHealthOptions LocalHealthOptionsFor(Duration heartbeat_interval) {
+  LocalHealthOptions o;
+  o.listen_window = std::max<Duration>(std::chrono::seconds(1), 3 * heartbeat_interval);
+  return o;
+}
+
 std::string_view StallCauseName(StallCause cause) {
   switch (cause) {
     case StallCause::kNone:

@@ -19,6 +19,10 @@ struct LocalHealthOptions {
   Duration listen_window = std::chrono::seconds(1);
 };
 
+// The options vigild runs the guard with for a heartbeat interval: after a stall it listens
+// long enough for every live peer to be heard at least twice, max(1 s, 3 intervals).
+LocalHealthOptions LocalHealthOptionsFor(Duration heartbeat_interval);
+
 enum class StallCause : std::uint8_t { kNone, kLoopStall, kSuspend };
 
 // Pure logic: the daemon calls Observe() at the start of every event-loop handler with the

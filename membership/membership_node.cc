@@ -114,6 +114,10 @@ void MembershipNode::Rewatch(MonoTime now) {
   subjects_ = std::move(watched);
 }
 
+void MembershipNode::AbstainUntil(MonoTime until) {
+  abstain_until_ = std::max(abstain_until_, until);
+}
+
 void MembershipNode::MarkObservationGap() {
   for (auto& [id, watched] : subjects_) watched->monitor->MarkObservationGap();
 }
@@ -253,9 +257,16 @@ void MembershipNode::Tick(MonoTime now, Outbox& out) {
     const bool down =
         std::find(sink.moves.begin(), sink.moves.end(), PeerState::kDown) != sink.moves.end();
     if (down) ++convictions_;
-    if (down || (watched->convicted && now >= watched->repeat_at)) {
-      Convict(id, *watched, now, out);
+    if (!down && !(watched->convicted && now >= watched->repeat_at)) continue;
+    if (now < abstain_until_) {
+      // Lifeguard: a node that may itself have been the slow one votes for nobody. If the
+      // subject is still convicted when the doubt ends, it is reported then.
+      watched->convicted = true;
+      watched->repeat_at = abstain_until_;
+      ++abstentions_;
+      continue;
     }
+    Convict(id, *watched, now, out);
   }
   ApplyCut(now);
   ForgetOldSeen(now);

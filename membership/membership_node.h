@@ -97,6 +97,11 @@ class MembershipNode {
   // This node was not running for a while (stopped, starved): the silence of its subjects
   // until their next heartbeats is not learnt as an interval (PeerMonitor's).
   void MarkObservationGap();
+  // This node's own health is in doubt until `until` (the local-health guard saw a stall):
+  // it abstains, as in Lifeguard. Its detectors go on, but it reports nobody; a subject
+  // still convicted at `until` is reported then. An earlier `until` than one already set
+  // changes nothing.
+  void AbstainUntil(MonoTime until);
 
   // The current member list and graph. The reference is valid until the next call that
   // may apply a cut (OnGossip, Tick); hold view_shared() to keep it longer.
@@ -114,6 +119,8 @@ class MembershipNode {
   std::uint64_t refutations() const { return refutations_; }
   // Times this node's detectors convicted one of its subjects (its suspicions).
   std::uint64_t convictions() const { return convictions_; }
+  // Reports this node held back while abstaining (a conviction, or a repeat, each).
+  std::uint64_t abstentions() const { return abstentions_; }
 
  private:
   struct Subject;
@@ -152,6 +159,8 @@ class MembershipNode {
   std::uint64_t cuts_ = 0;
   std::uint64_t refutations_ = 0;
   std::uint64_t convictions_ = 0;
+  std::uint64_t abstentions_ = 0;
+  MonoTime abstain_until_ = MonoTime::min();
   // Incarnations learnt from refutations (sparse: most members never refute).
   std::unordered_map<std::string, std::uint64_t> incarnations_;
   EventIdSource event_ids_;

@@ -39,6 +39,8 @@ ClusterFigures Measure(const ClusterSimulation& c, std::size_t traffic_from,
     if (r.at < crashed_at) {  // not crashed (kNever), or not yet
       if (c.ever_frozen(r.removed)) {
         ++f.frozen_removals;
+      } else if (c.ever_starved(r.removed)) {
+        ++f.starved_removals;
       } else if (c.ever_apart(r.by, r.removed)) {
         ++f.across_partition_removals;
       } else {
@@ -55,6 +57,7 @@ ClusterFigures Measure(const ClusterSimulation& c, std::size_t traffic_from,
     if (c.crashed(i)) continue;
     f.convictions += c.node(i).convictions();
     f.refutations += c.node(i).refutations();
+    f.abstentions += c.node(i).abstentions();
     const std::size_t cuts = c.node(i).cuts();
     if (f.cuts_histogram.size() <= cuts) f.cuts_histogram.resize(cuts + 1, 0);
     ++f.cuts_histogram[cuts];

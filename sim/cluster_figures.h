@@ -26,12 +26,14 @@ struct ClusterFigures {
   // Over all live members: their detectors' convictions of a subject, and refutations.
   std::uint64_t convictions = 0;
   std::uint64_t refutations = 0;
+  std::uint64_t abstentions = 0;  // reports held back by members in doubt of themselves
   // Removals, by anyone, of members that had not crashed (then), were never frozen and were
   // never on the other side of a partition from the remover.
   std::size_t false_removals = 0;
   // Removals of members that were frozen at some point (they were silent), and of members
   // on the other side of a partition (what a partition should cause).
   std::size_t frozen_removals = 0;
+  std::size_t starved_removals = 0;  // of members that were CPU-starved at some point
   std::size_t across_partition_removals = 0;
   // Per live member: how many cuts it applied (distinct membership sizes it went through).
   std::vector<std::size_t> cuts_histogram;  // index: cuts, value: members

@@ -14,7 +14,9 @@ struct ClusterSimulation::Node {
   bool alive = true;
   MonoTime crashed_at = kNever;
   MonoTime frozen_until = MonoTime::min();
+  MonoTime stopped_since = MonoTime::min();  // when the current stop began
   bool ever_frozen = false;
+  bool ever_starved = false;
   std::vector<std::function<void()>> backlog;  // what reached it while frozen
   MonoTime wake_at = kNever;  // the earliest queued wake-up
   Traffic traffic;
@@ -82,19 +84,44 @@ void ClusterSimulation::CrashAt(std::size_t node, MonoTime at) {
 MonoTime ClusterSimulation::crash_time(std::size_t node) const { return nodes_[node]->crashed_at; }
 
 void ClusterSimulation::FreezeAt(std::size_t node, MonoTime at, Duration length) {
-  sim_.At(at, [this, node, length] {
-    nodes_[node]->frozen_until = sim_.now() + length;
-    nodes_[node]->ever_frozen = true;
-    sim_.After(length, [this, node] { Thaw(node); });
-  });
+  sim_.At(at, [this, node] { nodes_[node]->ever_frozen = true; });
+  Stop(node, at, length);
 }
 
 bool ClusterSimulation::ever_frozen(std::size_t node) const { return nodes_[node]->ever_frozen; }
 
+void ClusterSimulation::StarveAt(std::size_t node, MonoTime at, Duration length, double share,
+                                 Duration period) {
+  sim_.At(at, [this, node] { nodes_[node]->ever_starved = true; });
+  const auto runs = std::chrono::duration_cast<Duration>(period * share);
+  for (MonoTime start = at; start < at + length; start += period) {
+    Stop(node, start + runs, std::min(period - runs, at + length - start - runs));
+  }
+}
+
+bool ClusterSimulation::ever_starved(std::size_t node) const {
+  return nodes_[node]->ever_starved;
+}
+
+void ClusterSimulation::Stop(std::size_t node, MonoTime at, Duration length) {
+  if (length <= Duration::zero()) return;
+  sim_.At(at, [this, node, length] {
+    Node& n = *nodes_[node];
+    if (sim_.now() >= n.frozen_until) n.stopped_since = sim_.now();
+    n.frozen_until = std::max(n.frozen_until, sim_.now() + length);
+    sim_.After(length, [this, node] { Thaw(node); });
+  });
+}
+
 void ClusterSimulation::Thaw(std::size_t i) {
   Node& node = *nodes_[i];
-  if (!node.alive) return;
-  node.member->MarkObservationGap();  // what vigild's local-health guard does after a stall
+  if (!node.alive || sim_.now() < node.frozen_until) return;  // a later stop thaws it
+  // What vigild's local-health guard does when its event loop ran this late.
+  const LocalHealthOptions guard = LocalHealthOptionsFor(options_.member.interval);
+  if (sim_.now() - node.stopped_since >= guard.stall_threshold) {
+    node.member->MarkObservationGap();
+    node.member->AbstainUntil(sim_.now() + guard.listen_window);
+  }
   auto backlog = std::move(node.backlog);
   node.backlog.clear();
   for (auto& handle : backlog) handle();

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/local_health.h"
 #include "membership/membership_node.h"
 #include "transport/keyring.h"
 #include "sim/graph_cache.h"
@@ -50,9 +51,19 @@ class ClusterSimulation {
   MonoTime crash_time(std::size_t node) const;
 
   // From `at` for `length` the node is stopped (SIGSTOP, a long pause): it runs nothing, and
-  // what reaches it waits; then it handles all of that at once and goes on.
+  // what reaches it waits; then it handles all of that at once and goes on. The shell acts
+  // as vigild's local-health guard would: a stop of LocalHealthOptions::stall_threshold
+  // (250 ms) or more marks an observation gap, and the member abstains for the listen window
+  // vigild uses (LocalHealthOptionsFor: max(1 s, 3 heartbeat intervals)).
   void FreezeAt(std::size_t node, MonoTime at, Duration length);
   bool ever_frozen(std::size_t node) const;
+  // From `at` for `length` the node gets `share` of a core, as under a CPU quota (cgroup
+  // cpu.max) of share * period per period: in each period it runs for the first
+  // share * period and is stopped for the rest (each stop as in FreezeAt). Requires
+  // 0 < share < 1 and period > 0.
+  void StarveAt(std::size_t node, MonoTime at, Duration length, double share,
+                Duration period = std::chrono::milliseconds(100));
+  bool ever_starved(std::size_t node) const;
 
   // From `at` for `length`, no datagram crosses between the members in `side` and the rest.
   void PartitionAt(std::vector<std::size_t> side, MonoTime at, Duration length);
@@ -87,6 +98,7 @@ class ClusterSimulation {
  private:
   struct Node;
   void Wake(std::size_t i);
+  void Stop(std::size_t node, MonoTime at, Duration length);
   void Thaw(std::size_t i);
   bool Apart(std::size_t a, std::size_t b) const;
   void Schedule(std::size_t i);

@@ -133,6 +133,42 @@ TEST_F(MembershipNodeTest, AConvictionGoesToTheSubjectsObserversAndTheSubjectOnl
   }
 }
 
+// Lifeguard: while a node doubts itself (AbstainUntil), its convictions are held back; one
+// still standing when the doubt ends is reported then, one the subject ended is never sent.
+TEST_F(MembershipNodeTest, AnAbstainingNodeReportsNobodyUntilItsDoubtEnds) {
+  auto node = Make("m5");
+  const auto subjects = graph_->SubjectsOf(*graph_->Find("m5"));
+  ASSERT_GE(subjects.size(), 2u);
+  const std::string dead = graph_->id(subjects[0]);  // silent from 61 s on
+  const std::string late = graph_->id(subjects[1]);  // silent from 61 s to 85 s
+  Outbox out;
+  KeepSubjectsAlive(*node, kT0 + seconds(60), out);
+  out.clear();
+  const MonoTime doubt_ends = kT0 + seconds(90);
+  node->AbstainUntil(doubt_ends);
+  node->AbstainUntil(kT0 + seconds(70));  // an earlier end changes nothing
+  std::uint64_t seq = 61;
+  for (MonoTime t = kT0 + seconds(61); t < doubt_ends; t += milliseconds(100)) {
+    if ((t - kT0) % seconds(1) == Duration::zero()) {
+      ++seq;
+      for (MemberIndex m : subjects) {
+        const std::string& id = graph_->id(m);
+        if (id == dead || (id == late && t < kT0 + seconds(85))) continue;
+        node->OnHeartbeat(id, 1, seq, t);
+      }
+    }
+    node->Tick(t, out);
+  }
+  EXPECT_GE(node->convictions(), 2u);  // both were convicted, while abstaining
+  EXPECT_GE(node->abstentions(), 2u);
+  EXPECT_TRUE(out.gossip.empty()) << "a report went out while abstaining";
+  node->Tick(doubt_ends, out);
+  ASSERT_FALSE(out.gossip.empty()) << "the conviction still standing was never reported";
+  for (const auto& [to, gossip] : out.gossip) {
+    for (const Report& r : gossip.reports) EXPECT_EQ(r.subject, dead);
+  }
+}
+
 TEST_F(MembershipNodeTest, AReportedMemberRefutesOncePerIncarnation) {
   auto node = Make("m7");
   Outbox out;

@@ -90,6 +90,21 @@ TEST(ClusterSimulation, AFrozenMemberTakesNobodyElseOut) {
   EXPECT_TRUE(c.ever_frozen(33));
 }
 
+// A member held to 2 % of a core for a minute (a 2 ms slice every 100 ms) is slow, not
+// dead: at 5 % loss, nobody is taken out, and it goes on heartbeating throughout.
+TEST(ClusterSimulation, AStarvedMemberIsSlowNotDead) {
+  ClusterSimulation c(Options(100, 0.05, 8));
+  c.RunFor(seconds(120));
+  const std::uint64_t before = c.traffic(17).datagrams_sent;
+  c.StarveAt(17, c.now(), seconds(60), 0.02);
+  c.RunFor(seconds(90));
+  EXPECT_TRUE(c.ever_starved(17));
+  EXPECT_FALSE(c.ever_frozen(17));
+  EXPECT_TRUE(c.removals().empty());
+  EXPECT_NEAR(static_cast<double>(c.traffic(17).datagrams_sent - before) / 90.0, 8.0, 1.0);
+  EXPECT_EQ(c.unusable_datagrams(), 0u);
+}
+
 TEST(ClusterSimulation, EachSideOfAPartitionTakesTheOtherOut) {
   ClusterSimulation c(Options(80, 0.0, 7));
   c.RunFor(seconds(120));

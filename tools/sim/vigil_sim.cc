@@ -35,6 +35,8 @@ struct Args {
   double margin = Observer().margin;
   std::size_t freeze = 0;
   double freeze_for_s = 10;
+  std::size_t starve = 0;
+  double starve_for_s = 60, starve_share = 0.05;
   double partition = 0, partition_for_s = 0;
   std::uint64_t seed = 1;
 };
@@ -64,16 +66,23 @@ void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterF
     std::printf("froze %zu live members for %.0f s at %.0f s: %zu removals of them\n", a.freeze,
                 a.freeze_for_s, a.warmup_s, f.frozen_removals);
   }
+  if (a.starve > 0) {
+    std::printf("starved %zu live members to %.0f %% of a core for %.0f s at %.0f s: %zu "
+                "removals of them\n",
+                a.starve, a.starve_share * 100, a.starve_for_s, a.warmup_s, f.starved_removals);
+  }
   if (a.partition > 0) {
     std::printf("partition of %.0f %% of the members from %.0f s for %.0f s: %zu removals "
                 "across it\n",
                 a.partition * 100, a.warmup_s, a.partition_for_s, f.across_partition_removals);
   }
   std::printf("false removals: %zu; convictions by observers %llu (%.1f per member-hour), "
-              "refutations %llu\ncuts per live member:",
+              "refutations %llu, reports held back by members in doubt of themselves %llu\n"
+              "cuts per live member:",
               f.false_removals, static_cast<unsigned long long>(f.convictions),
               static_cast<double>(f.convictions) / (static_cast<double>(a.nodes) * hours),
-              static_cast<unsigned long long>(f.refutations));
+              static_cast<unsigned long long>(f.refutations),
+              static_cast<unsigned long long>(f.abstentions));
   for (std::size_t cuts = 0; cuts < f.cuts_histogram.size(); ++cuts) {
     if (f.cuts_histogram[cuts] > 0) std::printf(" %zu: %zu;", cuts, f.cuts_histogram[cuts]);
   }
@@ -84,7 +93,10 @@ void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterF
 
 // What is wrong with the options, or null.
 const char* Invalid(const Args& a) {
-  if (a.crash + a.freeze >= a.nodes) return "need --crash + --freeze < --nodes";
+  if (a.crash + a.freeze + a.starve >= a.nodes) {
+    return "need --crash + --freeze + --starve < --nodes";
+  }
+  if (!(a.starve_share > 0 && a.starve_share < 1)) return "need 0 < --starve-share < 1";
   if (a.observers < 1 || a.observers > 64) return "need 1 <= --observers <= 64";
   if (a.low < 1 || a.low > a.high) return "need 1 <= --low <= --high";
   if (!(a.loss >= 0 && a.loss <= 1)) return "need 0 <= --loss <= 1";
@@ -92,7 +104,7 @@ const char* Invalid(const Args& a) {
   if (!(a.interval_ms >= 1)) return "need --interval >= 1 (milliseconds)";
   if (!(a.delay_ms >= 0 && a.jitter_ms >= 0)) return "need --delay, --jitter >= 0";
   if (!(a.spread_s >= 0 && a.warmup_s >= 0 && a.after_s >= 0 && a.freeze_for_s >= 0 &&
-        a.partition_for_s >= 0)) {
+        a.partition_for_s >= 0 && a.starve_for_s >= 0)) {
     return "need every duration >= 0";
   }
   if (!(a.settle_s >= 0 && a.max_hold_s > 0)) return "need --settle >= 0 and --max-hold > 0";
@@ -125,6 +137,34 @@ sim::ClusterOptions ClusterOptionsOf(const Args& a) {
   return o;
 }
 
+// Crashes, freezes, starves and partitions members of `c` as `a` says.
+void Schedule(const Args& a, sim::ClusterSimulation& c) {
+  std::vector<std::size_t> order(a.nodes);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::mt19937_64 rng(a.seed ^ 0x5eed);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::uniform_real_distribution<double> when(0, a.spread_s);
+  const MonoTime first = c.now() + seconds(a.warmup_s);
+  for (std::size_t n = 0; n < a.crash; ++n) {
+    c.CrashAt(order[n], a.spread_s > 0 ? first + seconds(when(rng)) : first);
+  }
+  // Frozen, then starved: the next members of the shuffled order, so never a crashed one.
+  // The partition's side: a share of the members drawn apart from that order.
+  for (std::size_t n = a.crash; n < a.crash + a.freeze; ++n) {
+    c.FreezeAt(order[n], first, seconds(a.freeze_for_s));
+  }
+  for (std::size_t n = a.crash + a.freeze; n < a.crash + a.freeze + a.starve; ++n) {
+    c.StarveAt(order[n], first, seconds(a.starve_for_s), a.starve_share);
+  }
+  if (a.partition > 0) {
+    std::vector<std::size_t> side(order.begin(), order.end());
+    std::shuffle(side.begin(), side.end(), rng);
+    side.resize(static_cast<std::size_t>(a.partition * static_cast<double>(a.nodes)));
+    const double length = a.partition_for_s > 0 ? a.partition_for_s : a.spread_s + a.after_s;
+    c.PartitionAt(std::move(side), first, seconds(length));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -151,6 +191,11 @@ int main(int argc, char** argv) {
       ("freeze", po::value(&a.freeze)->default_value(a.freeze),
        "members (never crashed) frozen at the end of the warm-up")
       ("freeze-for", po::value(&a.freeze_for_s)->default_value(a.freeze_for_s), "seconds")
+      ("starve", po::value(&a.starve)->default_value(a.starve),
+       "members (never crashed or frozen) CPU-starved at the end of the warm-up")
+      ("starve-for", po::value(&a.starve_for_s)->default_value(a.starve_for_s), "seconds")
+      ("starve-share", po::value(&a.starve_share)->default_value(a.starve_share),
+       "the share of a core they get, 0..1 (a quota per 100 ms period)")
       ("partition", po::value(&a.partition)->default_value(a.partition),
        "share of the members cut off from the rest at the end of the warm-up (0: none)")
       ("partition-for", po::value(&a.partition_for_s)->default_value(a.partition_for_s),
@@ -167,27 +212,7 @@ int main(int argc, char** argv) {
   const sim::ClusterOptions o = ClusterOptionsOf(a);
   const auto started = std::chrono::steady_clock::now();
   sim::ClusterSimulation c(o);
-  std::vector<std::size_t> order(a.nodes);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::mt19937_64 rng(a.seed ^ 0x5eed);
-  std::shuffle(order.begin(), order.end(), rng);
-  std::uniform_real_distribution<double> when(0, a.spread_s);
-  const MonoTime first = c.now() + seconds(a.warmup_s);
-  for (std::size_t n = 0; n < a.crash; ++n) {
-    c.CrashAt(order[n], a.spread_s > 0 ? first + seconds(when(rng)) : first);
-  }
-  // Frozen: the next members of the shuffled order, so never a crashed one. The partition's
-  // side: a share of the members drawn apart from that order.
-  for (std::size_t n = a.crash; n < a.crash + a.freeze; ++n) {
-    c.FreezeAt(order[n], first, seconds(a.freeze_for_s));
-  }
-  if (a.partition > 0) {
-    std::vector<std::size_t> side(order.begin(), order.end());
-    std::shuffle(side.begin(), side.end(), rng);
-    side.resize(static_cast<std::size_t>(a.partition * static_cast<double>(a.nodes)));
-    const double length = a.partition_for_s > 0 ? a.partition_for_s : a.spread_s + a.after_s;
-    c.PartitionAt(std::move(side), first, seconds(length));
-  }
+  Schedule(a, c);
   c.RunFor(seconds(a.warmup_s + a.spread_s + a.after_s));
   const double real_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
