@@ -119,7 +119,8 @@ class MembershipNode {
   std::uint64_t refutations() const { return refutations_; }
   // Times this node's detectors convicted one of its subjects (its suspicions).
   std::uint64_t convictions() const { return convictions_; }
-  // Reports this node held back while abstaining (a conviction, or a repeat, each).
+  // Reports this node held back while abstaining: each conviction or repeat that fell due
+  // in the doubt (one held past an extended doubt counts again).
   std::uint64_t abstentions() const { return abstentions_; }
 
  private:

@@ -27,8 +27,8 @@ struct ClusterFigures {
   std::uint64_t convictions = 0;
   std::uint64_t refutations = 0;
   std::uint64_t abstentions = 0;  // reports held back by members in doubt of themselves
-  // Removals, by anyone, of members that had not crashed (then), were never frozen and were
-  // never on the other side of a partition from the remover.
+  // Removals, by anyone, of members that had not crashed (then), were never frozen or
+  // starved and were never on the other side of a partition from the remover.
   std::size_t false_removals = 0;
   // Removals of members that were frozen at some point (they were silent), and of members
   // on the other side of a partition (what a partition should cause).

@@ -1,7 +1,9 @@
 #include "sim/cluster_simulation.h"
 
 #include <algorithm>
+#include <cassert>
 
+#include "daemon/local_health.h"
 #include "membership/gossip_wire.h"
 
 namespace vigil::sim {
@@ -14,7 +16,10 @@ struct ClusterSimulation::Node {
   bool alive = true;
   MonoTime crashed_at = kNever;
   MonoTime frozen_until = MonoTime::min();
+  bool stopped = false;
   MonoTime stopped_since = MonoTime::min();  // when the current stop began
+  Duration stopped_time{};                   // all stops, once over
+  std::uint64_t stalls = 0;                  // stops the local-health guard would see
   bool ever_frozen = false;
   bool ever_starved = false;
   std::vector<std::function<void()>> backlog;  // what reached it while frozen
@@ -92,22 +97,42 @@ bool ClusterSimulation::ever_frozen(std::size_t node) const { return nodes_[node
 
 void ClusterSimulation::StarveAt(std::size_t node, MonoTime at, Duration length, double share,
                                  Duration period) {
+  assert(share > 0 && share < 1 && period > Duration::zero());
   sim_.At(at, [this, node] { nodes_[node]->ever_starved = true; });
-  const auto runs = std::chrono::duration_cast<Duration>(period * share);
-  for (MonoTime start = at; start < at + length; start += period) {
-    Stop(node, start + runs, std::min(period - runs, at + length - start - runs));
-  }
+  StarvePeriod(node, at, at + length, std::chrono::duration_cast<Duration>(period * share),
+               period);
+}
+
+void ClusterSimulation::StarvePeriod(std::size_t node, MonoTime start, MonoTime end,
+                                     Duration runs, Duration period) {
+  if (start >= end) return;
+  // One period at a time, so that a long starvation holds one pending event, not thousands.
+  Stop(node, start + runs, std::min(period, end - start) - runs);
+  sim_.At(start + period, [this, node, start, end, runs, period] {
+    StarvePeriod(node, start + period, end, runs, period);
+  });
 }
 
 bool ClusterSimulation::ever_starved(std::size_t node) const {
   return nodes_[node]->ever_starved;
 }
 
+Duration ClusterSimulation::stopped_time(std::size_t node) const {
+  return nodes_[node]->stopped_time;
+}
+
+std::uint64_t ClusterSimulation::stalls(std::size_t node) const { return nodes_[node]->stalls; }
+
 void ClusterSimulation::Stop(std::size_t node, MonoTime at, Duration length) {
   if (length <= Duration::zero()) return;
   sim_.At(at, [this, node, length] {
     Node& n = *nodes_[node];
-    if (sim_.now() >= n.frozen_until) n.stopped_since = sim_.now();
+    // A stop that begins as another ends (or during it) makes one long stop: the node never
+    // ran in between, and the guard measures it whole.
+    if (!n.stopped) {
+      n.stopped = true;
+      n.stopped_since = sim_.now();
+    }
     n.frozen_until = std::max(n.frozen_until, sim_.now() + length);
     sim_.After(length, [this, node] { Thaw(node); });
   });
@@ -115,10 +140,14 @@ void ClusterSimulation::Stop(std::size_t node, MonoTime at, Duration length) {
 
 void ClusterSimulation::Thaw(std::size_t i) {
   Node& node = *nodes_[i];
-  if (!node.alive || sim_.now() < node.frozen_until) return;  // a later stop thaws it
+  // Not yet (a later stop holds it), or thawed already (two stops ended at once).
+  if (!node.alive || !node.stopped || sim_.now() < node.frozen_until) return;
+  node.stopped = false;
+  node.stopped_time += sim_.now() - node.stopped_since;
   // What vigild's local-health guard does when its event loop ran this late.
   const LocalHealthOptions guard = LocalHealthOptionsFor(options_.member.interval);
   if (sim_.now() - node.stopped_since >= guard.stall_threshold) {
+    ++node.stalls;
     node.member->MarkObservationGap();
     node.member->AbstainUntil(sim_.now() + guard.listen_window);
   }

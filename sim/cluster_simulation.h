@@ -11,7 +11,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "daemon/local_health.h"
 #include "membership/membership_node.h"
 #include "transport/keyring.h"
 #include "sim/graph_cache.h"
@@ -54,16 +53,23 @@ class ClusterSimulation {
   // what reaches it waits; then it handles all of that at once and goes on. The shell acts
   // as vigild's local-health guard would: a stop of LocalHealthOptions::stall_threshold
   // (250 ms) or more marks an observation gap, and the member abstains for the listen window
-  // vigild uses (LocalHealthOptionsFor: max(1 s, 3 heartbeat intervals)).
+  // vigild uses (LocalHealthOptionsFor: max(1 s, 3 heartbeat intervals)). (vigild measures
+  // the gap between two runs of its loop, which ticks every 50 ms, so it may also see a
+  // slightly shorter stop; the simulation measures the stop alone.)
   void FreezeAt(std::size_t node, MonoTime at, Duration length);
   bool ever_frozen(std::size_t node) const;
   // From `at` for `length` the node gets `share` of a core, as under a CPU quota (cgroup
-  // cpu.max) of share * period per period: in each period it runs for the first
+  // cpu.max) of share * period per period that it always uses up (the worst case: a real
+  // quota throttles only a busy process): in each period it runs for the first
   // share * period and is stopped for the rest (each stop as in FreezeAt). Requires
   // 0 < share < 1 and period > 0.
   void StarveAt(std::size_t node, MonoTime at, Duration length, double share,
                 Duration period = std::chrono::milliseconds(100));
   bool ever_starved(std::size_t node) const;
+  // How long the node has been stopped in all (frozen or starved; stops that are over), and
+  // how many of its stops were long enough for the local-health guard.
+  Duration stopped_time(std::size_t node) const;
+  std::uint64_t stalls(std::size_t node) const;
 
   // From `at` for `length`, no datagram crosses between the members in `side` and the rest.
   void PartitionAt(std::vector<std::size_t> side, MonoTime at, Duration length);
@@ -99,6 +105,8 @@ class ClusterSimulation {
   struct Node;
   void Wake(std::size_t i);
   void Stop(std::size_t node, MonoTime at, Duration length);
+  void StarvePeriod(std::size_t node, MonoTime start, MonoTime end, Duration runs,
+                    Duration period);
   void Thaw(std::size_t i);
   bool Apart(std::size_t a, std::size_t b) const;
   void Schedule(std::size_t i);

@@ -165,7 +165,9 @@ TEST_F(MembershipNodeTest, AnAbstainingNodeReportsNobodyUntilItsDoubtEnds) {
   node->Tick(doubt_ends, out);
   ASSERT_FALSE(out.gossip.empty()) << "the conviction still standing was never reported";
   for (const auto& [to, gossip] : out.gossip) {
-    for (const Report& r : gossip.reports) EXPECT_EQ(r.subject, dead);
+    ASSERT_EQ(gossip.reports.size(), 1u) << to;  // once, as the first report of it
+    EXPECT_EQ(gossip.reports[0].subject, dead);
+    EXPECT_EQ(gossip.reports[0].round, 1u);
   }
 }
 

@@ -12,6 +12,7 @@
 namespace vigil::sim {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 ClusterOptions Options(std::size_t nodes, double loss, std::uint64_t seed) {
@@ -100,9 +101,34 @@ TEST(ClusterSimulation, AStarvedMemberIsSlowNotDead) {
   c.RunFor(seconds(90));
   EXPECT_TRUE(c.ever_starved(17));
   EXPECT_FALSE(c.ever_frozen(17));
+  // Stopped 98 ms of every 100 for 60 s, never long enough for the local-health guard.
+  EXPECT_NEAR(std::chrono::duration<double>(c.stopped_time(17)).count(), 58.8, 0.1);
+  EXPECT_EQ(c.stalls(17), 0u);
   EXPECT_TRUE(c.removals().empty());
   EXPECT_NEAR(static_cast<double>(c.traffic(17).datagrams_sent - before) / 90.0, 8.0, 1.0);
   EXPECT_EQ(c.unusable_datagrams(), 0u);
+}
+
+// The shell's local-health rule: a stop of 250 ms or more is a stall, a shorter one is not,
+// and stops back to back or overlapping are one stop.
+TEST(ClusterSimulation, OnlyStopsOfAQuarterSecondOrMoreAreStalls) {
+  ClusterSimulation c(Options(20, 0.0, 9));
+  c.RunFor(seconds(30));
+  const MonoTime t = c.now();
+  c.FreezeAt(1, t, milliseconds(300));
+  c.FreezeAt(2, t, milliseconds(200));
+  c.FreezeAt(3, t, milliseconds(200));
+  c.FreezeAt(3, t + milliseconds(200), milliseconds(200));
+  c.FreezeAt(4, t, milliseconds(200));
+  c.FreezeAt(4, t + milliseconds(100), milliseconds(200));
+  c.RunFor(seconds(5));
+  EXPECT_EQ(c.stalls(1), 1u);
+  EXPECT_EQ(c.stalls(2), 0u);
+  EXPECT_EQ(c.stalls(3), 1u);
+  EXPECT_EQ(c.stopped_time(3), milliseconds(400));
+  EXPECT_EQ(c.stalls(4), 1u);
+  EXPECT_EQ(c.stopped_time(4), milliseconds(300));
+  EXPECT_EQ(c.stopped_time(2), milliseconds(200));
 }
 
 TEST(ClusterSimulation, EachSideOfAPartitionTakesTheOtherOut) {

@@ -67,7 +67,7 @@ void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterF
                 a.freeze_for_s, a.warmup_s, f.frozen_removals);
   }
   if (a.starve > 0) {
-    std::printf("starved %zu live members to %.0f %% of a core for %.0f s at %.0f s: %zu "
+    std::printf("starved %zu live members to %g %% of a core for %.0f s at %.0f s: %zu "
                 "removals of them\n",
                 a.starve, a.starve_share * 100, a.starve_for_s, a.warmup_s, f.starved_removals);
   }
