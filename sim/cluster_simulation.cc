@@ -5,6 +5,7 @@
 
 #include "daemon/local_health.h"
 #include "membership/gossip_wire.h"
+#include "transport/wire_format.h"
 
 namespace vigil::sim {
 
@@ -31,7 +32,9 @@ struct ClusterSimulation::Node {
   std::uint64_t gossip_incarnation = 0;
 };
 
-std::size_t HeartbeatBytes(const std::string& sender) { return 61 + sender.size(); }
+std::size_t HeartbeatBytes(const std::string& sender) {
+  return kHeaderSize + sender.size() + AuthTrailerSize(kWireVersion);
+}
 
 std::string ClusterSimulation::IdOf(std::size_t node) { return "node-" + std::to_string(node); }
 
