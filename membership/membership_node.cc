@@ -20,17 +20,6 @@ class MembershipNode::Sink final : public TransitionSink {
   std::vector<PeerState> moves;
 };
 
-std::shared_ptr<const ObserverGraph> GraphSource::Without(
-    const std::shared_ptr<const ObserverGraph>& from, const std::vector<std::string>& removed) {
-  std::vector<std::string> members;
-  members.reserve(from->size());
-  for (const std::string& id : from->members()) {
-    if (!std::binary_search(removed.begin(), removed.end(), id)) members.push_back(id);
-  }
-  return std::make_shared<const ObserverGraph>(
-      ObserverGraph::Build(std::move(members), from->observers_per_member()));
-}
-
 DetectorOptions ObserverDetectorDefaults() {
   DetectorOptions options;
   AdaptiveKnobs knobs;
@@ -42,9 +31,17 @@ DetectorOptions ObserverDetectorDefaults() {
 MembershipNode::MembershipNode(MembershipOptions options,
                                std::shared_ptr<const ObserverGraph> view, GraphSource& source,
                                MonoTime now)
-    : options_(std::move(options)), source_(source), graph_(std::move(view)) {
+    : options_(std::move(options)),
+      source_(source),
+      graph_(std::move(view)),
+      tombstones_(options_.tombstone_lifetime),
+      probe_state_(RingPosition(1, options_.self)) {
   assert(graph_->observers_per_member() == options_.observers);
   assert(options_.interval > Duration::zero());
+  assert(options_.probe_interval > Duration::zero());
+  assert(options_.admission_batch >= Duration::zero() &&
+         options_.comeback_gather >= Duration::zero() &&
+         options_.notice_repeat >= Duration::zero());
   assert(options_.report_repeat > Duration::zero() &&
          options_.report_repeat < options_.cut.report_lifetime);
   const auto self = graph_->Find(options_.self);
@@ -76,6 +73,25 @@ Gossip& Outbox::To(const std::string& to) {
 std::uint64_t MembershipNode::KnownIncarnation(const std::string& member) const {
   const auto it = incarnations_.find(member);
   return it == incarnations_.end() ? 0 : it->second;
+}
+
+std::unordered_map<std::string_view, std::uint64_t> MembershipNode::RemovedIncarnations(
+    const std::vector<std::string>& gone) const {
+  std::unordered_map<std::string_view, std::uint64_t> newest;
+  for (const std::string& id : gone) {
+    std::uint64_t incarnation = KnownIncarnation(id);
+    if (const auto it = subjects_.find(id); it != subjects_.end()) {
+      incarnation = std::max(incarnation, it->second->monitor->incarnation());
+    }
+    newest.emplace(id, incarnation);
+  }
+  // One pass over the reports held, whatever the size of the cut.
+  for (const auto& [report, at] : held_) {
+    if (const auto it = newest.find(report.subject); it != newest.end()) {
+      it->second = std::max(it->second, report.incarnation);
+    }
+  }
+  return newest;
 }
 
 template <typename T>
@@ -123,9 +139,13 @@ void MembershipNode::MarkObservationGap() {
 }
 
 void MembershipNode::OnHeartbeat(std::string_view from, std::uint64_t incarnation,
-                                 std::uint64_t sequence, MonoTime now) {
-  const auto it = subjects_.find(std::string(from));
-  if (it == subjects_.end()) return;  // not watched here under this node's view
+                                 std::uint64_t sequence, MonoTime now, Outbox& out) {
+  const std::string sender(from);
+  const auto it = subjects_.find(sender);
+  if (it == subjects_.end()) {  // not watched here under this node's view
+    HeartbeatFromStranger(sender, incarnation, now, out);
+    return;
+  }
   Sink sink;
   it->second->monitor->OnHeartbeat(now, incarnation, event_ids_, sink, sequence);
   if (std::find(sink.moves.begin(), sink.moves.end(), PeerState::kUp) != sink.moves.end()) {
@@ -157,7 +177,7 @@ void MembershipNode::OnGossip(const Gossip& gossip, std::string_view from, MonoT
                               Outbox& out) {
   for (const Alive& a : gossip.alives) Learn(a, from, now, out);
   for (const Report& r : gossip.reports) Learn(r, from, now, out);
-  ApplyCut(now);
+  ApplyCut(now, out);
 }
 
 void MembershipNode::Learn(const Alive& alive, std::string_view from, MonoTime now,
@@ -165,6 +185,7 @@ void MembershipNode::Learn(const Alive& alive, std::string_view from, MonoTime n
   if (alive.member == options_.self || alive.incarnation <= KnownIncarnation(alive.member)) {
     return;
   }
+  if (AliveAfterRemoval(alive, from, now, out)) return;
   incarnations_[alive.member] = alive.incarnation;
   const auto m = graph_->Find(alive.member);
   if (!m) return;
@@ -200,7 +221,7 @@ void MembershipNode::Learn(const Report& report, std::string_view from, MonoTime
   if (!seen_.insert(key).second) return;
   seen_order_.emplace_back(now, std::move(key));
   if (report.subject == options_.self) {
-    Refute(report, out);
+    Refute(report, now, out);
     return;
   }
   if (report.incarnation < KnownIncarnation(report.subject)) return;  // refuted since
@@ -227,19 +248,33 @@ void MembershipNode::Learn(const Report& report, std::string_view from, MonoTime
   }
 }
 
-void MembershipNode::Refute(const Report& report, Outbox& out) {
+void MembershipNode::Refute(const Report& report, MonoTime now, Outbox& out) {
+  // Each side of a healed partition took the other out: a reporter this node took out is
+  // told so in turn, and comes back too.
+  if (tombstones_.Find(report.observer) != nullptr) {
+    Notify(report.observer, NoticeCause::kHeard, now, out);
+  }
   // Reported, yet alive: a higher incarnation voids every report of this one. It goes to
   // this node's observers, who hold the reports; they pass it on if they had passed the
   // reports on (Learn(Alive)).
-  if (report.incarnation < refuted_below_) return;  // refuted already
+  if (report.incarnation < refuted_below_) {
+    // Refuted already; this reporter missed it (lost, or it took this node out meanwhile).
+    out.To(report.observer).alives.push_back(Alive{options_.self, incarnation_});
+    return;
+  }
   if (report.incarnation == UINT64_MAX) return;  // nothing higher to say (a forged report)
   incarnation_ = std::max(incarnation_, report.incarnation) + 1;
   refuted_below_ = incarnation_;
   ++refutations_;
   const Alive alive{options_.self, incarnation_};
+  bool reporter_told = false;
   for (MemberIndex o : graph_->ObserversOf(self_index_)) {
     out.To(graph_->id(o)).alives.push_back(alive);
+    reporter_told = reporter_told || graph_->id(o) == report.observer;
   }
+  // A reporter that is not an observer took this node out (it says so when this node
+  // heartbeats it): it brings it back on this, and tells the cluster.
+  if (!reporter_told) out.To(report.observer).alives.push_back(alive);
 }
 
 void MembershipNode::Tick(MonoTime now, Outbox& out) {
@@ -268,29 +303,52 @@ void MembershipNode::Tick(MonoTime now, Outbox& out) {
     }
     Convict(id, *watched, now, out);
   }
-  ApplyCut(now);
+  Probe(now, out);
+  PassOnComebacks(now, out);
+  ApplyCut(now, out);
   ForgetOldSeen(now);
 }
 
-void MembershipNode::ApplyCut(MonoTime now) {
+void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
   const std::vector<MemberIndex> cut = cut_->TakeCut(now);
-  if (cut.empty()) return;
   std::vector<std::string> gone;  // ascending, as the cut is
   for (MemberIndex m : cut) {
-    // A node never takes itself out of its own view: it refutes instead. (Coming back into
-    // the others' views needs joins, which are not built yet.)
+    // A node never takes itself out of its own view: it refutes instead, and the others
+    // take it back at its new incarnation.
     if (m == self_index_) continue;
     gone.push_back(graph_->id(m));
-    if (on_removed_) on_removed_(graph_->id(m), now);
   }
-  if (gone.empty()) return;
+  std::vector<std::string> added;
+  if (now >= admit_at_) {
+    added = std::move(admissions_);
+    admissions_.clear();
+    admit_at_ = kNever;
+    std::sort(added.begin(), added.end());
+    added.erase(std::unique(added.begin(), added.end()), added.end());
+  }
+  if (gone.empty() && added.empty()) return;
+  const auto incarnations = RemovedIncarnations(gone);
+  for (const std::string& id : gone) {
+    // Its neighbours when it was taken out probe it: about 2K members, whatever N.
+    const bool probe = std::find(neighbours_.begin(), neighbours_.end(), id) != neighbours_.end();
+    tombstones_.Add(id, incarnations.at(id), probe, now);
+    if (on_removed_) on_removed_(id, now);
+  }
+  if (!gone.empty() && next_probe_ == kNever) {
+    next_probe_ = AddSaturated(now, options_.probe_interval);
+  }
   const std::unordered_set<std::string> removed(gone.begin(), gone.end());
   cut_.reset();  // it refers to the graph about to be replaced
-  graph_ = source_.Without(graph_, gone);
+  graph_ = source_.Changed(graph_, added, gone);
   self_index_ = *graph_->Find(options_.self);
   SetNeighbours();
   cut_ = std::make_unique<CutDetector>(*graph_, options_.cut);
-  ++cuts_;
+  if (!gone.empty()) ++cuts_;
+  for (const std::string& id : added) {
+    ++readmissions_;
+    if (on_readmitted_) on_readmitted_(id, now);
+  }
+  TellReturning(added, now, out);
   // Count again what still holds under the new graph: failures in progress go on.
   std::deque<std::pair<Report, MonoTime>> held;
   for (auto& [report, at] : held_) {
@@ -316,10 +374,13 @@ void MembershipNode::ForgetOldSeen(MonoTime now) {
   while (!held_.empty() && held_.front().second + keep <= now) {
     held_.pop_front();
   }
+  tombstones_.Expire(now);
+  while (!returned_.empty() && returned_.front().first + keep <= now) returned_.pop_front();
 }
 
 MonoTime MembershipNode::NextWakeup() const {
-  MonoTime next = std::min(next_heartbeat_, cut_->NextDeadline());
+  MonoTime next = std::min(
+      {next_heartbeat_, cut_->NextDeadline(), admit_at_, next_probe_, pass_on_at_});
   for (const auto& [id, watched] : subjects_) {
     if (const auto d = watched->monitor->NextDeadline()) next = std::min(next, *d);
     if (watched->convicted) next = std::min(next, watched->repeat_at);

@@ -2,9 +2,10 @@
 // vigil's own detectors, reports the ones it convicts, floods the reports it learns and takes
 // members out when the cut detector says enough observers agree (docs/membership.md).
 //
-// First slice (issue 15): every member starts from the same member list; joins, abstaining
-// and anti-entropy are not built yet. The shell (vigil-sim today, vigild later)
-// moves the messages and calls Tick at NextWakeup().
+// Every member starts from the same member list; a member taken out comes back with a newer
+// incarnation (docs/membership.md, "Coming back"). Joins by seeds and anti-entropy are not
+// built yet. The shell (vigil-sim today, vigild later) moves the messages and calls Tick at
+// NextWakeup().
 #pragma once
 
 #include <cstdint>
@@ -22,8 +23,10 @@
 #include "detector/detector_options.h"
 #include "detector/peer_monitor.h"
 #include "membership/cut_detector.h"
+#include "membership/graph_source.h"
 #include "membership/messages.h"
 #include "membership/observer_graph.h"
+#include "membership/tombstones.h"
 
 namespace vigil::membership {
 
@@ -47,6 +50,22 @@ struct MembershipOptions {
   // While its detector still convicts a subject, the observer repeats its report this often
   // (well within the cut's report_lifetime, so a real failure is never forgotten).
   Duration report_repeat = std::chrono::seconds(4);
+  // Members coming back are added to the graph this long after the first of them is known,
+  // together: one graph change for the members of a batch (at every node that hears of the
+  // same members in the same batch, the same change).
+  Duration admission_batch = std::chrono::milliseconds(250);
+  // A member taken out that still heartbeats this node is told so at most this often.
+  Duration notice_repeat = std::chrono::seconds(5);
+  // While it remembers members taken out that it neighboured then, a member tells one of
+  // them, at random, that it is out this often: one cut off by a partition that has healed
+  // hears it, and comes back.
+  Duration probe_interval = std::chrono::seconds(1);
+  // A member passes on the news of members coming back gathered over this long, in one
+  // datagram per neighbour rather than one per member (a healed partition brings back
+  // thousands at once).
+  Duration comeback_gather = std::chrono::milliseconds(20);
+  // How long a member taken out is remembered (its incarnation, against stale messages).
+  Duration tombstone_lifetime = std::chrono::hours(24);
 };
 
 // What a node asks its shell to send. Cleared by the shell after sending.
@@ -62,35 +81,32 @@ struct Outbox {
   }
 };
 
-// Makes the graph that follows a membership change. vigild builds it; the simulator shares
-// one graph between the thousands of nodes that make the same change (sim/graph_cache.h).
-class GraphSource {
- public:
-  virtual ~GraphSource() = default;
-  // The graph of `from`'s members without `removed` (ids of members of `from`, ascending),
-  // with the same observers per member. The default builds it.
-  virtual std::shared_ptr<const ObserverGraph> Without(
-      const std::shared_ptr<const ObserverGraph>& from, const std::vector<std::string>& removed);
-};
-
 // Not thread-safe; one owner. `source` must outlive the node. The `now` of successive calls
-// must not decrease. The removal callback must not call back into the node.
+// must not decrease. The removal and readmission callbacks must not call back into the node.
 class MembershipNode {
  public:
   // Starts from `view`, which must hold options.self and have options.observers per member.
-  // Requires options.interval > 0 and 0 < options.report_repeat < cut.report_lifetime.
+  // Requires options.interval > 0, options.probe_interval > 0, admission_batch,
+  // comeback_gather and notice_repeat >= 0, and 0 < report_repeat < cut.report_lifetime.
   MembershipNode(MembershipOptions options, std::shared_ptr<const ObserverGraph> view,
                  GraphSource& source, MonoTime now);
   ~MembershipNode();
 
-  // A heartbeat from `from` (already authenticated by the shell).
+  // A heartbeat from `from` (already authenticated by the shell). From a member this node
+  // took out: at a newer incarnation than it was taken out at, it comes back (and the whole
+  // cluster is told); at that one or older, it is told it is out (a notice: a report about
+  // itself, at most once per notice_repeat), so that it refutes.
   void OnHeartbeat(std::string_view from, std::uint64_t incarnation, std::uint64_t sequence,
-                   MonoTime now);
-  // Gossip received from `from`: new reports are counted and forwarded, a report about this
-  // node is refuted, new refutations withdraw the reports they void and are forwarded.
-  // A newer incarnation also counts, for an observer of that member, as a sign of life.
+                   MonoTime now, Outbox& out);
+  // Gossip received from `from`: new reports are counted and forwarded; a report about this
+  // node is refuted (answered with the current incarnation if refuted already, and its
+  // reporter, if this node took it out, told so); new refutations withdraw the reports they
+  // void and are forwarded. A newer incarnation also counts, for an observer of that
+  // member, as a sign of life; of a member this node took out, newer than it was taken out
+  // at, it brings it back.
   void OnGossip(const Gossip& gossip, std::string_view from, MonoTime now, Outbox& out);
-  // Sends the heartbeats that are due, evaluates the subjects, applies a ready cut.
+  // Sends the heartbeats that are due, evaluates the subjects, sends a probe if one is due,
+  // applies a ready cut and the members coming back whose batch is due.
   void Tick(MonoTime now, Outbox& out);
   // When Tick next has something to do.
   MonoTime NextWakeup() const;
@@ -108,9 +124,12 @@ class MembershipNode {
   const ObserverGraph& view() const { return *graph_; }
   std::shared_ptr<const ObserverGraph> view_shared() const { return graph_; }
   const std::string& self() const { return options_.self; }
-  // Called with each member this node takes out, when it does.
+  // Called with each member this node takes out, when it does, and with each it adds back.
   void set_on_removed(std::function<void(const std::string&, MonoTime)> f) {
     on_removed_ = std::move(f);
+  }
+  void set_on_readmitted(std::function<void(const std::string&, MonoTime)> f) {
+    on_readmitted_ = std::move(f);
   }
   // Subjects this node watches now, and the number of cuts it applied.
   std::size_t subject_count() const { return subjects_.size(); }
@@ -122,6 +141,11 @@ class MembershipNode {
   // Reports this node held back while abstaining: each conviction or repeat that fell due
   // in the doubt (one held past an extended doubt counts again).
   std::uint64_t abstentions() const { return abstentions_; }
+  // Members this node added back, and the times it told a member taken out that it is out.
+  std::uint64_t readmissions() const { return readmissions_; }
+  std::uint64_t notices_sent() const { return notices_sent_; }
+  // Members taken out and still remembered.
+  std::size_t tombstone_count() const { return tombstones_.size(); }
 
  private:
   struct Subject;
@@ -133,13 +157,38 @@ class MembershipNode {
   void Convict(const std::string& subject, Subject& watched, MonoTime now, Outbox& out);
   void Learn(const Report& report, std::string_view from, MonoTime now, Outbox& out);
   void Learn(const Alive& alive, std::string_view from, MonoTime now, Outbox& out);
-  void Refute(const Report& report, Outbox& out);
+  void Refute(const Report& report, MonoTime now, Outbox& out);
   // Sends `what` to every neighbour but `from` and `skip`.
   template <typename T>
   void Forward(const T& what, std::string_view from, std::string_view skip, Outbox& out);
   // The highest incarnation of `member` this node knows of; 0 if none.
   std::uint64_t KnownIncarnation(const std::string& member) const;
-  void ApplyCut(MonoTime now);
+  // Applies a ready cut and the admissions that are due: one graph change.
+  void ApplyCut(MonoTime now, Outbox& out);
+  // membership/rejoin.cc: members taken out, and coming back.
+  void HeartbeatFromStranger(const std::string& from, std::uint64_t incarnation, MonoTime now,
+                             Outbox& out);
+  // Tells `member`, taken out, that it is: a report about itself, at most once per
+  // notice_repeat for each cause.
+  enum class NoticeCause { kHeard, kProbe };
+  void Notify(const std::string& member, NoticeCause cause, MonoTime now, Outbox& out);
+  // Every probe_interval, notifies at random a member taken out that this node probes (it
+  // neighboured it when it took it out).
+  void Probe(MonoTime now, Outbox& out);
+  // Sends the news of members coming back gathered since comeback_gather ago, if due.
+  void PassOnComebacks(MonoTime now, Outbox& out);
+  // An Alive about a member this node may have taken out: false if it did not (the caller
+  // goes on); else true, and the member comes back if the incarnation is newer.
+  bool AliveAfterRemoval(const Alive& alive, std::string_view from, MonoTime now,
+                         Outbox& out);
+  void Readmit(const Alive& alive, std::string_view from, MonoTime now, Outbox& out);
+  // Tells each member just added back that this node now neighbours what else came back
+  // lately: it was out while those floods went round.
+  void TellReturning(const std::vector<std::string>& added, MonoTime now, Outbox& out);
+  // The incarnation each member of `gone` is taken out at: the newest this node has heard
+  // of (reports held, refutations, its own detector). Keys view `gone`.
+  std::unordered_map<std::string_view, std::uint64_t> RemovedIncarnations(
+      const std::vector<std::string>& gone) const;
   void ForgetOldSeen(MonoTime now);
 
   MembershipOptions options_;
@@ -164,8 +213,20 @@ class MembershipNode {
   MonoTime abstain_until_ = MonoTime::min();
   // Incarnations learnt from refutations (sparse: most members never refute).
   std::unordered_map<std::string, std::uint64_t> incarnations_;
+  // Members taken out; members coming back at admit_at_ (ascending).
+  Tombstones tombstones_;
+  std::vector<std::string> admissions_;
+  std::deque<std::pair<MonoTime, Alive>> returned_;  // came back within report_lifetime
+  std::vector<std::pair<Alive, std::string>> comebacks_;  // to pass on (what, heard from)
+  MonoTime pass_on_at_ = kNever;
+  MonoTime admit_at_ = kNever;
+  std::uint64_t readmissions_ = 0;
+  std::uint64_t notices_sent_ = 0;
+  MonoTime next_probe_ = kNever;
+  std::uint64_t probe_state_;  // a splitmix64 state, seeded by this node's id
   EventIdSource event_ids_;
   std::function<void(const std::string&, MonoTime)> on_removed_;
+  std::function<void(const std::string&, MonoTime)> on_readmitted_;
 };
 
 }  // namespace vigil::membership

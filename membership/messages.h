@@ -27,6 +27,11 @@ struct Alive {
   bool operator==(const Alive&) const = default;
 };
 
+// Rounds of notices (a report that tells a member it was taken out, docs/membership.md,
+// "Coming back") count from here, so that they never repeat an observer's conviction of the
+// same incarnation: those count from 1 and, one each 4 s, would need 272 years to get here.
+inline constexpr std::uint32_t kFirstNoticeRound = 1u << 31;
+
 // What one node tells another in one go (the shell cuts it into datagrams).
 struct Gossip {
   std::vector<Report> reports;

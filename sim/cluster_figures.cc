@@ -23,6 +23,46 @@ Distribution Summarize(std::vector<double> values) {
   return d;
 }
 
+namespace {
+
+// When member m could be heard again after live members took it out; kNever if it cannot
+// yet (still stopped, or across a partition that has not healed).
+MonoTime Resumed(const ClusterSimulation& c, std::size_t m, bool across) {
+  MonoTime at = MonoTime::min();
+  if (c.ever_frozen(m) || c.ever_starved(m)) at = c.thawed_at(m);
+  if (across) at = std::max(at, c.healed_at());
+  return at;
+}
+
+void MeasureComebacks(const ClusterSimulation& c, ClusterFigures& f) {
+  std::vector<MonoTime> back_at(c.size(), MonoTime::min());
+  std::vector<bool> removed(c.size(), false), across(c.size(), false);
+  for (const auto& r : c.removals()) {
+    if (c.crashed(r.by) || r.at >= c.crash_time(r.removed)) continue;
+    removed[r.removed] = true;
+    across[r.removed] = across[r.removed] || c.ever_apart(r.by, r.removed);
+  }
+  for (const auto& r : c.readmissions()) {
+    if (!c.crashed(r.by)) back_at[r.removed] = std::max(back_at[r.removed], r.at);
+  }
+  std::vector<double> back;
+  for (std::size_t m = 0; m < c.size(); ++m) {
+    if (c.crashed(m) || !removed[m]) continue;
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      if (i != m && !c.crashed(i) && !c.node(i).view().Find(ClusterSimulation::IdOf(m))) ++out;
+    }
+    f.still_out += out;
+    const MonoTime resumed = Resumed(c, m, across[m]);
+    if (out == 0 && resumed != kNever && resumed != MonoTime::min()) {
+      back.push_back(std::chrono::duration<double>(back_at[m] - resumed).count());
+    }
+  }
+  f.back_s = Summarize(std::move(back));
+}
+
+}  // namespace
+
 ClusterFigures Measure(const ClusterSimulation& c, std::size_t traffic_from,
                        std::size_t traffic_to) {
   ClusterFigures f;
@@ -73,6 +113,7 @@ ClusterFigures Measure(const ClusterSimulation& c, std::size_t traffic_from,
   }
   f.bytes_per_second = Summarize(std::move(bytes));
   f.datagrams_per_second = Summarize(std::move(datagrams));
+  MeasureComebacks(c, f);
   return f;
 }
 

@@ -35,6 +35,12 @@ struct ClusterFigures {
   std::size_t frozen_removals = 0;
   std::size_t starved_removals = 0;  // of members that were CPU-starved at some point
   std::size_t across_partition_removals = 0;
+  // Members taken out while alive (stopped, starved, or across a partition), for each: from
+  // when it could be heard again (the end of its last stop, or of the partition) until the
+  // last live member that had taken it out added it back (seconds; only members back
+  // everywhere); and the (live member, such member) pairs still out at the end of the run.
+  Distribution back_s;
+  std::size_t still_out = 0;
   // Per live member: how many cuts it applied (distinct membership sizes it went through).
   std::vector<std::size_t> cuts_histogram;  // index: cuts, value: members
   // Bytes and datagrams sent per live member per second, over the seconds [from, to) of the

@@ -19,6 +19,7 @@ struct ClusterSimulation::Node {
   MonoTime frozen_until = MonoTime::min();
   bool stopped = false;
   MonoTime stopped_since = MonoTime::min();  // when the current stop began
+  MonoTime thawed_at = kNever;               // when the last stop ended
   Duration stopped_time{};                   // all stops, once over
   std::uint64_t stalls = 0;                  // stops the local-health guard would see
   bool ever_frozen = false;
@@ -57,6 +58,9 @@ ClusterSimulation::ClusterSimulation(ClusterOptions options)
     node->member = std::make_unique<MembershipNode>(member, view, graphs_, sim_.now());
     node->member->set_on_removed([this, i](const std::string& id, MonoTime at) {
       removals_.push_back({i, index_.at(id), at});
+    });
+    node->member->set_on_readmitted([this, i](const std::string& id, MonoTime at) {
+      readmissions_.push_back({i, index_.at(id), at});
     });
     index_.emplace(ids[i], i);
     nodes_.push_back(std::move(node));
@@ -126,6 +130,8 @@ Duration ClusterSimulation::stopped_time(std::size_t node) const {
 
 std::uint64_t ClusterSimulation::stalls(std::size_t node) const { return nodes_[node]->stalls; }
 
+MonoTime ClusterSimulation::thawed_at(std::size_t node) const { return nodes_[node]->thawed_at; }
+
 void ClusterSimulation::Stop(std::size_t node, MonoTime at, Duration length) {
   if (length <= Duration::zero()) return;
   sim_.At(at, [this, node, length] {
@@ -147,6 +153,7 @@ void ClusterSimulation::Thaw(std::size_t i) {
   if (!node.alive || !node.stopped || sim_.now() < node.frozen_until) return;
   node.stopped = false;
   node.stopped_time += sim_.now() - node.stopped_since;
+  node.thawed_at = sim_.now();
   // What vigild's local-health guard does when its event loop ran this late.
   const LocalHealthOptions guard = LocalHealthOptionsFor(options_.member.interval);
   if (sim_.now() - node.stopped_since >= guard.stall_threshold) {
@@ -165,7 +172,10 @@ void ClusterSimulation::PartitionAt(std::vector<std::size_t> side, MonoTime at, 
     side_.assign(nodes_.size(), false);
     for (std::size_t i : side) side_[i] = true;
     partitioned_ = ever_partitioned_ = true;
-    sim_.After(length, [this] { partitioned_ = false; });
+    sim_.After(length, [this] {
+      partitioned_ = false;
+      healed_at_ = sim_.now();
+    });
   });
 }
 
@@ -239,7 +249,7 @@ void ClusterSimulation::Flush(std::size_t i, Outbox& out) {
     const auto seq = out.heartbeat_sequence;
     const auto inc = out.heartbeat_incarnation;
     Deliver(i, j, HeartbeatBytes(self), [this, i, j, seq, inc] {
-      nodes_[j]->member->OnHeartbeat(IdOf(i), inc, seq, sim_.now());
+      nodes_[j]->member->OnHeartbeat(IdOf(i), inc, seq, sim_.now(), nodes_[j]->out);
     });
   }
   // Gossip goes as real membership datagrams, signed and decoded: what the simulation counts

@@ -70,19 +70,25 @@ class ClusterSimulation {
   // how many of its stops were long enough for the local-health guard.
   Duration stopped_time(std::size_t node) const;
   std::uint64_t stalls(std::size_t node) const;
+  // When the node's last stop ended; kNever if none has.
+  MonoTime thawed_at(std::size_t node) const;
 
   // From `at` for `length`, no datagram crosses between the members in `side` and the rest.
   void PartitionAt(std::vector<std::size_t> side, MonoTime at, Duration length);
   // Whether `a` and `b` were ever on different sides of a partition.
   bool ever_apart(std::size_t a, std::size_t b) const;
+  // When the last partition ended; kNever if none has.
+  MonoTime healed_at() const { return healed_at_; }
 
   struct Removal {
     std::size_t by;  // the node that took it out
     std::size_t removed;
     MonoTime at;
   };
-  // Every member each live or crashed node took out, in time order.
+  // Every member each live or crashed node took out, in time order; and every member one
+  // added back (Removal::removed names it), in time order.
   const std::vector<Removal>& removals() const { return removals_; }
+  const std::vector<Removal>& readmissions() const { return readmissions_; }
 
   struct Traffic {
     std::uint64_t datagrams_sent = 0, bytes_sent = 0;
@@ -122,9 +128,11 @@ class ClusterSimulation {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unordered_map<std::string, std::size_t> index_;
   std::vector<Removal> removals_;
+  std::vector<Removal> readmissions_;
   std::vector<bool> side_;  // of the partition: true for the members in `side`
   bool partitioned_ = false;
   bool ever_partitioned_ = false;
+  MonoTime healed_at_ = kNever;
   std::vector<std::vector<Second>> per_second_;
   std::vector<Second> this_second_;
   std::bernoulli_distribution lost_;

@@ -54,7 +54,7 @@ class MembershipNodeTest : public ::testing::Test {
     for (MonoTime t = kT0; t <= until; t += seconds(1)) {
       ++seq;
       for (MemberIndex s : graph_->SubjectsOf(*graph_->Find(node.self()))) {
-        node.OnHeartbeat(graph_->id(s), 1, seq, t);
+        node.OnHeartbeat(graph_->id(s), 1, seq, t, out);
       }
       node.Tick(t, out);
     }
@@ -67,7 +67,7 @@ class MembershipNodeTest : public ::testing::Test {
     if ((t - kT0) % seconds(1) == Duration::zero()) {
       ++seq;
       for (MemberIndex s : graph_->SubjectsOf(*graph_->Find(node.self()))) {
-        if (graph_->id(s) != silent) node.OnHeartbeat(graph_->id(s), 1, seq, t);
+        if (graph_->id(s) != silent) node.OnHeartbeat(graph_->id(s), 1, seq, t, out);
       }
     }
     node.Tick(t, out);
@@ -154,7 +154,7 @@ TEST_F(MembershipNodeTest, AnAbstainingNodeReportsNobodyUntilItsDoubtEnds) {
       for (MemberIndex m : subjects) {
         const std::string& id = graph_->id(m);
         if (id == dead || (id == late && t < kT0 + seconds(85))) continue;
-        node->OnHeartbeat(id, 1, seq, t);
+        node->OnHeartbeat(id, 1, seq, t, out);
       }
     }
     node->Tick(t, out);
@@ -185,7 +185,10 @@ TEST_F(MembershipNodeTest, AReportedMemberRefutesOncePerIncarnation) {
   const Report late{ObserverOf("m7", 1), "m7", 1, 1};  // the old incarnation: refuted already
   node->OnGossip(Gossip{{late}, {}}, late.observer, kT0 + milliseconds(5), out);
   EXPECT_EQ(node->incarnation(), 2u);
-  EXPECT_TRUE(out.gossip.empty());
+  // Not again: the late reporter alone is told the incarnation it missed.
+  EXPECT_EQ(Destinations(out), std::set<std::string>{late.observer});
+  EXPECT_EQ(out.gossip[0].second.alives, (std::vector<Alive>{{"m7", 2}}));
+  out.clear();
   const Report again{ObserverOf("m7", 2), "m7", 2, 1};
   node->OnGossip(Gossip{{again}, {}}, again.observer, kT0 + seconds(1), out);
   EXPECT_EQ(node->incarnation(), 3u);

@@ -52,6 +52,9 @@ TEST(ClusterSimulation, ACrashedMemberIsTakenOutByEveryLiveMemberAndNobodyElseIs
       EXPECT_EQ(c.node(i).view().size(), 63u);
     }
   }
+  // Probed ever since, it never answers: nobody takes it back.
+  c.RunFor(seconds(30));
+  EXPECT_TRUE(c.readmissions().empty());
 }
 
 TEST(ClusterSimulation, NoLiveMemberIsTakenOutUnderLoss) {
@@ -81,14 +84,80 @@ TEST(ClusterSimulation, RefutationKeepsLiveMembersInUnderHeavyLoss) {
   EXPECT_EQ(c.unusable_datagrams(), 0u);
 }
 
-// A member stopped for 10 s is silent, so it may be taken out; nobody else may.
-TEST(ClusterSimulation, AFrozenMemberTakesNobodyElseOut) {
+// A member stopped for 10 s is silent, so it is taken out; nobody else is. Once it runs
+// again it is told, refutes, and is back in every view within 2 s.
+TEST(ClusterSimulation, AFrozenMemberTakesNobodyElseOutAndComesBack) {
   ClusterSimulation c(Options(100, 0.0, 6));
   c.RunFor(seconds(120));
   c.FreezeAt(33, c.now(), seconds(10));
-  c.RunFor(seconds(60));
+  c.RunFor(seconds(10));
   for (const auto& r : c.removals()) EXPECT_EQ(r.removed, 33u) << "by " << r.by;
+  EXPECT_EQ(TakenOutBy(c, 33).size(), 99u);
+  const MonoTime thawed = c.now();
+  c.RunFor(seconds(2));
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    EXPECT_TRUE(c.node(i).view().Find(ClusterSimulation::IdOf(33)).has_value()) << i;
+  }
+  EXPECT_EQ(c.thawed_at(33), thawed);
+  EXPECT_GT(c.node(33).incarnation(), 1u);  // it refuted
+  std::set<std::size_t> back;
+  for (const auto& r : c.readmissions()) {
+    EXPECT_EQ(r.removed, 33u);
+    EXPECT_GE(r.at, thawed);
+    back.insert(r.by);
+  }
+  EXPECT_EQ(back.size(), 99u);
+  c.RunFor(seconds(60));  // and it stays in: its observers hear it again
+  EXPECT_EQ(c.removals().size(), 99u);
   EXPECT_TRUE(c.ever_frozen(33));
+  EXPECT_EQ(c.unusable_datagrams(), 0u);
+}
+
+// A member cut off for 10 s is taken out, and what was said about it was lost: once the
+// partition ends, its heartbeats reach observers that took it out, they tell it, it refutes,
+// and it is back in every view. It took nobody out itself.
+TEST(ClusterSimulation, AMemberCutOffIsToldItIsOutOnceHeardAndComesBack) {
+  ClusterSimulation c(Options(100, 0.0, 7));
+  c.RunFor(seconds(120));
+  c.PartitionAt({5}, c.now(), seconds(10));
+  c.RunFor(seconds(10));
+  EXPECT_EQ(TakenOutBy(c, 5).size(), 99u);
+  c.RunFor(seconds(4));  // a heartbeat, a notice, a refutation, the flood and the batch
+  std::uint64_t notices = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    EXPECT_TRUE(c.node(i).view().Find(ClusterSimulation::IdOf(5)).has_value()) << i;
+    notices += c.node(i).notices_sent();
+  }
+  EXPECT_GT(notices, 0u);
+  EXPECT_GT(c.node(5).incarnation(), 1u);
+  for (const auto& r : c.removals()) EXPECT_EQ(r.removed, 5u) << "by " << r.by;
+  EXPECT_EQ(c.readmissions().size(), 99u);
+  EXPECT_EQ(c.unusable_datagrams(), 0u);
+}
+
+// Each side of a 50/50 partition takes the other out; once it heals, probes and notices
+// cross, every member refutes once, and every view is whole again within 5 s.
+TEST(ClusterSimulation, BothSidesOfAHealedPartitionTakeEachOtherBack) {
+  ClusterSimulation c(Options(100, 0.0, 11));
+  c.RunFor(seconds(60));
+  std::vector<std::size_t> side;
+  for (std::size_t i = 0; i < 100; i += 2) side.push_back(i);
+  c.PartitionAt(side, c.now(), seconds(30));
+  c.RunFor(seconds(30));
+  EXPECT_EQ(c.removals().size(), 2u * 50 * 50);  // each side took the whole other side out
+  for (const auto& r : c.removals()) EXPECT_NE(r.by % 2, r.removed % 2);
+  ASSERT_EQ(c.healed_at(), c.now());
+  c.RunFor(seconds(5));
+  std::uint64_t refutations = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    EXPECT_EQ(c.node(i).view().size(), 100u) << i;
+    refutations += c.node(i).refutations();
+  }
+  EXPECT_EQ(refutations, 100u);  // each member once: no incarnation raised twice
+  EXPECT_EQ(c.readmissions().size(), 2u * 50 * 50);
+  c.RunFor(seconds(30));  // and it stays whole
+  EXPECT_EQ(c.removals().size(), 2u * 50 * 50);
+  EXPECT_EQ(c.unusable_datagrams(), 0u);
 }
 
 // A member held to 2 % of a core for a minute (a 2 ms slice every 100 ms) is slow, not

@@ -1,6 +1,7 @@
 #!/bin/sh
 # vigil-sim's command line (docs/membership.md, "The simulator"): a small run with a crash,
-# a frozen and a starved member prints its figures and exits 0; impossible options are
+# a frozen and a starved member, or a member cut off, prints its figures and exits 0 (the
+# frozen and the cut-off member come back everywhere); impossible options are
 # refused with one line saying what, and exit status 2.
 set -u
 sim="$1"
@@ -16,6 +17,19 @@ echo "$out" | grep -q '^false removals: 0;' || fail "a live member was removed"
 echo "$out" | grep -Eq '^starved 1 live members to 5 % of a core for 60 s' ||
   fail "no line about the starved member"
 echo "$out" | grep -Eq '^froze 1 live members for 10 s' || fail "no line about the frozen member"
+echo "$out" | grep -Eq "^members taken out while alive and back in every live member's view: 1, .*still out at the end: 0$" ||
+  fail "the frozen member did not come back everywhere"
+
+# One member cut off for 10 s: taken out by the 39 others, then back everywhere.
+out=$("$sim" --nodes 40 --crash 0 --partition 0.025 --partition-for 10 --warmup 60 --after 20 \
+  --seed 3) || fail "a partition run exited $?"
+echo "$out"
+echo "$out" | grep -q '^partition of 2.5 % of the members from 60 s for 10 s: 39 removals across it' ||
+  fail "the member cut off was not taken out by all"
+echo "$out" | grep -Eq "^members taken out while alive and back in every live member's view: 1, .*still out at the end: 0$" ||
+  fail "the member cut off did not come back everywhere"
+echo "$out" | grep -q '^from the end of the partition to the end: sent per live member' ||
+  fail "no traffic figure for the time after the partition"
 
 refused() {
   expected="$1"; shift

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "sim/cluster_figures.h"
@@ -49,14 +50,16 @@ void PrintTraffic(const char* what, const sim::ClusterFigures& f) {
               f.datagrams_per_second.max);
 }
 
+// `healed`: the figures from the end of the partition to the end of the run, if it ended.
 void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterFigures& f,
-           double real_s) {
+           const sim::ClusterFigures* healed, double real_s) {
   std::printf("vigil-sim: %zu members, K %d, H %d, L %d, interval %.0f ms, loss %.1f %%, "
               "delay %.1f ms + U(0, %.1f ms), seed %llu\n",
               a.nodes, a.observers, a.high, a.low, a.interval_ms, a.loss * 100, a.delay_ms,
               a.jitter_ms, static_cast<unsigned long long>(a.seed));
   PrintTraffic("steady (the second half of the warm-up)", steady);
   PrintTraffic("from the first crash to the end", f);
+  if (healed != nullptr) PrintTraffic("from the end of the partition to the end", *healed);
   std::printf("crashed %zu (%.0f..%.0f s): %zu of %zu (live member, crashed) pairs removed; "
               "crash -> removal p50 %.2f s, p99 %.2f s, max %.2f s\n",
               f.crashed, a.warmup_s, a.warmup_s + a.spread_s, f.pairs_removed, f.pairs_expected,
@@ -72,9 +75,15 @@ void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterF
                 a.starve, a.starve_share * 100, a.starve_for_s, a.warmup_s, f.starved_removals);
   }
   if (a.partition > 0) {
-    std::printf("partition of %.0f %% of the members from %.0f s for %.0f s: %zu removals "
+    std::printf("partition of %g %% of the members from %.0f s for %.0f s: %zu removals "
                 "across it\n",
                 a.partition * 100, a.warmup_s, a.partition_for_s, f.across_partition_removals);
+  }
+  if (a.freeze + a.starve > 0 || a.partition > 0) {
+    std::printf("members taken out while alive and back in every live member's view: %zu, "
+                "p50 %.2f s, max %.2f s after they could be heard again; (live member, such "
+                "member) pairs still out at the end: %zu\n",
+                f.back_s.count, f.back_s.p50, f.back_s.max, f.still_out);
   }
   std::printf("false removals: %zu; convictions by observers %llu (%.1f per member-hour), "
               "refutations %llu, reports held back by members in doubt of themselves %llu\n"
@@ -218,7 +227,11 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const auto warmup = static_cast<std::size_t>(a.warmup_s);
   const auto end = static_cast<std::size_t>(a.warmup_s + a.spread_s + a.after_s);
-  Print(a, sim::Measure(c, warmup / 2, warmup), sim::Measure(c, warmup, end), real_s);
+  const auto heal = static_cast<std::size_t>(a.warmup_s + a.partition_for_s);
+  std::optional<sim::ClusterFigures> healed;
+  if (a.partition > 0 && a.partition_for_s > 0 && heal < end) healed = sim::Measure(c, heal, end);
+  Print(a, sim::Measure(c, warmup / 2, warmup), sim::Measure(c, warmup, end),
+        healed ? &*healed : nullptr, real_s);
   if (c.unusable_datagrams() > 0) {
     std::fprintf(stderr, "vigil-sim: %llu membership datagrams could not be encoded or were "
                  "rejected by their receiver: a bug, the figures above are wrong\n",

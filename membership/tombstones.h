@@ -1,0 +1,60 @@
+// The members a node took out, remembered with the incarnation they were taken out at, so
+// that only a newer incarnation brings one back, and a stale heartbeat or message never does
+// (docs/membership.md, "Coming back").
+#pragma once
+
+#include <cstdint>
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "base/time.h"
+
+namespace vigil::membership {
+
+// Not thread-safe; one owner.
+class Tombstones {
+ public:
+  struct Entry {
+    std::uint64_t incarnation = 0;  // taken out at this incarnation
+    MonoTime removed_at{};
+    MonoTime notified_at = MonoTime::min();  // last told it is out, on hearing from it
+    MonoTime probed_at = MonoTime::min();    // last told it is out, unasked (a probe)
+    std::uint32_t notices = 0;               // how many times it was told, either way
+  };
+
+  // Entries are forgotten `lifetime` after they were made. Requires lifetime > 0.
+  explicit Tombstones(Duration lifetime);
+
+  // Remembers that `id` was taken out at `incarnation` (replacing an entry for it); `probe`:
+  // this node is one of those that probe it.
+  void Add(const std::string& id, std::uint64_t incarnation, bool probe, MonoTime now);
+  // The entry for `id`, or null. Valid until the next non-const call.
+  Entry* Find(const std::string& id);
+  void Erase(const std::string& id);
+  // Forgets the entries made `lifetime` or longer before `now`.
+  void Expire(MonoTime now);
+  std::size_t size() const { return entries_.size(); }
+  // The entries this node probes: how many, and the id of the n-th, in no particular order
+  // (for a random pick). Requires n < probe_count().
+  std::size_t probe_count() const { return probed_ids_.size(); }
+  const std::string& probed_id(std::size_t n) const { return probed_ids_[n]; }
+
+ private:
+  static constexpr std::size_t kNotProbed = SIZE_MAX;
+  struct Slot {
+    Entry entry;
+    std::size_t probe_index = kNotProbed;  // in probed_ids_
+  };
+  void Unprobe(Slot& slot);
+
+  Duration lifetime_;
+  std::unordered_map<std::string, Slot> entries_;
+  std::vector<std::string> probed_ids_;
+  std::deque<std::pair<MonoTime, std::string>> order_;  // (removed_at, id), oldest first
+};
+
+}  // namespace vigil::membership
