@@ -54,11 +54,12 @@ struct MembershipOptions {
   // together: one graph change for the members of a batch (at every node that hears of the
   // same members in the same batch, the same change).
   Duration admission_batch = std::chrono::milliseconds(250);
-  // A member taken out that still heartbeats this node is told so at most this often.
+  // A member taken out is told so at most this often for what this node heard from it (a
+  // heartbeat, a report), and at most this often again by this node's probes.
   Duration notice_repeat = std::chrono::seconds(5);
-  // While it remembers members taken out that it neighboured then, a member tells one of
-  // them, at random, that it is out this often: one cut off by a partition that has healed
-  // hears it, and comes back.
+  // While it remembers members taken out that it neighboured then, a member draws one of
+  // them at random this often and tells it that it is out (unless it probed that one within
+  // notice_repeat): one cut off by a partition that has healed hears it, and comes back.
   Duration probe_interval = std::chrono::seconds(1);
   // A member passes on the news of members coming back gathered over this long, in one
   // datagram per neighbour rather than one per member (a healed partition brings back
@@ -86,8 +87,9 @@ struct Outbox {
 class MembershipNode {
  public:
   // Starts from `view`, which must hold options.self and have options.observers per member.
-  // Requires options.interval > 0, options.probe_interval > 0, admission_batch,
-  // comeback_gather and notice_repeat >= 0, and 0 < report_repeat < cut.report_lifetime.
+  // Requires options.interval > 0, probe_interval > 0, tombstone_lifetime > 0,
+  // admission_batch, comeback_gather and notice_repeat >= 0, and 0 < report_repeat <
+  // cut.report_lifetime.
   MembershipNode(MembershipOptions options, std::shared_ptr<const ObserverGraph> view,
                  GraphSource& source, MonoTime now);
   ~MembershipNode();
@@ -101,12 +103,13 @@ class MembershipNode {
   // Gossip received from `from`: new reports are counted and forwarded; a report about this
   // node is refuted (answered with the current incarnation if refuted already, and its
   // reporter, if this node took it out, told so); new refutations withdraw the reports they
-  // void and are forwarded. A newer incarnation also counts, for an observer of that
-  // member, as a sign of life; of a member this node took out, newer than it was taken out
-  // at, it brings it back.
+  // void and are forwarded. A newer incarnation also counts, for an observer that had
+  // convicted that member, as a sign of life; of a member this node took out, newer than it
+  // was taken out at, it brings it back.
   void OnGossip(const Gossip& gossip, std::string_view from, MonoTime now, Outbox& out);
   // Sends the heartbeats that are due, evaluates the subjects, sends a probe if one is due,
-  // applies a ready cut and the members coming back whose batch is due.
+  // passes on the gathered news of comebacks, applies a ready cut and the members coming
+  // back whose batch is due.
   void Tick(MonoTime now, Outbox& out);
   // When Tick next has something to do.
   MonoTime NextWakeup() const;
