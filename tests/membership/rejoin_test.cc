@@ -1,82 +1,14 @@
 // MembershipNode (docs/membership.md, "Coming back"): a member taken out is remembered at the
 // incarnation it was taken out at; its heartbeats at that incarnation are answered with a
 // report about itself, which it refutes; a newer incarnation brings it back and floods.
-#include <gtest/gtest.h>
-
 #include <set>
 #include <string>
 #include <vector>
 
-#include "membership/membership_node.h"
+#include "tests/membership/rejoin_fixture.h"
 
-namespace vigil::membership {
+namespace vigil::membership::testing_rejoin {
 namespace {
-
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
-const MonoTime kT0 = MonoTime{} + seconds(1000);
-
-// Counts the graph changes it is asked for.
-class CountingSource final : public GraphSource {
- public:
-  std::shared_ptr<const ObserverGraph> Changed(const std::shared_ptr<const ObserverGraph>& from,
-                                               const std::vector<std::string>& added,
-                                               const std::vector<std::string>& removed) override {
-    changes.push_back({added, removed});
-    return GraphSource::Changed(from, added, removed);
-  }
-  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> changes;
-};
-
-class RejoinTest : public ::testing::Test {
- public:
-  RejoinTest() {
-    std::vector<std::string> ids;
-    for (int i = 0; i < 40; ++i) ids.push_back("m" + std::to_string(i));
-    graph_ = std::make_shared<const ObserverGraph>(ObserverGraph::Build(ids, 8));
-  }
-  std::unique_ptr<MembershipNode> Make(const std::string& self,
-                                       Duration tombstone_lifetime = std::chrono::hours(24)) {
-    MembershipOptions o;
-    o.self = self;
-    o.tombstone_lifetime = tombstone_lifetime;
-    auto node = std::make_unique<MembershipNode>(o, graph_, source_, kT0);
-    node->set_on_removed([this](const std::string& id, MonoTime) { removed_.push_back(id); });
-    node->set_on_readmitted(
-        [this](const std::string& id, MonoTime at) { readmitted_.emplace_back(id, at); });
-    return node;
-  }
-  std::string ObserverOf(const std::string& subject, int slot) const {
-    return graph_->id(graph_->ObserversOf(*graph_->Find(subject))[slot]);
-  }
-  std::set<std::string> NeighboursOf(const std::string& id) const {
-    std::set<std::string> out;
-    for (MemberIndex n : graph_->NeighboursOf(*graph_->Find(id))) out.insert(graph_->id(n));
-    return out;
-  }
-  static std::set<std::string> Destinations(const Outbox& out) {
-    std::set<std::string> to;
-    for (const auto& [id, gossip] : out.gossip) to.insert(id);
-    return to;
-  }
-  // H = 5 observers of `subject` report its `incarnation`; `node` takes it out at `at`.
-  void TakeOut(MembershipNode& node, const std::string& subject, std::uint64_t incarnation,
-               MonoTime at) {
-    Outbox out;
-    for (int slot = 0; slot < 5; ++slot) {
-      const Report r{ObserverOf(subject, slot), subject, incarnation, 1};
-      node.OnGossip(Gossip{{r}, {}}, r.observer, at - seconds(1), out);
-    }
-    node.Tick(at, out);
-    ASSERT_FALSE(node.view().Find(subject).has_value());
-  }
-
-  std::shared_ptr<const ObserverGraph> graph_;
-  CountingSource source_;
-  std::vector<std::string> removed_;
-  std::vector<std::pair<std::string, MonoTime>> readmitted_;
-};
 
 TEST_F(RejoinTest, AHeartbeatAtTheIncarnationTakenOutIsAnsweredWithAReportAtMostEvery5s) {
   const std::string subject = "m3";
@@ -322,59 +254,6 @@ TEST_F(RejoinTest, MembersComingBackInOneBatchAreOneGraphChange) {
   EXPECT_EQ(node->cuts(), 2u);  // coming back is not a cut
 }
 
-// An observer of m30 that took out m30 and another member; the other came back at
-// incarnation 3 at kT0 + 6 s. Returns the node and the other member.
-std::pair<std::unique_ptr<MembershipNode>, std::string> OneOfTwoBack(RejoinTest& t) {
-  const std::string self = t.ObserverOf("m30", 7);
-  std::string other = self == "m31" ? "m32" : "m31";
-  for (int slot = 0; slot < 5; ++slot) EXPECT_NE(t.ObserverOf(other, slot), "m30");
-  auto node = t.Make(self);
-  t.TakeOut(*node, "m30", 1, kT0 + seconds(2));
-  t.TakeOut(*node, other, 1, kT0 + seconds(4));
-  Outbox out;
-  node->OnGossip(Gossip{{}, {{other, 3}}}, "m1", kT0 + seconds(5), out);
-  node->Tick(kT0 + seconds(6), out);
-  return {std::move(node), other};
-}
-
-// What `out` tells `to` of members that came back.
-std::vector<Alive> AlivesTo(const Outbox& out, const std::string& to) {
-  for (const auto& [id, gossip] : out.gossip) {
-    if (id == to) return gossip.alives;
-  }
-  return {};
-}
-
-// Members out at the same time miss each other's floods: whoever adds one back and now
-// neighbours it tells it who else came back lately.
-TEST_F(RejoinTest, AMemberAddedBackIsToldWhoElseCameBackLately) {
-  auto [node, other] = OneOfTwoBack(*this);
-  Outbox out;
-  node->OnGossip(Gossip{{}, {{"m30", 2}}}, "m1", kT0 + seconds(7), out);
-  out.clear();
-  node->Tick(kT0 + seconds(8), out);  // m30 is back, and neighbours this node again
-  EXPECT_EQ(AlivesTo(out, "m30"), (std::vector<Alive>{{other, 3}}));
-  // Not once the news is older than report_lifetime (10 s).
-  TakeOut(*node, "m30", 2, kT0 + seconds(20));
-  node->OnGossip(Gossip{{}, {{"m30", 3}}}, "m1", kT0 + seconds(21), out);
-  out.clear();
-  node->Tick(kT0 + seconds(22), out);
-  ASSERT_TRUE(node->view().Find("m30").has_value());
-  EXPECT_TRUE(AlivesTo(out, "m30").empty());
-}
-
-// A member that came back and was taken out again since is not told about: it died.
-TEST_F(RejoinTest, AMemberAddedBackIsNotToldOfOneTakenOutAgain) {
-  auto [node, other] = OneOfTwoBack(*this);
-  TakeOut(*node, other, 3, kT0 + seconds(8));
-  Outbox out;
-  node->OnGossip(Gossip{{}, {{"m30", 2}}}, "m1", kT0 + seconds(9), out);
-  out.clear();
-  node->Tick(kT0 + seconds(10), out);
-  ASSERT_TRUE(node->view().Find("m30").has_value());
-  EXPECT_TRUE(AlivesTo(out, "m30").empty());
-}
-
 TEST_F(RejoinTest, ATakenOutMemberIsForgottenAfterTheTombstoneLifetime) {
   const std::string subject = "m9";
   auto node = Make(ObserverOf(subject, 7), seconds(60));
@@ -393,4 +272,4 @@ TEST_F(RejoinTest, ATakenOutMemberIsForgottenAfterTheTombstoneLifetime) {
 }
 
 }  // namespace
-}  // namespace vigil::membership
+}  // namespace vigil::membership::testing_rejoin
