@@ -4,17 +4,36 @@
 #include <string>
 
 #include "base/big_endian.h"
+#include "membership/gossip_records.h"
 #include "transport/wire_format.h"
 
 namespace vigil::membership {
 namespace {
 
-constexpr std::size_t kTrailerSize = AuthTrailerSize(kWireVersion);
-// The smallest datagram: a 1-byte sender id and one refutation of a 1-byte id.
-constexpr std::size_t kMinDatagram = kMembershipHeaderSize + 1 + kAliveRecordSize + 1;
+using records::CheckRecord;
+using records::PutRecord;
+using records::ReadBucketRecord;
+using records::ReadDigestRecord;
+using records::RecordSize;
 
-// The count byte never overflows: even the smallest records (11 bytes) fill a datagram first.
-static_assert((kMaxMembershipDatagram - kMinDatagram) / (kAliveRecordSize + 1) + 1 <= kMaxRecords);
+constexpr std::size_t kTrailerSize = AuthTrailerSize(kWireVersion);
+// The smallest datagram: a 1-byte sender id and one Pull.
+constexpr std::size_t kMinDatagram = kMembershipHeaderSize + 1 + kPullRecordSize;
+
+// The records with the Alive record's layout: which kind, where in a Gossip, what to call
+// them in an error, whether incarnation 0 is allowed.
+struct IdRecordKind {
+  std::uint8_t kind;
+  std::vector<Alive> Gossip::*list;
+  const char* name;
+  bool zero_ok;
+};
+constexpr IdRecordKind kIdRecords[] = {
+    {kAliveRecord, &Gossip::alives, "refutation", false},
+    {kJoinRecord, &Gossip::joins, "join", false},
+    {kMemberRecord, &Gossip::members, "member", false},
+    {kRemovedRecord, &Gossip::removed, "removed", true},
+};
 
 std::size_t RecordSize(const Report& r) {
   return kReportRecordSize + r.observer.size() + r.subject.size();
@@ -31,13 +50,35 @@ Status CheckRecord(const Report& r) {
   }
   return Status::OK();
 }
-Status CheckRecord(const Alive& a) {
+Status CheckRecord(const Alive& a, const IdRecordKind& kind) {
   if (!IsValidSenderId(a.member)) {
-    return Status::InvalidArgument("refutation of '" + a.member +
+    return Status::InvalidArgument(std::string(kind.name) + " of '" + a.member +
                                    "': not 1 to 64 of [A-Za-z0-9._-]");
   }
-  if (a.incarnation == 0) {
-    return Status::InvalidArgument("refutation of " + a.member + ": incarnation 0");
+  if (a.incarnation == 0 && !kind.zero_ok) {
+    return Status::InvalidArgument(std::string(kind.name) + " of " + a.member +
+                                   ": incarnation 0");
+  }
+  return Status::OK();
+}
+// Every record of `gossip`, checked.
+Status CheckRecords(const Gossip& gossip) {
+  for (const IdRecordKind& kind : kIdRecords) {
+    for (const Alive& a : gossip.*kind.list) {
+      if (Status s = CheckRecord(a, kind); !s.ok()) return s;
+    }
+  }
+  for (const Report& r : gossip.reports) {
+    if (Status s = CheckRecord(r); !s.ok()) return s;
+  }
+  for (const Pull& p : gossip.pulls) {
+    if (Status s = CheckRecord(p); !s.ok()) return s;
+  }
+  for (const Census& c : gossip.censuses) {
+    if (Status s = CheckRecord(c); !s.ok()) return s;
+  }
+  for (const Summary& summary : gossip.summaries) {
+    if (Status s = CheckRecord(summary); !s.ok()) return s;
   }
   return Status::OK();
 }
@@ -51,8 +92,8 @@ void Put64(std::vector<std::uint8_t>& out, std::uint64_t v) {
   StoreBigEndian64(out.data() + out.size() - 8, v);
 }
 
-void PutRecord(std::vector<std::uint8_t>& out, const Alive& a) {
-  out.push_back(kAliveRecord);
+void PutRecord(std::vector<std::uint8_t>& out, const Alive& a, std::uint8_t kind) {
+  out.push_back(kind);
   out.push_back(static_cast<std::uint8_t>(a.member.size()));
   Put64(out, a.incarnation);
   PutId(out, a.member);
@@ -67,6 +108,11 @@ void PutRecord(std::vector<std::uint8_t>& out, const Report& r) {
   PutId(out, r.observer);
   PutId(out, r.subject);
 }
+std::size_t RecordCount(const Gossip& g) {
+  return g.reports.size() + g.alives.size() + g.joins.size() + g.members.size() +
+         g.removed.size() + g.pulls.size() + g.censuses.size() + g.digests.size() +
+         g.summaries.size();
+}
 
 std::vector<std::uint8_t> EncodePart(const GossipPart& part, const MembershipHeader& header,
                                      std::uint64_t sequence, const Key* key) {
@@ -77,13 +123,20 @@ std::vector<std::uint8_t> EncodePart(const GossipPart& part, const MembershipHea
   out[2] = kWireVersion;
   out[3] = kMembershipType;
   out[5] = static_cast<std::uint8_t>(header.sender.size());
-  out[6] = static_cast<std::uint8_t>(part.gossip.alives.size() + part.gossip.reports.size());
+  out[6] = static_cast<std::uint8_t>(RecordCount(part.gossip));
   StoreBigEndian64(&out[8], header.incarnation);
   StoreBigEndian64(&out[16], sequence);
   StoreBigEndian64(&out[24], header.echo);
   out.insert(out.end(), header.sender.begin(), header.sender.end());
-  for (const Alive& a : part.gossip.alives) PutRecord(out, a);
+  for (const Alive& a : part.gossip.alives) PutRecord(out, a, kAliveRecord);
   for (const Report& r : part.gossip.reports) PutRecord(out, r);
+  for (const Alive& a : part.gossip.joins) PutRecord(out, a, kJoinRecord);
+  for (const Alive& a : part.gossip.members) PutRecord(out, a, kMemberRecord);
+  for (const Alive& a : part.gossip.removed) PutRecord(out, a, kRemovedRecord);
+  for (const Pull& p : part.gossip.pulls) PutRecord(out, p);
+  for (const Census& c : part.gossip.censuses) PutRecord(out, c);
+  for (const Digest& d : part.gossip.digests) PutRecord(out, d);
+  for (const Summary& s : part.gossip.summaries) PutRecord(out, s);
   if (key != nullptr) {
     const std::size_t length = out.size();
     out.resize(length + kTrailerSize);
@@ -92,9 +145,10 @@ std::vector<std::uint8_t> EncodePart(const GossipPart& part, const MembershipHea
   return out;
 }
 
-// Reads a refutation record at d[pos] into `gossip`; advances `pos`. Requires pos < end.
-bool ReadAlive(std::span<const std::uint8_t> d, std::size_t& pos, std::size_t end,
-               Gossip* gossip, GossipReject* why) {
+// Reads a record of `kind`'s Alive layout at d[pos] into `gossip`; advances `pos`. Requires
+// pos < end.
+bool ReadIdRecord(std::span<const std::uint8_t> d, std::size_t& pos, std::size_t end,
+                  const IdRecordKind& kind, Gossip* gossip, GossipReject* why) {
   if (end - pos < kAliveRecordSize) return (*why = GossipReject::kLengthMismatch, false);
   const std::size_t a = d[pos + 1];
   if (a == 0 || a > kMaxSenderIdSize) return (*why = GossipReject::kBadRecord, false);
@@ -102,8 +156,8 @@ bool ReadAlive(std::span<const std::uint8_t> d, std::size_t& pos, std::size_t en
   Alive alive;
   alive.incarnation = LoadBigEndian64(&d[pos + 2]);
   alive.member.assign(reinterpret_cast<const char*>(&d[pos + kAliveRecordSize]), a);
-  if (!CheckRecord(alive).ok()) return (*why = GossipReject::kBadRecord, false);
-  gossip->alives.push_back(std::move(alive));
+  if (!CheckRecord(alive, kind).ok()) return (*why = GossipReject::kBadRecord, false);
+  (gossip->*kind.list).push_back(std::move(alive));
   pos += kAliveRecordSize + a;
   return true;
 }
@@ -138,10 +192,17 @@ bool ReadRecords(std::span<const std::uint8_t> d, std::size_t pos, std::size_t e
   for (std::size_t i = 0; i < count; ++i) {
     if (pos >= end) return (*why = GossipReject::kLengthMismatch, false);
     bool ok = false;
-    switch (d[pos]) {
-      case kAliveRecord: ok = ReadAlive(d, pos, end, gossip, why); break;
-      case kReportRecord: ok = ReadReport(d, pos, end, gossip, why); break;
-      default: *why = GossipReject::kBadRecord;
+    const std::uint8_t kind = d[pos];
+    if (kind == kReportRecord) {
+      ok = ReadReport(d, pos, end, gossip, why);
+    } else if (kind == kPullRecord || kind == kCensusRecord) {
+      ok = ReadBucketRecord(d, pos, end, gossip, why);
+    } else if (kind == kDigestRecord || kind == kSummaryRecord) {
+      ok = ReadDigestRecord(d, pos, end, gossip, why);
+    } else if (kind >= kAliveRecord && kind <= kRemovedRecord) {
+      ok = ReadIdRecord(d, pos, end, kIdRecords[kind - kAliveRecord], gossip, why);
+    } else {
+      *why = GossipReject::kBadRecord;
     }
     if (!ok) return false;
   }
@@ -204,15 +265,26 @@ std::string_view GossipRejectName(GossipReject reason) {
 
 std::vector<GossipPart> SplitGossip(const Gossip& gossip, std::size_t sender_size) {
   std::vector<GossipPart> parts;
+  std::size_t records = 0;  // in parts.back()
   auto room_for = [&](std::size_t bytes) -> Gossip& {
-    if (parts.empty() || parts.back().bytes + bytes > kMaxMembershipDatagram) {
+    if (parts.empty() || parts.back().bytes + bytes > kMaxMembershipDatagram ||
+        records == kMaxRecords) {
       parts.push_back({Gossip{}, kMembershipHeaderSize + sender_size + kTrailerSize});
+      records = 0;
     }
     parts.back().bytes += bytes;
+    ++records;
     return parts.back().gossip;
   };
   for (const Alive& a : gossip.alives) room_for(RecordSize(a)).alives.push_back(a);
   for (const Report& r : gossip.reports) room_for(RecordSize(r)).reports.push_back(r);
+  for (const Alive& a : gossip.joins) room_for(RecordSize(a)).joins.push_back(a);
+  for (const Alive& a : gossip.members) room_for(RecordSize(a)).members.push_back(a);
+  for (const Alive& a : gossip.removed) room_for(RecordSize(a)).removed.push_back(a);
+  for (const Pull& p : gossip.pulls) room_for(kPullRecordSize).pulls.push_back(p);
+  for (const Census& c : gossip.censuses) room_for(kCensusRecordSize).censuses.push_back(c);
+  for (const Digest& d : gossip.digests) room_for(kDigestRecordSize).digests.push_back(d);
+  for (const Summary& s : gossip.summaries) room_for(RecordSize(s)).summaries.push_back(s);
   return parts;
 }
 
@@ -225,12 +297,7 @@ Result<std::vector<std::vector<std::uint8_t>>> EncodeGossip(const Gossip& gossip
   }
   if (header.incarnation == 0) return Status::InvalidArgument("sender incarnation 0");
   if (header.sequence == 0) return Status::InvalidArgument("sequence 0");
-  for (const Alive& a : gossip.alives) {
-    if (Status s = CheckRecord(a); !s.ok()) return s;
-  }
-  for (const Report& r : gossip.reports) {
-    if (Status s = CheckRecord(r); !s.ok()) return s;
-  }
+  if (Status s = CheckRecords(gossip); !s.ok()) return s;
   const std::vector<GossipPart> parts = SplitGossip(gossip, header.sender.size());
   if (!parts.empty() && header.sequence > UINT64_MAX - (parts.size() - 1)) {
     return Status::InvalidArgument("sequence " + std::to_string(header.sequence) + ": " +

@@ -32,14 +32,36 @@ namespace vigil::membership {
 //  end    if flag bit 0: key id (1 byte) and 16 bytes of SipHash-2-4-128 (protocol.md)
 // Report record (15 + A + B bytes): 0x01, A, B, incarnation (8), round (4), observer (A
 // bytes), subject (B bytes). Alive record (10 + A bytes): 0x02, A, incarnation (8), member.
+// Join (0x03), Member (0x04) and Removed (0x05) records have the Alive record's layout
+// (a Removed record may name incarnation 0; the others may not). Pull record (3 bytes):
+// 0x06, first bucket, last bucket (first <= last). Census record (8 bytes): 0x07, flags
+// (bit 0: a Welcome, which must cover 0 .. 255; others zero), first, last (first <= last),
+// count (4). Digest record (14 bytes): 0x08, flags (zero), count (4), root (8). Summary
+// record (4 + 6n bytes): 0x09, flags (bit 0: answer back; others zero), first bucket, n
+// (1..128, first + n <= 256), then n times: sum (4), count (2).
 inline constexpr std::uint8_t kMembershipType = 3;
 inline constexpr std::size_t kMaxMembershipDatagram = 1232;  // IPv6 minimum MTU less headers
 inline constexpr std::size_t kMembershipHeaderSize = 32;
-inline constexpr std::size_t kMaxRecords = 255;  // the count byte; at most 109 fit
+inline constexpr std::size_t kMaxRecords = 255;  // the count byte
 inline constexpr std::size_t kReportRecordSize = 15;  // without its two ids
-inline constexpr std::size_t kAliveRecordSize = 10;   // without its id
+inline constexpr std::size_t kAliveRecordSize = 10;   // without its id (Join, Member, Removed too)
+inline constexpr std::size_t kPullRecordSize = 3;
+inline constexpr std::size_t kCensusRecordSize = 8;
+inline constexpr std::size_t kDigestRecordSize = 14;
+inline constexpr std::size_t kSummaryRecordSize = 4;  // without its buckets
+inline constexpr std::size_t kSummaryBucketSize = 6;
+inline constexpr std::size_t kMostSummaryBuckets = 128;
 inline constexpr std::uint8_t kReportRecord = 1;
 inline constexpr std::uint8_t kAliveRecord = 2;
+inline constexpr std::uint8_t kJoinRecord = 3;
+inline constexpr std::uint8_t kMemberRecord = 4;
+inline constexpr std::uint8_t kRemovedRecord = 5;
+inline constexpr std::uint8_t kPullRecord = 6;
+inline constexpr std::uint8_t kCensusRecord = 7;
+inline constexpr std::uint8_t kDigestRecord = 8;
+inline constexpr std::uint8_t kSummaryRecord = 9;
+inline constexpr std::uint8_t kCensusWelcome = 1;  // the Census flag bit
+inline constexpr std::uint8_t kSummaryAnswerBack = 1;  // the Summary flag bit
 
 // The header fields of one membership datagram.
 struct MembershipHeader {
@@ -79,8 +101,10 @@ struct GossipPart {
 };
 
 // Splits `gossip` into the datagrams EncodeGossip writes for a sender id of `sender_size`
-// bytes: refutations first, then reports, each datagram filled in order until the next record
-// would take it past kMaxMembershipDatagram with a trailer (so at most 107 records). `bytes`
+// bytes: refutations first, then reports, joins, members, removed, pulls, censuses, digests
+// and summaries, each
+// datagram filled in order until the next record would take it past kMaxMembershipDatagram
+// with a trailer, or past kMaxRecords records. `bytes`
 // counts the trailer: a datagram sent unsigned is cut at the same place, 17 bytes shorter.
 // Empty gossip gives no part. Requires ids of at most 64 bytes (every record then fits).
 std::vector<GossipPart> SplitGossip(const Gossip& gossip, std::size_t sender_size);
@@ -89,8 +113,10 @@ std::vector<GossipPart> SplitGossip(const Gossip& gossip, std::size_t sender_siz
 // header.sequence + 1, ...; each signed with `key` unless it is null. On failure
 // InvalidArgument naming the field: an id outside protocol.md's rules (1..64 of
 // [A-Za-z0-9._-]), a zero sender incarnation or sequence, a sequence the datagrams would
-// take past 2^64 - 1, a refutation of incarnation 0, a report whose observer is its subject. (A report may name incarnation 0: its observer has
-// never heard the subject.)
+// take past 2^64 - 1, a refutation, join or member of incarnation 0, a report whose observer
+// is its subject, a pull or census whose first bucket is past its last, a welcome that does
+// not cover 0 .. 255, a summary of no bucket, of more than 128 or past bucket 255. (A report
+// or a removed record may name incarnation 0: its observer never heard the subject.)
 Result<std::vector<std::vector<std::uint8_t>>> EncodeGossip(const Gossip& gossip,
                                                             const MembershipHeader& header,
                                                             const Key* key);

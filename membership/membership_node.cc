@@ -4,14 +4,9 @@
 #include <cassert>
 #include <type_traits>
 
-namespace vigil::membership {
+#include "membership/watched_subject.h"
 
-struct MembershipNode::Subject {
-  std::unique_ptr<PeerMonitor> monitor;
-  bool convicted = false;
-  std::uint32_t round = 0;
-  MonoTime repeat_at = kNever;
-};
+namespace vigil::membership {
 
 // Collects the transitions of one monitor call.
 class MembershipNode::Sink final : public TransitionSink {
@@ -34,10 +29,15 @@ MembershipNode::MembershipNode(MembershipOptions options,
     : options_(std::move(options)),
       source_(source),
       graph_(std::move(view)),
+      incarnation_(options_.incarnation),
       tombstones_(options_.tombstone_lifetime),
-      probe_state_(RingPosition(1, options_.self)) {
+      probe_state_(RingPosition(1, options_.self)),
+      sync_(options_.sync) {
   assert(graph_->observers_per_member() == options_.observers);
-  assert(options_.interval > Duration::zero());
+  assert(options_.interval > Duration::zero() && options_.incarnation > 0);
+  assert(options_.dispute_wait > Duration::zero());
+  assert(options_.digest_interval > Duration::zero() &&
+         options_.digest_interval_busy > Duration::zero());
   assert(options_.probe_interval > Duration::zero());
   assert(options_.admission_batch >= Duration::zero() &&
          options_.comeback_gather >= Duration::zero() &&
@@ -53,7 +53,28 @@ MembershipNode::MembershipNode(MembershipOptions options,
   const auto interval = static_cast<std::uint64_t>(options_.interval.count());
   const auto phase = static_cast<std::int64_t>(RingPosition(0, options_.self) % interval);
   next_heartbeat_ = now + Duration(phase);
+  const auto digests = static_cast<std::uint64_t>(options_.digest_interval.count());
+  next_digest_ =
+      now + Duration(static_cast<std::int64_t>(RingPosition(2, options_.self) % digests));
   Rewatch(now);
+}
+
+namespace {
+std::shared_ptr<const ObserverGraph> ViewOfOne(const MembershipOptions& options) {
+  return std::make_shared<const ObserverGraph>(
+      ObserverGraph::Build({options.self}, options.observers));
+}
+}  // namespace
+
+MembershipNode::MembershipNode(MembershipOptions options, GraphSource& source, MonoTime now)
+    : MembershipNode(options, ViewOfOne(options), source, now) {
+  assert(options_.join_retry > Duration::zero() && options_.join_retry_max > Duration::zero() &&
+         options_.join_patience > Duration::zero());
+  welcomed_ = false;
+  syncing_ = true;
+  join_delay_ = options_.join_retry;
+  next_join_ = now;
+  patience_until_ = AddSaturated(now, options_.join_patience);
 }
 
 MembershipNode::~MembershipNode() = default;
@@ -175,6 +196,11 @@ void MembershipNode::Convict(const std::string& subject, Subject& watched, MonoT
 
 void MembershipNode::OnGossip(const Gossip& gossip, std::string_view from, MonoTime now,
                               Outbox& out) {
+  for (const Alive& j : gossip.joins) OnJoin(j, from, now, out);
+  for (const Pull& p : gossip.pulls) OnPull(p, from, now, out);
+  OnListing(gossip, from, now, out);
+  for (const Digest& d : gossip.digests) OnDigest(d, from, now, out);
+  for (const Summary& s : gossip.summaries) OnSummary(s, from, now, out);
   for (const Alive& a : gossip.alives) Learn(a, from, now, out);
   for (const Report& r : gossip.reports) Learn(r, from, now, out);
   ApplyCut(now, out);
@@ -188,7 +214,10 @@ void MembershipNode::Learn(const Alive& alive, std::string_view from, MonoTime n
   if (AliveAfterRemoval(alive, from, now, out)) return;
   incarnations_[alive.member] = alive.incarnation;
   const auto m = graph_->Find(alive.member);
-  if (!m) return;
+  if (!m) {  // a member that joins: the news goes on to the whole cluster
+    Admit(alive, from, true, now, out);
+    return;
+  }
   // Where the reports went, the refutation follows: a node that had L reports had passed
   // them on to its neighbours, so it passes this on too.
   const bool passed_on = cut_->ExplicitReports(*m) >= cut_->low();
@@ -303,66 +332,14 @@ void MembershipNode::Tick(MonoTime now, Outbox& out) {
     }
     Convict(id, *watched, now, out);
   }
+  AskToJoin(now, out);
+  SyncStep(now, out);
+  AntiEntropy(now, out);
+  SettleDisputes(now, out);
   Probe(now, out);
   PassOnComebacks(now, out);
   ApplyCut(now, out);
   ForgetOldSeen(now);
-}
-
-void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
-  const std::vector<MemberIndex> cut = cut_->TakeCut(now);
-  std::vector<std::string> gone;  // ascending, as the cut is
-  for (MemberIndex m : cut) {
-    // A node never takes itself out of its own view: it refutes instead, and the others
-    // take it back at its new incarnation.
-    if (m == self_index_) continue;
-    gone.push_back(graph_->id(m));
-  }
-  std::vector<std::string> added;
-  if (now >= admit_at_) {
-    added = std::move(admissions_);
-    admissions_.clear();
-    admit_at_ = kNever;
-    std::sort(added.begin(), added.end());
-    added.erase(std::unique(added.begin(), added.end()), added.end());
-  }
-  if (gone.empty() && added.empty()) return;
-  const auto incarnations = RemovedIncarnations(gone);
-  for (const std::string& id : gone) {
-    // Its neighbours when it was taken out probe it: about 2K members, whatever N.
-    const bool probe = std::find(neighbours_.begin(), neighbours_.end(), id) != neighbours_.end();
-    tombstones_.Add(id, incarnations.at(id), probe, now);
-    if (on_removed_) on_removed_(id, now);
-  }
-  if (!gone.empty() && next_probe_ == kNever) {
-    next_probe_ = AddSaturated(now, options_.probe_interval);
-  }
-  const std::unordered_set<std::string> removed(gone.begin(), gone.end());
-  cut_.reset();  // it refers to the graph about to be replaced
-  graph_ = source_.Changed(graph_, added, gone);
-  self_index_ = *graph_->Find(options_.self);
-  SetNeighbours();
-  cut_ = std::make_unique<CutDetector>(*graph_, options_.cut);
-  if (!gone.empty()) ++cuts_;
-  for (const std::string& id : added) {
-    ++readmissions_;
-    if (on_readmitted_) on_readmitted_(id, now);
-  }
-  TellReturning(added, now, out);
-  // Count again what still holds under the new graph: failures in progress go on.
-  std::deque<std::pair<Report, MonoTime>> held;
-  for (auto& [report, at] : held_) {
-    if (removed.contains(report.subject) || removed.contains(report.observer)) continue;
-    if (at + options_.cut.report_lifetime <= now) continue;
-    if (report.incarnation < KnownIncarnation(report.subject)) continue;
-    const auto s = graph_->Find(report.subject);
-    const auto o = graph_->Find(report.observer);
-    // At the time it came (held_ is in that order), so its lifetime does not start over.
-    if (s && o) cut_->Report(*s, *o, at);
-    held.emplace_back(std::move(report), at);
-  }
-  held_ = std::move(held);
-  Rewatch(now);
 }
 
 void MembershipNode::ForgetOldSeen(MonoTime now) {
@@ -379,8 +356,10 @@ void MembershipNode::ForgetOldSeen(MonoTime now) {
 }
 
 MonoTime MembershipNode::NextWakeup() const {
-  MonoTime next = std::min(
-      {next_heartbeat_, cut_->NextDeadline(), admit_at_, next_probe_, pass_on_at_});
+  MonoTime next = std::min({next_heartbeat_, cut_->NextDeadline(), admit_at_, next_probe_,
+                            pass_on_at_, next_join_, sync_.NextDeadline(), next_digest_,
+                            NextDisputeDeadline()});
+  if (syncing_ && !welcomed_) next = std::min(next, patience_until_);
   for (const auto& [id, watched] : subjects_) {
     if (const auto d = watched->monitor->NextDeadline()) next = std::min(next, *d);
     if (watched->convicted) next = std::min(next, watched->repeat_at);

@@ -2,10 +2,11 @@
 // vigil's own detectors, reports the ones it convicts, floods the reports it learns and takes
 // members out when the cut detector says enough observers agree (docs/membership.md).
 //
-// Every member starts from the same member list; a member taken out comes back with a newer
-// incarnation (docs/membership.md, "Coming back"). Joins by seeds and anti-entropy are not
-// built yet. The shell (vigil-sim today, vigild later) moves the messages and calls Tick at
-// NextWakeup().
+// A member starts from a member list, or joins through seeds and copies the list from the
+// members (docs/membership.md, "Joining"); a member taken out comes back with a newer
+// incarnation ("Coming back"); members compare their lists and pull what differs
+// ("Anti-entropy"). The shell (vigil-sim today, vigild later) moves the messages and calls
+// Tick at NextWakeup().
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include "detector/peer_monitor.h"
 #include "membership/cut_detector.h"
 #include "membership/graph_source.h"
+#include "membership/member_sync.h"
 #include "membership/messages.h"
 #include "membership/observer_graph.h"
 #include "membership/tombstones.h"
@@ -67,6 +69,45 @@ struct MembershipOptions {
   Duration comeback_gather = std::chrono::milliseconds(20);
   // How long a member taken out is remembered (its incarnation, against stale messages).
   Duration tombstone_lifetime = std::chrono::hours(24);
+  // This member's incarnation when it starts: higher than any it had before (vigild takes
+  // the time in microseconds), so that a member that restarts is not taken for its past.
+  // Requires > 0.
+  std::uint64_t incarnation = 1;
+
+  // Joining (the joining constructor): the members asked to admit this one, in turn (ids;
+  // the shell knows their addresses); this member's own id among them is skipped.
+  std::vector<std::string> seeds;
+  // Until one welcomes it, a joining member asks its seeds in turn, join_retry apart; after
+  // each round of all its seeds the delay doubles, up to join_retry_max (±20 % each time).
+  // Both > 0.
+  Duration join_retry = std::chrono::seconds(1);
+  Duration join_retry_max = std::chrono::seconds(5);
+  // Welcomed by nobody for this long, a joining member starts as the only member of its own
+  // cluster (the first seed of a cold start), and goes on asking.
+  Duration join_patience = std::chrono::seconds(3);
+  // How a joining member pulls the member list.
+  MemberSync::Options sync;
+  // At most this many Joins are welcomed, and Pulls and Digests answered, per second (a
+  // Welcome is one datagram, an answer a few); beyond, they are counted and dropped (the
+  // joiner asks again). A cold start of 10,000 on 3 seeds welcomes about 670 a second.
+  int listings_per_second = 1000;
+  // Anti-entropy: every digest_interval a member sends a random member its digest; for a
+  // digest_interval after they found a difference, every digest_interval_busy. Both > 0.
+  Duration digest_interval = std::chrono::seconds(2);
+  Duration digest_interval_busy = std::chrono::milliseconds(250);
+  // A listing says a member this node holds was taken out (a removal this node missed, or a
+  // stale one): this node tells that member (a report about itself, at the start and every
+  // dispute_wait / 3) and, after dispute_wait, takes it out unless it has heard a newer
+  // incarnation of it, or watches it and hears it. At most disputes_open at a time. > 0.
+  Duration dispute_wait = std::chrono::seconds(6);
+  std::size_t disputes_open = 64;
+  // A member keeps at most this many tombstones learnt from listings (its own removals are
+  // always kept).
+  std::size_t most_tombstones = 20000;
+  // A member that adds more than `observers` members to its graph at once abstains this
+  // long: its new graph may not yet be every other member's (a cold start, a healed
+  // partition), and a subject's heartbeats may go to observers that differ for a while.
+  Duration bulk_abstain = std::chrono::seconds(10);
 };
 
 // What a node asks its shell to send. Cleared by the shell after sending.
@@ -92,6 +133,11 @@ class MembershipNode {
   // cut.report_lifetime.
   MembershipNode(MembershipOptions options, std::shared_ptr<const ObserverGraph> view,
                  GraphSource& source, MonoTime now);
+  // Joins through options.seeds: starts as the only member of its view, asks the seeds to
+  // admit it (a Join), and once welcomed pulls the member list and applies it as one
+  // graph change. Requires what the other constructor does (but a view), join_retry,
+  // join_retry_max and join_patience > 0.
+  MembershipNode(MembershipOptions options, GraphSource& source, MonoTime now);
   ~MembershipNode();
 
   // A heartbeat from `from` (already authenticated by the shell). From a member this node
@@ -100,7 +146,10 @@ class MembershipNode {
   // itself, at most once per notice_repeat), so that it refutes.
   void OnHeartbeat(std::string_view from, std::uint64_t incarnation, std::uint64_t sequence,
                    MonoTime now, Outbox& out);
-  // Gossip received from `from`: new reports are counted and forwarded; a report about this
+  // Gossip received from `from`: a Join admits its sender (told to the whole cluster) and
+  // is answered with a Welcome (a census and a sample of members); a Pull is answered with
+  // the members and tombstones of its buckets and their census; a listing (Member, Removed,
+  // Census) feeds this node's own join. New reports are counted and forwarded; a report about this
   // node is refuted (answered with the current incarnation if refuted already, and its
   // reporter, if this node took it out, told so); new refutations withdraw the reports they
   // void and are forwarded. A newer incarnation also counts, for an observer that had
@@ -149,6 +198,24 @@ class MembershipNode {
   std::uint64_t notices_sent() const { return notices_sent_; }
   // Members taken out and still remembered.
   std::size_t tombstone_count() const { return tombstones_.size(); }
+  // Joining: whether a member welcomed this one (always, for a node built with a view), and
+  // whether it still copies the member list (it watches nobody meanwhile).
+  bool welcomed() const { return welcomed_; }
+  bool syncing() const { return syncing_; }
+  // Members this node admitted on their Join, Joins and Pulls it answered, and those it
+  // dropped over listings_per_second; tombstones it did not learn from a listing, over
+  // most_tombstones.
+  std::uint64_t joins_answered() const { return joins_answered_; }
+  std::uint64_t pulls_answered() const { return pulls_answered_; }
+  std::uint64_t listings_refused() const { return listings_refused_; }
+  std::uint64_t tombstones_refused() const { return tombstones_refused_; }
+  const MemberSync& sync() const { return sync_; }
+  // Anti-entropy: digests sent, and digests received that differed from this node's.
+  std::uint64_t digests_sent() const { return digests_sent_; }
+  std::uint64_t digest_mismatches() const { return digest_mismatches_; }
+  // Disputes (see dispute_wait): opened, and those that ended with the member taken out here.
+  std::uint64_t disputes() const { return disputes_; }
+  std::uint64_t disputes_lost() const { return disputes_lost_; }
 
  private:
   struct Subject;
@@ -193,6 +260,34 @@ class MembershipNode {
   std::unordered_map<std::string_view, std::uint64_t> RemovedIncarnations(
       const std::vector<std::string>& gone) const;
   void ForgetOldSeen(MonoTime now);
+  // membership/join.cc: joining, and helping others join.
+  void Admit(const Alive& alive, std::string_view from, bool flood, MonoTime now, Outbox& out);
+  void AskToJoin(MonoTime now, Outbox& out);
+  void SyncStep(MonoTime now, Outbox& out);
+  void OnJoin(const Alive& join, std::string_view from, MonoTime now, Outbox& out);
+  void OnPull(const Pull& pull, std::string_view from, MonoTime now, Outbox& out);
+  void OnListing(const Gossip& gossip, std::string_view from, MonoTime now, Outbox& out);
+  void LearnListed(const Alive& member, std::string_view from, MonoTime now, Outbox& out);
+  void LearnRemoved(const Alive& removed, MonoTime now, Outbox& out);
+  // Whether a Welcome or a Pull's answer may go now (listings_per_second).
+  bool ListingAllowed(MonoTime now);
+  // A member this node knows, drawn at random (not itself; "" if none): where to pull.
+  std::string RandomMember();
+  std::uint64_t NextRandom();
+  // membership/anti_entropy.cc.
+  struct BucketTally;
+  static constexpr std::size_t kMostSummaryBucketsPerRecord = 128;
+  BucketTally Tally() const;
+  void AntiEntropy(MonoTime now, Outbox& out);
+  void SendSummary(const std::string& to, std::uint8_t first, std::size_t n, bool answer_back,
+                   const BucketTally& tally, Outbox& out);
+  void OnDigest(const Digest& digest, std::string_view from, MonoTime now, Outbox& out);
+  void OnSummary(const Summary& summary, std::string_view from, MonoTime now, Outbox& out);
+  void BeBusy(MonoTime now);
+  // membership/dispute.cc.
+  void Dispute(const Alive& removed, MonoTime now, Outbox& out);
+  void SettleDisputes(MonoTime now, Outbox& out);
+  MonoTime NextDisputeDeadline() const;
 
   MembershipOptions options_;
   GraphSource& source_;
@@ -219,6 +314,7 @@ class MembershipNode {
   // Members taken out; members coming back at admit_at_ (ascending).
   Tombstones tombstones_;
   std::vector<std::string> admissions_;
+  std::unordered_set<std::string> admitting_;  // admissions_, as a set
   std::deque<std::pair<MonoTime, Alive>> returned_;  // came back within report_lifetime
   std::vector<std::pair<Alive, std::string>> comebacks_;  // to pass on (what, heard from)
   MonoTime pass_on_at_ = kNever;
@@ -227,6 +323,34 @@ class MembershipNode {
   std::uint64_t notices_sent_ = 0;
   MonoTime next_probe_ = kNever;
   std::uint64_t probe_state_;  // a splitmix64 state, seeded by this node's id
+  // Joining.
+  bool welcomed_ = true;
+  bool syncing_ = false;
+  MemberSync sync_;
+  std::size_t next_seed_ = 0;
+  Duration join_delay_{};
+  MonoTime next_join_ = kNever;
+  MonoTime patience_until_ = kNever;
+  MonoTime listing_window_ = MonoTime::min();  // the second listings_in_window_ counts
+  int listings_in_window_ = 0;
+  std::uint64_t joins_answered_ = 0;
+  std::uint64_t pulls_answered_ = 0;
+  std::uint64_t listings_refused_ = 0;
+  std::uint64_t tombstones_refused_ = 0;
+  MonoTime next_digest_ = kNever;
+  MonoTime busy_until_ = MonoTime::min();
+  std::uint64_t digests_sent_ = 0;
+  std::uint64_t digest_mismatches_ = 0;
+  struct OpenDispute {
+    std::uint64_t incarnation = 0;  // the listing's
+    MonoTime next_notice{};
+    MonoTime decide_at{};
+    std::uint32_t notices = 0;
+  };
+  std::unordered_map<std::string, OpenDispute> disputes_open_;
+  std::vector<Alive> lost_disputes_;  // taken out at the next view change, at that incarnation
+  std::uint64_t disputes_ = 0;
+  std::uint64_t disputes_lost_ = 0;
   EventIdSource event_ids_;
   std::function<void(const std::string&, MonoTime)> on_removed_;
   std::function<void(const std::string&, MonoTime)> on_readmitted_;

@@ -31,11 +31,75 @@ struct Alive {
 // "Coming back") count from here, so that they never repeat an observer's conviction of the
 // same incarnation: those count from 1 and, one each 4 s, would need 272 years to get here.
 inline constexpr std::uint32_t kFirstNoticeRound = 1u << 31;
+// ... and the notices of a dispute (membership/dispute.cc) from here, apart from those.
+inline constexpr std::uint32_t kFirstDisputeRound = kFirstNoticeRound + (1u << 30);
+
+// "Send me the live members and the tombstones in buckets `first` .. `last`" (inclusive;
+// a member's bucket is BucketOf(id), membership/ring_position.h): how a joining member
+// learns the member list, a slice at a time, from many members (docs/membership.md,
+// "Joining").
+struct Pull {
+  std::uint8_t first = 0;
+  std::uint8_t last = 255;
+  bool operator==(const Pull&) const = default;
+};
+
+// A Pull's answer lists at most this many members (its census counts them all).
+inline constexpr std::uint32_t kMostListed = 512;
+
+// "I hold `count` live members in buckets `first` .. `last`": sent with the Member records
+// of those buckets in answer to a Pull, or (`welcome`) with a sample of them in answer to a
+// Join, where first .. last is 0 .. 255.
+struct Census {
+  bool welcome = false;
+  std::uint8_t first = 0;
+  std::uint8_t last = 255;
+  std::uint32_t count = 0;
+  bool operator==(const Census&) const = default;
+};
+
+// "My member list holds `count` live members, and the sum of their hashes is `root`" (a
+// member's hash is RingPosition(0, id)): anti-entropy's opening. A member whose own differs
+// answers with its Summary.
+struct Digest {
+  std::uint32_t count = 0;
+  std::uint64_t root = 0;
+  bool operator==(const Digest&) const = default;
+};
+
+// Per bucket from `first` on: the low 32 bits of the sum of the hashes of the live members
+// in it, and how many there are. The receiver pulls the buckets where its own differ and,
+// if `answer_back`, sends its own Summary so that the sender pulls too.
+struct Summary {
+  struct Bucket {
+    std::uint32_t sum = 0;
+    std::uint16_t count = 0;
+    bool operator==(const Bucket&) const = default;
+  };
+  bool answer_back = false;
+  std::uint8_t first = 0;
+  std::vector<Bucket> buckets;  // 1 .. 128 of them, first + size <= 256
+  bool operator==(const Summary&) const = default;
+};
 
 // What one node tells another in one go (the shell cuts it into datagrams).
+// (Each member has an initializer, so that `Gossip{.pulls = {...}}` names only what it sets.)
 struct Gossip {
-  std::vector<Report> reports;
-  std::vector<Alive> alives;
+  std::vector<Report> reports = {};
+  std::vector<Alive> alives = {};     // news: flooded
+  std::vector<Alive> joins = {};      // "admit me": the sender itself, at its incarnation
+  std::vector<Alive> members = {};    // a listing (Welcome, Pull answer): not flooded on
+  std::vector<Alive> removed = {};    // a listing's tombstones: taken out at that incarnation
+  std::vector<Pull> pulls = {};
+  std::vector<Census> censuses = {};
+  std::vector<Digest> digests = {};
+  std::vector<Summary> summaries = {};
+  bool operator==(const Gossip&) const = default;
+  bool empty() const {
+    return reports.empty() && alives.empty() && joins.empty() && members.empty() &&
+           removed.empty() && pulls.empty() && censuses.empty() && digests.empty() &&
+           summaries.empty();
+  }
 };
 
 }  // namespace vigil::membership

@@ -30,6 +30,17 @@ ObserverGraph ObserverGraph::Build(std::vector<std::string> members, int observe
     std::stable_sort(rings[r].begin(), rings[r].end(),
                      [&](MemberIndex a, MemberIndex b) { return position[a] < position[b]; });
   }
+  for (std::size_t m = 0; m < n; ++m) {
+    const std::uint64_t hash = RingPosition(0, graph.ids_[m]);
+    ++graph.bucket_count_[hash >> 56];
+    graph.bucket_sum_[hash >> 56] += hash;
+  }
+  if (!rings.empty()) {
+    graph.ring0_ = rings[0];
+  } else {  // one member, or none
+    graph.ring0_.resize(n);
+    std::iota(graph.ring0_.begin(), graph.ring0_.end(), MemberIndex{0});
+  }
   graph.ChooseObservers(rings);
   graph.InvertToSubjects();
   return graph;
@@ -101,6 +112,20 @@ std::vector<MemberIndex> ObserverGraph::NeighboursOf(MemberIndex m) const {
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+std::vector<MemberIndex> ObserverGraph::InBuckets(std::uint8_t first, std::uint8_t last) const {
+  // A bucket is the top byte of the ring-0 position: buckets first .. last are one stretch
+  // of ring 0.
+  const auto bucket_below = [this](MemberIndex m, unsigned bucket) {
+    return BucketOf(ids_[m]) < bucket;
+  };
+  const auto begin = std::partition_point(ring0_.begin(), ring0_.end(),
+                                          [&](MemberIndex m) { return bucket_below(m, first); });
+  const auto end = std::partition_point(begin, ring0_.end(), [&](MemberIndex m) {
+    return bucket_below(m, unsigned{last} + 1);
+  });
+  return {begin, end};
 }
 
 }  // namespace vigil::membership

@@ -4,6 +4,7 @@
 // same graph, with no message exchanged about it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -25,8 +26,9 @@ using MemberIndex = std::uint32_t;
 // members next to it on each ring), and each member observes about K subjects (exactly K
 // unless a walk fell through to a second member, which is rare once N >> K^2).
 //
-// Immutable once built; safe to share between threads for reading. Memory: 8K + 4 bytes per
-// member (observers, subjects, offsets), beside the ids (a std::string each).
+// Immutable once built; safe to share between threads for reading. Memory: 8K + 8 bytes per
+// member (observers, subjects, offsets, ring-0 order) and 3 KB, beside the ids (a std::string
+// each).
 class ObserverGraph {
  public:
   ObserverGraph() = default;
@@ -54,6 +56,12 @@ class ObserverGraph {
   // The members a node exchanges membership messages with: its observers and its subjects,
   // without repeats, ascending (the flooding graph of docs/membership.md).
   std::vector<MemberIndex> NeighboursOf(MemberIndex m) const;
+  // The members whose bucket (BucketOf) is in first .. last, in ring-0 order (a Pull's
+  // answer). Cost: O(log N) hashes and the size of the answer.
+  std::vector<MemberIndex> InBuckets(std::uint8_t first, std::uint8_t last) const;
+  // The members in bucket `b`, and the sum of their hashes (RingPosition(0, id)) modulo 2^64.
+  std::uint32_t BucketCount(std::uint8_t b) const { return bucket_count_[b]; }
+  std::uint64_t BucketSum(std::uint8_t b) const { return bucket_sum_[b]; }
 
  private:
   void ChooseObservers(const std::vector<std::vector<MemberIndex>>& rings);
@@ -65,6 +73,9 @@ class ObserverGraph {
   std::uint32_t observer_count_ = 0;          // min(K, N - 1)
   std::vector<std::uint32_t> subject_begin_;  // size() + 1 offsets into subjects_
   std::vector<MemberIndex> subjects_;
+  std::vector<MemberIndex> ring0_;  // the members in ring-0 order
+  std::array<std::uint32_t, 256> bucket_count_{};
+  std::array<std::uint64_t, 256> bucket_sum_{};
 };
 
 }  // namespace vigil::membership

@@ -11,7 +11,13 @@ namespace vigil::membership {
 void MembershipNode::HeartbeatFromStranger(const std::string& from, std::uint64_t incarnation,
                                            MonoTime now, Outbox& out) {
   Tombstones::Entry* removed = tombstones_.Find(from);
-  if (removed == nullptr) return;  // a member this node does not watch (or does not know)
+  if (removed == nullptr) {
+    // A member this node does not watch; or one it does not know at all, which joined and
+    // whose news was lost on the way here: its heartbeat (authenticated) is news enough.
+    if (graph_->Find(from) || incarnation <= KnownIncarnation(from)) return;
+    Admit(Alive{from, incarnation}, "", true, now, out);
+    return;
+  }
   if (incarnation > removed->incarnation) {
     // Alive, and newer than what was taken out: nothing stale can say that.
     Readmit(Alive{from, incarnation}, "", now, out);
@@ -44,11 +50,7 @@ void MembershipNode::Probe(MonoTime now, Outbox& out) {
     next_probe_ = kNever;
     return;
   }
-  // splitmix64: a fixed sequence per node, so that runs repeat.
-  std::uint64_t z = (probe_state_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
+  const std::uint64_t z = NextRandom();
   // One drawn probed recently is not probed again, and nobody else is drawn in its place.
   Notify(tombstones_.probed_id(z % tombstones_.probe_count()), NoticeCause::kProbe, now, out);
   while (next_probe_ <= now) next_probe_ = AddSaturated(next_probe_, options_.probe_interval);
@@ -66,15 +68,10 @@ bool MembershipNode::AliveAfterRemoval(const Alive& alive, std::string_view from
 void MembershipNode::Readmit(const Alive& alive, std::string_view from, MonoTime now,
                              Outbox& out) {
   tombstones_.Erase(alive.member);
-  incarnations_[alive.member] = std::max(KnownIncarnation(alive.member), alive.incarnation);
-  admissions_.push_back(alive.member);  // sorted when the batch is applied
-  if (admit_at_ == kNever) admit_at_ = AddSaturated(now, options_.admission_batch);
   returned_.emplace_back(now, alive);
   // Every member took it out, so every member must hear that it is back: this floods,
   // gathered with the others coming back.
-  comebacks_.emplace_back(alive, std::string(from));
-  if (pass_on_at_ == kNever) pass_on_at_ = AddSaturated(now, options_.comeback_gather);
-  PassOnComebacks(now, out);
+  Admit(alive, from, true, now, out);
 }
 
 void MembershipNode::PassOnComebacks(MonoTime now, Outbox& out) {

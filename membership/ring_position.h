@@ -16,4 +16,10 @@ inline constexpr int kMaxObservers = 64;
 // Requires 0 <= ring < kMaxObservers.
 std::uint64_t RingPosition(int ring, std::string_view id);
 
+// The bucket of `id` in a member listing (Pull, Census): the top byte of its ring-0
+// position, so that a graph's members of a bucket range lie together on ring 0.
+inline std::uint8_t BucketOf(std::string_view id) {
+  return static_cast<std::uint8_t>(RingPosition(0, id) >> 56);
+}
+
 }  // namespace vigil::membership

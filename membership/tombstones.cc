@@ -2,6 +2,8 @@
 
 #include <cassert>
 
+#include "membership/ring_position.h"
+
 namespace vigil::membership {
 
 Tombstones::Tombstones(Duration lifetime) : lifetime_(lifetime) {
@@ -9,9 +11,10 @@ Tombstones::Tombstones(Duration lifetime) : lifetime_(lifetime) {
 }
 
 void Tombstones::Add(const std::string& id, std::uint64_t incarnation, bool probe,
-                     MonoTime now) {
+                     MonoTime now, bool learnt) {
   Slot& slot = entries_[id];
-  slot.entry = Entry{incarnation, now, MonoTime::min(), MonoTime::min(), 0};
+  slot.entry =
+      Entry{incarnation, now, MonoTime::min(), MonoTime::min(), 0, BucketOf(id), learnt};
   if (probe && slot.probe_index == kNotProbed) {
     slot.probe_index = probed_ids_.size();
     probed_ids_.push_back(id);

@@ -24,20 +24,28 @@ class Tombstones {
     MonoTime notified_at = MonoTime::min();  // last told it is out, on hearing from it
     MonoTime probed_at = MonoTime::min();    // last told it is out, unasked (a probe)
     std::uint32_t notices = 0;               // how many times it was told, either way
+    std::uint8_t bucket = 0;                 // BucketOf(id), for a Pull's answer
+    bool learnt = false;  // from another member's listing: not this node's removal
   };
 
   // Entries are forgotten `lifetime` after they were made. Requires lifetime > 0.
   explicit Tombstones(Duration lifetime);
 
   // Remembers that `id` was taken out at `incarnation` (replacing an entry for it); `probe`:
-  // this node is one of those that probe it.
-  void Add(const std::string& id, std::uint64_t incarnation, bool probe, MonoTime now);
+  // this node is one of those that probe it; `learnt`: from a listing, not by this node.
+  void Add(const std::string& id, std::uint64_t incarnation, bool probe, MonoTime now,
+           bool learnt = false);
   // The entry for `id`, or null. Valid until the next non-const call.
   Entry* Find(const std::string& id);
   void Erase(const std::string& id);
   // Forgets the entries made `lifetime` or longer before `now`.
   void Expire(MonoTime now);
   std::size_t size() const { return entries_.size(); }
+  // Calls f(id, entry) for every entry, in no particular order. f must not change this.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const auto& [id, slot] : entries_) f(id, slot.entry);
+  }
   // The entries this node probes: how many, and the id of the n-th, in no particular order
   // (for a random pick). Requires n < probe_count().
   std::size_t probe_count() const { return probed_ids_.size(); }

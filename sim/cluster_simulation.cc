@@ -24,6 +24,9 @@ struct ClusterSimulation::Node {
   std::uint64_t stalls = 0;                  // stops the local-health guard would see
   bool ever_frozen = false;
   bool ever_starved = false;
+  bool started = false;
+  MonoTime view_full_at = kNever;
+  MonoTime started_at = kNever;
   std::vector<std::function<void()>> backlog;  // what reached it while frozen
   MonoTime wake_at = kNever;  // the earliest queued wake-up
   Traffic traffic;
@@ -46,28 +49,86 @@ ClusterSimulation::ClusterSimulation(ClusterOptions options)
       jitter_(0, std::max<std::int64_t>(0, options_.jitter.count())),
       // A fixed key (bytes 0..31): the cluster's, for signing and verifying its gossip.
       keyring_(*Keyring::Parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n")) {
+  assert(options_.unstarted <= options_.nodes);
+  const std::size_t first_members = options_.nodes - options_.unstarted;
   std::vector<std::string> ids;
-  for (std::size_t i = 0; i < options_.nodes; ++i) ids.push_back(IdOf(i));
+  for (std::size_t i = 0; i < first_members; ++i) ids.push_back(IdOf(i));
   auto view = std::make_shared<const membership::ObserverGraph>(
       membership::ObserverGraph::Build(ids, options_.member.observers));
   this_second_.assign(options_.nodes, Second{});
   for (std::size_t i = 0; i < options_.nodes; ++i) {
-    auto node = std::make_unique<Node>();
-    membership::MembershipOptions member = options_.member;
-    member.self = ids[i];
-    node->member = std::make_unique<MembershipNode>(member, view, graphs_, sim_.now());
-    node->member->set_on_removed([this, i](const std::string& id, MonoTime at) {
-      removals_.push_back({i, index_.at(id), at});
-    });
-    node->member->set_on_readmitted([this, i](const std::string& id, MonoTime at) {
-      readmissions_.push_back({i, index_.at(id), at});
-    });
-    index_.emplace(ids[i], i);
-    nodes_.push_back(std::move(node));
+    nodes_.push_back(std::make_unique<Node>());
+    nodes_.back()->alive = false;
+    index_.emplace(IdOf(i), i);
   }
-  for (std::size_t i = 0; i < nodes_.size(); ++i) Schedule(i);
+  for (std::size_t i = 0; i < first_members; ++i) {
+    MakeMember(i, view);
+    Schedule(i);
+  }
   sim_.After(std::chrono::seconds(1), [this] { CloseSecond(); });
 }
+
+void ClusterSimulation::MakeMember(std::size_t i,
+                                   std::shared_ptr<const membership::ObserverGraph> view) {
+  Node& node = *nodes_[i];
+  membership::MembershipOptions member = options_.member;
+  member.self = IdOf(i);
+  if (view) {
+    node.member = std::make_unique<MembershipNode>(member, std::move(view), graphs_, sim_.now());
+  } else {
+    for (std::size_t s = 0; s < std::min(options_.seeds, nodes_.size()); ++s) {
+      member.seeds.push_back(IdOf(s));
+    }
+    const auto since_start = std::chrono::duration_cast<std::chrono::microseconds>(
+        sim_.now() - MonoTime{});
+    const auto before = node.member ? node.member->incarnation() : 0;
+    member.incarnation = std::max<std::uint64_t>(
+        static_cast<std::uint64_t>(since_start.count()) + 1, before + 1);
+    node.member = std::make_unique<MembershipNode>(member, graphs_, sim_.now());
+  }
+  node.member->set_on_removed([this, i](const std::string& id, MonoTime at) {
+    removals_.push_back({i, index_.at(id), at});
+  });
+  node.member->set_on_readmitted([this, i](const std::string& id, MonoTime at) {
+    readmissions_.push_back({i, index_.at(id), at});
+  });
+  node.alive = true;
+  node.started = true;
+  node.started_at = sim_.now();
+}
+
+void ClusterSimulation::StartAt(std::size_t i, MonoTime at) {
+  sim_.At(at, [this, i] {
+    Node& node = *nodes_[i];
+    if (node.alive) return;  // running
+    node.frozen_until = MonoTime::min();
+    node.stopped = false;
+    node.backlog.clear();
+    node.wake_at = kNever;
+    node.out.clear();
+    MakeMember(i, nullptr);
+    Wake(i);
+  });
+}
+
+bool ClusterSimulation::started(std::size_t i) const { return nodes_[i]->started; }
+
+MonoTime ClusterSimulation::started_at(std::size_t i) const { return nodes_[i]->started_at; }
+
+void ClusterSimulation::WatchViews(std::size_t members, Duration every) {
+  sim_.After(Duration::zero(), [this, members, every] { SampleViews(members, every); });
+}
+
+void ClusterSimulation::SampleViews(std::size_t members, Duration every) {
+  for (auto& node : nodes_) {
+    if (node->alive && node->view_full_at == kNever && node->member->view().size() >= members) {
+      node->view_full_at = sim_.now();
+    }
+  }
+  sim_.After(every, [this, members, every] { SampleViews(members, every); });
+}
+
+MonoTime ClusterSimulation::view_full_at(std::size_t i) const { return nodes_[i]->view_full_at; }
 
 ClusterSimulation::~ClusterSimulation() = default;
 

@@ -25,6 +25,10 @@ struct ClusterOptions {
   Duration delay = std::chrono::milliseconds(1);   // one-way delay: delay + uniform jitter
   Duration jitter = std::chrono::milliseconds(1);
   std::uint64_t seed = 1;
+  // The last `unstarted` nodes are not in the first member list and do not run until
+  // StartAt (all of them: a cold start). They join through the first `seeds` nodes.
+  std::size_t unstarted = 0;
+  std::size_t seeds = 3;
 };
 
 // The heartbeat's UDP payload size the simulation counts: protocol.md's authenticated
@@ -48,6 +52,19 @@ class ClusterSimulation {
   bool crashed(std::size_t node) const;
   // When the node crashed; kNever if it has not.
   MonoTime crash_time(std::size_t node) const;
+
+  // At `at`, an unstarted or crashed node starts as a new process would: with nothing but
+  // its seeds and an incarnation from the clock (microseconds of the simulated clock, plus 1,
+  // and above any it had), it joins. (A restarted node counts as crashed no more; Measure's
+  // crash figures leave such runs to their own checks.)
+  void StartAt(std::size_t node, MonoTime at);
+  bool started(std::size_t node) const;
+  // When the node last started (StartAt, or the beginning of the run for a first member).
+  MonoTime started_at(std::size_t node) const;
+  // From now on, every `every`, notes for each running node whether its view holds at least
+  // `members` members; view_full_at(node) is the first time it did (kNever if not yet).
+  void WatchViews(std::size_t members, Duration every);
+  MonoTime view_full_at(std::size_t node) const;
 
   // From `at` for `length` the node is stopped (SIGSTOP, a long pause): it runs nothing, and
   // what reaches it waits; then it handles all of that at once and goes on. The shell acts
@@ -101,6 +118,7 @@ class ClusterSimulation {
     std::uint32_t datagrams = 0;
   };
   const std::vector<std::vector<Second>>& sent_per_second() const { return per_second_; }
+  // Requires started(i).
   const membership::MembershipNode& node(std::size_t i) const;
   const GraphCache& graphs() const { return graphs_; }
   // Membership datagrams that could not be encoded, or were rejected by their receiver. Any
@@ -121,6 +139,8 @@ class ClusterSimulation {
   void Receive(std::size_t i, std::span<const std::uint8_t> bytes);
   void Deliver(std::size_t from, std::size_t to, std::size_t bytes, std::function<void()> then);
   void CloseSecond();
+  void MakeMember(std::size_t i, std::shared_ptr<const membership::ObserverGraph> view);
+  void SampleViews(std::size_t members, Duration every);
 
   ClusterOptions options_;
   Simulation sim_;

@@ -1,7 +1,10 @@
-// Reads a Markdown table of docs/ for tests that check the docs against the code's own
-// declarations (settings, detector knobs). Header-only: each unit-test binary includes it.
+// Reads a Markdown table, or a hex dump, of docs/ for tests that check the docs against the
+// code's own declarations (settings, detector knobs) and output (wire examples).
+// Header-only: each unit-test binary includes it.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -39,6 +42,29 @@ inline std::map<std::string, std::vector<std::string>> DocTable(const std::strin
     rows[Unquote(cells.at(0), '`')] = cells;
   }
   return rows;
+}
+
+// The bytes of the first hex dump (a code block whose lines are "0000  56 47 ...") after the
+// line holding `heading` in docs/`file`. Empty if the file, heading or dump is missing.
+inline std::vector<std::uint8_t> DocHexDump(const std::string& file, const std::string& heading) {
+  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/docs/" + file);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  const auto at = doc.find(heading);
+  const auto start = doc.find("```\n0000", at);
+  if (at == std::string::npos || start == std::string::npos) return {};
+  const auto end = doc.find("```", start + 3);
+  std::istringstream dump(doc.substr(start + 4, end - start - 4));
+  std::vector<std::uint8_t> bytes;
+  std::string line, byte;
+  while (std::getline(dump, line)) {
+    std::istringstream fields(line.substr(std::min<std::size_t>(6, line.size())));
+    while (fields >> byte) {
+      bytes.push_back(static_cast<std::uint8_t>(std::stoul(byte, nullptr, 16)));
+    }
+  }
+  return bytes;
 }
 
 }  // namespace vigil::testing

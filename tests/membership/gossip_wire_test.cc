@@ -6,9 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -204,13 +202,14 @@ TEST(GossipWire, EachRejectionInItsOrder) {
   cases.insert(cases.end(), {
       {"id length 65", [](Bytes& d) { d[5] = 65; }, GossipReject::kBadIdLength},
       {"1,233 bytes", [](Bytes& d) { d.resize(1233, 0); }, GossipReject::kOversized},
-      {"43 bytes", [](Bytes& d) { d.resize(43); }, GossipReject::kTooShort},
+      {"35 bytes", [](Bytes& d) { d.resize(35); }, GossipReject::kTooShort},
       {"one record too many", [](Bytes& d) { d[6] = 3; }, GossipReject::kLengthMismatch},
       {"a byte after the records", [](Bytes& d) { d.push_back(0); },
        GossipReject::kLengthMismatch},
       {"id past the end", [](Bytes& d) { d[5] = 64; }, GossipReject::kLengthMismatch},
       {"sender id byte", [](Bytes& d) { d[33] = '/'; }, GossipReject::kBadId},
-      {"record kind 3", [](Bytes& d) { d[38] = 3; }, GossipReject::kBadRecord},
+      {"record kind 10", [](Bytes& d) { d[38] = 10; }, GossipReject::kBadRecord},
+      {"record kind 0", [](Bytes& d) { d[38] = 0; }, GossipReject::kBadRecord},
       {"refuted id length 0", [](Bytes& d) { d[39] = 0; }, GossipReject::kBadRecord},
       {"refuted id length 65", [](Bytes& d) { d[39] = 65; }, GossipReject::kBadRecord},
       {"subject id length 0", [](Bytes& d) { d[56] = 0; }, GossipReject::kBadRecord},
@@ -242,7 +241,7 @@ TEST(GossipWire, HeaderChecksComeInTheDocumentedOrder) {
     for (std::size_t j = k; j < chain.size(); ++j) chain[j].apply(d);
     EXPECT_FALSE(DecodeGossip(d, nullptr, false, &out, &why));
     EXPECT_EQ(GossipRejectName(why), GossipRejectName(chain[k].expect)) << chain[k].name;
-    Bytes shorter(d.begin(), d.begin() + 43), longer = d;
+    Bytes shorter(d.begin(), d.begin() + 35), longer = d;
     longer.resize(1233, 0);
     EXPECT_FALSE(DecodeGossip(shorter, nullptr, false, &out, &why));
     EXPECT_EQ(why, GossipReject::kTooShort);
@@ -313,27 +312,8 @@ TEST(GossipWire, EveryAlteredByteAndEveryPrefixIsRejected) {
   }
 }
 
-// The hex dump under "### Example" in docs/membership.md.
-Bytes DocumentedExample() {
-  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/docs/membership.md");
-  std::stringstream s;
-  s << in.rdbuf();
-  const std::string doc = s.str();
-  const auto heading = doc.find("### Example: a membership datagram");
-  const auto start = doc.find("```\n0000", heading);
-  if (heading == std::string::npos || start == std::string::npos) return {};
-  const auto end = doc.find("```", start + 3);
-  std::istringstream dump(doc.substr(start + 4, end - start - 4));
-  Bytes bytes;
-  std::string line, byte;
-  while (std::getline(dump, line)) {
-    std::istringstream fields(line.substr(std::min<std::size_t>(6, line.size())));
-    while (fields >> byte) {
-      bytes.push_back(static_cast<std::uint8_t>(std::stoul(byte, nullptr, 16)));
-    }
-  }
-  return bytes;
-}
+// The hex dump under "### Example: a membership datagram" in docs/membership.md.
+Bytes DocumentedExample() { return testing::DocHexDump("membership.md", "### Example: a membership datagram"); }
 
 TEST(GossipWire, DocumentedExampleIsWhatTheEncoderWrites) {
   const Keyring ring = Ring(0);  // the page's key: bytes 00 01 .. 1f

@@ -43,6 +43,13 @@ class MembershipNodeTest : public ::testing::Test {
   std::string ObserverOf(const std::string& subject, int slot) const {
     return graph_->id(graph_->ObserversOf(*graph_->Find(subject))[slot]);
   }
+  // Anti-entropy's digests go out on their own schedule; tests of other messages drop them.
+  static void DropDigests(Outbox& out) {
+    std::erase_if(out.gossip, [](auto& entry) {
+      entry.second.digests.clear();
+      return entry.second.empty();
+    });
+  }
   std::set<std::string> Destinations(const Outbox& out) const {
     std::set<std::string> to;
     for (const auto& [id, gossip] : out.gossip) to.insert(id);
@@ -104,6 +111,7 @@ TEST_F(MembershipNodeTest, HeardSubjectsAreNeverConvicted) {
   Outbox out;
   KeepSubjectsAlive(*node, kT0 + seconds(120), out);
   EXPECT_EQ(node->convictions(), 0u);
+  DropDigests(out);
   EXPECT_TRUE(out.gossip.empty());
 }
 
@@ -161,8 +169,10 @@ TEST_F(MembershipNodeTest, AnAbstainingNodeReportsNobodyUntilItsDoubtEnds) {
   }
   EXPECT_GE(node->convictions(), 2u);  // both were convicted, while abstaining
   EXPECT_GE(node->abstentions(), 2u);
+  DropDigests(out);
   EXPECT_TRUE(out.gossip.empty()) << "a report went out while abstaining";
   node->Tick(doubt_ends, out);
+  DropDigests(out);
   ASSERT_FALSE(out.gossip.empty()) << "the conviction still standing was never reported";
   for (const auto& [to, gossip] : out.gossip) {
     ASSERT_EQ(gossip.reports.size(), 1u) << to;  // once, as the first report of it

@@ -57,6 +57,13 @@ class RejoinTest : public ::testing::Test {
     for (MemberIndex n : graph_->NeighboursOf(*graph_->Find(id))) out.insert(graph_->id(n));
     return out;
   }
+  // Anti-entropy's digests go out on their own schedule; tests of other messages drop them.
+  static void DropDigests(Outbox& out) {
+    std::erase_if(out.gossip, [](auto& entry) {
+      entry.second.digests.clear();
+      return entry.second.empty();
+    });
+  }
   static std::set<std::string> Destinations(const Outbox& out) {
     std::set<std::string> to;
     for (const auto& [id, gossip] : out.gossip) to.insert(id);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # vigil-sim's command line (docs/membership.md, "The simulator"): a small run with a crash,
 # a frozen and a starved member, or a member cut off, prints its figures and exits 0 (the
-# frozen and the cut-off member come back everywhere); impossible options are
+# frozen and the cut-off member come back everywhere); a cold start and joins end with every
+# member in every view; impossible options are
 # refused with one line saying what, and exit status 2.
 set -u
 sim="$1"
@@ -31,14 +32,34 @@ echo "$out" | grep -Eq "^members taken out while alive and back in every live me
 echo "$out" | grep -q '^from the end of the partition to the end: sent per live member' ||
   fail "no traffic figure for the time after the partition"
 
+# A cold start of 40 members from 3 seeds: every member ends with every other in its view.
+out=$("$sim" --nodes 40 --cold-start --crash 0 --warmup 30 --after 0 --seed 3) ||
+  fail "a cold start exited $?"
+echo "$out"
+echo "$out" | grep -Eq '^cold start: 40 members from 3 seeds over 5 s: a view of >= 99.9 % of the members \(40\) at 40 of them, .*pairs apart at the end: 0$' ||
+  fail "a cold start did not end with every member everywhere"
+echo "$out" | grep -q '^false removals: 0;' || fail "a member was removed in a cold start"
+
+# 4 members join a running cluster of 36.
+out=$("$sim" --nodes 40 --join 4 --crash 0 --warmup 30 --after 20 --seed 3) ||
+  fail "a join run exited $?"
+echo "$out"
+echo "$out" | grep -Eq "^joined members in every live member's view: 4, " ||
+  fail "the joined members are not in every view"
+echo "$out" | grep -Eq '^joins: 4 members from 3 seeds over 5 s: .* at 4 of them, .*pairs apart at the end: 0$' ||
+  fail "a joined member lacks a full view"
+
 refused() {
   expected="$1"; shift
   msg=$("$sim" "$@" 2>&1 >/dev/null); status=$?
   [ "$status" -eq 2 ] || fail "$* exited $status, not 2"
-  echo "$msg" | grep -qF "$expected" || fail "$*: said '$msg', not '$expected'"
+  echo "$msg" | grep -qF -- "$expected" || fail "$*: said '$msg', not '$expected'"
 }
 refused 'need 0 < --starve-share < 1' --starve 1 --starve-share 1.5
 refused 'need 0 < --starve-share < 1' --starve 1 --starve-share 0
-refused 'need --crash + --freeze + --starve < --nodes' --nodes 10 --crash 5 --freeze 3 --starve 2
+refused 'need --crash + --freeze + --starve + --join < --nodes' --nodes 10 --crash 5 --freeze 3 --starve 2
+refused '--cold-start and --join exclude each other' --cold-start --join 3
+refused 'need 1 <= --seeds <= the members started first' --join 3 --seeds 0
+refused 'need --start-spread >= 0' --join 3 --start-spread -1
 refused 'need every duration >= 0' --starve-for -1
 echo "PASS"

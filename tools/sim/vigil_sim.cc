@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <optional>
@@ -39,8 +40,58 @@ struct Args {
   std::size_t starve = 0;
   double starve_for_s = 60, starve_share = 0.05;
   double partition = 0, partition_for_s = 0;
+  bool cold_start = false;
+  std::size_t join = 0, seeds = 3;
+  double start_spread_s = 5;
   std::uint64_t seed = 1;
 };
+
+// The members a node must hold to see 99.9 % of the others (itself included).
+std::size_t FullView(std::size_t nodes) {
+  return static_cast<std::size_t>(std::ceil(0.999 * static_cast<double>(nodes - 1))) + 1;
+}
+
+// Cold start or joins: how long each started member took to hold a full view and to be in
+// every running member's view: in a cold start from the start of the run, else from its own
+// start.
+void PrintJoins(const Args& a, const sim::ClusterSimulation& c, std::size_t first) {
+  const MonoTime run_start = MonoTime{} + std::chrono::hours(1);  // the simulation's clock
+  std::vector<MonoTime> known_at(c.size(), MonoTime::min());
+  for (const auto& r : c.readmissions()) {
+    if (!c.crashed(r.by)) known_at[r.removed] = std::max(known_at[r.removed], r.at);
+  }
+  auto since = [&](MonoTime t, std::size_t i) {
+    return std::chrono::duration<double>(t - (a.cold_start ? run_start : c.started_at(i)))
+        .count();
+  };
+  std::vector<double> full, known;
+  std::size_t apart = 0;
+  for (std::size_t i = first; i < c.size(); ++i) {
+    if (c.view_full_at(i) != kNever) full.push_back(since(c.view_full_at(i), i));
+    std::size_t missing = 0;
+    for (std::size_t j = 0; j < c.size(); ++j) {
+      if (j != i && !c.crashed(j) && !c.node(j).view().Find(sim::ClusterSimulation::IdOf(i))) {
+        ++missing;
+      }
+    }
+    apart += missing;
+    if (missing == 0 && !a.cold_start) known.push_back(since(known_at[i], i));
+  }
+  const auto f = sim::Summarize(full);
+  std::printf("%s %zu members from %zu seeds over %g s: a view of >= 99.9 %% of the members "
+              "(%zu) at %zu of them, %s p50 %.2f s, p99 %.2f s, max %.2f s; (member, joined "
+              "member) pairs apart at the end: %zu\n",
+              a.cold_start ? "cold start:" : "joins:", c.size() - first, a.seeds,
+              a.start_spread_s, FullView(c.size()), f.count,
+              a.cold_start ? "from the start of the run" : "after each started", f.p50, f.p99,
+              f.max, apart);
+  if (!a.cold_start) {
+    const auto k = sim::Summarize(known);
+    std::printf("joined members in every live member's view: %zu, p50 %.2f s, max %.2f s "
+                "after each started\n",
+                k.count, k.p50, k.max);
+  }
+}
 
 void PrintTraffic(const char* what, const sim::ClusterFigures& f) {
   std::printf("%s: sent per live member (UDP payload) mean %.0f B/s, p99 %.0f B/s, max %.0f B/s; "
@@ -102,9 +153,14 @@ void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterF
 
 // What is wrong with the options, or null.
 const char* Invalid(const Args& a) {
-  if (a.crash + a.freeze + a.starve >= a.nodes) {
-    return "need --crash + --freeze + --starve < --nodes";
+  if (a.crash + a.freeze + a.starve + a.join >= a.nodes) {
+    return "need --crash + --freeze + --starve + --join < --nodes";
   }
+  if (a.cold_start && a.join > 0) return "--cold-start and --join exclude each other";
+  if ((a.cold_start || a.join > 0) && (a.seeds < 1 || a.seeds > a.nodes - a.join)) {
+    return "need 1 <= --seeds <= the members started first";
+  }
+  if (!(a.start_spread_s >= 0)) return "need --start-spread >= 0";
   if (!(a.starve_share > 0 && a.starve_share < 1)) return "need 0 < --starve-share < 1";
   if (a.observers < 1 || a.observers > 64) return "need 1 <= --observers <= 64";
   if (a.low < 1 || a.low > a.high) return "need 1 <= --low <= --high";
@@ -132,6 +188,8 @@ sim::ClusterOptions ClusterOptionsOf(const Args& a) {
   o.delay = seconds(a.delay_ms / 1000);
   o.jitter = seconds(a.jitter_ms / 1000);
   o.seed = a.seed;
+  o.unstarted = a.cold_start ? a.nodes : a.join;
+  o.seeds = a.seeds;
   o.member.observers = a.observers;
   o.member.interval = seconds(a.interval_ms / 1000);
   o.member.cut.high = a.high;
@@ -146,9 +204,17 @@ sim::ClusterOptions ClusterOptionsOf(const Args& a) {
   return o;
 }
 
-// Crashes, freezes, starves and partitions members of `c` as `a` says.
+// Crashes, freezes, starves and partitions members of `c` as `a` says; starts the unstarted.
 void Schedule(const Args& a, sim::ClusterSimulation& c) {
-  std::vector<std::size_t> order(a.nodes);
+  std::mt19937_64 starts(a.seed ^ 0x570a7);
+  std::uniform_real_distribution<double> start(0, a.start_spread_s);
+  const double begin = a.cold_start ? 0 : a.warmup_s;
+  for (std::size_t i = a.cold_start ? 0 : a.nodes - a.join; i < a.nodes; ++i) {
+    c.StartAt(i, c.now() + seconds(begin + start(starts)));
+  }
+  if (a.cold_start || a.join > 0) c.WatchViews(FullView(a.nodes), std::chrono::milliseconds(100));
+  // Crashed, frozen, starved: among the members started first (all, in a cold start).
+  std::vector<std::size_t> order(a.nodes - a.join);
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::mt19937_64 rng(a.seed ^ 0x5eed);
   std::shuffle(order.begin(), order.end(), rng);
@@ -212,6 +278,13 @@ int main(int argc, char** argv) {
       ("target-mistakes", po::value(&a.target_mistakes)->default_value(a.target_mistakes),
        "each observer's adaptive detector: target_mistakes_per_hour")
       ("margin", po::value(&a.margin)->default_value(a.margin), "adaptive detector: margin")
+      ("cold-start", po::bool_switch(&a.cold_start),
+       "no member runs at first: all start over --start-spread seconds and join by the seeds")
+      ("join", po::value(&a.join)->default_value(a.join),
+       "members that join at the end of the warm-up, over --start-spread seconds")
+      ("seeds", po::value(&a.seeds)->default_value(a.seeds),
+       "joining members ask the first this many members")
+      ("start-spread", po::value(&a.start_spread_s)->default_value(a.start_spread_s), "seconds")
       ("seed", po::value(&a.seed)->default_value(a.seed), "random seed");
   if (auto status = ParseToolOptions(argc, argv, options, "vigil-sim")) return *status;
   if (const char* problem = Invalid(a)) {
@@ -232,6 +305,13 @@ int main(int argc, char** argv) {
   if (a.partition > 0 && a.partition_for_s > 0 && heal < end) healed = sim::Measure(c, heal, end);
   Print(a, sim::Measure(c, warmup / 2, warmup), sim::Measure(c, warmup, end),
         healed ? &*healed : nullptr, real_s);
+  if (a.cold_start || a.join > 0) {
+    PrintJoins(a, c, a.cold_start ? 0 : a.nodes - a.join);
+    const auto from = static_cast<std::size_t>(a.cold_start ? 0 : a.warmup_s);
+    PrintTraffic(a.cold_start ? "from the start of the run for 30 s"
+                              : "from the end of the warm-up for 30 s",
+                 sim::Measure(c, from, from + 30));
+  }
   if (c.unusable_datagrams() > 0) {
     std::fprintf(stderr, "vigil-sim: %llu membership datagrams could not be encoded or were "
                  "rejected by their receiver: a bug, the figures above are wrong\n",

@@ -1,0 +1,20 @@
+// What a member keeps about each subject it watches. Internal to membership/: the files
+// that implement MembershipNode include it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "detector/peer_monitor.h"
+#include "membership/membership_node.h"
+
+namespace vigil::membership {
+
+struct MembershipNode::Subject {
+  std::unique_ptr<PeerMonitor> monitor;
+  bool convicted = false;  // its detector has it down, and this node reported it
+  std::uint32_t round = 0;  // of this node's last report of it
+  MonoTime repeat_at = kNever;  // when the report is repeated, while convicted
+};
+
+}  // namespace vigil::membership
