@@ -9,12 +9,11 @@
 #include <algorithm>
 
 #include "membership/membership_node.h"
-#include "membership/watched_subject.h"
 
 namespace vigil::membership {
 
 void MembershipNode::Dispute(const Alive& removed, MonoTime now, Outbox& out) {
-  if (removed.incarnation < KnownIncarnation(removed.member)) return;  // newer than that
+  if (removed.incarnation < NewestIncarnation(removed.member)) return;  // newer than that
   if (disputes_open_.contains(removed.member) ||
       disputes_open_.size() >= options_.disputes_open) {
     return;
@@ -30,11 +29,7 @@ void MembershipNode::SettleDisputes(MonoTime now, Outbox& out) {
   for (auto it = disputes_open_.begin(); it != disputes_open_.end();) {
     const std::string& id = it->first;
     OpenDispute& dispute = it->second;
-    std::uint64_t newest = KnownIncarnation(id);
-    if (const auto s = subjects_.find(id); s != subjects_.end()) {
-      newest = std::max(newest, s->second->monitor->incarnation());
-    }
-    if (!graph_->Find(id) || newest > dispute.incarnation) {  // out already, or alive
+    if (!graph_->Find(id) || NewestIncarnation(id) > dispute.incarnation) {  // out, or alive
       it = disputes_open_.erase(it);
       continue;
     }

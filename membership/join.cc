@@ -120,7 +120,7 @@ void MembershipNode::OnJoin(const Alive& join, std::string_view from, MonoTime n
   for (std::size_t n = 0; n < 2 * kWelcomeSample && sampled.size() < kWelcomeSample + 2; ++n) {
     std::string id = RandomMember();
     if (id.empty() || !sampled.insert(id).second) continue;
-    welcome.members.push_back(Alive{id, std::max<std::uint64_t>(1, KnownIncarnation(id))});
+    welcome.members.push_back(Alive{id, std::max<std::uint64_t>(1, NewestIncarnation(id))});
   }
 }
 
@@ -136,7 +136,7 @@ void MembershipNode::OnPull(const Pull& pull, std::string_view from, MonoTime no
   auto list = [&](const std::string& id) {
     ++count;
     if (answer.members.size() >= most_members) return;  // the census says how many there are
-    const std::uint64_t incarnation = id == options_.self ? incarnation_ : KnownIncarnation(id);
+    const std::uint64_t incarnation = id == options_.self ? incarnation_ : NewestIncarnation(id);
     answer.members.push_back(Alive{id, std::max<std::uint64_t>(1, incarnation)});
   };
   for (MemberIndex m : graph_->InBuckets(pull.first, pull.last)) list(graph_->id(m));
@@ -184,6 +184,8 @@ void MembershipNode::LearnListed(const Alive& member, std::string_view from, Mon
   if (Tombstones::Entry* removed = tombstones_.Find(member.member)) {
     if (member.incarnation <= removed->incarnation) return;
     tombstones_.Erase(member.member);
+    // Back: told to those it is added back beside, as any comeback (TellReturning).
+    if (!syncing_) returned_.emplace_back(now, member);
   } else if (graph_->Find(member.member)) {
     return;
   }

@@ -96,6 +96,14 @@ std::uint64_t MembershipNode::KnownIncarnation(const std::string& member) const 
   return it == incarnations_.end() ? 0 : it->second;
 }
 
+std::uint64_t MembershipNode::NewestIncarnation(const std::string& member) const {
+  std::uint64_t newest = KnownIncarnation(member);
+  if (const auto it = subjects_.find(member); it != subjects_.end()) {
+    newest = std::max(newest, it->second->monitor->incarnation());
+  }
+  return newest;
+}
+
 std::unordered_map<std::string_view, std::uint64_t> MembershipNode::RemovedIncarnations(
     const std::vector<std::string>& gone) const {
   std::unordered_map<std::string_view, std::uint64_t> newest;

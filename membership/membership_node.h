@@ -233,6 +233,8 @@ class MembershipNode {
   void Forward(const T& what, std::string_view from, std::string_view skip, Outbox& out);
   // The highest incarnation of `member` this node knows of; 0 if none.
   std::uint64_t KnownIncarnation(const std::string& member) const;
+  // ... or has heard in a heartbeat, if it watches `member`.
+  std::uint64_t NewestIncarnation(const std::string& member) const;
   // Applies a ready cut and the admissions that are due: one graph change.
   void ApplyCut(MonoTime now, Outbox& out);
   // membership/rejoin.cc: members taken out, and coming back.

@@ -105,8 +105,10 @@ ClusterFigures Measure(const ClusterSimulation& c, std::size_t traffic_from,
   std::vector<double> bytes, datagrams;
   const auto& seconds = c.sent_per_second();
   for (std::size_t s = traffic_from; s < std::min(traffic_to, seconds.size()); ++s) {
+    const MonoTime second_end = c.start() + std::chrono::seconds(s + 1);
     for (std::size_t i = 0; i < seconds[s].size(); ++i) {
-      if (c.crashed(i)) continue;
+      // Live members, from the second in which they started.
+      if (c.crashed(i) || c.started_at(i) >= second_end) continue;
       bytes.push_back(seconds[s][i].bytes);
       datagrams.push_back(seconds[s][i].datagrams);
     }

@@ -44,7 +44,7 @@ struct ClusterFigures {
   // Per live member: how many cuts it applied (distinct membership sizes it went through).
   std::vector<std::size_t> cuts_histogram;  // index: cuts, value: members
   // Bytes and datagrams sent per live member per second, over the seconds [from, to) of the
-  // run: one value per member and second.
+  // run: one value per live member and second, from the second in which it last started.
   Distribution bytes_per_second;
   Distribution datagrams_per_second;
 };

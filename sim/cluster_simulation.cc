@@ -45,6 +45,7 @@ std::string ClusterSimulation::IdOf(std::size_t node) { return "node-" + std::to
 ClusterSimulation::ClusterSimulation(ClusterOptions options)
     : options_(std::move(options)),
       sim_(options_.seed),
+      start_(sim_.now()),
       lost_(options_.loss),
       jitter_(0, std::max<std::int64_t>(0, options_.jitter.count())),
       // A fixed key (bytes 0..31): the cluster's, for signing and verifying its gossip.

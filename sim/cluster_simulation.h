@@ -43,6 +43,8 @@ class ClusterSimulation {
 
   void RunFor(Duration d) { sim_.RunFor(d); }
   MonoTime now() const { return sim_.now(); }
+  // When the run began: second s of sent_per_second() is [start() + s, start() + s + 1 s).
+  MonoTime start() const { return start_; }
   std::size_t size() const { return nodes_.size(); }
   static std::string IdOf(std::size_t node);
 
@@ -144,6 +146,7 @@ class ClusterSimulation {
 
   ClusterOptions options_;
   Simulation sim_;
+  MonoTime start_;
   GraphCache graphs_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unordered_map<std::string, std::size_t> index_;

@@ -55,7 +55,7 @@ std::size_t FullView(std::size_t nodes) {
 // every running member's view: in a cold start from the start of the run, else from its own
 // start.
 void PrintJoins(const Args& a, const sim::ClusterSimulation& c, std::size_t first) {
-  const MonoTime run_start = MonoTime{} + std::chrono::hours(1);  // the simulation's clock
+  const MonoTime run_start = c.start();
   std::vector<MonoTime> known_at(c.size(), MonoTime::min());
   for (const auto& r : c.readmissions()) {
     if (!c.crashed(r.by)) known_at[r.removed] = std::max(known_at[r.removed], r.at);
@@ -67,6 +67,7 @@ void PrintJoins(const Args& a, const sim::ClusterSimulation& c, std::size_t firs
   std::vector<double> full, known;
   std::size_t apart = 0;
   for (std::size_t i = first; i < c.size(); ++i) {
+    if (c.crashed(i)) continue;  // its view is not kept; it is apart from all (see crashes)
     if (c.view_full_at(i) != kNever) full.push_back(since(c.view_full_at(i), i));
     std::size_t missing = 0;
     for (std::size_t j = 0; j < c.size(); ++j) {
@@ -234,7 +235,7 @@ void Schedule(const Args& a, sim::ClusterSimulation& c) {
   if (a.partition > 0) {
     std::vector<std::size_t> side(order.begin(), order.end());
     std::shuffle(side.begin(), side.end(), rng);
-    side.resize(static_cast<std::size_t>(a.partition * static_cast<double>(a.nodes)));
+    side.resize(static_cast<std::size_t>(a.partition * static_cast<double>(side.size())));
     const double length = a.partition_for_s > 0 ? a.partition_for_s : a.spread_s + a.after_s;
     c.PartitionAt(std::move(side), first, seconds(length));
   }
