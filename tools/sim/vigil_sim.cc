@@ -83,7 +83,7 @@ void PrintJoins(const Args& a, const sim::ClusterSimulation& c, std::size_t firs
               "(%zu) at %zu of them, %s p50 %.2f s, p99 %.2f s, max %.2f s; (member, joined "
               "member) pairs apart at the end: %zu\n",
               a.cold_start ? "cold start:" : "joins:", c.size() - first, a.seeds,
-              a.start_spread_s, FullView(c.size()), f.count,
+              a.start_spread_s, FullView(a.nodes - a.crash), f.count,
               a.cold_start ? "from the start of the run" : "after each started", f.p50, f.p99,
               f.max, apart);
   if (!a.cold_start) {
@@ -213,7 +213,10 @@ void Schedule(const Args& a, sim::ClusterSimulation& c) {
   for (std::size_t i = a.cold_start ? 0 : a.nodes - a.join; i < a.nodes; ++i) {
     c.StartAt(i, c.now() + seconds(begin + start(starts)));
   }
-  if (a.cold_start || a.join > 0) c.WatchViews(FullView(a.nodes), std::chrono::milliseconds(100));
+  if (a.cold_start || a.join > 0) {
+    // Of the members that stay: the crashed ones leave every view.
+    c.WatchViews(FullView(a.nodes - a.crash), std::chrono::milliseconds(100));
+  }
   // Crashed, frozen, starved: among the members started first (all, in a cold start).
   std::vector<std::size_t> order(a.nodes - a.join);
   std::iota(order.begin(), order.end(), std::size_t{0});
