@@ -18,20 +18,6 @@ const vigil::Keyring& Ring() {
   return ring;
 }
 
-// Appends each kind of record of `from` to `to`'s.
-void Append(vigil::membership::Gossip& to, const vigil::membership::Gossip& from) {
-  auto append = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
-  append(to.reports, from.reports);
-  append(to.alives, from.alives);
-  append(to.joins, from.joins);
-  append(to.members, from.members);
-  append(to.removed, from.removed);
-  append(to.pulls, from.pulls);
-  append(to.censuses, from.censuses);
-  append(to.digests, from.digests);
-  append(to.summaries, from.summaries);
-}
-
 void CheckRoundTrip(const vigil::membership::MembershipDatagram& d) {
   using namespace vigil::membership;
   auto encoded = EncodeGossip(d.gossip, d.header, &Ring().primary());
@@ -44,7 +30,7 @@ void CheckRoundTrip(const vigil::membership::MembershipDatagram& d) {
     if (again.header.sender != d.header.sender || again.header.echo != d.header.echo) {
       std::abort();
     }
-    Append(back, again.gossip);
+    back.Append(again.gossip);
   }
   if (!(back == d.gossip)) std::abort();
 }

@@ -13,6 +13,15 @@ namespace vigil::membership {
 struct MembershipNode::BucketTally {
   std::array<std::uint32_t, 256> count{};
   std::array<std::uint64_t, 256> sum{};
+  // All the buckets at once.
+  Digest Total() const {
+    Digest total;
+    for (unsigned b = 0; b < 256; ++b) {
+      total.count += count[b];
+      total.root += sum[b];
+    }
+    return total;
+  }
 };
 
 MembershipNode::BucketTally MembershipNode::Tally() const {
@@ -36,14 +45,8 @@ void MembershipNode::AntiEntropy(MonoTime now, Outbox& out) {
   if (syncing_) return;
   const std::string target = RandomMember();
   if (target.empty()) return;
-  const BucketTally tally = Tally();
-  Digest digest;
-  for (unsigned b = 0; b < 256; ++b) {
-    digest.count += tally.count[b];
-    digest.root += tally.sum[b];
-  }
   ++digests_sent_;
-  out.To(target).digests.push_back(digest);
+  out.To(target).digests.push_back(Tally().Total());
 }
 
 void MembershipNode::SendSummary(const std::string& to, std::uint8_t first, std::size_t n,
@@ -60,12 +63,7 @@ void MembershipNode::OnDigest(const Digest& digest, std::string_view from, MonoT
                               Outbox& out) {
   if (syncing_ || from == options_.self) return;
   const BucketTally tally = Tally();
-  Digest own;
-  for (unsigned b = 0; b < 256; ++b) {
-    own.count += tally.count[b];
-    own.root += tally.sum[b];
-  }
-  if (own == digest || !ListingAllowed(now)) return;
+  if (tally.Total() == digest || !ListingAllowed(now)) return;
   ++digest_mismatches_;
   BeBusy(now);
   const std::string to(from);
@@ -79,8 +77,7 @@ void MembershipNode::OnSummary(const Summary& summary, std::string_view from, Mo
   const BucketTally tally = Tally();
   // A pull's answer should stay a few datagrams: about 200 members, at the bucket sizes
   // this node sees.
-  std::uint32_t members = 0;
-  for (std::uint32_t c : tally.count) members += c;
+  const std::uint32_t members = tally.Total().count;
   const std::size_t most_buckets = std::clamp<std::size_t>(
       options_.sync.members_per_pull * 256 / std::max<std::uint32_t>(members, 1), 1, 256);
   const std::string to(from);

@@ -183,9 +183,11 @@ void MembershipNode::LearnListed(const Alive& member, std::string_view from, Mon
   if (member.member == options_.self) return;
   if (Tombstones::Entry* removed = tombstones_.Find(member.member)) {
     if (member.incarnation <= removed->incarnation) return;
+    if (!syncing_) {  // a comeback, as any other (passed on, and told to those added back)
+      Readmit(member, from, now, out);
+      return;
+    }
     tombstones_.Erase(member.member);
-    // Back: told to those it is added back beside, as any comeback (TellReturning).
-    if (!syncing_) returned_.emplace_back(now, member);
   } else if (graph_->Find(member.member)) {
     return;
   }

@@ -95,6 +95,22 @@ struct Gossip {
   std::vector<Digest> digests = {};
   std::vector<Summary> summaries = {};
   bool operator==(const Gossip&) const = default;
+  // Appends each kind of `other`'s records to this one's (a Gossip put back together from
+  // the datagrams SplitGossip cut it into).
+  void Append(const Gossip& other) {
+    auto append = [](auto& to, const auto& from) {
+      to.insert(to.end(), from.begin(), from.end());
+    };
+    append(reports, other.reports);
+    append(alives, other.alives);
+    append(joins, other.joins);
+    append(members, other.members);
+    append(removed, other.removed);
+    append(pulls, other.pulls);
+    append(censuses, other.censuses);
+    append(digests, other.digests);
+    append(summaries, other.summaries);
+  }
   bool empty() const {
     return reports.empty() && alives.empty() && joins.empty() && members.empty() &&
            removed.empty() && pulls.empty() && censuses.empty() && digests.empty() &&

@@ -99,14 +99,7 @@ TEST(GossipWireRecords, RoundTripSplitsOnlyWhereTheyDoNotFit) {
     MembershipDatagram out;
     GossipReject why{};
     ASSERT_TRUE(Decode(d, &out, &why)) << GossipRejectName(why);
-    auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
-    append(back.joins, out.gossip.joins);
-    append(back.members, out.gossip.members);
-    append(back.removed, out.gossip.removed);
-    append(back.pulls, out.gossip.pulls);
-    append(back.censuses, out.gossip.censuses);
-    append(back.digests, out.gossip.digests);
-    append(back.summaries, out.gossip.summaries);
+    back.Append(out.gossip);
   }
   EXPECT_EQ(back.joins, g.joins);
   EXPECT_EQ(back.members, g.members);

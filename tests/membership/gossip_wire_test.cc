@@ -313,7 +313,9 @@ TEST(GossipWire, EveryAlteredByteAndEveryPrefixIsRejected) {
 }
 
 // The hex dump under "### Example: a membership datagram" in docs/membership.md.
-Bytes DocumentedExample() { return testing::DocHexDump("membership.md", "### Example: a membership datagram"); }
+Bytes DocumentedExample() {
+  return testing::DocHexDump("membership.md", "### Example: a membership datagram");
+}
 
 TEST(GossipWire, DocumentedExampleIsWhatTheEncoderWrites) {
   const Keyring ring = Ring(0);  // the page's key: bytes 00 01 .. 1f
