@@ -114,6 +114,16 @@ struct EnrollmentConfig {
   bool operator==(const EnrollmentConfig&) const = default;
 };
 
+// cluster: membership through seeds (docs/membership.md). Set seeds, and this node is a
+// cluster member: it joins through them, watches and is watched by a few members, and
+// shows every member at /v1/members.
+struct ClusterConfig {
+  // IP addresses of members to ask to be admitted (this node's own is skipped). Empty: not
+  // a member.
+  std::vector<Endpoint> seeds;
+  bool operator==(const ClusterConfig&) const = default;
+};
+
 // The whole file, one member per YAML section; each part of the daemon takes its section.
 struct Config {
   std::string source;  // file the config came from (for messages)
@@ -130,6 +140,7 @@ struct Config {
   EventsConfig events;
   SecurityConfig security;
   EnrollmentConfig enrollment;
+  ClusterConfig cluster;
   bool operator==(const Config&) const = default;
 };
 

@@ -1,6 +1,7 @@
 // YAML -> Config, one function per section. Every check reports into one list so the user
 // sees all problems at once. yaml-cpp throws; those exceptions are caught here, at the edge,
 // and become ConfigErrors.
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -100,6 +101,58 @@ void LoadEnrollmentSection(YamlReader& r, const YAML::Node& e, Config& c) {
   }
 }
 
+// Whether `e` is an IP address of all zeros (0.0.0.0, ::): a bind to every interface.
+bool IsWildcard(const Endpoint& e) {
+  unsigned char bytes[16] = {};
+  const int family = e.kind == Endpoint::HostKind::kIPv6 ? AF_INET6 : AF_INET;
+  if (e.kind == Endpoint::HostKind::kName || inet_pton(family, e.host.c_str(), bytes) != 1) {
+    return false;
+  }
+  return std::all_of(std::begin(bytes), std::end(bytes), [](unsigned char b) { return b == 0; });
+}
+
+// After security and enrollment: a member admits whoever signs with the cluster's key, and
+// tells the others where it is (node.advertise, or node.bind's address).
+void LoadClusterSection(YamlReader& r, const YAML::Node& cl, const YAML::Node& root,
+                        Config& c) {
+  const std::size_t errors_before = r.errors().size();
+  if (!LoadSection(r, cl, "cluster", c) || r.errors().size() > errors_before ||
+      c.cluster.seeds.empty()) {
+    return;
+  }
+  const YAML::Node seeds = cl["seeds"];
+  if (!c.security.require_auth) {
+    r.Error(seeds, "cluster.seeds",
+            "requires security.keyring (and security.require_auth): members admit whoever "
+            "signs with the cluster's key, and without one anybody could join");
+  }
+  if (c.enrollment.enabled) {
+    r.Error(seeds, "cluster.seeds",
+            "cannot be used with enrollment.enabled: both would claim the senders that are not "
+            "listed in peers:");
+  }
+  if (!c.peers.empty()) {
+    r.Error(seeds, "cluster.seeds",
+            "cannot be used with peers: yet (a member listed as a peer would send this node "
+            "two streams of heartbeats under one id); remove one of them");
+  }
+  const auto& advertise = c.node.advertise;
+  if (advertise && advertise->kind == Endpoint::HostKind::kName) {
+    r.Error(root["node"]["advertise"], "node.advertise",
+            "must be an IP address in a cluster member (the other members send to it); "
+            "found host name '" + advertise->host + "'");
+  } else if (advertise && IsWildcard(*advertise)) {
+    r.Error(root["node"]["advertise"], "node.advertise",
+            "must be this node's own IP address in a cluster member, not " +
+                advertise->ToString() + " (every interface)");
+  } else if (!advertise && IsWildcard(c.node.bind)) {
+    r.Error(seeds, "cluster.seeds",
+            "a member must say where the others reach it: set node.advertise to this "
+            "node's IP address, or bind node.bind to it (it binds " + c.node.bind.ToString() +
+                ")");
+  }
+}
+
 void LoadDetectorDefaults(YamlReader& r, const YAML::Node& root, Config& c) {
   std::map<std::string, YAML::Mark> given;
   YAML::Mark where = root.Mark();
@@ -119,7 +172,8 @@ void Load(YamlReader& r, const YAML::Node& root, Config& c) {
     return;
   }
   if (!r.CheckMap(root, "", {"node", "heartbeat", "detector", "peers", "api", "metrics", "log",
-                             "state", "events", "security", "recording", "enrollment"})) {
+                             "state", "events", "security", "recording", "enrollment",
+                             "cluster"})) {
     return;
   }
   LoadNodeSection(r, root, c);
@@ -133,6 +187,7 @@ void Load(YamlReader& r, const YAML::Node& root, Config& c) {
   }
   if (const auto sec = root["security"]) LoadSecuritySection(r, sec, c);
   if (const auto e = root["enrollment"]) LoadEnrollmentSection(r, e, c);
+  if (const auto cl = root["cluster"]) LoadClusterSection(r, cl, root, c);
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ std::string ConfigYaml(const Config& config) {
   EmitPeers(out, config);
   EmitSection(out, config, "recording");
   for (const char* section :
-       {"api", "metrics", "log", "state", "events", "security", "enrollment"}) {
+       {"api", "metrics", "log", "state", "events", "security", "enrollment", "cluster"}) {
     EmitSection(out, config, section);
   }
   out << YAML::EndMap;

@@ -17,7 +17,7 @@ namespace {
 
 // What a setting's text parses to, before it is stored in its field.
 using Parsed = std::variant<std::monostate, bool, std::int64_t, double, Duration, std::string,
-                            Endpoint, std::vector<std::uint32_t>>;
+                            Endpoint, std::vector<std::uint32_t>, std::vector<Endpoint>>;
 
 Parsed ParseAddress(YamlReader& r, const YAML::Node& n, const Setting& s, const std::string& key) {
   auto ep = r.EndpointValue(n, key);
@@ -29,6 +29,29 @@ Parsed ParseAddress(YamlReader& r, const YAML::Node& n, const Setting& s, const 
     return {};
   }
   return *ep;
+}
+
+Parsed ParseAddressList(YamlReader& r, const YAML::Node& n, const std::string& key) {
+  if (!n.IsSequence() || n.size() == 0) {
+    r.Error(n, key, "expected a list of IP addresses such as [\"10.0.0.1:7946\"], found " +
+                        (n.IsSequence() ? std::string("an empty list") : Describe(n)));
+    return {};
+  }
+  std::vector<Endpoint> list;
+  bool ok = true;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const std::string item = fmt::format("{}[{}]", key, i);
+    auto ep = r.EndpointValue(n[i], item);
+    if (ep && ep->kind == Endpoint::HostKind::kName) {
+      r.Error(n[i], item, fmt::format("expected an IP address, found host name '{}' (host "
+                                      "names are not supported here yet)", ep->host));
+      ep.reset();
+    }
+    if (ep) list.push_back(*ep);
+    ok = ok && ep.has_value();
+  }
+  if (!ok) return {};
+  return list;
 }
 
 Parsed ParseLogLevel(YamlReader& r, const YAML::Node& n, const std::string& key) {
@@ -147,6 +170,8 @@ Parsed Parse(YamlReader& r, const YAML::Node& n, const Setting& s) {
       return ParseIds(r, n, s, key);
     case SettingType::kIdPattern:
       return ParseIdPattern(r, n, key);
+    case SettingType::kIpAddressList:
+      return ParseAddressList(r, n, key);
   }
   return {};
 }
@@ -159,8 +184,9 @@ void Store(T& field, Parsed&& value) {
     field = std::get<bool>(value);
   } else if constexpr (std::is_integral_v<V>) {
     field = static_cast<V>(std::get<std::int64_t>(value));
-  } else if constexpr (std::is_same_v<V, std::vector<std::uint32_t>>) {
-    field = std::move(std::get<std::vector<std::uint32_t>>(value));
+  } else if constexpr (std::is_same_v<V, std::vector<std::uint32_t>> ||
+                       std::is_same_v<V, std::vector<Endpoint>>) {
+    field = std::move(std::get<V>(value));
   } else {
     field = std::move(std::get<V>(value));
   }
@@ -179,6 +205,11 @@ YAML::Node Scalar(const V& v, const Setting& s) {
   } else if constexpr (std::is_same_v<V, std::vector<std::uint32_t>>) {
     YAML::Node list(YAML::NodeType::Sequence);
     for (const auto id : v) list.push_back(fmt::format("{}", id));
+    return list;
+  } else if constexpr (std::is_same_v<V, std::vector<Endpoint>>) {
+    if (v.empty()) return YAML::Node();
+    YAML::Node list(YAML::NodeType::Sequence);
+    for (const Endpoint& e : v) list.push_back(e.ToString());
     return list;
   } else if constexpr (std::is_integral_v<V>) {
     if (s.type == SettingType::kFileMode) return YAML::Node(fmt::format("{:04o}", v));
@@ -296,6 +327,9 @@ const Setting kSettings[] = {
                                                         10000000),
     Entry<&C::enrollment, &EnrollmentConfig::retention>("enrollment.retention", T::kDuration, 1,
                                                         31536000),
+    On(OnReload::kRestart, Entry<&C::cluster, &ClusterConfig::seeds>(
+                               "cluster.seeds", T::kIpAddressList, 0, 0, {},
+                               "unset: not a cluster member")),
 };
 
 std::string Range(double low, double high) { return fmt::format("{}–{}", low, high); }
@@ -334,6 +368,8 @@ std::string Setting::TypeText() const {
       return "list of numeric ids";
     case T::kIdPattern:
       return "id pattern";
+    case T::kIpAddressList:
+      return "list of IP address[:port]";
   }
   return "";
 }

@@ -44,7 +44,17 @@ ApiResponse Json(const boost::json::object& o, int status = 200) {
 }
 
 // The resources of the API; kNone for a path that names none.
-enum class Resource { kPeers, kPeer, kSummary, kSelf, kHealth, kMetrics, kEvents, kNone };
+enum class Resource {
+  kPeers,
+  kPeer,
+  kSummary,
+  kSelf,
+  kHealth,
+  kMetrics,
+  kEvents,
+  kMembers,
+  kNone
+};
 
 // Which resource `path` names; for kPeer, sets `peer_id` to the id after "/v1/peers/".
 Resource ResourceOf(std::string_view path, std::string_view& peer_id) {
@@ -58,6 +68,7 @@ Resource ResourceOf(std::string_view path, std::string_view& peer_id) {
   if (path == "/v1/health") return Resource::kHealth;
   if (path == "/metrics") return Resource::kMetrics;
   if (path == "/v1/events") return Resource::kEvents;
+  if (path == "/v1/members") return Resource::kMembers;
   return Resource::kNone;
 }
 
@@ -112,6 +123,7 @@ ApiResponse MetricsResponse(const ApiContext& ctx) {
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = RenderMetrics(ctx.node, ctx.counters, ctx.self, ctx.now, ctx.health,
                          ctx.send_load, ctx.peer_series_limit);
+  if (ctx.cluster_metrics) r.body += ctx.cluster_metrics();
   return r;
 }
 
@@ -181,6 +193,12 @@ ApiResponse Route(std::string_view method, std::string_view target,
       return MetricsResponse(ctx);
     case Resource::kEvents:
       return EventsResponse(query, last_event_id, ctx);
+    case Resource::kMembers:
+      if (!ctx.members) {
+        return ErrorResponse(404, "this node is not a cluster member: cluster.seeds is not set "
+                                  "(docs/membership.md)");
+      }
+      return Json(ctx.members());
     case Resource::kNone:
       break;
   }

@@ -25,6 +25,10 @@ struct ApiContext {
   std::function<Timestamp()> clock = nullptr;
   // metrics.peer_series_limit.
   std::size_t peer_series_limit = MetricsConfig{}.peer_series_limit;
+  // A cluster member's (cluster.seeds): GET /v1/members, and its part of /metrics. Empty
+  // when this node is not a member.
+  std::function<boost::json::object()> members = nullptr;
+  std::function<std::string()> cluster_metrics = nullptr;
 };
 
 struct ApiResponse {

@@ -34,6 +34,7 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
       resolve_timer_(io_),
       state_timer_(io_),
       tick_timer_(io_),
+      cluster_timer_(io_),
       health_(LocalHealthOptions{}),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       reject_log_(std::chrono::seconds(10), 1024),
@@ -63,6 +64,7 @@ LocalHealthOptions Daemon::HealthOptions() const {
 void Daemon::CheckLocalHealth(Timestamp now) {
   if (health_.Observe(now.mono, clock_.BootOffset())) {
     node_->NoteObservationGap();
+    if (cluster_) cluster_->Abstain(health_.hold_until());
     spdlog::warn("local {}: this daemon could not observe its peers for {} ms ({}); convicting "
                  "no peer on silence until it has listened for {} ms",
                  StallCauseName(health_.cause()),
@@ -194,6 +196,7 @@ void Daemon::StartLoops() {
   asio::co_spawn(io_, StateLoop(), Supervise("state"));
   CheckLocalHealth(clock_.Now());
   asio::co_spawn(io_, TickLoop(), Supervise("tick"));
+  StartCluster();
   StartResolving();
   send_progress_ = deadline_progress_ = clock_.Now().mono;
   if (const auto ping = SystemdNotifier::WatchdogPingInterval()) {
@@ -255,6 +258,10 @@ void Daemon::Reload() {
     return;
   }
   Config next = std::move(plan->config);
+  if (const auto problem = ClusterReloadProblem(next)) {
+    RejectReload({*problem}, *problem);
+    return;
+  }
   auto next_keyring = LoadKeyring(next);
   if (!next_keyring) {
     RejectReload({next_keyring.message()}, next_keyring.message());
@@ -269,6 +276,7 @@ void Daemon::Reload() {
   node_->SetAuthentication(keyring_, next.security.require_auth, next.security.require_echo);
   composer_->set_keyring(keyring_);
   composer_->set_interval(next.heartbeat.interval);
+  ReloadCluster(next);
   if (keyring_) {
     spdlog::info("reload: signing with key id {}; {} key(s) accepted; require_auth {}",
                  keyring_->primary().id, keyring_->keys().size(), next.security.require_auth);
@@ -325,6 +333,7 @@ void Daemon::CloseEverything() {
   signals_.cancel(ec);
   state_timer_.cancel();
   tick_timer_.cancel();
+  cluster_timer_.cancel();
   deadline_timer_.cancel();
   send_timer_.cancel();
   watchdog_timer_.cancel();
@@ -336,10 +345,7 @@ void Daemon::CloseEverything() {
 
 ApiResponse Daemon::Route(std::string_view method, std::string_view target,
                           std::optional<std::string_view> last_event_id) {
-  counters_.receive_wakeups = udp_->wakeups();
-  const ApiContext ctx{*node_,    counters_,  self_, clock_.Now(), &health_, &send_load_,
-                       [this] { return clock_.Now(); }, config_.metrics.peer_series_limit};
-  return vigil::Route(method, target, last_event_id, ctx);
+  return vigil::Route(method, target, last_event_id, MakeApiContext());
 }
 
 }  // namespace vigil

@@ -21,6 +21,7 @@
 #include "daemon/api_server.h"
 #include "daemon/heartbeat_composer.h"
 #include "daemon/clock.h"
+#include "daemon/cluster_member.h"
 #include "daemon/local_health.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_listener.h"
@@ -78,6 +79,17 @@ class Daemon {
                                           std::set<std::string>& warned);
   boost::asio::awaitable<void> StateLoop();
   boost::asio::awaitable<void> TickLoop();
+  // daemon_cluster.cc: with cluster.seeds, makes the member and starts its loop.
+  void StartCluster();
+  boost::asio::awaitable<void> ClusterLoop();
+  // Hands `d` to the cluster member if it is a membership datagram or a heartbeat from a
+  // sender that is not a peer (true), else leaves it to the Node (false).
+  bool ToCluster(const ReceivedDatagram& d, MonoTime now);
+  ApiContext MakeApiContext();
+  // Why `next` cannot be applied to the running cluster member (a reload), if it cannot.
+  std::optional<std::string> ClusterReloadProblem(const Config& next) const;
+  // A reload applied: the member takes the new keyring; what it cannot change is logged.
+  void ReloadCluster(const Config& next);
 
   // Binds the UDP socket and opens the API socket (and the metrics listener).
   Status OpenSockets();
@@ -174,6 +186,8 @@ class Daemon {
   boost::asio::steady_timer resolve_timer_;
   boost::asio::steady_timer state_timer_;
   boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer cluster_timer_;
+  std::unique_ptr<ClusterMember> cluster_;  // with cluster.seeds
   LocalHealth health_;
   bool reported_degraded_ = false;
   boost::asio::signal_set signals_;

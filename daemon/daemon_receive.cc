@@ -88,6 +88,7 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   for (std::size_t i = 0; i < ahead; ++i) views[i] = batch[i].data;
   node_->Prefetch(std::span(views.data(), ahead));
   for (const auto& d : batch) {
+    if (cluster_ && ToCluster(d, now.mono)) continue;
     // Every datagram is decoded and judged on its own: no per-address limit, which a flood
     // from a peer's own (or a shared NAT) address would turn against the peer.
     const PeerSourceMatcher matcher(d.from, *node_, addresses_);

@@ -38,7 +38,9 @@ constexpr IdRecordKind kIdRecords[] = {
 std::size_t RecordSize(const Report& r) {
   return kReportRecordSize + r.observer.size() + r.subject.size();
 }
-std::size_t RecordSize(const Alive& a) { return kAliveRecordSize + a.member.size(); }
+std::size_t RecordSize(const Alive& a) {
+  return kAliveRecordSize + a.member.size() + a.contact.size();
+}
 
 Status CheckRecord(const Report& r) {
   if (!IsValidSenderId(r.observer) || !IsValidSenderId(r.subject)) {
@@ -58,6 +60,10 @@ Status CheckRecord(const Alive& a, const IdRecordKind& kind) {
   if (a.incarnation == 0 && !kind.zero_ok) {
     return Status::InvalidArgument(std::string(kind.name) + " of " + a.member +
                                    ": incarnation 0");
+  }
+  if (a.contact.size() > kMaxContactSize) {
+    return Status::InvalidArgument(std::string(kind.name) + " of " + a.member +
+                                   ": a contact of more than 32 bytes");
   }
   return Status::OK();
 }
@@ -95,8 +101,10 @@ void Put64(std::vector<std::uint8_t>& out, std::uint64_t v) {
 void PutRecord(std::vector<std::uint8_t>& out, const Alive& a, std::uint8_t kind) {
   out.push_back(kind);
   out.push_back(static_cast<std::uint8_t>(a.member.size()));
+  out.push_back(static_cast<std::uint8_t>(a.contact.size()));
   Put64(out, a.incarnation);
   PutId(out, a.member);
+  PutId(out, a.contact);
 }
 void PutRecord(std::vector<std::uint8_t>& out, const Report& r) {
   out.push_back(kReportRecord);
@@ -151,14 +159,19 @@ bool ReadIdRecord(std::span<const std::uint8_t> d, std::size_t& pos, std::size_t
                   const IdRecordKind& kind, Gossip* gossip, GossipReject* why) {
   if (end - pos < kAliveRecordSize) return (*why = GossipReject::kLengthMismatch, false);
   const std::size_t a = d[pos + 1];
-  if (a == 0 || a > kMaxSenderIdSize) return (*why = GossipReject::kBadRecord, false);
-  if (end - pos - kAliveRecordSize < a) return (*why = GossipReject::kLengthMismatch, false);
+  const std::size_t c = d[pos + 2];
+  if (a == 0 || a > kMaxSenderIdSize || c > kMaxContactSize) {
+    return (*why = GossipReject::kBadRecord, false);
+  }
+  if (end - pos - kAliveRecordSize < a + c) return (*why = GossipReject::kLengthMismatch, false);
   Alive alive;
-  alive.incarnation = LoadBigEndian64(&d[pos + 2]);
-  alive.member.assign(reinterpret_cast<const char*>(&d[pos + kAliveRecordSize]), a);
+  alive.incarnation = LoadBigEndian64(&d[pos + 3]);
+  const char* id = reinterpret_cast<const char*>(&d[pos + kAliveRecordSize]);
+  alive.member.assign(id, a);
+  alive.contact.assign(id + a, c);
   if (!CheckRecord(alive, kind).ok()) return (*why = GossipReject::kBadRecord, false);
   (gossip->*kind.list).push_back(std::move(alive));
-  pos += kAliveRecordSize + a;
+  pos += kAliveRecordSize + a + c;
   return true;
 }
 

@@ -31,7 +31,8 @@ namespace vigil::membership {
 //  32+N   R records, each a kind byte and its fields (below), in any order
 //  end    if flag bit 0: key id (1 byte) and 16 bytes of SipHash-2-4-128 (protocol.md)
 // Report record (15 + A + B bytes): 0x01, A, B, incarnation (8), round (4), observer (A
-// bytes), subject (B bytes). Alive record (10 + A bytes): 0x02, A, incarnation (8), member.
+// bytes), subject (B bytes). Alive record (11 + A + C bytes): 0x02, A, C (0..32), incarnation
+// (8), member (A bytes), contact (C bytes).
 // Join (0x03), Member (0x04) and Removed (0x05) records have the Alive record's layout
 // (a Removed record may name incarnation 0; the others may not). Pull record (3 bytes):
 // 0x06, first bucket, last bucket (first <= last). Census record (8 bytes): 0x07, flags
@@ -44,7 +45,7 @@ inline constexpr std::size_t kMaxMembershipDatagram = 1232;  // IPv6 minimum MTU
 inline constexpr std::size_t kMembershipHeaderSize = 32;
 inline constexpr std::size_t kMaxRecords = 255;  // the count byte
 inline constexpr std::size_t kReportRecordSize = 15;  // without its two ids
-inline constexpr std::size_t kAliveRecordSize = 10;   // without its id (Join, Member, Removed too)
+inline constexpr std::size_t kAliveRecordSize = 11;  // without id, contact (Join, Member, Removed too)
 inline constexpr std::size_t kPullRecordSize = 3;
 inline constexpr std::size_t kCensusRecordSize = 8;
 inline constexpr std::size_t kDigestRecordSize = 14;
@@ -113,7 +114,7 @@ std::vector<GossipPart> SplitGossip(const Gossip& gossip, std::size_t sender_siz
 // header.sequence + 1, ...; each signed with `key` unless it is null. On failure
 // InvalidArgument naming the field: an id outside protocol.md's rules (1..64 of
 // [A-Za-z0-9._-]), a zero sender incarnation or sequence, a sequence the datagrams would
-// take past 2^64 - 1, a refutation, join or member of incarnation 0, a report whose observer
+// take past 2^64 - 1, a refutation, join or member of incarnation 0, a contact over 32 bytes, a report whose observer
 // is its subject, a pull or census whose first bucket is past its last, a welcome that does
 // not cover 0 .. 255, a summary of no bucket, of more than 128 or past bucket 255. (A report
 // or a removed record may name incarnation 0: its observer never heard the subject.)

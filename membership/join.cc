@@ -5,6 +5,7 @@
 // one graph change.
 #include <algorithm>
 
+#include "membership/gossip_wire.h"
 #include "membership/membership_node.h"
 
 namespace vigil::membership {
@@ -12,12 +13,57 @@ namespace {
 
 // Members sampled into a Welcome besides the welcoming member (pull targets for the joiner).
 constexpr std::size_t kWelcomeSample = 15;
-// At most this many Member records, and Removed records, in one answer to a Pull (about 9
-// and 5 datagrams for 9-byte ids). A joiner plans ranges of about 200 members, and cuts a
-// range that comes back short in two.
+constexpr std::size_t kWelcomeTrailerSize = 17;  // protocol.md's version 3 trailer
+std::size_t WelcomeRecordSize(const Alive& a) {
+  return kAliveRecordSize + a.member.size() + a.contact.size();
+}
+// At most this many Member records, and Removed records, in one answer to a Pull (for 9-byte
+// ids, about 9 and 5 datagrams without contacts, as in the simulator; vigild's 18-byte
+// contacts make the members about 17). A joiner plans ranges of about 200 members, and cuts
+// a range that comes back short in two.
 constexpr std::size_t kMostRemovedListed = 256;
 
 }  // namespace
+
+std::string_view MembershipNode::Contact(std::string_view member) const {
+  return member == options_.self ? std::string_view(options_.contact) : contacts_.Find(member);
+}
+
+void MembershipNode::LearnContact(const std::string& member, std::string_view contact,
+                                  std::uint64_t incarnation) {
+  if (member == options_.self || contact.size() > kMaxContactSize) return;
+  contacts_.Note(member, contact, incarnation, ContactBook::Source::kHeard);
+}
+
+Alive MembershipNode::Listed(const std::string& id, std::uint64_t incarnation) const {
+  return Alive{id, incarnation, std::string(Contact(id))};
+}
+
+void MembershipNode::NoteContacts(const Gossip& gossip, std::string_view from) {
+  auto note = [this, from](const Alive& a) {
+    if (a.member == options_.self) return;
+    contacts_.Note(a.member, a.contact, a.incarnation,
+                   a.member == from ? ContactBook::Source::kItself
+                                    : ContactBook::Source::kListing);
+  };
+  for (const Alive& a : gossip.joins) {
+    if (a.member == from) note(a);  // a member joins for itself alone
+  }
+  for (const Alive& a : gossip.members) note(a);
+  for (const Alive& a : gossip.alives) note(a);
+}
+
+void MembershipNode::PruneContacts() {
+  // Between calls (Tick's start): the shell has sent what the last call asked, to
+  // members this node may not keep (a puller it does not know, a Join it refused).
+  const std::size_t held = graph_->size() + tombstones_.size() + admissions_.size();
+  if (!prune_contacts_ && contacts_.size() <= 4 * held + 1024) return;
+  prune_contacts_ = false;
+  contacts_.Prune([this](const std::string& id) {
+    return graph_->Find(id).has_value() || tombstones_.Find(id) != nullptr ||
+           admitting_.contains(id) || disputes_open_.contains(id);
+  });
+}
 
 std::uint64_t MembershipNode::NextRandom() {
   // splitmix64: a fixed sequence per node, so that runs repeat.
@@ -47,7 +93,7 @@ void MembershipNode::AskToJoin(MonoTime now, Outbox& out) {
   }
   if (!seeds.empty()) {
     out.To(*seeds[next_seed_++ % seeds.size()]).joins.push_back(
-        Alive{options_.self, incarnation_});
+        Listed(options_.self, incarnation_));
   }
   // ±20 %, so that joiners started together do not ask together ever after.
   const auto spread = join_delay_.count() / 5;
@@ -115,12 +161,20 @@ void MembershipNode::OnJoin(const Alive& join, std::string_view from, MonoTime n
   Gossip& welcome = out.To(join.member);
   const auto count = static_cast<std::uint32_t>(graph_->size() + admissions_.size());
   welcome.censuses.push_back(Census{true, 0, 255, count});
-  welcome.members.push_back(Alive{options_.self, incarnation_});
+  welcome.members.push_back(Listed(options_.self, incarnation_));
+  // One datagram, the census with it: as many sampled as fit (long ids and contacts fit
+  // fewer than kWelcomeSample).
+  std::size_t room = kMaxMembershipDatagram - kMembershipHeaderSize - options_.self.size() -
+                     kWelcomeTrailerSize - kCensusRecordSize -
+                     WelcomeRecordSize(welcome.members[0]);
   std::unordered_set<std::string> sampled{options_.self, join.member};
   for (std::size_t n = 0; n < 2 * kWelcomeSample && sampled.size() < kWelcomeSample + 2; ++n) {
     std::string id = RandomMember();
     if (id.empty() || !sampled.insert(id).second) continue;
-    welcome.members.push_back(Alive{id, std::max<std::uint64_t>(1, NewestIncarnation(id))});
+    Alive listed = Listed(id, std::max<std::uint64_t>(1, NewestIncarnation(id)));
+    if (WelcomeRecordSize(listed) > room) break;
+    room -= WelcomeRecordSize(listed);
+    welcome.members.push_back(std::move(listed));
   }
 }
 
@@ -137,7 +191,7 @@ void MembershipNode::OnPull(const Pull& pull, std::string_view from, MonoTime no
     ++count;
     if (answer.members.size() >= most_members) return;  // the census says how many there are
     const std::uint64_t incarnation = id == options_.self ? incarnation_ : NewestIncarnation(id);
-    answer.members.push_back(Alive{id, std::max<std::uint64_t>(1, incarnation)});
+    answer.members.push_back(Listed(id, std::max<std::uint64_t>(1, incarnation)));
   };
   for (MemberIndex m : graph_->InBuckets(pull.first, pull.last)) list(graph_->id(m));
   for (const std::string& id : admissions_) {

@@ -204,6 +204,7 @@ void MembershipNode::Convict(const std::string& subject, Subject& watched, MonoT
 
 void MembershipNode::OnGossip(const Gossip& gossip, std::string_view from, MonoTime now,
                               Outbox& out) {
+  NoteContacts(gossip, from);
   for (const Alive& j : gossip.joins) OnJoin(j, from, now, out);
   for (const Pull& p : gossip.pulls) OnPull(p, from, now, out);
   OnListing(gossip, from, now, out);
@@ -296,14 +297,14 @@ void MembershipNode::Refute(const Report& report, MonoTime now, Outbox& out) {
   // reports on (Learn(Alive)).
   if (report.incarnation < refuted_below_) {
     // Refuted already; this reporter missed it (lost, or it took this node out meanwhile).
-    out.To(report.observer).alives.push_back(Alive{options_.self, incarnation_});
+    out.To(report.observer).alives.push_back(Listed(options_.self, incarnation_));
     return;
   }
   if (report.incarnation == UINT64_MAX) return;  // nothing higher to say (a forged report)
   incarnation_ = std::max(incarnation_, report.incarnation) + 1;
   refuted_below_ = incarnation_;
   ++refutations_;
-  const Alive alive{options_.self, incarnation_};
+  const Alive alive = Listed(options_.self, incarnation_);
   bool reporter_told = false;
   for (MemberIndex o : graph_->ObserversOf(self_index_)) {
     out.To(graph_->id(o)).alives.push_back(alive);
@@ -315,6 +316,7 @@ void MembershipNode::Refute(const Report& report, MonoTime now, Outbox& out) {
 }
 
 void MembershipNode::Tick(MonoTime now, Outbox& out) {
+  PruneContacts();
   if (now >= next_heartbeat_) {
     for (MemberIndex o : graph_->ObserversOf(self_index_)) {
       out.heartbeats.push_back(graph_->id(o));

@@ -23,6 +23,7 @@
 #include "base/time.h"
 #include "detector/detector_options.h"
 #include "detector/peer_monitor.h"
+#include "membership/contact_book.h"
 #include "membership/cut_detector.h"
 #include "membership/graph_source.h"
 #include "membership/member_sync.h"
@@ -40,6 +41,8 @@ DetectorOptions ObserverDetectorDefaults();
 
 struct MembershipOptions {
   std::string self;
+  // Where this member is, listed with it (ContactBook; at most kMaxContactSize bytes).
+  std::string contact;
   // K: observers per member.
   int observers = 8;
   CutOptions cut;
@@ -176,6 +179,17 @@ class MembershipNode {
   const ObserverGraph& view() const { return *graph_; }
   std::shared_ptr<const ObserverGraph> view_shared() const { return graph_; }
   const std::string& self() const { return options_.self; }
+  // Where `member` is (this node's own contact for itself): as the newest Join, Member or
+  // Alive record that named one said it, or as LearnContact gave it; empty if unknown.
+  // Valid until the next call that takes gossip or a contact.
+  std::string_view Contact(std::string_view member) const;
+  // The shell heard `member` at `incarnation` from `contact` (the source of its
+  // authenticated datagram): kept unless a record of the member's own at that incarnation,
+  // or anything of a newer one, says otherwise (ContactBook). A member admitted on its
+  // heartbeat alone is listed there.
+  void LearnContact(const std::string& member, std::string_view contact,
+                    std::uint64_t incarnation);
+  std::size_t contact_count() const { return contacts_.size(); }
   // Called with each member this node takes out, when it does, and with each it adds back.
   void set_on_removed(std::function<void(const std::string&, MonoTime)> f) {
     on_removed_ = std::move(f);
@@ -187,6 +201,10 @@ class MembershipNode {
   std::size_t subject_count() const { return subjects_.size(); }
   std::uint64_t cuts() const { return cuts_; }
   std::uint64_t incarnation() const { return incarnation_; }
+  // The newest incarnation of `member` this node knows or heard (0 if none).
+  std::uint64_t IncarnationOf(const std::string& member) const {
+    return member == options_.self ? incarnation_ : NewestIncarnation(member);
+  }
   std::uint64_t refutations() const { return refutations_; }
   // Times this node's detectors convicted one of its subjects (its suspicions).
   std::uint64_t convictions() const { return convictions_; }
@@ -196,8 +214,16 @@ class MembershipNode {
   // Members this node added back, and the times it told a member taken out that it is out.
   std::uint64_t readmissions() const { return readmissions_; }
   std::uint64_t notices_sent() const { return notices_sent_; }
-  // Members taken out and still remembered.
+  // Members taken out and still remembered; whether `id` is one, and at which incarnation.
   std::size_t tombstone_count() const { return tombstones_.size(); }
+  bool taken_out(const std::string& id) const { return tombstones_.Holds(id); }
+  // Calls f(id, incarnation taken out at) for each member taken out and remembered.
+  template <typename F>
+  void ForEachTakenOut(F&& f) const {
+    tombstones_.ForEach([&](const std::string& id, const Tombstones::Entry& e) {
+      f(id, e.incarnation);
+    });
+  }
   // Joining: whether a member welcomed this one (always, for a node built with a view), and
   // whether it still copies the member list (it watches nobody meanwhile).
   bool welcomed() const { return welcomed_; }
@@ -273,6 +299,13 @@ class MembershipNode {
   void LearnRemoved(const Alive& removed, MonoTime now, Outbox& out);
   // Whether a Welcome or a Pull's answer may go now (listings_per_second).
   bool ListingAllowed(MonoTime now);
+  // `id` at `incarnation`, with its contact: how a member is listed.
+  Alive Listed(const std::string& id, std::uint64_t incarnation) const;
+  // Keeps the contacts the Join, Member and Alive records of `gossip` name.
+  void NoteContacts(const Gossip& gossip, std::string_view from);
+  // After a view change, or once the book outgrew what is held several times over: forgets
+  // the contacts of members neither held, coming in, taken out nor disputed.
+  void PruneContacts();
   // A member this node knows, drawn at random (not itself; "" if none): where to pull.
   std::string RandomMember();
   std::uint64_t NextRandom();
@@ -315,6 +348,8 @@ class MembershipNode {
   std::unordered_map<std::string, std::uint64_t> incarnations_;
   // Members taken out; members coming back at admit_at_ (ascending).
   Tombstones tombstones_;
+  ContactBook contacts_;
+  bool prune_contacts_ = false;  // a view change happened: PruneContacts at the next Tick
   std::vector<std::string> admissions_;
   std::unordered_set<std::string> admitting_;  // admissions_, as a set
   std::deque<std::pair<MonoTime, Alive>> returned_;  // came back within report_lifetime

@@ -21,11 +21,15 @@ struct Report {
 
 // "`member` is alive at `incarnation`": a refutation (SWIM). A member that learns it is
 // reported raises its incarnation and says so; every report of an older incarnation is void.
+// `contact` says where the member is, for the shell (opaque to the core: vigild's is an
+// address and port, docs/membership.md; empty if not known), at most kMaxContactSize bytes.
 struct Alive {
   std::string member;
   std::uint64_t incarnation = 0;
+  std::string contact = {};
   bool operator==(const Alive&) const = default;
 };
+inline constexpr std::size_t kMaxContactSize = 32;
 
 // Rounds of notices (a report that tells a member it was taken out, docs/membership.md,
 // "Coming back") count from here, so that they never repeat an observer's conviction of the

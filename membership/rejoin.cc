@@ -15,12 +15,12 @@ void MembershipNode::HeartbeatFromStranger(const std::string& from, std::uint64_
     // A member this node does not watch; or one it does not know at all, which joined and
     // whose news was lost on the way here: its heartbeat (authenticated) is news enough.
     if (graph_->Find(from) || incarnation <= KnownIncarnation(from)) return;
-    Admit(Alive{from, incarnation}, "", true, now, out);
+    Admit(Listed(from, incarnation), "", true, now, out);
     return;
   }
   if (incarnation > removed->incarnation) {
     // Alive, and newer than what was taken out: nothing stale can say that.
-    Readmit(Alive{from, incarnation}, "", now, out);
+    Readmit(Listed(from, incarnation), "", now, out);
     return;
   }
   // Alive at the incarnation taken out (a stopped node that runs again), or a heartbeat

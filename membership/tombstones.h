@@ -38,6 +38,7 @@ class Tombstones {
   // The entry for `id`, or null. Valid until the next non-const call.
   Entry* Find(const std::string& id);
   void Erase(const std::string& id);
+  bool Holds(const std::string& id) const { return entries_.contains(id); }
   // Forgets the entries made `lifetime` or longer before `now`.
   void Expire(MonoTime now);
   std::size_t size() const { return entries_.size(); }

@@ -55,6 +55,7 @@ void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
   SetNeighbours();
   cut_ = std::make_unique<CutDetector>(*graph_, options_.cut);
   if (!gone.empty()) ++cuts_;
+  prune_contacts_ = true;
   if (added.size() > static_cast<std::size_t>(options_.observers)) {
     AbstainUntil(AddSaturated(now, options_.bulk_abstain));
   }

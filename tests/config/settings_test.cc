@@ -100,12 +100,22 @@ security: {keyring: /etc/vigil/keys, require_auth: true, require_echo: true, che
 enrollment: {enabled: true, id_pattern: "u-*", max_peers: 5, retention: 2m}
 )";
 
+// A cluster member has no peers: and no enrollment, so its settings get a file of their own.
+const char kEveryClusterSetting[] = R"(node: {id: n1, bind: 10.0.0.1}
+security: {keyring: /etc/vigil/keys}
+cluster: {seeds: [10.0.0.2, "[fd00::3]:7001"]}
+)";
+
 TEST(ConfigWriter, EverySectionRoundTrips) {
   ExpectRoundTrip(kEverySetting);
+  ExpectRoundTrip(kEveryClusterSetting);
   const Config every = MustLoad(kEverySetting);
+  const Config cluster = MustLoad(kEveryClusterSetting);
   const Config defaults;
   for (const auto& s : Settings()) {
-    EXPECT_FALSE(s.same(every, defaults)) << s.key << " is not exercised by kEverySetting";
+    const bool member = s.Section() == "cluster";
+    EXPECT_FALSE(s.same(member ? cluster : every, defaults))
+        << s.key << " is not exercised by " << (member ? "kEveryClusterSetting" : "kEverySetting");
   }
 }
 

@@ -52,13 +52,14 @@ Gossip Everything() {
 
 TEST(GossipWireRecords, LayoutIsTheDocumentedTables) {
   Bytes d = Header(7);
-  d.insert(d.end(), {3, 6});  // Join
+  d.insert(d.end(), {3, 6, 2});  // Join, with a 2-byte contact
   Put(d, 77, 8);
   Put(d, "node-9");
-  d.insert(d.end(), {4, 6});  // Member
+  Put(d, "c9");
+  d.insert(d.end(), {4, 6, 0});  // Member
   Put(d, 5, 8);
   Put(d, "node-1");
-  d.insert(d.end(), {5, 6});  // Removed, incarnation 0
+  d.insert(d.end(), {5, 6, 0});  // Removed, incarnation 0
   Put(d, 0, 8);
   Put(d, "node-4");
   d.insert(d.end(), {6, 3, 9});           // Pull
@@ -75,7 +76,7 @@ TEST(GossipWireRecords, LayoutIsTheDocumentedTables) {
   MembershipDatagram out;
   GossipReject why{};
   ASSERT_TRUE(Decode(d, &out, &why)) << GossipRejectName(why);
-  EXPECT_EQ(out.gossip.joins, (std::vector<Alive>{{"node-9", 77}}));
+  EXPECT_EQ(out.gossip.joins, (std::vector<Alive>{{"node-9", 77, "c9"}}));
   EXPECT_EQ(out.gossip.members, (std::vector<Alive>{{"node-1", 5}}));
   EXPECT_EQ(out.gossip.removed, (std::vector<Alive>{{"node-4", 0}}));
   EXPECT_EQ(out.gossip.pulls, (std::vector<Pull>{{3, 9}}));
@@ -90,7 +91,7 @@ TEST(GossipWireRecords, RoundTripSplitsOnlyWhereTheyDoNotFit) {
   const Gossip g = Everything();
   auto datagrams = EncodeGossip(g, MembershipHeader{"node-3", 9, 1, 0}, nullptr);
   ASSERT_TRUE(datagrams.ok()) << datagrams.message();
-  // 38 + 17 bytes of header and trailer, 97 of small records and a 772-byte summary: 924
+  // 38 + 17 bytes of header and trailer, 101 of small records and a 772-byte summary: 928
   // bytes, one datagram.
   EXPECT_EQ(datagrams->size(), 1u);
   Gossip back;
@@ -151,10 +152,15 @@ struct BadRecord {
 
 TEST(GossipWireRecords, EachBadRecordIsRejected) {
   const std::vector<BadRecord> cases = {
-      {"join of incarnation 0", {3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 'y'}, GossipReject::kBadRecord},
-      {"member of incarnation 0", {4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 'y'}, GossipReject::kBadRecord},
-      {"removed id byte", {5, 1, 0, 0, 0, 0, 0, 0, 0, 0, '/'}, GossipReject::kBadRecord},
-      {"join cut short", {3, 2, 0, 0, 0, 0, 0, 0, 0, 1, 'y'}, GossipReject::kLengthMismatch},
+      {"join of incarnation 0", {3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'y'}, GossipReject::kBadRecord},
+      {"member of incarnation 0", {4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'y'},
+       GossipReject::kBadRecord},
+      {"removed id byte", {5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, '/'}, GossipReject::kBadRecord},
+      {"join cut short", {3, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'y'}, GossipReject::kLengthMismatch},
+      {"member contact of 33", {4, 1, 33, 0, 0, 0, 0, 0, 0, 0, 1, 'y'},
+       GossipReject::kBadRecord},
+      {"member contact cut short", {4, 1, 2, 0, 0, 0, 0, 0, 0, 0, 1, 'y', 'c'},
+       GossipReject::kLengthMismatch},
       {"pull 9..3", {6, 9, 3}, GossipReject::kBadRecord},
       {"pull cut short", {6, 0, 0, 6, 9}, GossipReject::kLengthMismatch, 2},
       {"census 9..3", {7, 0, 9, 3, 0, 0, 0, 1}, GossipReject::kBadRecord},
@@ -211,8 +217,13 @@ Bytes DocumentedWelcome() { return testing::DocHexDump("membership.md", "### Exa
 TEST(GossipWireRecords, DocumentedWelcomeIsWhatTheEncoderWrites) {
   const Keyring ring = *Keyring::Parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
   Gossip welcome;
-  welcome.members.push_back({"node-1", 1795887100000000ULL});
-  welcome.members.push_back({"node-2", 1795887100000001ULL});
+  // vigild's contacts: an IPv4-mapped IPv6 address and a port.
+  auto contact = [](std::uint8_t host) {
+    return std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\0\x02", 15) +
+           static_cast<char>(host) + "\x1f\x0a";
+  };
+  welcome.members.push_back({"node-1", 1795887100000000ULL, contact(1)});
+  welcome.members.push_back({"node-2", 1795887100000001ULL, contact(2)});
   welcome.censuses.push_back({true, 0, 255, 3});
   auto datagrams =
       EncodeGossip(welcome, MembershipHeader{"node-1", 1795887100000000ULL, 1, 0},

@@ -51,7 +51,7 @@ TEST(GossipWire, LayoutIsTheDocumentedTable) {
   Put(want, kHeader.sequence, 8);
   Put(want, kHeader.echo, 8);
   Put(want, "node-3");
-  want.insert(want.end(), {2, 6});
+  want.insert(want.end(), {2, 6, 0});
   Put(want, 1795887211111111ULL, 8);
   Put(want, "node-5");
   want.insert(want.end(), {1, 6, 6});
@@ -99,7 +99,7 @@ TEST(GossipWire, SplitsAtTheDatagramAndRecordLimits) {
       GossipReject why{};
       ASSERT_TRUE(DecodeGossip(d, &ring, true, &out, &why)) << GossipRejectName(why);
       EXPECT_EQ(out.header.sequence, sequence++);
-      EXPECT_LE(out.gossip.alives.size() + out.gossip.reports.size(), 107u);
+      EXPECT_LE(out.gossip.alives.size() + out.gossip.reports.size(), 98u);
       for (auto& x : out.gossip.alives) back.alives.push_back(x);
       for (auto& x : out.gossip.reports) back.reports.push_back(x);
     }
@@ -108,9 +108,9 @@ TEST(GossipWire, SplitsAtTheDatagramAndRecordLimits) {
   }
   // 8 reports of 143 bytes fit in 32 + 6 + 17 + 8 * 143 = 1,199 bytes; a ninth would not.
   EXPECT_EQ(SplitGossip(big, 6).size(), 7u);
-  // (1,232 - 32 - 6 - 17) / 11 = 107 refutations fit in one datagram: 600 take 6.
-  EXPECT_EQ(SplitGossip(many, 6).size(), 6u);
-  EXPECT_EQ(SplitGossip(many, 6).front().gossip.alives.size(), 107u);
+  // (1,232 - 32 - 6 - 17) / 12 = 98 refutations fit in one datagram: 600 take 7.
+  EXPECT_EQ(SplitGossip(many, 6).size(), 7u);
+  EXPECT_EQ(SplitGossip(many, 6).front().gossip.alives.size(), 98u);
   EXPECT_TRUE(SplitGossip(Gossip{}, 6).empty());
 }
 
@@ -118,6 +118,10 @@ TEST(GossipWire, EncodeRefusesWhatTheFormatCannotCarry) {
   const Key* none = nullptr;
   auto header = kHeader;
   EXPECT_FALSE(EncodeGossip(Sample(), {"bad id", 1, 1, 0}, none).ok());
+  EXPECT_FALSE(
+      EncodeGossip(Gossip{.members = {{"m1", 1, std::string(33, 'c')}}}, kHeader, none).ok());
+  EXPECT_TRUE(
+      EncodeGossip(Gossip{.members = {{"m1", 1, std::string(32, 'c')}}}, kHeader, none).ok());
   EXPECT_FALSE(EncodeGossip(Sample(), {"n", 0, 1, 0}, none).ok());
   EXPECT_FALSE(EncodeGossip(Sample(), {"n", 1, 0, 0}, none).ok());
   for (Report r : {Report{"a", "a", 1, 0},
@@ -149,29 +153,32 @@ TEST(GossipWire, AReportMayNameIncarnationZero) {
 }
 
 TEST(GossipWire, RecordsInAnyOrderAndAsManyAsFit) {
-  Bytes d = EncodeOne(Sample(), nullptr);  // refutation at 38..53, report at 54..80
+  Bytes d = EncodeOne(Sample(), nullptr);  // refutation at 38..54, report at 55..81
   Bytes swapped(d.begin(), d.begin() + 38);
-  swapped.insert(swapped.end(), d.begin() + 54, d.end());
-  swapped.insert(swapped.end(), d.begin() + 38, d.begin() + 54);
+  swapped.insert(swapped.end(), d.begin() + 55, d.end());
+  swapped.insert(swapped.end(), d.begin() + 38, d.begin() + 55);
   MembershipDatagram out;
   GossipReject why{};
   ASSERT_TRUE(DecodeGossip(swapped, nullptr, false, &out, &why)) << GossipRejectName(why);
   EXPECT_EQ(out.gossip.alives, Sample().alives);
   EXPECT_EQ(out.gossip.reports, Sample().reports);
-  // 109 refutations of a 1-byte id from a 1-byte sender, unsigned: exactly 1,232 bytes.
-  Bytes full = {0x56, 0x47, 3, 3, 0, 1, 109, 0};
+  // 99 refutations of a 1-byte id from a 1-byte sender, the last with an 11-byte contact,
+  // unsigned: exactly 1,232 bytes.
+  Bytes full = {0x56, 0x47, 3, 3, 0, 1, 99, 0};
   Put(full, 1, 8);
   Put(full, 1, 8);
   Put(full, 0, 8);
   Put(full, "x");
-  for (int i = 1; i <= 109; ++i) {
-    full.insert(full.end(), {2, 1});
+  for (int i = 1; i <= 99; ++i) {
+    full.insert(full.end(), {2, 1, static_cast<std::uint8_t>(i == 99 ? 11 : 0)});
     Put(full, static_cast<std::uint64_t>(i), 8);
     Put(full, "y");
   }
+  Put(full, "192.0.2.1:1");
   ASSERT_EQ(full.size(), kMaxMembershipDatagram);
   ASSERT_TRUE(DecodeGossip(full, nullptr, false, &out, &why)) << GossipRejectName(why);
-  EXPECT_EQ(out.gossip.alives.size(), 109u);
+  EXPECT_EQ(out.gossip.alives.size(), 99u);
+  EXPECT_EQ(out.gossip.alives.back().contact, "192.0.2.1:1");
 }
 
 struct Mutation {
@@ -212,11 +219,13 @@ TEST(GossipWire, EachRejectionInItsOrder) {
       {"record kind 0", [](Bytes& d) { d[38] = 0; }, GossipReject::kBadRecord},
       {"refuted id length 0", [](Bytes& d) { d[39] = 0; }, GossipReject::kBadRecord},
       {"refuted id length 65", [](Bytes& d) { d[39] = 65; }, GossipReject::kBadRecord},
-      {"subject id length 0", [](Bytes& d) { d[56] = 0; }, GossipReject::kBadRecord},
-      {"refutation's fixed fields cut", [](Bytes& d) { d.resize(38 + 9); d[6] = 1; },
+      {"contact length 33", [](Bytes& d) { d[40] = 33; }, GossipReject::kBadRecord},
+      {"contact past the end", [](Bytes& d) { d[40] = 32; }, GossipReject::kLengthMismatch},
+      {"subject id length 0", [](Bytes& d) { d[57] = 0; }, GossipReject::kBadRecord},
+      {"refutation's fixed fields cut", [](Bytes& d) { d.resize(38 + 10); d[6] = 1; },
        GossipReject::kLengthMismatch},
-      {"refuted id byte", [](Bytes& d) { d[48] = ' '; }, GossipReject::kBadRecord},
-      {"refuted incarnation 0", [](Bytes& d) { std::fill(&d[40], &d[48], 0); },
+      {"refuted id byte", [](Bytes& d) { d[49] = ' '; }, GossipReject::kBadRecord},
+      {"refuted incarnation 0", [](Bytes& d) { std::fill(&d[41], &d[49], 0); },
        GossipReject::kBadRecord},
       {"report of itself", [](Bytes& d) { d[d.size() - 1] = '3'; }, GossipReject::kBadRecord},
       {"report cut short", [](Bytes& d) { d.pop_back(); }, GossipReject::kLengthMismatch},

@@ -1,0 +1,207 @@
+#include "daemon/cluster_member.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+
+namespace vigil {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+std::string EncodeContact(const udp::endpoint& where) {
+  const asio::ip::address a = where.address();
+  const asio::ip::address_v6 v6 =
+      a.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()) : a.to_v6();
+  const auto bytes = v6.to_bytes();
+  std::string contact(bytes.begin(), bytes.end());
+  contact.push_back(static_cast<char>(where.port() >> 8));
+  contact.push_back(static_cast<char>(where.port() & 0xff));
+  return contact;
+}
+
+std::optional<udp::endpoint> DecodeContact(std::string_view contact) {
+  if (contact.size() != kContactSize) return std::nullopt;
+  asio::ip::address_v6::bytes_type bytes;
+  std::copy_n(contact.begin(), bytes.size(), bytes.begin());
+  const asio::ip::address_v6 v6(bytes);
+  const auto port = static_cast<std::uint16_t>(
+      (static_cast<unsigned char>(contact[16]) << 8) | static_cast<unsigned char>(contact[17]));
+  if (v6.is_v4_mapped()) {
+    return udp::endpoint(asio::ip::make_address_v4(asio::ip::v4_mapped, v6), port);
+  }
+  return udp::endpoint(v6, port);
+}
+
+namespace {
+
+udp::endpoint ToUdp(const Endpoint& e) {
+  return udp::endpoint(asio::ip::make_address(e.host), e.port);
+}
+
+}  // namespace
+
+ClusterMember::ClusterMember(const Config& config, Keyring keyring, std::uint64_t incarnation,
+                             MonoTime now, Send send)
+    : self_(config.node.id),
+      interval_(config.heartbeat.interval),
+      keyring_(std::move(keyring)),
+      send_(std::move(send)) {
+  const udp::endpoint own = ToUdp(config.node.advertise ? *config.node.advertise
+                                                        : config.node.bind);
+  const udp::endpoint bound = ToUdp(config.node.bind);
+  membership::MembershipOptions o;
+  o.self = self_;
+  o.contact = EncodeContact(own);
+  o.interval = interval_;
+  o.incarnation = incarnation;
+  for (const Endpoint& seed : config.cluster.seeds) {
+    const udp::endpoint at = ToUdp(seed);
+    if (at == own || at == bound) continue;  // this node itself
+    std::string id = "seed:" + std::to_string(seeds_.size());
+    o.seeds.push_back(id);
+    seeds_.emplace(std::move(id), at);
+  }
+  member_ = std::make_unique<membership::MembershipNode>(std::move(o), source_, now);
+  member_->set_on_removed([this](const std::string& id, MonoTime at) {
+    spdlog::info("cluster: member '{}' taken out (down)", id);
+    NoteChange(id, at);
+  });
+  member_->set_on_readmitted([this](const std::string& id, MonoTime at) {
+    spdlog::debug("cluster: member '{}' in this node's view", id);
+    NoteChange(id, at);
+  });
+}
+
+ClusterMember::~ClusterMember() = default;
+
+void ClusterMember::OnGossip(std::span<const std::uint8_t> datagram, const udp::endpoint& from,
+                             MonoTime now) {
+  membership::MembershipDatagram d;
+  membership::GossipReject why{};
+  if (!membership::DecodeGossip(datagram, &keyring_, true, &d, &why)) {
+    ++counters_.gossip_rejected[static_cast<std::size_t>(why)];
+    return;
+  }
+  ++counters_.gossip_received;
+  const std::string sender(d.header.sender);
+  member_->LearnContact(sender, EncodeContact(from), d.header.incarnation);
+  member_->OnGossip(d.gossip, sender, now, out_);
+  Flush(now);
+}
+
+void ClusterMember::OnHeartbeat(const Message& message, std::span<const std::uint8_t> datagram,
+                                const udp::endpoint& from, MonoTime now) {
+  if (!message.authenticated) {
+    ++counters_.heartbeats_unauthenticated;
+    return;
+  }
+  if (Verify(datagram, message, keyring_) != AuthResult::kOk) {
+    ++counters_.heartbeats_bad_mac;
+    return;
+  }
+  ++counters_.heartbeats_received;
+  const std::string sender(message.sender_id);
+  member_->LearnContact(sender, EncodeContact(from), message.incarnation);
+  member_->OnHeartbeat(sender, message.incarnation, message.sequence, now, out_);
+  Flush(now);
+}
+
+void ClusterMember::SetKeyring(Keyring keyring) { keyring_ = std::move(keyring); }
+
+void ClusterMember::Tick(MonoTime now) {
+  member_->Tick(now, out_);
+  Flush(now);
+}
+
+void ClusterMember::Abstain(MonoTime until) {
+  member_->MarkObservationGap();
+  member_->AbstainUntil(until);
+}
+
+std::optional<MonoTime> ClusterMember::Since(const std::string& id) const {
+  const auto it = since_.find(id);
+  if (it == since_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<udp::endpoint> ClusterMember::Where(std::string_view id) const {
+  return DecodeContact(member_->Contact(id));
+}
+
+void ClusterMember::Flush(MonoTime now) {
+  if (!out_.heartbeats.empty()) SendHeartbeats(now);
+  for (const auto& [to, gossip] : out_.gossip) SendGossip(to, gossip);
+  out_.clear();
+}
+
+void ClusterMember::SendHeartbeats(MonoTime now) {
+  Message m;
+  m.type = MessageType::kHeartbeat;
+  m.incarnation = out_.heartbeat_incarnation;
+  m.sequence = out_.heartbeat_sequence;
+  m.interval_us = static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(interval_).count());
+  m.send_time_us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+  m.sender_id = self_;
+  std::array<std::uint8_t, kMaxMessageSize> buffer{};
+  const std::size_t length = Encode(m, buffer);
+  const std::size_t signed_length = length > 0 ? Sign(buffer, length, keyring_.primary()) : 0;
+  if (signed_length == 0) {  // a valid config always encodes; never sent unsigned
+    ++counters_.send_failures;
+    return;
+  }
+  for (const std::string& to : out_.heartbeats) {
+    Transmit(std::span(buffer.data(), signed_length), to);
+  }
+}
+
+void ClusterMember::SendGossip(const std::string& to, const membership::Gossip& gossip) {
+  if (gossip_incarnation_ != member_->incarnation()) {
+    gossip_incarnation_ = member_->incarnation();
+    gossip_sequence_ = 0;
+  }
+  const membership::MembershipHeader header{self_, gossip_incarnation_, gossip_sequence_ + 1,
+                                            0};
+  auto datagrams = membership::EncodeGossip(gossip, header, &keyring_.primary());
+  if (!datagrams) {  // the member makes only valid records: a bug if it happens
+    spdlog::error("cluster: cannot encode gossip to '{}': {}", to, datagrams.message());
+    ++counters_.send_failures;
+    return;
+  }
+  gossip_sequence_ += datagrams->size();
+  for (const auto& bytes : *datagrams) Transmit(bytes, to);
+}
+
+void ClusterMember::Transmit(std::span<const std::uint8_t> bytes, std::string_view to) {
+  std::optional<udp::endpoint> where;
+  if (const auto seed = seeds_.find(std::string(to)); seed != seeds_.end()) {
+    where = seed->second;
+  } else {
+    where = Where(to);
+  }
+  if (!where) {
+    ++counters_.no_contact;
+    return;
+  }
+  if (send_(bytes, *where)) {
+    ++counters_.datagrams_sent;
+  } else {
+    ++counters_.send_failures;
+  }
+}
+
+void ClusterMember::NoteChange(const std::string& id, MonoTime now) {
+  since_[id] = now;
+  // Members neither held nor remembered as taken out are forgotten, in a pass now and then.
+  const std::size_t known = member_->view().size() + member_->tombstone_count();
+  if (since_.size() <= 2 * known + 64) return;
+  std::erase_if(since_, [this](const auto& entry) {
+    return !member_->view().Find(entry.first) && !member_->taken_out(entry.first);
+  });
+}
+
+}  // namespace vigil

@@ -1,0 +1,114 @@
+// vigild as a cluster member (docs/membership.md, "vigild as a member"): the shell around
+// membership::MembershipNode. It checks membership datagrams and the heartbeats of members,
+// hands them to the member, and turns what the member asks to send into signed datagrams
+// to the members' contacts. Sans-I/O but for the `send` it is given: fed bytes and time, so
+// tests drive it without sockets; the Daemon owns its timer.
+#pragma once
+
+#include <boost/asio/ip/udp.hpp>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/time.h"
+#include "config/config.h"
+#include "membership/gossip_wire.h"
+#include "membership/membership_node.h"
+#include "transport/keyring.h"
+#include "transport/wire_format.h"
+
+namespace vigil {
+
+// vigild's contact (docs/membership.md, "Contacts"): the IPv6 address (an IPv4 one as
+// ::ffff:a.b.c.d), 16 bytes, then the port, 2 bytes big-endian.
+inline constexpr std::size_t kContactSize = 18;
+std::string EncodeContact(const boost::asio::ip::udp::endpoint& where);
+// nullopt unless `contact` is kContactSize bytes; an IPv4-mapped address comes back as IPv4.
+std::optional<boost::asio::ip::udp::endpoint> DecodeContact(std::string_view contact);
+
+// What the member's shell counts (metrics: vigil_cluster_*).
+struct ClusterCounters {
+  std::array<std::uint64_t, static_cast<std::size_t>(membership::GossipReject::kCount)>
+      gossip_rejected{};
+  std::uint64_t gossip_received = 0;      // membership datagrams taken
+  std::uint64_t heartbeats_received = 0;  // member heartbeats taken
+  // Member heartbeats refused: with no trailer, or one that does not verify.
+  std::uint64_t heartbeats_unauthenticated = 0;
+  std::uint64_t heartbeats_bad_mac = 0;
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t send_failures = 0;  // the socket refused the datagram
+  std::uint64_t no_contact = 0;     // to a member whose address is not known: not sent
+};
+
+// Not thread-safe; the daemon's loop thread.
+class ClusterMember {
+ public:
+  // Sends one datagram; false if the socket refused it.
+  using Send =
+      std::function<bool(std::span<const std::uint8_t>, const boost::asio::ip::udp::endpoint&)>;
+
+  // Requires a validated config with cluster.seeds (which implies a keyring: `keyring` is
+  // it) and an IP advertise address or bind address. Starts joining through the seeds;
+  // a seed whose address is this node's own (advertised or bound) is skipped.
+  // `incarnation` > 0.
+  ClusterMember(const Config& config, Keyring keyring, std::uint64_t incarnation, MonoTime now,
+                Send send);
+  ~ClusterMember();
+
+  // A membership datagram (type 3) from `from`: rejected (counted by reason) unless it
+  // decodes and its trailer verifies; else the member takes it, and what it answers is sent.
+  void OnGossip(std::span<const std::uint8_t> datagram,
+                const boost::asio::ip::udp::endpoint& from, MonoTime now);
+  // A heartbeat `message`, decoded from `datagram`, from a sender that is not one of this
+  // node's peers: a member's. Counted and dropped unless its trailer verifies.
+  void OnHeartbeat(const Message& message, std::span<const std::uint8_t> datagram,
+                   const boost::asio::ip::udp::endpoint& from, MonoTime now);
+  // A reload: signs with the new primary key and accepts the new ring's keys from now on.
+  void SetKeyring(Keyring keyring);
+  // Runs what is due (heartbeats to the observers, detectors, joins, anti-entropy).
+  void Tick(MonoTime now);
+  MonoTime NextWakeup() const { return member_->NextWakeup(); }
+  // This node did not run for a while (the local-health guard saw a stall): its observers'
+  // silence is not learnt, and it reports nobody until `until`.
+  void Abstain(MonoTime until);
+
+  const membership::MembershipNode& member() const { return *member_; }
+  const ClusterCounters& counters() const { return counters_; }
+  // When `id` last came into this node's view (the list it copied when it joined included)
+  // or was taken out of it; nullopt if neither happened in this run (itself; a member
+  // taken out elsewhere, learnt from a listing).
+  std::optional<MonoTime> Since(const std::string& id) const;
+  // Where `id` is, as its contact says; nullopt if not known.
+  std::optional<boost::asio::ip::udp::endpoint> Where(std::string_view id) const;
+
+ private:
+  void Flush(MonoTime now);
+  void SendHeartbeats(MonoTime now);
+  void SendGossip(const std::string& to, const membership::Gossip& gossip);
+  void Transmit(std::span<const std::uint8_t> bytes, std::string_view to);
+  void NoteChange(const std::string& id, MonoTime now);
+
+  std::string self_;
+  Duration interval_;
+  Keyring keyring_;
+  Send send_;
+  // Seeds go by ids no member can have ("seed:0", ...): the member asks them by that name.
+  std::unordered_map<std::string, boost::asio::ip::udp::endpoint> seeds_;
+  membership::GraphSource source_;
+  std::unique_ptr<membership::MembershipNode> member_;  // refers to source_
+  membership::Outbox out_;
+  std::uint64_t gossip_incarnation_ = 0;  // the incarnation gossip_sequence_ counts in
+  std::uint64_t gossip_sequence_ = 0;
+  std::unordered_map<std::string, MonoTime> since_;
+  ClusterCounters counters_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,124 @@
+// The Daemon as a cluster member (cluster.seeds; docs/membership.md, "vigild as a member"):
+// which datagrams go to the member, its timer, and its part of the API.
+#include "daemon/daemon.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/cluster_json.h"
+#include "membership/gossip_wire.h"
+
+namespace vigil {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// The cluster loop wakes at least this often, whatever the member has due.
+constexpr Duration kClusterBeat = std::chrono::seconds(1);
+
+}  // namespace
+
+void Daemon::StartCluster() {
+  if (config_.cluster.seeds.empty()) return;
+  auto send = [this](std::span<const std::uint8_t> bytes, const asio::ip::udp::endpoint& to) {
+    asio::ip::udp::endpoint where = to;
+    if (!udp_->Reachable(where)) return false;
+    std::error_code ec;
+    return udp_->SendTo(bytes, where, &ec);
+  };
+  // A validated config with seeds has a keyring (security.require_auth).
+  cluster_ = std::make_unique<ClusterMember>(config_, *keyring_, incarnation_,
+                                             clock_.Now().mono, std::move(send));
+  spdlog::info("cluster: joining through {} seed(s) as '{}' at {}",
+               config_.cluster.seeds.size(), config_.node.id,
+               cluster_->Where(config_.node.id) ? fmt::format("{}", cluster_->Where(
+                                                      config_.node.id)->address().to_string())
+                                                : "?");
+  asio::co_spawn(io_, ClusterLoop(), Supervise("cluster"));
+}
+
+asio::awaitable<void> Daemon::ClusterLoop() {
+  bool joined_logged = false;
+  while (!stopping_) {
+    const MonoTime now = clock_.Now().mono;
+    cluster_timer_.expires_at(TimerPoint(std::min(cluster_->NextWakeup(), now + kClusterBeat)));
+    co_await cluster_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    // As the deadline loop does: a stall of this process is found (and the member made to
+    // abstain) before its silence is judged, and heartbeats waiting in the socket are
+    // handed over first.
+    CheckLocalHealth(clock_.Now());
+    if (udp_->holding()) udp_->DrainPending();
+    cluster_->Tick(clock_.Now().mono);
+    if (!joined_logged && !cluster_->member().syncing()) {
+      joined_logged = true;
+      spdlog::info("cluster: {} a cluster of {}",
+                   cluster_->member().welcomed() ? "member of" : "welcomed by no seed: started",
+                   cluster_->member().view().size());
+    }
+  }
+}
+
+bool Daemon::ToCluster(const ReceivedDatagram& d, MonoTime now) {
+  const auto& data = d.data;
+  if (data.size() >= 4 && data[0] == kMagic0 && data[1] == kMagic1 &&
+      data[3] == membership::kMembershipType) {
+    cluster_->OnGossip(data, d.from, now);
+  } else {
+    Message m;
+    RejectReason why{};
+    if (Decode(data, &m, &why) != DecodeStatus::kOk || m.type != MessageType::kHeartbeat ||
+        m.sender_id == config_.node.id || node_->Find(m.sender_id)) {
+      return false;  // the peers' (or a reject the node counts)
+    }
+    cluster_->OnHeartbeat(m, data, d.from, now);
+  }
+  // What it got may have brought its next wake-up closer.
+  if (TimerPoint(cluster_->NextWakeup()) < cluster_timer_.expiry()) cluster_timer_.cancel();
+  return true;
+}
+
+std::optional<std::string> Daemon::ClusterReloadProblem(const Config& next) const {
+  if (!cluster_) return std::nullopt;
+  // cluster.seeds itself changes only at restart, so the loader's rules, which look at the
+  // new file alone, cannot see the running member.
+  if (!next.peers.empty()) {
+    return "peers: cannot be added to a running cluster member (cluster.seeds takes effect "
+           "at restart; restart vigild to change what this node is)";
+  }
+  if (next.enrollment.enabled) {
+    return "enrollment.enabled cannot be turned on in a running cluster member";
+  }
+  if (!next.security.require_auth) {
+    return "a running cluster member must keep a keyring and security.require_auth";
+  }
+  return std::nullopt;
+}
+
+void Daemon::ReloadCluster(const Config& next) {
+  if (!cluster_) return;
+  cluster_->SetKeyring(*keyring_);
+  if (next.heartbeat.interval != config_.heartbeat.interval ||
+      next.node.advertise != config_.node.advertise) {
+    spdlog::warn("reload: the cluster member keeps its heartbeat.interval and address until "
+                 "vigild restarts");
+  }
+}
+
+ApiContext Daemon::MakeApiContext() {
+  counters_.receive_wakeups = udp_->wakeups();
+  ApiContext ctx{*node_,    counters_,  self_, clock_.Now(), &health_, &send_load_,
+                 [this] { return clock_.Now(); }, config_.metrics.peer_series_limit};
+  if (cluster_) {
+    ctx.members = [this] { return MembersJson(*cluster_, clock_.Now()); };
+    ctx.cluster_metrics = [this] { return ClusterMetricsText(*cluster_); };
+  }
+  return ctx;
+}
+
+}  // namespace vigil

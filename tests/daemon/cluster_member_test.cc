@@ -1,0 +1,130 @@
+// ClusterMember, the shell of vigild's cluster member, driven without sockets: contacts on
+// the wire as docs/membership.md ("Contacts") says, and three members in simulated time that
+// join through one seed, heartbeat one another, take a silent one out, and refuse a fourth
+// that signs with another key.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/cluster_member.h"
+#include "transport/keyring.h"
+
+namespace vigil {
+namespace {
+
+using boost::asio::ip::make_address;
+using boost::asio::ip::udp;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST(ClusterContact, IsTheDocumentedEighteenBytes) {
+  const udp::endpoint v4(make_address("192.0.2.1"), 7946);
+  const std::string c = EncodeContact(v4);
+  EXPECT_EQ(c, std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\0\x02\x01\x1f\x0a", 18));
+  EXPECT_EQ(DecodeContact(c), v4);
+  EXPECT_TRUE(DecodeContact(c)->address().is_v4());
+  const udp::endpoint v6(make_address("fd00::17"), 8000);
+  EXPECT_EQ(DecodeContact(EncodeContact(v6)), v6);
+  EXPECT_FALSE(DecodeContact(c.substr(0, 17)));
+  EXPECT_FALSE(DecodeContact(""));
+}
+
+struct Datagram {
+  udp::endpoint from, to;
+  std::vector<std::uint8_t> bytes;
+};
+
+// Members at 10.0.0.1.. on a lossless network with no delay; each "host" is an address.
+class ClusterMemberTest : public ::testing::Test {
+ protected:
+  void Add(int n, const std::string& key) {
+    Config c;
+    c.node.id = "m" + std::to_string(n);
+    c.node.bind = Endpoint{"10.0.0." + std::to_string(n), 7946, Endpoint::HostKind::kIPv4};
+    c.heartbeat.interval = milliseconds(100);
+    c.cluster.seeds = {Endpoint{"10.0.0.1", 7946, Endpoint::HostKind::kIPv4}};
+    const udp::endpoint self(make_address(c.node.bind.host), 7946);
+    auto send = [this, self](std::span<const std::uint8_t> b, const udp::endpoint& to) {
+      wire_.push_back({self, to, {b.begin(), b.end()}});
+      return true;
+    };
+    members_[self] = std::make_unique<ClusterMember>(
+        c, *Keyring::Parse(key + "\n"), 1000 + static_cast<std::uint64_t>(n), now_, send);
+  }
+  // Runs the cluster for `d`, in steps of 10 ms; `dead` neither runs nor hears anything.
+  void Run(Duration d, const std::string& dead = "") {
+    const MonoTime until = now_ + d;
+    while (now_ < until) {
+      now_ += milliseconds(10);
+      for (auto& [at, m] : members_) {
+        if (m->member().self() != dead && m->NextWakeup() <= now_) m->Tick(now_);
+      }
+      while (!wire_.empty()) {
+        Datagram g = std::move(wire_.front());
+        wire_.pop_front();
+        auto it = members_.find(g.to);
+        if (it == members_.end() || it->second->member().self() == dead) continue;
+        Deliver(*it->second, g);
+      }
+    }
+  }
+  void Deliver(ClusterMember& m, const Datagram& g) {
+    if (g.bytes[3] == 3) {
+      m.OnGossip(g.bytes, g.from, now_);
+      return;
+    }
+    Message msg;
+    RejectReason why{};
+    ASSERT_EQ(Decode(g.bytes, &msg, &why), DecodeStatus::kOk);
+    m.OnHeartbeat(msg, g.bytes, g.from, now_);
+  }
+  ClusterMember& M(int n) {
+    return *members_.at(udp::endpoint(make_address("10.0.0." + std::to_string(n)), 7946));
+  }
+
+  MonoTime now_ = MonoTime{} + seconds(100);
+  std::map<udp::endpoint, std::unique_ptr<ClusterMember>> members_;
+  std::deque<Datagram> wire_;
+};
+
+TEST_F(ClusterMemberTest, JoinThroughTheSeedWatchAndTakeASilentMemberOut) {
+  ASSERT_TRUE(InitCrypto());
+  const std::string key = GenerateKeyBase64();
+  for (int n = 1; n <= 3; ++n) Add(n, key);
+  Run(seconds(10));
+  for (int n = 1; n <= 3; ++n) {
+    EXPECT_EQ(M(n).member().view().size(), 3u) << "m" << n;
+    EXPECT_GT(M(n).counters().heartbeats_received, 0u) << "m" << n;
+    EXPECT_EQ(M(n).counters().no_contact, 0u) << "m" << n;
+  }
+  EXPECT_EQ(M(2).Where("m3"), udp::endpoint(make_address("10.0.0.3"), 7946));
+  ASSERT_TRUE(M(2).Since("m3"));
+  Run(seconds(15), "m3");
+  for (int n = 1; n <= 2; ++n) {
+    EXPECT_EQ(M(n).member().view().size(), 2u) << "m" << n;
+    EXPECT_TRUE(M(n).member().taken_out("m3")) << "m" << n;
+  }
+}
+
+TEST_F(ClusterMemberTest, AMemberWithAnotherKeyIsRefusedAndCounted) {
+  ASSERT_TRUE(InitCrypto());
+  const std::string key = GenerateKeyBase64();
+  Add(1, key);
+  Add(2, key);
+  Add(3, GenerateKeyBase64());
+  Run(seconds(10));
+  EXPECT_EQ(M(1).member().view().size(), 2u);
+  EXPECT_EQ(M(3).member().view().size(), 1u);
+  const auto& rejected = M(1).counters().gossip_rejected;
+  EXPECT_GT(rejected[static_cast<std::size_t>(membership::GossipReject::kUnknownKey)] +
+                rejected[static_cast<std::size_t>(membership::GossipReject::kBadMac)],
+            0u);
+}
+
+}  // namespace
+}  // namespace vigil

@@ -1,0 +1,202 @@
+// vigild as a cluster member (docs/membership.md, "vigild as a member"): real daemons on
+// loopback, given only the seeds' addresses and the cluster's key, join one cluster, agree
+// that a killed member is down, take a stopped one out and back, take a restarted one back,
+// and keep out a stranger with another key and a flood of garbage.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <random>
+#include <thread>
+
+#include <boost/json/serialize.hpp>
+
+#include "tests/integration/cluster.h"
+#include "transport/keyring.h"
+
+namespace vigil::testing {
+namespace {
+
+namespace json = boost::json;
+
+// Joining takes seconds (a 3 s wait for the first seed, 1 s retries), detection a few
+// heartbeats and a cut: generous, under ASan on a shared machine.
+constexpr std::chrono::seconds kClusterDeadline{60};
+
+class Membership : public ::testing::Test {
+ protected:
+  // `nodes` daemons with no peers, n1 and n2 as seeds; the first `keyed` share one key,
+  // the rest have a key of their own.
+  void SetUpCluster(int nodes, int keyed) {
+    ClusterOptions o;
+    o.nodes = nodes;
+    cluster = std::make_unique<Cluster>(o);
+    const std::string key = GenerateKeyBase64();
+    for (int i = 0; i < nodes; ++i) {
+      WriteKeys(cluster->KeyFile(i), {i < keyed ? key : GenerateKeyBase64()});
+      cluster->WriteConfig(
+          i, {},
+          fmt::format("security:\n  keyring: {}\ncluster:\n  seeds: [\"127.0.0.1:{}\", "
+                      "\"127.0.0.1:{}\"]\n",
+                      cluster->KeyFile(i), cluster->port(0), cluster->port(1)));
+    }
+  }
+  Daemon& n(int i) { return cluster->node(i - 1); }
+  // The entry for `id` in n(i)'s /v1/members; null if absent or no answer.
+  json::value Entry(int i, const std::string& id) {
+    const auto doc = n(i).GetJson("/v1/members");
+    if (!doc || !doc->is_object()) return nullptr;
+    for (const auto& e : doc->as_object().at("list").as_array()) {
+      if (e.as_object().at("id").as_string() == id) return e;
+    }
+    return nullptr;
+  }
+  std::string State(int i, const std::string& id) {
+    const json::value e = Entry(i, id);
+    return e.is_object() ? std::string(e.as_object().at("state").as_string()) : "";
+  }
+  std::int64_t Members(int i) {
+    const auto doc = n(i).GetJson("/v1/members");
+    return doc && doc->is_object() ? doc->as_object().at("members").as_int64() : -1;
+  }
+  // True once each of `who` holds exactly `who` (by number) as up members.
+  bool AllSeeEachOther(const std::vector<int>& who) {
+    for (int i : who) {
+      if (Members(i) != static_cast<std::int64_t>(who.size())) return false;
+      for (int j : who) {
+        if (State(i, fmt::format("n{}", j)) != "up") return false;
+      }
+    }
+    return true;
+  }
+  bool AllSay(const std::vector<int>& who, const std::string& id, const std::string& state) {
+    for (int i : who) {
+      if (State(i, id) != state) return false;
+    }
+    return true;
+  }
+  std::string Logs() { return cluster->Logs(); }
+
+  std::unique_ptr<Cluster> cluster;
+};
+
+TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
+  SetUpCluster(5, 5);
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3, 4, 5}); }, kClusterDeadline))
+      << Logs();
+  // Each member lists the others where they are.
+  const json::value four = Entry(1, "n4");
+  EXPECT_EQ(four.as_object().at("address").as_string(),
+            fmt::format("127.0.0.1:{}", cluster->port(3)));
+  const std::uint64_t first_run = four.as_object().at("incarnation").to_number<std::uint64_t>();
+  EXPECT_GT(n(1).Metric("vigil_cluster_datagrams_received_total{kind=\"heartbeat\"}"), 0);
+
+  n(4).Signal(SIGKILL);
+  n(4).WaitExit();
+  ASSERT_TRUE(WaitUntil([&] { return AllSay({1, 2, 3, 5}, "n4", "down"); }, kClusterDeadline))
+      << Logs();
+  for (int i : {1, 2, 3, 5}) EXPECT_EQ(Members(i), 4) << "n" << i;
+  EXPECT_TRUE(AllSay({1, 2, 3, 5}, "n2", "up"));
+
+  // Restarted, it is a newer incarnation of itself: back everywhere.
+  ASSERT_TRUE(n(4).Start()) << n(4).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3, 4, 5}); }, kClusterDeadline))
+      << Logs();
+  EXPECT_GT(Entry(2, "n4").as_object().at("incarnation").to_number<std::uint64_t>(), first_run);
+}
+
+TEST_F(Membership, AStoppedMemberIsTakenOutAndComesBackWhenItRunsAgain) {
+  SetUpCluster(4, 4);
+  for (int i = 1; i <= 4; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3, 4}); }, kClusterDeadline))
+      << Logs();
+  n(3).Signal(SIGSTOP);
+  const bool out = WaitUntil([&] { return AllSay({1, 2, 4}, "n3", "down"); }, kClusterDeadline);
+  n(3).Signal(SIGCONT);
+  ASSERT_TRUE(out) << Logs();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3, 4}); }, kClusterDeadline))
+      << Logs();
+  EXPECT_GE(n(3).Metric("vigil_cluster_refutations_total"), 1);
+}
+
+TEST_F(Membership, ARestartedSeedRejoinsTheClusterItStarted) {
+  SetUpCluster(3, 3);
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
+      << Logs();
+  n(1).Signal(SIGTERM);
+  ASSERT_EQ(n(1).WaitExit(), 0) << n(1).Log();
+  ASSERT_TRUE(n(1).Start()) << n(1).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
+      << Logs();
+}
+
+// Random bytes behind a membership header, from one socket, paced.
+void Flood(int port, int count) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  std::mt19937 rng(7);
+  for (int k = 0; k < count; ++k) {
+    std::vector<std::uint8_t> d(8 + rng() % 1300);
+    for (auto& b : d) b = static_cast<std::uint8_t>(rng());
+    d[0] = 0x56;
+    d[1] = 0x47;
+    d[2] = 3;
+    d[3] = 3;
+    if (k % 2 == 0 && d.size() > 40) d[4] = 1;  // claims a trailer
+    ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    if (k % 20 == 19) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::close(fd);
+}
+
+TEST_F(Membership, AStrangerWithAnotherKeyAndAFloodOfGarbageChangeNothing) {
+  SetUpCluster(4, 3);
+  for (int i = 1; i <= 4; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
+      << Logs();
+  auto refused = [&](int i) {
+    return n(i).Metric("vigil_cluster_datagrams_rejected_total{reason=\"unknown_key\"}") +
+           n(i).Metric("vigil_cluster_datagrams_rejected_total{reason=\"bad_mac\"}");
+  };
+  // n4's Joins reach the seeds and are refused there.
+  ASSERT_TRUE(WaitUntil([&] { return refused(1) + refused(2) > 0; }, kClusterDeadline))
+      << Logs();
+  Flood(cluster->port(0), 3000);
+  ASSERT_TRUE(WaitUntil([&] {
+    return n(1).Metric("vigil_cluster_datagrams_rejected_total{reason=\"length_mismatch\"}") +
+               n(1).Metric("vigil_cluster_datagrams_rejected_total{reason=\"bad_flags\"}") +
+               n(1).Metric("vigil_cluster_datagrams_rejected_total{reason=\"bad_id_length\"}") >
+           100;
+  })) << n(1).Log();
+  // Seconds later: still the three of them, n4 on its own, nobody down.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_TRUE(AllSeeEachOther({1, 2, 3})) << Logs();
+  for (int i : {1, 2, 3}) EXPECT_EQ(State(i, "n4"), "") << "n" << i;
+  EXPECT_EQ(Members(4), 1);
+  EXPECT_TRUE(n(1).running());
+}
+
+TEST_F(Membership, ANodeThatIsNotAMemberSaysSo) {
+  ClusterOptions o;
+  o.nodes = 1;
+  cluster = std::make_unique<Cluster>(o);
+  cluster->WriteConfig(0, {});
+  ASSERT_TRUE(n(1).Start()) << n(1).Log();
+  int status = 0;
+  const auto doc = n(1).GetJson("/v1/members", &status);
+  EXPECT_EQ(status, 404);
+  ASSERT_TRUE(doc);
+  EXPECT_NE(json::serialize(*doc).find("cluster.seeds"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil::testing
