@@ -6,15 +6,15 @@
 N vigild processes, each given only `cluster.seeds` (the first --seeds of them) and one
 shared key, are started together. Prints:
   1. the cold start: per member, the time from the first launch until its /v1/members
-     lists all N (p50, max);
-  2. a SIGKILLed member (not a seed): the time until each other member lists it `down`
-     (p50, max), and whether any other member was ever listed down (false removals);
-  3. per member in the steady state: resident memory, CPU (% of one core) and the
-     datagrams and bytes sent per second (vigil_cluster_datagrams_sent_total; bytes from
-     the kernel's UDP counters are not per process, so datagrams only).
+     lists all N (p50, max; polled, so as coarse as a round of polls, which it prints);
+  2. per member in the steady state: resident memory, CPU (% of one core) and the
+     datagrams sent per second (vigil_cluster_datagrams_sent_total);
+  3. a SIGKILLed member (not a seed): the time until each other member took it out, from
+     the millisecond timestamps of their log lines (p50, max), and whether any other
+     member was ever listed down (a false removal).
 Everything stays on 127.0.0.1 and stops by itself.
 """
-import argparse, base64, json, os, random, signal, statistics, subprocess, sys, tempfile, time
+import argparse, base64, datetime, json, os, random, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 from measure_daemon import free_ports, http_get, pct, rss_kib
 from measure_ingest import cpu_seconds, metrics
@@ -64,7 +64,7 @@ def main():
                     f"cluster: {{seeds: [{seeds}]}}\n"
                     f'api: {{socket: {node["sock"]}}}\n'
                     f"state: {{directory: {os.path.join(work, node['id'] + '-state')}}}\n"
-                    "log: {level: warn}\n")
+                    "log: {level: info}\n")
         node["config"] = config
         nodes.append(node)
     try:
@@ -74,6 +74,7 @@ def main():
             if node.get("proc") and node["proc"].poll() is None:
                 node["proc"].kill()
                 node["proc"].wait()
+    shutil.rmtree(work)  # kept on a failure (sys.exit above): the logs say why
 
 
 def run(args, vigild, work, nodes):
@@ -84,52 +85,60 @@ def run(args, vigild, work, nodes):
         node["proc"] = subprocess.Popen([vigild, "--config", node["config"]], stdout=log,
                                         stderr=log)
     launched = time.monotonic() - t0
-    full_at = {}
+    full_at, rounds = {}, []
     while len(full_at) < n and time.monotonic() - t0 < args.deadline:
+        round_start = time.monotonic()
         for node in nodes:
             if node["id"] in full_at:
                 continue
             doc = members(node)
             if doc and doc["members"] == n:
                 full_at[node["id"]] = time.monotonic() - t0
+        rounds.append(time.monotonic() - round_start)
         time.sleep(0.2)
     print(f"members: {n}, interval {args.interval}, {args.seeds} seeds; all launched in "
-          f"{launched:.1f} s")
+          f"{launched:.1f} s; a round of polls took up to {max(rounds):.1f} s")
     if len(full_at) < n:
         print(f"cold start: only {len(full_at)} of {n} full after {args.deadline:.0f} s; "
               f"logs in {work}")
         sys.exit(1)
     full = list(full_at.values())
     print(f"cold start, every view full: p50 {pct(full, 50):.1f} s, max {max(full):.1f} s "
-          f"after the first launch")
+          f"after the first launch ({max(full) - launched:.1f} s after the last)")
     steady(nodes)
     victim = random.Random(1).choice(nodes[args.seeds:])
     victim["proc"].send_signal(signal.SIGKILL)
+    killed_wall = datetime.datetime.now(datetime.timezone.utc)
     victim["proc"].wait()
     killed = time.monotonic()
     others = [node for node in nodes if node is not victim]
-    down_at, false_down = {}, set()
-    while len(down_at) < len(others) and time.monotonic() - killed < args.deadline:
+    down, false_down = set(), set()
+    while len(down) < len(others) and time.monotonic() - killed < args.deadline:
         for node in others:
-            doc = members(node)
-            if not doc:
-                continue
-            for e in doc["list"]:
-                if e["state"] != "down":
-                    continue
-                if e["id"] == victim["id"]:
-                    down_at.setdefault(node["id"], time.monotonic() - killed)
-                else:
+            doc = members(node) if node["id"] not in down else None
+            for e in (doc or {}).get("list", []):
+                if e["state"] == "down" and e["id"] == victim["id"]:
+                    down.add(node["id"])
+                elif e["state"] == "down":
                     false_down.add(e["id"])
         time.sleep(0.1)
-    downs = list(down_at.values())
-    if len(downs) < len(others):
-        print(f"SIGKILL of {victim['id']}: down at only {len(downs)} of {len(others)} "
+    if len(down) < len(others):
+        print(f"SIGKILL of {victim['id']}: down at only {len(down)} of {len(others)} "
               f"after {args.deadline:.0f} s; logs in {work}")
         sys.exit(1)
-    print(f"SIGKILL of {victim['id']}: down at every other member, p50 {pct(downs, 50):.2f} s, "
-          f"max {max(downs):.2f} s (polled every 0.1 s); other members ever down: "
-          f"{len(false_down)}")
+    # When each member took it out, from its log line (millisecond timestamps).
+    marker = f"cluster: member '{victim['id']}' taken out"
+    downs = []
+    for node in others:
+        with open(os.path.join(work, node["id"] + ".log"), errors="replace") as f:
+            for line in f:
+                if marker in line:
+                    at = datetime.datetime.fromisoformat(line.split()[0])
+                    downs.append((at - killed_wall).total_seconds())
+                    break
+    print(f"SIGKILL of {victim['id']}: taken out by every other member (their logs), "
+          f"p50 {pct(downs, 50):.2f} s, max {max(downs):.2f} s; other members ever listed "
+          f"down: {len(false_down)}")
 
 
 def steady(nodes, window=10.0):

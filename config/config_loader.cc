@@ -131,6 +131,14 @@ void LoadClusterSection(YamlReader& r, const YAML::Node& cl, const YAML::Node& r
             "cannot be used with enrollment.enabled: both would claim the senders that are not "
             "listed in peers:");
   }
+  for (std::size_t i = 0; i < c.cluster.seeds.size(); ++i) {
+    if (c.node.bind.kind == Endpoint::HostKind::kIPv4 &&
+        c.cluster.seeds[i].kind == Endpoint::HostKind::kIPv6) {
+      r.Error(seeds[i], "cluster.seeds[" + std::to_string(i) + "]",
+              "an IPv6 address cannot be reached from node.bind " + c.node.bind.ToString() +
+                  " (IPv4); bind [::] to reach both");
+    }
+  }
   if (!c.peers.empty()) {
     r.Error(seeds, "cluster.seeds",
             "cannot be used with peers: yet (a member listed as a peer would send this node "

@@ -198,6 +198,7 @@ ApiResponse Route(std::string_view method, std::string_view target,
         return ErrorResponse(404, "this node is not a cluster member: cluster.seeds is not set "
                                   "(docs/membership.md)");
       }
+      if (!query.empty()) return ErrorResponse(400, "/v1/members takes no parameters");
       return Json(ctx.members());
     case Resource::kNone:
       break;

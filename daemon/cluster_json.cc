@@ -110,10 +110,16 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
                  c.heartbeats_received, c.gossip_received);
   family("vigil_cluster_datagrams_rejected_total", "counter",
          "Cluster datagrams refused, by reason.");
-  fmt::format_to(std::back_inserter(out),
-                 "vigil_cluster_datagrams_rejected_total{{reason=\"heartbeat_unauthenticated\"}} "
-                 "{}\nvigil_cluster_datagrams_rejected_total{{reason=\"heartbeat_bad_mac\"}} {}\n",
-                 c.heartbeats_unauthenticated, c.heartbeats_bad_mac);
+  const std::pair<std::string_view, std::uint64_t> heartbeats[] = {
+      {"heartbeat_unauthenticated", c.heartbeats_unauthenticated},
+      {"heartbeat_unknown_key", c.heartbeats_unknown_key},
+      {"heartbeat_bad_mac", c.heartbeats_bad_mac},
+      {"heartbeat_old_sequence", m.heartbeats_refused()}};
+  for (const auto& [reason, count] : heartbeats) {
+    fmt::format_to(std::back_inserter(out),
+                   "vigil_cluster_datagrams_rejected_total{{reason=\"{}\"}} {}\n", reason,
+                   count);
+  }
   for (std::size_t r = 0; r < c.gossip_rejected.size(); ++r) {
     fmt::format_to(std::back_inserter(out),
                    "vigil_cluster_datagrams_rejected_total{{reason=\"{}\"}} {}\n",

@@ -77,36 +77,46 @@ ClusterMember::ClusterMember(const Config& config, Keyring keyring, std::uint64_
 
 ClusterMember::~ClusterMember() = default;
 
-void ClusterMember::OnGossip(std::span<const std::uint8_t> datagram, const udp::endpoint& from,
-                             MonoTime now) {
+std::optional<std::string_view> ClusterMember::OnGossip(std::span<const std::uint8_t> datagram,
+                                                        const udp::endpoint& from,
+                                                        MonoTime now) {
   membership::MembershipDatagram d;
   membership::GossipReject why{};
   if (!membership::DecodeGossip(datagram, &keyring_, true, &d, &why)) {
     ++counters_.gossip_rejected[static_cast<std::size_t>(why)];
-    return;
+    return membership::GossipRejectName(why);
   }
   ++counters_.gossip_received;
   const std::string sender(d.header.sender);
   member_->LearnContact(sender, EncodeContact(from), d.header.incarnation);
   member_->OnGossip(d.gossip, sender, now, out_);
   Flush(now);
+  return std::nullopt;
 }
 
-void ClusterMember::OnHeartbeat(const Message& message, std::span<const std::uint8_t> datagram,
-                                const udp::endpoint& from, MonoTime now) {
+std::optional<std::string_view> ClusterMember::OnHeartbeat(
+    const Message& message, std::span<const std::uint8_t> datagram, const udp::endpoint& from,
+    MonoTime now) {
   if (!message.authenticated) {
     ++counters_.heartbeats_unauthenticated;
-    return;
+    return "heartbeat_unauthenticated";
   }
-  if (Verify(datagram, message, keyring_) != AuthResult::kOk) {
-    ++counters_.heartbeats_bad_mac;
-    return;
+  switch (Verify(datagram, message, keyring_)) {
+    case AuthResult::kOk:
+      break;
+    case AuthResult::kUnknownKey:
+      ++counters_.heartbeats_unknown_key;
+      return "heartbeat_unknown_key";
+    case AuthResult::kBadTag:
+      ++counters_.heartbeats_bad_mac;
+      return "heartbeat_bad_mac";
   }
   ++counters_.heartbeats_received;
   const std::string sender(message.sender_id);
   member_->LearnContact(sender, EncodeContact(from), message.incarnation);
   member_->OnHeartbeat(sender, message.incarnation, message.sequence, now, out_);
   Flush(now);
+  return std::nullopt;
 }
 
 void ClusterMember::SetKeyring(Keyring keyring) { keyring_ = std::move(keyring); }

@@ -40,8 +40,10 @@ struct ClusterCounters {
       gossip_rejected{};
   std::uint64_t gossip_received = 0;      // membership datagrams taken
   std::uint64_t heartbeats_received = 0;  // member heartbeats taken
-  // Member heartbeats refused: with no trailer, or one that does not verify.
+  // Member heartbeats refused: with no trailer, with a key id the keyring lacks, or with a
+  // tag that does not verify.
   std::uint64_t heartbeats_unauthenticated = 0;
+  std::uint64_t heartbeats_unknown_key = 0;
   std::uint64_t heartbeats_bad_mac = 0;
   std::uint64_t datagrams_sent = 0;
   std::uint64_t send_failures = 0;  // the socket refused the datagram
@@ -63,14 +65,21 @@ class ClusterMember {
                 Send send);
   ~ClusterMember();
 
-  // A membership datagram (type 3) from `from`: rejected (counted by reason) unless it
-  // decodes and its trailer verifies; else the member takes it, and what it answers is sent.
-  void OnGossip(std::span<const std::uint8_t> datagram,
-                const boost::asio::ip::udp::endpoint& from, MonoTime now);
+  // A membership datagram (type 3) from `from`: rejected unless it decodes and its
+  // trailer verifies; else the member takes it, and what it answers is sent. Returns the
+  // reason (a metric label value) if it was rejected; it is counted.
+  std::optional<std::string_view> OnGossip(std::span<const std::uint8_t> datagram,
+                                           const boost::asio::ip::udp::endpoint& from,
+                                           MonoTime now);
   // A heartbeat `message`, decoded from `datagram`, from a sender that is not one of this
-  // node's peers: a member's. Counted and dropped unless its trailer verifies.
-  void OnHeartbeat(const Message& message, std::span<const std::uint8_t> datagram,
-                   const boost::asio::ip::udp::endpoint& from, MonoTime now);
+  // node's peers: a member's. Rejected unless its trailer verifies: returns the reason
+  // (heartbeat_unauthenticated, heartbeat_unknown_key, heartbeat_bad_mac), counted.
+  std::optional<std::string_view> OnHeartbeat(const Message& message,
+                                              std::span<const std::uint8_t> datagram,
+                                              const boost::asio::ip::udp::endpoint& from,
+                                              MonoTime now);
+  // Seeds this member asks (cluster.seeds less its own address).
+  std::size_t seed_count() const { return seeds_.size(); }
   // A reload: signs with the new primary key and accepts the new ring's keys from now on.
   void SetKeyring(Keyring keyring);
   // Runs what is due (heartbeats to the observers, detectors, joins, anti-entropy).

@@ -223,6 +223,10 @@ void Daemon::UpdateStatus() {
     status += fmt::format("{} {} {}", first ? "" : ",", n, PeerStateName(s));
     first = false;
   }
+  if (cluster_) {
+    status_members_ = cluster_->member().view().size();
+    status += fmt::format("; cluster: {} members", status_members_);
+  }
   if (!health_note_.empty()) status += "; " + health_note_;
   if (!overload_note_.empty()) status += "; " + overload_note_;
   if (!status_note_.empty()) status += "; " + status_note_;

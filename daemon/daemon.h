@@ -85,6 +85,9 @@ class Daemon {
   // Hands `d` to the cluster member if it is a membership datagram or a heartbeat from a
   // sender that is not a peer (true), else leaves it to the Node (false).
   bool ToCluster(const ReceivedDatagram& d, MonoTime now);
+  // A cluster datagram rejected for `reason`: logged as the peers' rejects are (rate-limited
+  // per source host).
+  void LogClusterReject(const ReceivedDatagram& d, std::string_view reason, MonoTime now);
   ApiContext MakeApiContext();
   // Why `next` cannot be applied to the running cluster member (a reload), if it cannot.
   std::optional<std::string> ClusterReloadProblem(const Config& next) const;
@@ -188,6 +191,7 @@ class Daemon {
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer cluster_timer_;
   std::unique_ptr<ClusterMember> cluster_;  // with cluster.seeds
+  std::size_t status_members_ = 0;          // the member count STATUS= last showed
   LocalHealth health_;
   bool reported_degraded_ = false;
   boost::asio::signal_set signals_;

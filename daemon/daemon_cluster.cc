@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/cluster_json.h"
+#include "daemon/peer_source_matcher.h"
 #include "membership/gossip_wire.h"
 
 namespace vigil {
@@ -34,11 +35,17 @@ void Daemon::StartCluster() {
   // A validated config with seeds has a keyring (security.require_auth).
   cluster_ = std::make_unique<ClusterMember>(config_, *keyring_, incarnation_,
                                              clock_.Now().mono, std::move(send));
-  spdlog::info("cluster: joining through {} seed(s) as '{}' at {}",
-               config_.cluster.seeds.size(), config_.node.id,
-               cluster_->Where(config_.node.id) ? fmt::format("{}", cluster_->Where(
-                                                      config_.node.id)->address().to_string())
-                                                : "?");
+  const auto own = cluster_->Where(config_.node.id);
+  const std::string at = own ? fmt::format("{}:{}", own->address().to_string(), own->port())
+                             : "?";
+  if (cluster_->seed_count() == 0) {
+    spdlog::warn("cluster: cluster.seeds names only this node ({}): it starts a cluster of its "
+                 "own in 3 s, which other members join through it",
+                 at);
+  } else {
+    spdlog::info("cluster: joining as '{}' at {} through {} seed(s)", config_.node.id, at,
+                 cluster_->seed_count());
+  }
   asio::co_spawn(io_, ClusterLoop(), Supervise("cluster"));
 }
 
@@ -55,6 +62,7 @@ asio::awaitable<void> Daemon::ClusterLoop() {
     CheckLocalHealth(clock_.Now());
     if (udp_->holding()) udp_->DrainPending();
     cluster_->Tick(clock_.Now().mono);
+    if (cluster_->member().view().size() != status_members_) UpdateStatus();
     if (!joined_logged && !cluster_->member().syncing()) {
       joined_logged = true;
       spdlog::info("cluster: {} a cluster of {}",
@@ -68,7 +76,9 @@ bool Daemon::ToCluster(const ReceivedDatagram& d, MonoTime now) {
   const auto& data = d.data;
   if (data.size() >= 4 && data[0] == kMagic0 && data[1] == kMagic1 &&
       data[3] == membership::kMembershipType) {
-    cluster_->OnGossip(data, d.from, now);
+    if (const auto rejected = cluster_->OnGossip(data, d.from, now)) {
+      LogClusterReject(d, *rejected, now);
+    }
   } else {
     Message m;
     RejectReason why{};
@@ -76,11 +86,26 @@ bool Daemon::ToCluster(const ReceivedDatagram& d, MonoTime now) {
         m.sender_id == config_.node.id || node_->Find(m.sender_id)) {
       return false;  // the peers' (or a reject the node counts)
     }
-    cluster_->OnHeartbeat(m, data, d.from, now);
+    if (const auto rejected = cluster_->OnHeartbeat(m, data, d.from, now)) {
+      LogClusterReject(d, *rejected, now);
+    }
   }
   // What it got may have brought its next wake-up closer.
   if (TimerPoint(cluster_->NextWakeup()) < cluster_timer_.expiry()) cluster_timer_.cancel();
   return true;
+}
+
+void Daemon::LogClusterReject(const ReceivedDatagram& d, std::string_view reason,
+                              MonoTime now) {
+  // The limiter of the peers' rejects: one line per source host per 10 s.
+  const auto bytes = HostKey(d.from);
+  const std::string_view key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::uint64_t suppressed = 0;
+  if (!reject_log_.Allow(key, now, &suppressed)) return;
+  spdlog::warn("cluster: rejected datagram from {}:{}: {} ({} bytes){}",
+               d.from.address().to_string(), d.from.port(), reason, d.data.size(),
+               suppressed ? fmt::format("; {} more from this address suppressed", suppressed)
+                          : "");
 }
 
 std::optional<std::string> Daemon::ClusterReloadProblem(const Config& next) const {

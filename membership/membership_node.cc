@@ -175,11 +175,28 @@ void MembershipNode::OnHeartbeat(std::string_view from, std::uint64_t incarnatio
     HeartbeatFromStranger(sender, incarnation, now, out);
     return;
   }
+  Subject& watched = *it->second;
+  // Sequence numbers mean something within one incarnation: an older one's heartbeat is
+  // stale, and a number seen (or below the window) is a duplicate or a replay. A reordered
+  // one (late) carries no news: the detector learns intervals between arrivals of news.
+  if (incarnation < watched.sequence_incarnation) {
+    ++heartbeats_refused_;
+    return;
+  }
+  if (incarnation > watched.sequence_incarnation) {
+    watched.sequence_incarnation = incarnation;
+    watched.sequences.Reset();
+  }
+  const SequenceTracker::Result seen = watched.sequences.Observe(sequence);
+  if (seen != SequenceTracker::Result::kNew) {
+    if (seen == SequenceTracker::Result::kOld) ++heartbeats_refused_;
+    return;
+  }
   Sink sink;
-  it->second->monitor->OnHeartbeat(now, incarnation, event_ids_, sink, sequence);
+  watched.monitor->OnHeartbeat(now, incarnation, event_ids_, sink, sequence);
   if (std::find(sink.moves.begin(), sink.moves.end(), PeerState::kUp) != sink.moves.end()) {
-    it->second->convicted = false;
-    it->second->repeat_at = kNever;
+    watched.convicted = false;
+    watched.repeat_at = kNever;
   }
 }
 

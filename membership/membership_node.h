@@ -143,7 +143,8 @@ class MembershipNode {
   MembershipNode(MembershipOptions options, GraphSource& source, MonoTime now);
   ~MembershipNode();
 
-  // A heartbeat from `from` (already authenticated by the shell). From a member this node
+  // A heartbeat from `from` (already authenticated by the shell); from a subject, a number
+  // seen before in its incarnation is refused (heartbeats_refused). From a member this node
   // took out: at a newer incarnation than it was taken out at, it comes back (and the whole
   // cluster is told); at that one or older, it is told it is out (a notice: a report about
   // itself, at most once per notice_repeat), so that it refutes.
@@ -206,6 +207,8 @@ class MembershipNode {
     return member == options_.self ? incarnation_ : NewestIncarnation(member);
   }
   std::uint64_t refutations() const { return refutations_; }
+  // Subjects' heartbeats refused: an older incarnation's, or a number seen (a replay).
+  std::uint64_t heartbeats_refused() const { return heartbeats_refused_; }
   // Times this node's detectors convicted one of its subjects (its suspicions).
   std::uint64_t convictions() const { return convictions_; }
   // Reports this node held back while abstaining: each conviction or repeat that fell due
@@ -214,7 +217,7 @@ class MembershipNode {
   // Members this node added back, and the times it told a member taken out that it is out.
   std::uint64_t readmissions() const { return readmissions_; }
   std::uint64_t notices_sent() const { return notices_sent_; }
-  // Members taken out and still remembered; whether `id` is one, and at which incarnation.
+  // Members taken out and still remembered; whether `id` is one.
   std::size_t tombstone_count() const { return tombstones_.size(); }
   bool taken_out(const std::string& id) const { return tombstones_.Holds(id); }
   // Calls f(id, incarnation taken out at) for each member taken out and remembered.
@@ -342,6 +345,7 @@ class MembershipNode {
   std::uint64_t cuts_ = 0;
   std::uint64_t refutations_ = 0;
   std::uint64_t convictions_ = 0;
+  std::uint64_t heartbeats_refused_ = 0;
   std::uint64_t abstentions_ = 0;
   MonoTime abstain_until_ = MonoTime::min();
   // Incarnations learnt from refutations (sparse: most members never refute).

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "detector/peer_monitor.h"
+#include "detector/sequence_tracker.h"
 #include "membership/membership_node.h"
 
 namespace vigil::membership {
@@ -15,6 +16,10 @@ struct MembershipNode::Subject {
   bool convicted = false;  // its detector has it down, and this node reported it
   std::uint32_t round = 0;  // of this node's last report of it
   MonoTime repeat_at = kNever;  // when the report is repeated, while convicted
+  // The heartbeats seen of its newest incarnation heard here: a number seen before (a
+  // replay, a duplicate) never reaches the detector, whose Rebase would take it for life.
+  SequenceTracker sequences;
+  std::uint64_t sequence_incarnation = 0;
 };
 
 }  // namespace vigil::membership

@@ -20,8 +20,9 @@ std::string FirstError(const std::string& yaml) {
 }
 
 TEST(ClusterConfig, SeedsAreIpAddressesWithTheDefaultPort) {
-  const std::string yaml = std::string("node:\n  id: a\n  bind: 10.0.0.1\n") + kKeyed +
-                           "cluster:\n  seeds: [\"10.0.0.2\", \"[fd00::3]:8000\"]\n";
+  const std::string yaml = std::string("node:\n  id: a\n  bind: \"[::]\"\n  advertise: "
+                                       "\"[fd00::1]\"\n") +
+                           kKeyed + "cluster:\n  seeds: [\"10.0.0.2\", \"[fd00::3]:8000\"]\n";
   const auto r = LoadConfigString(yaml, "c.yaml");
   ASSERT_TRUE(r.ok()) << r.errors.front().ToString();
   ASSERT_EQ(r.config->cluster.seeds.size(), 2u);
@@ -58,6 +59,8 @@ TEST(ClusterConfig, EachBrokenRuleIsReportedAtItsKey) {
       {bound + kKeyed + "peers:\n  - id: b\n    address: 10.0.0.9\n" + seeds,
        "cannot be used with peers:"},
       {bound + kKeyed + "cluster:\n  seed: [\"10.0.0.2\"]\n", "did you mean 'seeds'"},
+      {bound + kKeyed + "cluster:\n  seeds: [\"10.0.0.2\", \"[fd00::2]\"]\n",
+       "cluster.seeds[1]: an IPv6 address cannot be reached from node.bind"},
   };
   for (const Case& c : cases) {
     const std::string error = FirstError(c.yaml);

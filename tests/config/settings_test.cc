@@ -101,7 +101,7 @@ enrollment: {enabled: true, id_pattern: "u-*", max_peers: 5, retention: 2m}
 )";
 
 // A cluster member has no peers: and no enrollment, so its settings get a file of their own.
-const char kEveryClusterSetting[] = R"(node: {id: n1, bind: 10.0.0.1}
+const char kEveryClusterSetting[] = R"(node: {id: n1, bind: "[::]:7946", advertise: "[fd00::1]"}
 security: {keyring: /etc/vigil/keys}
 cluster: {seeds: [10.0.0.2, "[fd00::3]:7001"]}
 )";

@@ -69,6 +69,7 @@ class ClusterMemberTest : public ::testing::Test {
         wire_.pop_front();
         auto it = members_.find(g.to);
         if (it == members_.end() || it->second->member().self() == dead) continue;
+        if (g.bytes[3] != 3) last_heartbeat_[g.to] = g;
         Deliver(*it->second, g);
       }
     }
@@ -90,6 +91,7 @@ class ClusterMemberTest : public ::testing::Test {
   MonoTime now_ = MonoTime{} + seconds(100);
   std::map<udp::endpoint, std::unique_ptr<ClusterMember>> members_;
   std::deque<Datagram> wire_;
+  std::map<udp::endpoint, Datagram> last_heartbeat_;  // by receiver
 };
 
 TEST_F(ClusterMemberTest, JoinThroughTheSeedWatchAndTakeASilentMemberOut) {
@@ -104,6 +106,12 @@ TEST_F(ClusterMemberTest, JoinThroughTheSeedWatchAndTakeASilentMemberOut) {
   }
   EXPECT_EQ(M(2).Where("m3"), udp::endpoint(make_address("10.0.0.3"), 7946));
   ASSERT_TRUE(M(2).Since("m3"));
+  // A heartbeat delivered again (a replay, a duplicate) is refused, not taken for life.
+  const udp::endpoint one(make_address("10.0.0.1"), 7946);
+  ASSERT_TRUE(last_heartbeat_.contains(one));
+  const std::uint64_t refused = M(1).member().heartbeats_refused();
+  Deliver(M(1), last_heartbeat_.at(one));
+  EXPECT_EQ(M(1).member().heartbeats_refused(), refused + 1);
   Run(seconds(15), "m3");
   for (int n = 1; n <= 2; ++n) {
     EXPECT_EQ(M(n).member().view().size(), 2u) << "m" << n;

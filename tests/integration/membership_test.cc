@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -95,6 +96,9 @@ TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
             fmt::format("127.0.0.1:{}", cluster->port(3)));
   const std::uint64_t first_run = four.as_object().at("incarnation").to_number<std::uint64_t>();
   EXPECT_GT(n(1).Metric("vigil_cluster_datagrams_received_total{kind=\"heartbeat\"}"), 0);
+  int status = 0;
+  n(1).GetJson("/v1/members?limit=2", &status);
+  EXPECT_EQ(status, 400);
 
   n(4).Signal(SIGKILL);
   n(4).WaitExit();
@@ -183,6 +187,43 @@ TEST_F(Membership, AStrangerWithAnotherKeyAndAFloodOfGarbageChangeNothing) {
   for (int i : {1, 2, 3}) EXPECT_EQ(State(i, "n4"), "") << "n" << i;
   EXPECT_EQ(Members(4), 1);
   EXPECT_TRUE(n(1).running());
+  EXPECT_NE(n(1).Log().find("cluster: rejected datagram from 127.0.0.1"), std::string::npos)
+      << n(1).Log();
+}
+
+TEST_F(Membership, AReloadRotatesTheKeyAndRefusesToAddPeers) {
+  SetUpCluster(3, 3);
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
+      << Logs();
+  std::ifstream in(cluster->KeyFile(0));
+  std::string old_key;
+  std::getline(in, old_key);
+  const std::string new_key = GenerateKeyBase64();
+  // security.md's runbook: the new key everywhere, then primary everywhere, then alone.
+  for (const std::vector<std::string>& ring :
+       {std::vector<std::string>{old_key, new_key}, {new_key, old_key}, {new_key}}) {
+    for (int i = 1; i <= 3; ++i) {
+      WriteKeys(cluster->KeyFile(i - 1), ring);
+      n(i).Signal(SIGHUP);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  // Seconds on the new key alone: nobody taken out, heartbeats still accepted.
+  const double heard = n(1).Metric("vigil_cluster_datagrams_received_total{kind=\"heartbeat\"}");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_TRUE(AllSeeEachOther({1, 2, 3})) << Logs();
+  EXPECT_GT(n(1).Metric("vigil_cluster_datagrams_received_total{kind=\"heartbeat\"}"), heard);
+  // A file that drops cluster.seeds (kept until a restart) and lists a peer would make the
+  // running member a peer node too: the reload is refused, and it runs on as a member.
+  cluster->WriteConfig(0, {1}, fmt::format("security:\n  keyring: {}\n", cluster->KeyFile(0)));
+  n(1).Signal(SIGHUP);
+  ASSERT_TRUE(WaitUntil([&] {
+    return n(1).Metric("vigil_config_reloads_total{result=\"failed\"}") >= 1;
+  })) << n(1).Log();
+  EXPECT_NE(n(1).Log().find("peers: cannot be added to a running cluster member"),
+            std::string::npos);
+  EXPECT_EQ(Members(1), 3);
 }
 
 TEST_F(Membership, ANodeThatIsNotAMemberSaysSo) {
