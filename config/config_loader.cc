@@ -111,6 +111,46 @@ bool IsWildcard(const Endpoint& e) {
   return std::all_of(std::begin(bytes), std::end(bytes), [](unsigned char b) { return b == 0; });
 }
 
+// A cluster member's addresses: the seeds it sends to and the one it advertises must be of
+// a family the socket node.bind opens speaks (IPv4, IPv6, or both for [::]), and it must
+// advertise a specific IP address.
+void CheckClusterAddresses(YamlReader& r, const YAML::Node& seeds, const YAML::Node& root,
+                           const Config& c) {
+  const auto reaches = [&](const Endpoint& e) {
+    if (c.node.bind.kind == Endpoint::HostKind::kIPv4) return e.kind == Endpoint::HostKind::kIPv4;
+    return IsWildcard(c.node.bind) || e.kind == Endpoint::HostKind::kIPv6;
+  };
+  const auto family = [](const Endpoint& e) {
+    return std::string(e.kind == Endpoint::HostKind::kIPv6 ? "an IPv6" : "an IPv4");
+  };
+  for (std::size_t i = 0; i < c.cluster.seeds.size(); ++i) {
+    if (!reaches(c.cluster.seeds[i])) {
+      r.Error(seeds[i], "cluster.seeds[" + std::to_string(i) + "]",
+              family(c.cluster.seeds[i]) + " address cannot be reached from node.bind " +
+                  c.node.bind.ToString() + "; bind [::] to reach both");
+    }
+  }
+  const auto& advertise = c.node.advertise;
+  if (advertise && advertise->kind == Endpoint::HostKind::kName) {
+    r.Error(root["node"]["advertise"], "node.advertise",
+            "must be an IP address in a cluster member (the other members send to it); "
+            "found host name '" + advertise->host + "'");
+  } else if (advertise && IsWildcard(*advertise)) {
+    r.Error(root["node"]["advertise"], "node.advertise",
+            "must be this node's own IP address in a cluster member, not " +
+                advertise->ToString() + " (every interface)");
+  } else if (advertise && !reaches(*advertise)) {
+    r.Error(root["node"]["advertise"], "node.advertise",
+            family(*advertise) + " address, but node.bind " + c.node.bind.ToString() +
+                " does not receive on that family");
+  } else if (!advertise && IsWildcard(c.node.bind)) {
+    r.Error(seeds, "cluster.seeds",
+            "a member must say where the others reach it: set node.advertise to this "
+            "node's IP address, or bind node.bind to it (it binds " + c.node.bind.ToString() +
+                ")");
+  }
+}
+
 // After security and enrollment: a member admits whoever signs with the cluster's key, and
 // tells the others where it is (node.advertise, or node.bind's address).
 void LoadClusterSection(YamlReader& r, const YAML::Node& cl, const YAML::Node& root,
@@ -131,34 +171,12 @@ void LoadClusterSection(YamlReader& r, const YAML::Node& cl, const YAML::Node& r
             "cannot be used with enrollment.enabled: both would claim the senders that are not "
             "listed in peers:");
   }
-  for (std::size_t i = 0; i < c.cluster.seeds.size(); ++i) {
-    if (c.node.bind.kind == Endpoint::HostKind::kIPv4 &&
-        c.cluster.seeds[i].kind == Endpoint::HostKind::kIPv6) {
-      r.Error(seeds[i], "cluster.seeds[" + std::to_string(i) + "]",
-              "an IPv6 address cannot be reached from node.bind " + c.node.bind.ToString() +
-                  " (IPv4); bind [::] to reach both");
-    }
-  }
   if (!c.peers.empty()) {
     r.Error(seeds, "cluster.seeds",
             "cannot be used with peers: yet (a member listed as a peer would send this node "
             "two streams of heartbeats under one id); remove one of them");
   }
-  const auto& advertise = c.node.advertise;
-  if (advertise && advertise->kind == Endpoint::HostKind::kName) {
-    r.Error(root["node"]["advertise"], "node.advertise",
-            "must be an IP address in a cluster member (the other members send to it); "
-            "found host name '" + advertise->host + "'");
-  } else if (advertise && IsWildcard(*advertise)) {
-    r.Error(root["node"]["advertise"], "node.advertise",
-            "must be this node's own IP address in a cluster member, not " +
-                advertise->ToString() + " (every interface)");
-  } else if (!advertise && IsWildcard(c.node.bind)) {
-    r.Error(seeds, "cluster.seeds",
-            "a member must say where the others reach it: set node.advertise to this "
-            "node's IP address, or bind node.bind to it (it binds " + c.node.bind.ToString() +
-                ")");
-  }
+  CheckClusterAddresses(r, seeds, root, c);
 }
 
 void LoadDetectorDefaults(YamlReader& r, const YAML::Node& root, Config& c) {

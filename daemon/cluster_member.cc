@@ -113,13 +113,15 @@ std::optional<std::string_view> ClusterMember::OnHeartbeat(
   }
   ++counters_.heartbeats_received;
   const std::string sender(message.sender_id);
-  member_->LearnContact(sender, EncodeContact(from), message.incarnation);
-  member_->OnHeartbeat(sender, message.incarnation, message.sequence, now, out_);
+  member_->OnHeartbeat(sender, message.incarnation, message.sequence, now, out_,
+                       EncodeContact(from));
   Flush(now);
   return std::nullopt;
 }
 
 void ClusterMember::SetKeyring(Keyring keyring) { keyring_ = std::move(keyring); }
+
+Duration ClusterMember::interval() const { return interval_; }
 
 void ClusterMember::Tick(MonoTime now) {
   member_->Tick(now, out_);

@@ -78,6 +78,8 @@ class ClusterMember {
                                               std::span<const std::uint8_t> datagram,
                                               const boost::asio::ip::udp::endpoint& from,
                                               MonoTime now);
+  // The heartbeat interval it runs at (heartbeat.interval when it started).
+  Duration interval() const;
   // Seeds this member asks (cluster.seeds less its own address).
   std::size_t seed_count() const { return seeds_.size(); }
   // A reload: signs with the new primary key and accepts the new ring's keys from now on.

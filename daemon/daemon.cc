@@ -58,7 +58,8 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
 }
 
 LocalHealthOptions Daemon::HealthOptions() const {
-  return LocalHealthOptionsFor(config_.heartbeat.interval);
+  // A member keeps the interval it started with (a reload does not change it).
+  return LocalHealthOptionsFor(cluster_ ? cluster_->interval() : config_.heartbeat.interval);
 }
 
 void Daemon::CheckLocalHealth(Timestamp now) {

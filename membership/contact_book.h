@@ -18,8 +18,9 @@ class ContactBook {
  public:
   // Who says where a member is, from the least to the most trusted at one incarnation.
   enum class Source : std::uint8_t {
+    kGuessed,  // the source address of its membership datagram (which may be a replay)
     kListing,  // another member's record about it
-    kHeard,    // the source address of its own authenticated datagram
+    kHeard,    // the source address of its heartbeat, new to an observer of it
     kItself,   // its own record (a Join, its refutation, its Welcome)
   };
   // Keeps `contact` for `member` at `incarnation` if no entry holds one, the entry's is of an
@@ -37,7 +38,7 @@ class ContactBook {
   struct Entry {
     std::string contact;
     std::uint64_t incarnation = 0;
-    Source source = Source::kListing;
+    Source source = Source::kGuessed;
   };
   struct Hash {
     using is_transparent = void;

@@ -32,7 +32,7 @@ std::string_view MembershipNode::Contact(std::string_view member) const {
 void MembershipNode::LearnContact(const std::string& member, std::string_view contact,
                                   std::uint64_t incarnation) {
   if (member == options_.self || contact.size() > kMaxContactSize) return;
-  contacts_.Note(member, contact, incarnation, ContactBook::Source::kHeard);
+  contacts_.Note(member, contact, incarnation, ContactBook::Source::kGuessed);
 }
 
 Alive MembershipNode::Listed(const std::string& id, std::uint64_t incarnation) const {

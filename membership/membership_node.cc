@@ -8,13 +8,6 @@
 
 namespace vigil::membership {
 
-// Collects the transitions of one monitor call.
-class MembershipNode::Sink final : public TransitionSink {
- public:
-  void OnTransition(const Transition& t) override { moves.push_back(t.to); }
-  std::vector<PeerState> moves;
-};
-
 DetectorOptions ObserverDetectorDefaults() {
   DetectorOptions options;
   AdaptiveKnobs knobs;
@@ -165,39 +158,6 @@ void MembershipNode::AbstainUntil(MonoTime until) {
 
 void MembershipNode::MarkObservationGap() {
   for (auto& [id, watched] : subjects_) watched->monitor->MarkObservationGap();
-}
-
-void MembershipNode::OnHeartbeat(std::string_view from, std::uint64_t incarnation,
-                                 std::uint64_t sequence, MonoTime now, Outbox& out) {
-  const std::string sender(from);
-  const auto it = subjects_.find(sender);
-  if (it == subjects_.end()) {  // not watched here under this node's view
-    HeartbeatFromStranger(sender, incarnation, now, out);
-    return;
-  }
-  Subject& watched = *it->second;
-  // Sequence numbers mean something within one incarnation: an older one's heartbeat is
-  // stale, and a number seen (or below the window) is a duplicate or a replay. A reordered
-  // one (late) carries no news: the detector learns intervals between arrivals of news.
-  if (incarnation < watched.sequence_incarnation) {
-    ++heartbeats_refused_;
-    return;
-  }
-  if (incarnation > watched.sequence_incarnation) {
-    watched.sequence_incarnation = incarnation;
-    watched.sequences.Reset();
-  }
-  const SequenceTracker::Result seen = watched.sequences.Observe(sequence);
-  if (seen != SequenceTracker::Result::kNew) {
-    if (seen == SequenceTracker::Result::kOld) ++heartbeats_refused_;
-    return;
-  }
-  Sink sink;
-  watched.monitor->OnHeartbeat(now, incarnation, event_ids_, sink, sequence);
-  if (std::find(sink.moves.begin(), sink.moves.end(), PeerState::kUp) != sink.moves.end()) {
-    watched.convicted = false;
-    watched.repeat_at = kNever;
-  }
 }
 
 void MembershipNode::Convict(const std::string& subject, Subject& watched, MonoTime now,

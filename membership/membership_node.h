@@ -143,13 +143,13 @@ class MembershipNode {
   MembershipNode(MembershipOptions options, GraphSource& source, MonoTime now);
   ~MembershipNode();
 
-  // A heartbeat from `from` (already authenticated by the shell); from a subject, a number
-  // seen before in its incarnation is refused (heartbeats_refused). From a member this node
-  // took out: at a newer incarnation than it was taken out at, it comes back (and the whole
+  // A heartbeat from `from` (already authenticated by the shell), sent from `contact`; from
+  // a subject, a number seen before in its incarnation is refused (heartbeats_refused), and
+  // only a new one says where it is. From a member this node took out: at a newer incarnation than it was taken out at, it comes back (and the whole
   // cluster is told); at that one or older, it is told it is out (a notice: a report about
   // itself, at most once per notice_repeat), so that it refutes.
   void OnHeartbeat(std::string_view from, std::uint64_t incarnation, std::uint64_t sequence,
-                   MonoTime now, Outbox& out);
+                   MonoTime now, Outbox& out, std::string_view contact = {});
   // Gossip received from `from`: a Join admits its sender (told to the whole cluster) and
   // is answered with a Welcome (a census and a sample of members); a Pull is answered with
   // the members and tombstones of its buckets and their census; a listing (Member, Removed,
@@ -184,10 +184,9 @@ class MembershipNode {
   // Alive record that named one said it, or as LearnContact gave it; empty if unknown.
   // Valid until the next call that takes gossip or a contact.
   std::string_view Contact(std::string_view member) const;
-  // The shell heard `member` at `incarnation` from `contact` (the source of its
-  // authenticated datagram): kept unless a record of the member's own at that incarnation,
-  // or anything of a newer one, says otherwise (ContactBook). A member admitted on its
-  // heartbeat alone is listed there.
+  // The shell got a membership datagram of `member` at `incarnation` from `contact`: a
+  // guess, kept only until anything else says where it is (a replay from elsewhere must
+  // not move a member; ContactBook).
   void LearnContact(const std::string& member, std::string_view contact,
                     std::uint64_t incarnation);
   std::size_t contact_count() const { return contacts_.size(); }

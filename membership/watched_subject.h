@@ -1,15 +1,23 @@
-// What a member keeps about each subject it watches. Internal to membership/: the files
-// that implement MembershipNode include it.
+// What a member keeps about each subject it watches, and the sink of its monitors' calls.
+// Internal to membership/: the files that implement MembershipNode include it.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "detector/peer_monitor.h"
 #include "detector/sequence_tracker.h"
 #include "membership/membership_node.h"
 
 namespace vigil::membership {
+
+// Collects the transitions of one monitor call.
+class MembershipNode::Sink final : public TransitionSink {
+ public:
+  void OnTransition(const Transition& t) override { moves.push_back(t.to); }
+  std::vector<PeerState> moves;
+};
 
 struct MembershipNode::Subject {
   std::unique_ptr<PeerMonitor> monitor;

@@ -40,7 +40,7 @@ TEST(ClusterConfig, EachBrokenRuleIsReportedAtItsKey) {
   const std::string seeds = "cluster:\n  seeds: [\"10.0.0.2\"]\n";
   struct Case {
     std::string yaml;
-    std::string expect;  // a part of the first error
+    std::string expect;  // a part of the first error; empty: the config is valid
   };
   const Case cases[] = {
       {bound + kKeyed + "cluster:\n  seeds: []\n", "cluster.seeds: expected a list of IP"},
@@ -61,10 +61,22 @@ TEST(ClusterConfig, EachBrokenRuleIsReportedAtItsKey) {
       {bound + kKeyed + "cluster:\n  seed: [\"10.0.0.2\"]\n", "did you mean 'seeds'"},
       {bound + kKeyed + "cluster:\n  seeds: [\"10.0.0.2\", \"[fd00::2]\"]\n",
        "cluster.seeds[1]: an IPv6 address cannot be reached from node.bind"},
+      {"node:\n  id: a\n  bind: \"[fd00::1]\"\n" + std::string(kKeyed) + seeds,
+       "cluster.seeds[0]: an IPv4 address cannot be reached from node.bind"},
+      {"node:\n  id: a\n  bind: \"[::]\"\n  advertise: 10.0.0.1\n" + std::string(kKeyed) +
+           "cluster:\n  seeds: [\"[fd00::2]\"]\n",
+       ""},
+      {"node:\n  id: a\n  bind: 0.0.0.0\n  advertise: \"[fd00::1]\"\n" +
+           std::string(kKeyed) + seeds,
+       "node.advertise: an IPv6 address, but node.bind"},
   };
   for (const Case& c : cases) {
     const std::string error = FirstError(c.yaml);
-    EXPECT_NE(error.find(c.expect), std::string::npos) << c.yaml << "\ngot: " << error;
+    if (c.expect.empty()) {
+      EXPECT_EQ(error, "") << c.yaml;  // valid
+    } else {
+      EXPECT_NE(error.find(c.expect), std::string::npos) << c.yaml << "\ngot: " << error;
+    }
   }
   // A wildcard bind with an IP to advertise is a valid member.
   EXPECT_EQ(FirstError("node:\n  id: a\n  advertise: 10.0.0.1\n" + std::string(kKeyed) + seeds),

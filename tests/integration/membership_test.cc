@@ -201,13 +201,21 @@ TEST_F(Membership, AReloadRotatesTheKeyAndRefusesToAddPeers) {
   std::getline(in, old_key);
   const std::string new_key = GenerateKeyBase64();
   // security.md's runbook: the new key everywhere, then primary everywhere, then alone.
+  int step = 0;
   for (const std::vector<std::string>& ring :
        {std::vector<std::string>{old_key, new_key}, {new_key, old_key}, {new_key}}) {
+    ++step;
     for (int i = 1; i <= 3; ++i) {
       WriteKeys(cluster->KeyFile(i - 1), ring);
       n(i).Signal(SIGHUP);
     }
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+    // Every member has taken this step before the next one (as the runbook says).
+    ASSERT_TRUE(WaitUntil([&] {
+      for (int i = 1; i <= 3; ++i) {
+        if (n(i).Metric("vigil_config_reloads_total{result=\"ok\"}") < step) return false;
+      }
+      return true;
+    })) << Logs();
   }
   // Seconds on the new key alone: nobody taken out, heartbeats still accepted.
   const double heard = n(1).Metric("vigil_cluster_datagrams_received_total{kind=\"heartbeat\"}");

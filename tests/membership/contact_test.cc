@@ -26,7 +26,10 @@ std::vector<std::string> Ids(int n) {
 TEST(ContactBook, TheNewestIncarnationWinsThenTheMostTrustedSource) {
   using Source = ContactBook::Source;
   ContactBook book;
+  book.Note("a", "guessed", 5, Source::kGuessed);
   book.Note("a", "here", 5, Source::kListing);
+  EXPECT_EQ(book.Find("a"), "here");
+  book.Note("a", "guessed-again", 5, Source::kGuessed);
   book.Note("a", "stale", 4, Source::kItself);
   EXPECT_EQ(book.Find("a"), "here");
   book.Note("a", "listed-again", 5, Source::kListing);
@@ -130,11 +133,37 @@ TEST_F(ContactTest, TheMembersOwnWordWinsAtOneIncarnationAndANewerOneMovesIt) {
   // Restarted elsewhere: a newer incarnation, heard from its new address, moves it.
   member->LearnContact("m5", "new-place", 10);
   EXPECT_EQ(member->Contact("m5"), "new-place");
+  // Where a membership datagram came from is a guess (it may be a replay from elsewhere):
+  // a listing at the same incarnation replaces it, and it replaces nothing.
+  member->LearnContact("m7", "guess", 3);
+  EXPECT_EQ(member->Contact("m7"), "guess");
+  member->OnGossip(Gossip{.members = {{"m7", 3, "listed"}}}, "m3", kT0, out);
+  EXPECT_EQ(member->Contact("m7"), "listed");
+  member->LearnContact("m7", "replayed-from-elsewhere", 3);
+  EXPECT_EQ(member->Contact("m7"), "listed");
   // Nothing is newer than 2^64 - 1: a record there would pin it for ever.
   member->OnGossip(Gossip{.members = {{"m5", UINT64_MAX, "pinned"}}}, "m5", kT0, out);
   EXPECT_EQ(member->Contact("m5"), "new-place");
   member->LearnContact("m0", "not-me", 99);
   EXPECT_EQ(member->Contact("m0"), "at-m0");
+}
+
+TEST_F(ContactTest, AnObserverTakesWhereANewHeartbeatCameFromButNotAReplay) {
+  auto member = Member("m0", 20);
+  const ObserverGraph& g = member->view();
+  const std::string subject = g.id(g.SubjectsOf(*g.Find("m0"))[0]);
+  Outbox out;
+  member->OnGossip(Gossip{.members = {{subject, 4, "listed"}}}, "m3", kT0, out);
+  member->OnHeartbeat(subject, 4, 1, kT0, out, "heard");
+  EXPECT_EQ(member->Contact(subject), "heard");
+  // The same heartbeat again, from elsewhere: refused, and it moves nothing.
+  member->OnHeartbeat(subject, 4, 1, kT0 + seconds(1), out, "replayed");
+  EXPECT_EQ(member->Contact(subject), "heard");
+  EXPECT_EQ(member->heartbeats_refused(), 1u);
+  // An older incarnation's heartbeat is refused too.
+  member->OnHeartbeat(subject, 3, 9, kT0 + seconds(1), out, "older");
+  EXPECT_EQ(member->Contact(subject), "heard");
+  EXPECT_EQ(member->heartbeats_refused(), 2u);
 }
 
 }  // namespace
