@@ -69,6 +69,9 @@ std::chrono::milliseconds Millis(Duration d) {
 int RunStatus(const CommandLine& c, std::ostream& out, std::ostream& err) {
   return CmdStatus(c.o, out, err);
 }
+int RunMembers(const CommandLine& c, std::ostream& out, std::ostream& err) {
+  return CmdMembers(c.o, out, err);
+}
 int RunGet(const CommandLine& c, std::ostream& out, std::ostream& err) {
   return CmdGet(c.o, c.args[0], out, err);
 }
@@ -171,6 +174,11 @@ std::span<const CommandSpec> Commands() {
        "Prints every peer vigild watches: address, state, suspicion level, when it was last "
        "heard and since when it is in its state.",
        {}, RunStatus},
+      {"members", "", 0, 0, "a cluster member's view: every member, address, state, since",
+       "Prints the cluster as this node sees it (cluster.seeds): every member it holds (up) "
+       "and every one taken out that it remembers (down), with address and since. Exit 1 if "
+       "this vigild is not a cluster member.",
+       {}, RunMembers},
       {"get", "PEER", 1, 1, "one peer in detail",
        "Prints everything vigild knows about PEER. Exit 1 if vigild does not watch it.", {},
        RunGet},

@@ -103,6 +103,38 @@ int CmdStatus(const CtlOptions& o, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+int CmdMembers(const CtlOptions& o, std::ostream& out, std::ostream& err) {
+  int code = kExitOk;
+  std::string raw;
+  const auto v = GetJson(o, "/v1/members", err, &code, &raw);
+  if (!v) return code;
+  if (o.json) {
+    out << raw;
+    return kExitOk;
+  }
+  const auto& doc = v->as_object();
+  const auto* list = doc.if_contains("list");
+  if (!list || !list->is_array()) {
+    err << "vigilctl: vigild's /v1/members has no \"list\"\n";
+    return kExitError;
+  }
+  const auto* syncing = doc.if_contains("syncing");
+  const bool joining = syncing && syncing->is_bool() && syncing->as_bool();
+  out << "member " << Str(doc, "self") << ", incarnation " << Str(doc, "incarnation") << ": "
+      << Str(doc, "members") << " members, " << Str(doc, "taken_out") << " taken out"
+      << (joining ? " (still joining)" : "") << "\n";
+  std::vector<std::vector<std::string>> rows = {{"MEMBER", "ADDRESS", "STATE", "SINCE"}};
+  for (const auto& m : list->as_array()) {
+    if (!m.is_object()) continue;
+    const auto& e = m.as_object();
+    const std::int64_t since = Int(e, "since");
+    rows.push_back({Str(e, "id"), Str(e, "address"), Str(e, "state"),
+                    since < 0 ? "-" : FormatLocalTime(since) + " (" + AgoFromNow(since) + ")"});
+  }
+  out << FormatTable(rows);
+  return kExitOk;
+}
+
 int CmdGet(const CtlOptions& o, const std::string& peer, std::ostream& out, std::ostream& err) {
   int code = kExitOk;
   std::string raw;

@@ -99,12 +99,20 @@ TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
   int status = 0;
   n(1).GetJson("/v1/members?limit=2", &status);
   EXPECT_EQ(status, 400);
+  std::string out;
+  ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(2).socket() + " members", &out), 0)
+      << out;
+  EXPECT_NE(out.find("member n2, incarnation "), std::string::npos) << out;
+  EXPECT_NE(out.find(": 5 members, 0 taken out"), std::string::npos) << out;
+  EXPECT_NE(out.find(fmt::format("127.0.0.1:{}", cluster->port(3))), std::string::npos) << out;
 
   n(4).Signal(SIGKILL);
   n(4).WaitExit();
   ASSERT_TRUE(WaitUntil([&] { return AllSay({1, 2, 3, 5}, "n4", "down"); }, kClusterDeadline))
       << Logs();
   for (int i : {1, 2, 3, 5}) EXPECT_EQ(Members(i), 4) << "n" << i;
+  ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(1).socket() + " members", &out), 0);
+  EXPECT_NE(out.find(": 4 members, 1 taken out"), std::string::npos) << out;
   EXPECT_TRUE(AllSay({1, 2, 3, 5}, "n2", "up"));
 
   // Restarted, it is a newer incarnation of itself: back everywhere.
@@ -245,6 +253,10 @@ TEST_F(Membership, ANodeThatIsNotAMemberSaysSo) {
   EXPECT_EQ(status, 404);
   ASSERT_TRUE(doc);
   EXPECT_NE(json::serialize(*doc).find("cluster.seeds"), std::string::npos);
+  std::string out;
+  EXPECT_EQ(RunCommand(VigilctlPath() + " --socket " + n(1).socket() + " members", &out, true),
+            1);
+  EXPECT_NE(out.find("not a cluster member"), std::string::npos) << out;
 }
 
 }  // namespace
