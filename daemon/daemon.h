@@ -99,6 +99,9 @@ class Daemon {
   void StartLoops();
   void OnBatch(std::span<const ReceivedDatagram> batch);
   void LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now);
+  // Whether a rejected datagram from d's host may be logged now (one line per host per
+  // 10 s, for the peers' rejects and the cluster's alike); *suppressed: lines held back.
+  bool AllowRejectLog(const ReceivedDatagram& d, MonoTime now, std::uint64_t* suppressed);
   void OnEvent(const EventRecord& event);
   // Signs and sends `m` to peers [begin, end) (at most kSendSliceSize; clamped to the
   // current table) in one batch. Returns nullopt when done or, with `wait_when_full`, the

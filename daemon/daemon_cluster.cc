@@ -10,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/cluster_json.h"
-#include "daemon/peer_source_matcher.h"
 #include "membership/gossip_wire.h"
 
 namespace vigil {
@@ -97,11 +96,8 @@ bool Daemon::ToCluster(const ReceivedDatagram& d, MonoTime now) {
 
 void Daemon::LogClusterReject(const ReceivedDatagram& d, std::string_view reason,
                               MonoTime now) {
-  // The limiter of the peers' rejects: one line per source host per 10 s.
-  const auto bytes = HostKey(d.from);
-  const std::string_view key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   std::uint64_t suppressed = 0;
-  if (!reject_log_.Allow(key, now, &suppressed)) return;
+  if (!AllowRejectLog(d, now, &suppressed)) return;
   spdlog::warn("cluster: rejected datagram from {}:{}: {} ({} bytes){}",
                d.from.address().to_string(), d.from.port(), reason, d.data.size(),
                suppressed ? fmt::format("; {} more from this address suppressed", suppressed)

@@ -107,6 +107,14 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   }
 }
 
+bool Daemon::AllowRejectLog(const ReceivedDatagram& d, MonoTime now, std::uint64_t* suppressed) {
+  // Keyed by the host's raw bytes: no allocation for a source already tracked, so a
+  // flood costs a hash lookup per datagram, and sending from many ports earns no more lines.
+  const auto bytes = HostKey(d.from);
+  const std::string_view key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return reject_log_.Allow(key, now, suppressed);
+}
+
 void Daemon::LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime now) {
   if (reason == RejectReason::kEnrollmentFull) {
     if (std::exchange(enrollment_full_logged_, true)) return;
@@ -115,12 +123,8 @@ void Daemon::LogReject(const ReceivedDatagram& d, RejectReason reason, MonoTime 
                  config_.enrollment.max_peers, node_->enrolled_count());
     return;
   }
-  // Keyed by the host's raw bytes: no allocation for a source already tracked, so a
-  // flood costs a hash lookup per datagram, and sending from many ports earns no more lines.
-  const auto bytes = HostKey(d.from);
-  const std::string_view key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   std::uint64_t suppressed = 0;
-  if (!reject_log_.Allow(key, now, &suppressed)) return;
+  if (!AllowRejectLog(d, now, &suppressed)) return;
   std::string detail;
   if (reason == RejectReason::kUnknownSender || reason == RejectReason::kUnconfirmed) {
     Message m;

@@ -16,7 +16,7 @@ using records::ReadBucketRecord;
 using records::ReadDigestRecord;
 using records::RecordSize;
 
-constexpr std::size_t kTrailerSize = AuthTrailerSize(kWireVersion);
+constexpr std::size_t kTrailerSize = kMembershipTrailerSize;
 // The smallest datagram: a 1-byte sender id and one Pull.
 constexpr std::size_t kMinDatagram = kMembershipHeaderSize + 1 + kPullRecordSize;
 
@@ -38,9 +38,7 @@ constexpr IdRecordKind kIdRecords[] = {
 std::size_t RecordSize(const Report& r) {
   return kReportRecordSize + r.observer.size() + r.subject.size();
 }
-std::size_t RecordSize(const Alive& a) {
-  return kAliveRecordSize + a.member.size() + a.contact.size();
-}
+std::size_t RecordSize(const Alive& a) { return AliveRecordSize(a); }
 
 Status CheckRecord(const Report& r) {
   if (!IsValidSenderId(r.observer) || !IsValidSenderId(r.subject)) {

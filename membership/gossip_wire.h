@@ -95,6 +95,13 @@ enum class GossipReject : std::uint8_t {
 };
 std::string_view GossipRejectName(GossipReject reason);
 
+// The bytes of a refutation, Join, Member or Removed record for `a`.
+inline std::size_t AliveRecordSize(const Alive& a) {
+  return kAliveRecordSize + a.member.size() + a.contact.size();
+}
+// The authentication trailer a signed membership datagram ends with.
+inline constexpr std::size_t kMembershipTrailerSize = AuthTrailerSize(kWireVersion);
+
 // One datagram's share of a Gossip, and the datagram's size with a trailer.
 struct GossipPart {
   Gossip gossip;

@@ -13,10 +13,6 @@ namespace {
 
 // Members sampled into a Welcome besides the welcoming member (pull targets for the joiner).
 constexpr std::size_t kWelcomeSample = 15;
-constexpr std::size_t kWelcomeTrailerSize = 17;  // protocol.md's version 3 trailer
-std::size_t WelcomeRecordSize(const Alive& a) {
-  return kAliveRecordSize + a.member.size() + a.contact.size();
-}
 // At most this many Member records, and Removed records, in one answer to a Pull (for 9-byte
 // ids, about 9 and 5 datagrams without contacts, as in the simulator; vigild's 18-byte
 // contacts make the members about 17). A joiner plans ranges of about 200 members, and cuts
@@ -165,15 +161,15 @@ void MembershipNode::OnJoin(const Alive& join, std::string_view from, MonoTime n
   // One datagram, the census with it: as many sampled as fit (long ids and contacts fit
   // fewer than kWelcomeSample).
   std::size_t room = kMaxMembershipDatagram - kMembershipHeaderSize - options_.self.size() -
-                     kWelcomeTrailerSize - kCensusRecordSize -
-                     WelcomeRecordSize(welcome.members[0]);
+                     kMembershipTrailerSize - kCensusRecordSize -
+                     AliveRecordSize(welcome.members[0]);
   std::unordered_set<std::string> sampled{options_.self, join.member};
   for (std::size_t n = 0; n < 2 * kWelcomeSample && sampled.size() < kWelcomeSample + 2; ++n) {
     std::string id = RandomMember();
     if (id.empty() || !sampled.insert(id).second) continue;
     Alive listed = Listed(id, std::max<std::uint64_t>(1, NewestIncarnation(id)));
-    if (WelcomeRecordSize(listed) > room) break;
-    room -= WelcomeRecordSize(listed);
+    if (AliveRecordSize(listed) > room) break;
+    room -= AliveRecordSize(listed);
     welcome.members.push_back(std::move(listed));
   }
 }
