@@ -176,7 +176,8 @@ std::span<const CommandSpec> Commands() {
        {}, RunStatus},
       {"members", "", 0, 0, "a cluster member's view: every member, address, state, since",
        "Prints the cluster as this node sees it (cluster.seeds): every member it holds (up) "
-       "and every one taken out that it remembers (down), with address and since. Exit 1 if "
+       "and every one taken out that it remembers (down, or left if it said it was "
+       "leaving), with address and since. Exit 1 if "
        "this vigild is not a cluster member.",
        {}, RunMembers},
       {"get", "PEER", 1, 1, "one peer in detail",

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -62,13 +63,13 @@ boost::json::object MembersJson(const ClusterMember& cluster, Timestamp now) {
   for (const std::string& id : up) {
     list.push_back(MemberJson(cluster, id, "up", member.IncarnationOf(id), now));
   }
-  std::vector<std::pair<std::string, std::uint64_t>> down;
-  member.ForEachTakenOut([&](const std::string& id, std::uint64_t incarnation) {
-    down.emplace_back(id, incarnation);
+  std::vector<std::tuple<std::string, std::uint64_t, bool>> out;
+  member.ForEachTakenOut([&](const std::string& id, std::uint64_t incarnation, bool left) {
+    out.emplace_back(id, incarnation, left);
   });
-  std::sort(down.begin(), down.end());
-  for (const auto& [id, incarnation] : down) {
-    list.push_back(MemberJson(cluster, id, "down", incarnation, now));
+  std::sort(out.begin(), out.end());
+  for (const auto& [id, incarnation, left] : out) {
+    list.push_back(MemberJson(cluster, id, left ? "left" : "down", incarnation, now));
   }
   o["list"] = std::move(list);
   return o;
@@ -88,8 +89,11 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
   family("vigil_cluster_members", "gauge", "Members in this node's view, itself included.");
   sample("vigil_cluster_members", m.view().size());
   family("vigil_cluster_taken_out", "gauge",
-         "Members this node took out (down) and still remembers.");
+         "Members this node took out (down or left) and still remembers.");
   sample("vigil_cluster_taken_out", m.tombstone_count());
+  family("vigil_cluster_left", "gauge",
+         "Of those, the members that said they were leaving (left).");
+  sample("vigil_cluster_left", m.left_count());
   family("vigil_cluster_watched", "gauge", "Members this node observes.");
   sample("vigil_cluster_watched", m.subject_count());
   family("vigil_cluster_incarnation", "gauge", "This member's incarnation.");

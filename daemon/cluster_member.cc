@@ -66,7 +66,8 @@ ClusterMember::ClusterMember(const Config& config, Keyring keyring, std::uint64_
   }
   member_ = std::make_unique<membership::MembershipNode>(std::move(o), source_, now);
   member_->set_on_removed([this](const std::string& id, MonoTime at) {
-    spdlog::info("cluster: member '{}' taken out (down)", id);
+    spdlog::info("cluster: member '{}' taken out ({})", id,
+                 member_->left(id) ? "left" : "down");
     NoteChange(id, at);
   });
   member_->set_on_readmitted([this](const std::string& id, MonoTime at) {
@@ -126,6 +127,16 @@ Duration ClusterMember::interval() const { return interval_; }
 void ClusterMember::Tick(MonoTime now) {
   member_->Tick(now, out_);
   Flush(now);
+}
+
+std::size_t ClusterMember::Leave(MonoTime now) {
+  std::size_t told = 0;
+  for (int copy = 0; copy < 2; ++copy) {
+    member_->Leave(out_);
+    told = out_.gossip.size();
+    Flush(now);
+  }
+  return told;
 }
 
 void ClusterMember::Abstain(MonoTime until) {

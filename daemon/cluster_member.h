@@ -87,6 +87,10 @@ class ClusterMember {
   // Runs what is due (heartbeats to the observers, detectors, joins, anti-entropy).
   void Tick(MonoTime now);
   MonoTime NextWakeup() const { return member_->NextWakeup(); }
+  // vigild stops: tells this member's neighbours that it leaves (twice, in case a copy is
+  // lost; docs/membership.md, "Leaving"). Returns how many members were told (0 while it
+  // still joins). Nothing else may be called after it.
+  std::size_t Leave(MonoTime now);
   // This node did not run for a while (the local-health guard saw a stall): its observers'
   // silence is not learnt, and it reports nobody until `until`.
   void Abstain(MonoTime until);

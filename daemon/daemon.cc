@@ -326,6 +326,7 @@ void Daemon::Stop() {
   // Tell every peer we are leaving, twice in case one copy is lost (the second is ignored).
   SendToAll(MessageType::kLeave);
   SendToAll(MessageType::kLeave);
+  LeaveCluster();
   stopping_ = true;
   SaveState(true);
   CloseEverything();

@@ -82,6 +82,8 @@ class Daemon {
   // daemon_cluster.cc: with cluster.seeds, makes the member and starts its loop.
   void StartCluster();
   boost::asio::awaitable<void> ClusterLoop();
+  // A stop: the member tells its neighbours it leaves (membership.md, "Leaving").
+  void LeaveCluster();
   // Hands `d` to the cluster member if it is a membership datagram or a heartbeat from a
   // sender that is not a peer (true), else leaves it to the Node (false).
   bool ToCluster(const ReceivedDatagram& d, MonoTime now);

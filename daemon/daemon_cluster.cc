@@ -71,6 +71,15 @@ asio::awaitable<void> Daemon::ClusterLoop() {
   }
 }
 
+void Daemon::LeaveCluster() {
+  if (!cluster_) return;
+  if (const std::size_t told = cluster_->Leave(clock_.Now().mono); told > 0) {
+    spdlog::info("cluster: leaving: told {} member(s)", told);
+  } else {
+    spdlog::info("cluster: leaving, with no member to tell (it was still joining, or alone)");
+  }
+}
+
 bool Daemon::ToCluster(const ReceivedDatagram& d, MonoTime now) {
   const auto& data = d.data;
   if (data.size() >= 4 && data[0] == kMagic0 && data[1] == kMagic1 &&

@@ -21,19 +21,28 @@ constexpr std::size_t kTrailerSize = kMembershipTrailerSize;
 constexpr std::size_t kMinDatagram = kMembershipHeaderSize + 1 + kPullRecordSize;
 
 // The records with the Alive record's layout: which kind, where in a Gossip, what to call
-// them in an error, whether incarnation 0 is allowed.
+// them in an error, whether incarnation 0 is allowed, whether a contact is.
 struct IdRecordKind {
   std::uint8_t kind;
   std::vector<Alive> Gossip::*list;
   const char* name;
   bool zero_ok;
+  bool contact_ok;
 };
 constexpr IdRecordKind kIdRecords[] = {
-    {kAliveRecord, &Gossip::alives, "refutation", false},
-    {kJoinRecord, &Gossip::joins, "join", false},
-    {kMemberRecord, &Gossip::members, "member", false},
-    {kRemovedRecord, &Gossip::removed, "removed", true},
+    {kAliveRecord, &Gossip::alives, "refutation", false, true},
+    {kJoinRecord, &Gossip::joins, "join", false, true},
+    {kMemberRecord, &Gossip::members, "member", false, true},
+    {kRemovedRecord, &Gossip::removed, "removed", true, true},
+    {kLeaveRecord, &Gossip::leaves, "leave", false, false},
 };
+// The kind's entry in kIdRecords; null if `kind` has another layout.
+const IdRecordKind* IdRecordOf(std::uint8_t kind) {
+  for (const IdRecordKind& k : kIdRecords) {
+    if (k.kind == kind) return &k;
+  }
+  return nullptr;
+}
 
 std::size_t RecordSize(const Report& r) {
   return kReportRecordSize + r.observer.size() + r.subject.size();
@@ -62,6 +71,10 @@ Status CheckRecord(const Alive& a, const IdRecordKind& kind) {
   if (a.contact.size() > kMaxContactSize) {
     return Status::InvalidArgument(std::string(kind.name) + " of " + a.member +
                                    ": a contact of more than 32 bytes");
+  }
+  if (!a.contact.empty() && !kind.contact_ok) {
+    return Status::InvalidArgument(std::string(kind.name) + " of " + a.member +
+                                   ": a contact, which it cannot carry");
   }
   return Status::OK();
 }
@@ -116,7 +129,7 @@ void PutRecord(std::vector<std::uint8_t>& out, const Report& r) {
 }
 std::size_t RecordCount(const Gossip& g) {
   return g.reports.size() + g.alives.size() + g.joins.size() + g.members.size() +
-         g.removed.size() + g.pulls.size() + g.censuses.size() + g.digests.size() +
+         g.removed.size() + g.leaves.size() + g.pulls.size() + g.censuses.size() + g.digests.size() +
          g.summaries.size();
 }
 
@@ -139,6 +152,7 @@ std::vector<std::uint8_t> EncodePart(const GossipPart& part, const MembershipHea
   for (const Alive& a : part.gossip.joins) PutRecord(out, a, kJoinRecord);
   for (const Alive& a : part.gossip.members) PutRecord(out, a, kMemberRecord);
   for (const Alive& a : part.gossip.removed) PutRecord(out, a, kRemovedRecord);
+  for (const Alive& a : part.gossip.leaves) PutRecord(out, a, kLeaveRecord);
   for (const Pull& p : part.gossip.pulls) PutRecord(out, p);
   for (const Census& c : part.gossip.censuses) PutRecord(out, c);
   for (const Digest& d : part.gossip.digests) PutRecord(out, d);
@@ -210,8 +224,8 @@ bool ReadRecords(std::span<const std::uint8_t> d, std::size_t pos, std::size_t e
       ok = ReadBucketRecord(d, pos, end, gossip, why);
     } else if (kind == kDigestRecord || kind == kSummaryRecord) {
       ok = ReadDigestRecord(d, pos, end, gossip, why);
-    } else if (kind >= kAliveRecord && kind <= kRemovedRecord) {
-      ok = ReadIdRecord(d, pos, end, kIdRecords[kind - kAliveRecord], gossip, why);
+    } else if (const IdRecordKind* id_kind = IdRecordOf(kind)) {
+      ok = ReadIdRecord(d, pos, end, *id_kind, gossip, why);
     } else {
       *why = GossipReject::kBadRecord;
     }
@@ -292,6 +306,7 @@ std::vector<GossipPart> SplitGossip(const Gossip& gossip, std::size_t sender_siz
   for (const Alive& a : gossip.joins) room_for(RecordSize(a)).joins.push_back(a);
   for (const Alive& a : gossip.members) room_for(RecordSize(a)).members.push_back(a);
   for (const Alive& a : gossip.removed) room_for(RecordSize(a)).removed.push_back(a);
+  for (const Alive& a : gossip.leaves) room_for(RecordSize(a)).leaves.push_back(a);
   for (const Pull& p : gossip.pulls) room_for(kPullRecordSize).pulls.push_back(p);
   for (const Census& c : gossip.censuses) room_for(kCensusRecordSize).censuses.push_back(c);
   for (const Digest& d : gossip.digests) room_for(kDigestRecordSize).digests.push_back(d);

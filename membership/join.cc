@@ -200,6 +200,7 @@ void MembershipNode::OnPull(const Pull& pull, std::string_view from, MonoTime no
     if (entry.learnt || entry.bucket < pull.first || entry.bucket > pull.last) return;
     if (answer.removed.size() < most_removed) {
       answer.removed.push_back(Alive{id, entry.incarnation});
+      if (entry.left) answer.leaves.push_back(Alive{id, entry.incarnation});
     }
   });
   answer.censuses.push_back(Census{false, pull.first, pull.last, count});

@@ -164,10 +164,15 @@ void MembershipNode::Convict(const std::string& subject, Subject& watched, MonoT
                              Outbox& out) {
   watched.convicted = true;
   watched.repeat_at = now + options_.report_repeat;
+  SendReport(subject, watched, 0, now, out);
+}
+
+void MembershipNode::SendReport(const std::string& subject, Subject& watched,
+                                std::uint64_t at_least, MonoTime now, Outbox& out) {
   // Of the newest incarnation this node knows: the one it last heard, or a newer one the
   // subject announced since (a subject that refuted, then died, is reported all the same).
   const std::uint64_t incarnation =
-      std::max(watched.monitor->incarnation(), KnownIncarnation(subject));
+      std::max({watched.monitor->incarnation(), KnownIncarnation(subject), at_least});
   const Report report{options_.self, subject, incarnation, ++watched.round};
   // First to the subject's other observers and to the subject itself (which refutes if it
   // is alive); the whole cluster hears of it only once L observers agree (Learn).
@@ -189,6 +194,8 @@ void MembershipNode::OnGossip(const Gossip& gossip, std::string_view from, MonoT
   for (const Summary& s : gossip.summaries) OnSummary(s, from, now, out);
   for (const Alive& a : gossip.alives) Learn(a, from, now, out);
   for (const Report& r : gossip.reports) Learn(r, from, now, out);
+  const bool listing = !gossip.censuses.empty();
+  for (const Alive& l : gossip.leaves) LearnLeave(l, from, listing, now, out);
   ApplyCut(now, out);
 }
 
@@ -339,6 +346,7 @@ void MembershipNode::ForgetOldSeen(MonoTime now) {
     held_.pop_front();
   }
   tombstones_.Expire(now);
+  ForgetOldLeaves(now);
   while (!returned_.empty() && returned_.front().first + keep <= now) returned_.pop_front();
 }
 

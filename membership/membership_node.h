@@ -27,91 +27,12 @@
 #include "membership/cut_detector.h"
 #include "membership/graph_source.h"
 #include "membership/member_sync.h"
+#include "membership/membership_options.h"
 #include "membership/messages.h"
 #include "membership/observer_graph.h"
 #include "membership/tombstones.h"
 
 namespace vigil::membership {
-
-// The detector an observer runs on each subject: vigil's adaptive detector, allowed 3 false
-// convictions per subject-hour instead of 0.25. A conviction is only a report: H observers
-// must agree and a live subject refutes, so an observer can afford to be quicker
-// (docs/membership.md, "Why the observers' detector is quicker").
-DetectorOptions ObserverDetectorDefaults();
-
-struct MembershipOptions {
-  std::string self;
-  // Where this member is, listed with it (ContactBook; at most kMaxContactSize bytes).
-  std::string contact;
-  // K: observers per member.
-  int observers = 8;
-  CutOptions cut;
-  // How often a member heartbeats each of its observers.
-  Duration interval = std::chrono::seconds(1);
-  // The detector each observer runs per subject.
-  DetectorOptions detector = ObserverDetectorDefaults();
-  // A subject this node starts to watch and never hears is convicted this long after.
-  Duration first_heartbeat_grace = std::chrono::seconds(5);
-  // While its detector still convicts a subject, the observer repeats its report this often
-  // (well within the cut's report_lifetime, so a real failure is never forgotten).
-  Duration report_repeat = std::chrono::seconds(4);
-  // Members coming back are added to the graph this long after the first of them is known,
-  // together: one graph change for the members of a batch (at every node that hears of the
-  // same members in the same batch, the same change).
-  Duration admission_batch = std::chrono::milliseconds(250);
-  // A member taken out is told so at most this often for what this node heard from it (a
-  // heartbeat, a report), and at most this often again by this node's probes.
-  Duration notice_repeat = std::chrono::seconds(5);
-  // While it remembers members taken out that it neighboured then, a member draws one of
-  // them at random this often and tells it that it is out (unless it probed that one within
-  // notice_repeat): one cut off by a partition that has healed hears it, and comes back.
-  Duration probe_interval = std::chrono::seconds(1);
-  // A member passes on the news of members coming back gathered over this long, in one
-  // datagram per neighbour rather than one per member (a healed partition brings back
-  // thousands at once).
-  Duration comeback_gather = std::chrono::milliseconds(20);
-  // How long a member taken out is remembered (its incarnation, against stale messages).
-  Duration tombstone_lifetime = std::chrono::hours(24);
-  // This member's incarnation when it starts: higher than any it had before (vigild takes
-  // the time in microseconds), so that a member that restarts is not taken for its past.
-  // Requires > 0.
-  std::uint64_t incarnation = 1;
-
-  // Joining (the joining constructor): the members asked to admit this one, in turn (ids;
-  // the shell knows their addresses); this member's own id among them is skipped.
-  std::vector<std::string> seeds;
-  // Until one welcomes it, a joining member asks its seeds in turn, join_retry apart; after
-  // each round of all its seeds the delay doubles, up to join_retry_max (±20 % each time).
-  // Both > 0.
-  Duration join_retry = std::chrono::seconds(1);
-  Duration join_retry_max = std::chrono::seconds(5);
-  // Welcomed by nobody for this long, a joining member starts as the only member of its own
-  // cluster (the first seed of a cold start), and goes on asking.
-  Duration join_patience = std::chrono::seconds(3);
-  // How a joining member pulls the member list.
-  MemberSync::Options sync;
-  // At most this many Joins are welcomed, and Pulls and Digests answered, per second (a
-  // Welcome is one datagram, an answer a few); beyond, they are counted and dropped (the
-  // joiner asks again). A cold start of 10,000 on 3 seeds welcomes about 670 a second.
-  int listings_per_second = 1000;
-  // Anti-entropy: every digest_interval a member sends a random member its digest; for a
-  // digest_interval after they found a difference, every digest_interval_busy. Both > 0.
-  Duration digest_interval = std::chrono::seconds(2);
-  Duration digest_interval_busy = std::chrono::milliseconds(250);
-  // A listing says a member this node holds was taken out (a removal this node missed, or a
-  // stale one): this node tells that member (a report about itself, at the start and every
-  // dispute_wait / 3) and, after dispute_wait, takes it out unless it has heard a newer
-  // incarnation of it, or watches it and hears it. At most disputes_open at a time. > 0.
-  Duration dispute_wait = std::chrono::seconds(6);
-  std::size_t disputes_open = 64;
-  // A member keeps at most this many tombstones learnt from listings (its own removals are
-  // always kept).
-  std::size_t most_tombstones = 20000;
-  // A member that adds more than `observers` members to its graph at once abstains this
-  // long: its new graph may not yet be every other member's (a cold start, a healed
-  // partition), and a subject's heartbeats may go to observers that differ for a while.
-  Duration bulk_abstain = std::chrono::seconds(10);
-};
 
 // What a node asks its shell to send. Cleared by the shell after sending.
 struct Outbox {
@@ -166,6 +87,14 @@ class MembershipNode {
   void Tick(MonoTime now, Outbox& out);
   // When Tick next has something to do.
   MonoTime NextWakeup() const;
+  // This member leaves the cluster (vigild stops): it tells its neighbours (observers and
+  // subjects) that it leaves at its incarnation, and they flood that on. Each of its
+  // observers reports it at once, so that it is taken out as soon as H agree, without
+  // waiting for a detector, and every member that heard it marks it left
+  // (docs/membership.md, "Leaving"). The shell sends `out` (a second time is harmless: a
+  // repeat is ignored) and then calls nothing else. A member still joining, with no
+  // neighbours, says nothing.
+  void Leave(Outbox& out);
   // This node was not running for a while (stopped, starved): the silence of its subjects
   // until their next heartbeats is not learnt as an interval (PeerMonitor's).
   void MarkObservationGap();
@@ -219,12 +148,24 @@ class MembershipNode {
   // Members taken out and still remembered; whether `id` is one.
   std::size_t tombstone_count() const { return tombstones_.size(); }
   bool taken_out(const std::string& id) const { return tombstones_.Holds(id); }
-  // Calls f(id, incarnation taken out at) for each member taken out and remembered.
+  // Calls f(id, incarnation taken out at, whether it left) for each member taken out and
+  // remembered.
   template <typename F>
   void ForEachTakenOut(F&& f) const {
     tombstones_.ForEach([&](const std::string& id, const Tombstones::Entry& e) {
-      f(id, e.incarnation);
+      f(id, e.incarnation, e.left);
     });
+  }
+  std::size_t left_count() const {
+    std::size_t n = 0;
+    tombstones_.ForEach([&](const std::string&, const Tombstones::Entry& e) { n += e.left; });
+    return n;
+  }
+  // Whether `id`, taken out and remembered, had said it was leaving (else it was taken out
+  // as down). Known only where the leave was heard, or listed with the removal.
+  bool left(const std::string& id) const {
+    const Tombstones::Entry* e = tombstones_.Find(id);
+    return e != nullptr && e->left;
   }
   // Joining: whether a member welcomed this one (always, for a node built with a view), and
   // whether it still copies the member list (it watches nobody meanwhile).
@@ -252,7 +193,12 @@ class MembershipNode {
   void Rewatch(MonoTime now);
   // Takes this node's neighbours from the current graph (once per graph, not per message).
   void SetNeighbours();
+  // Its detector convicts `subject`: reported now, and again every report_repeat while it
+  // does.
   void Convict(const std::string& subject, Subject& watched, MonoTime now, Outbox& out);
+  // Reports `subject` once, at the newest incarnation known and at least `at_least`.
+  void SendReport(const std::string& subject, Subject& watched, std::uint64_t at_least,
+                  MonoTime now, Outbox& out);
   void Learn(const Report& report, std::string_view from, MonoTime now, Outbox& out);
   void Learn(const Alive& alive, std::string_view from, MonoTime now, Outbox& out);
   void Refute(const Report& report, MonoTime now, Outbox& out);
@@ -321,6 +267,13 @@ class MembershipNode {
   void OnDigest(const Digest& digest, std::string_view from, MonoTime now, Outbox& out);
   void OnSummary(const Summary& summary, std::string_view from, MonoTime now, Outbox& out);
   void BeBusy(MonoTime now);
+  // membership/leave.cc: a member's word that it leaves; whether `id` said it leaves at
+  // `incarnation` or later, within report_lifetime; older leaves are forgotten.
+  // `listed`: from a listing (a Pull's answer), which labels a removal but is not news.
+  void LearnLeave(const Alive& leave, std::string_view from, bool listed, MonoTime now,
+                  Outbox& out);
+  bool Leaving(const std::string& id, std::uint64_t incarnation, MonoTime now) const;
+  void ForgetOldLeaves(MonoTime now);
   // membership/dispute.cc.
   void Dispute(const Alive& removed, MonoTime now, Outbox& out);
   void SettleDisputes(MonoTime now, Outbox& out);
@@ -391,6 +344,13 @@ class MembershipNode {
   std::vector<Alive> lost_disputes_;  // taken out at the next view change, at that incarnation
   std::uint64_t disputes_ = 0;
   std::uint64_t disputes_lost_ = 0;
+  // Members in the view that said they leave: at what incarnation, and when it was heard.
+  struct LeaveHeard {
+    std::uint64_t incarnation = 0;
+    MonoTime at{};
+  };
+  std::unordered_map<std::string, LeaveHeard> leaving_;
+  std::deque<std::pair<MonoTime, std::string>> leaving_order_;
   EventIdSource event_ids_;
   std::function<void(const std::string&, MonoTime)> on_removed_;
   std::function<void(const std::string&, MonoTime)> on_readmitted_;

@@ -94,6 +94,9 @@ struct Gossip {
   std::vector<Alive> joins = {};      // "admit me": the sender itself, at its incarnation
   std::vector<Alive> members = {};    // a listing (Welcome, Pull answer): not flooded on
   std::vector<Alive> removed = {};    // a listing's tombstones: taken out at that incarnation
+  // "`member` leaves at `incarnation`": said by the member itself as it stops, flooded; in
+  // a listing, which of its tombstones left. No contact.
+  std::vector<Alive> leaves = {};
   std::vector<Pull> pulls = {};
   std::vector<Census> censuses = {};
   std::vector<Digest> digests = {};
@@ -110,6 +113,7 @@ struct Gossip {
     append(joins, other.joins);
     append(members, other.members);
     append(removed, other.removed);
+    append(leaves, other.leaves);
     append(pulls, other.pulls);
     append(censuses, other.censuses);
     append(digests, other.digests);
@@ -117,7 +121,7 @@ struct Gossip {
   }
   bool empty() const {
     return reports.empty() && alives.empty() && joins.empty() && members.empty() &&
-           removed.empty() && pulls.empty() && censuses.empty() && digests.empty() &&
+           removed.empty() && leaves.empty() && pulls.empty() && censuses.empty() && digests.empty() &&
            summaries.empty();
   }
 };

@@ -29,6 +29,11 @@ Tombstones::Entry* Tombstones::Find(const std::string& id) {
   return it == entries_.end() ? nullptr : &it->second.entry;
 }
 
+const Tombstones::Entry* Tombstones::Find(const std::string& id) const {
+  const auto it = entries_.find(id);
+  return it == entries_.end() ? nullptr : &it->second.entry;
+}
+
 void Tombstones::Unprobe(Slot& slot) {
   if (slot.probe_index == kNotProbed) return;
   // The last id takes the place of the one leaving.
@@ -46,6 +51,14 @@ void Tombstones::Erase(const std::string& id) {
   if (it == entries_.end()) return;
   Unprobe(it->second);
   entries_.erase(it);
+}
+
+bool Tombstones::MarkLeft(const std::string& id, std::uint64_t incarnation) {
+  const auto it = entries_.find(id);
+  if (it == entries_.end() || incarnation != it->second.entry.incarnation) return false;
+  it->second.entry.left = true;
+  Unprobe(it->second);
+  return true;
 }
 
 void Tombstones::Expire(MonoTime now) {

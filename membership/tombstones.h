@@ -26,6 +26,7 @@ class Tombstones {
     std::uint32_t notices = 0;               // how many times it was told, either way
     std::uint8_t bucket = 0;                 // BucketOf(id), for a Pull's answer
     bool learnt = false;  // from another member's listing: not this node's removal
+    bool left = false;    // it said it was leaving (docs/membership.md, "Leaving")
   };
 
   // Entries are forgotten `lifetime` after they were made. Requires lifetime > 0.
@@ -37,7 +38,13 @@ class Tombstones {
            bool learnt = false);
   // The entry for `id`, or null. Valid until the next non-const call.
   Entry* Find(const std::string& id);
+  const Entry* Find(const std::string& id) const;
   void Erase(const std::string& id);
+  // `id`, held, said it leaves at `incarnation`: if that is the entry's, the entry is marked
+  // left and probed no more (nobody is there to come back). Returns whether it was marked.
+  // (A leave of another incarnation says nothing of this removal; and a leave must not
+  // raise a tombstone's incarnation, which only a newer incarnation of the member undoes.)
+  bool MarkLeft(const std::string& id, std::uint64_t incarnation);
   bool Holds(const std::string& id) const { return entries_.contains(id); }
   // Forgets the entries made `lifetime` or longer before `now`.
   void Expire(MonoTime now);

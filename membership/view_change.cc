@@ -39,9 +39,15 @@ void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
     }
   }
   for (const std::string& id : gone) {
-    // Its neighbours when it was taken out probe it: about 2K members, whatever N.
-    const bool probe = std::find(neighbours_.begin(), neighbours_.end(), id) != neighbours_.end();
-    tombstones_.Add(id, incarnations.at(id), probe, now);
+    // Its neighbours when it was taken out probe it: about 2K members, whatever N. Not one
+    // that left: nobody is there to come back.
+    const std::uint64_t incarnation = incarnations.at(id);
+    const bool left = Leaving(id, incarnation, now);
+    const bool probe =
+        !left && std::find(neighbours_.begin(), neighbours_.end(), id) != neighbours_.end();
+    tombstones_.Add(id, incarnation, probe, now);
+    if (left) tombstones_.MarkLeft(id, incarnation);
+    leaving_.erase(id);
     incarnations_.erase(id);  // the tombstone holds it now
     if (on_removed_) on_removed_(id, now);
   }

@@ -89,6 +89,7 @@ ClusterFigures Measure(const ClusterSimulation& c, std::size_t traffic_from,
       continue;
     }
     if (c.crashed(r.by) || !pairs.emplace(r.by, r.removed).second) continue;
+    if (r.left) ++f.pairs_left;
     delays.push_back(std::chrono::duration<double>(r.at - crashed_at).count());
   }
   f.pairs_removed = pairs.size();

@@ -23,6 +23,7 @@ struct ClusterFigures {
   std::size_t crashed = 0;
   std::size_t pairs_expected = 0;  // sum over the crashed of the members live at the end
   std::size_t pairs_removed = 0;
+  std::size_t pairs_left = 0;  // of those, removed as left (ClusterSimulation::LeaveAt)
   // Over all live members: their detectors' convictions of a subject, and refutations.
   std::uint64_t convictions = 0;
   std::uint64_t refutations = 0;

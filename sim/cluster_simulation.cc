@@ -88,7 +88,7 @@ void ClusterSimulation::MakeMember(std::size_t i,
     node.member = std::make_unique<MembershipNode>(member, graphs_, sim_.now());
   }
   node.member->set_on_removed([this, i](const std::string& id, MonoTime at) {
-    removals_.push_back({i, index_.at(id), at});
+    removals_.push_back({i, index_.at(id), at, nodes_[i]->member->left(id)});
   });
   node.member->set_on_readmitted([this, i](const std::string& id, MonoTime at) {
     readmissions_.push_back({i, index_.at(id), at});
@@ -152,6 +152,19 @@ void ClusterSimulation::CrashAt(std::size_t node, MonoTime at) {
     if (!nodes_[node]->alive) return;
     nodes_[node]->alive = false;
     nodes_[node]->crashed_at = sim_.now();
+  });
+}
+
+void ClusterSimulation::LeaveAt(std::size_t i, MonoTime at) {
+  sim_.At(at, [this, i] {
+    Node& node = *nodes_[i];
+    if (!node.alive) return;
+    for (int copy = 0; copy < 2; ++copy) {
+      node.member->Leave(node.out);
+      Flush(i, node.out);
+    }
+    node.alive = false;
+    node.crashed_at = sim_.now();
   });
 }
 

@@ -52,6 +52,9 @@ class ClusterSimulation {
   void CrashAt(std::size_t node, MonoTime at);
   void Crash(std::size_t node) { CrashAt(node, now()); }
   bool crashed(std::size_t node) const;
+  // At `at` (now, if past) the node leaves as vigild does when it stops: it tells its
+  // neighbours it leaves (twice), then stops as in CrashAt; crash_time is when it left.
+  void LeaveAt(std::size_t node, MonoTime at);
   // When the node crashed; kNever if it has not.
   MonoTime crash_time(std::size_t node) const;
 
@@ -103,6 +106,7 @@ class ClusterSimulation {
     std::size_t by;  // the node that took it out
     std::size_t removed;
     MonoTime at;
+    bool left = false;  // a removal: `removed` had said it leaves (not down)
   };
   // Every member each live or crashed node took out, in time order; and every member one
   // added back (Removal::removed names it), in time order.

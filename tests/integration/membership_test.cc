@@ -1,7 +1,8 @@
 // vigild as a cluster member (docs/membership.md, "vigild as a member"): real daemons on
 // loopback, given only the seeds' addresses and the cluster's key, join one cluster, agree
-// that a killed member is down, take a stopped one out and back, take a restarted one back,
-// and keep out a stranger with another key and a flood of garbage.
+// that a killed member is down, take a stopped one out and back, take one stopped with
+// SIGTERM out as left and back when it restarts, and keep out a stranger with another key
+// and a flood of garbage.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -136,13 +137,29 @@ TEST_F(Membership, AStoppedMemberIsTakenOutAndComesBackWhenItRunsAgain) {
   EXPECT_GE(n(3).Metric("vigil_cluster_refutations_total"), 1);
 }
 
-TEST_F(Membership, ARestartedSeedRejoinsTheClusterItStarted) {
+// docs/membership.md, "Leaving".
+TEST_F(Membership, ASeedStoppedWithSigtermLeavesAndRejoinsWhenRestarted) {
   SetUpCluster(3, 3);
   for (int i = 1; i <= 3; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
   ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
       << Logs();
   n(1).Signal(SIGTERM);
   ASSERT_EQ(n(1).WaitExit(), 0) << n(1).Log();
+  EXPECT_NE(n(1).Log().find("cluster: leaving: told 2 member(s)"), std::string::npos)
+      << n(1).Log();
+  // Taken out as left, not down, at both others.
+  ASSERT_TRUE(WaitUntil([&] { return AllSay({2, 3}, "n1", "left"); }, kClusterDeadline))
+      << Logs();
+  for (int i : {2, 3}) {
+    EXPECT_EQ(Members(i), 2) << "n" << i;
+    EXPECT_EQ(n(i).Metric("vigil_cluster_left"), 1) << "n" << i;
+    EXPECT_NE(n(i).Log().find("cluster: member 'n1' taken out (left)"), std::string::npos)
+        << n(i).Log();
+  }
+  std::string out;
+  ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(2).socket() + " members", &out), 0);
+  EXPECT_NE(out.find(": 2 members, 1 taken out"), std::string::npos) << out;
+  EXPECT_NE(out.find("left"), std::string::npos) << out;
   ASSERT_TRUE(n(1).Start()) << n(1).Log();
   ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
       << Logs();

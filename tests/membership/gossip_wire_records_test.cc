@@ -40,6 +40,7 @@ Gossip Everything() {
   g.members.push_back({"node-1", 5});
   g.members.push_back({"node-2", 6});
   g.removed.push_back({"node-4", 0});
+  g.leaves.push_back({"node-5", 12});
   g.pulls.push_back({3, 9});
   g.censuses.push_back({true, 0, 255, 10000});
   g.censuses.push_back({false, 3, 9, 240});
@@ -51,7 +52,7 @@ Gossip Everything() {
 }
 
 TEST(GossipWireRecords, LayoutIsTheDocumentedTables) {
-  Bytes d = Header(7);
+  Bytes d = Header(8);
   d.insert(d.end(), {3, 6, 2});  // Join, with a 2-byte contact
   Put(d, 77, 8);
   Put(d, "node-9");
@@ -62,6 +63,9 @@ TEST(GossipWireRecords, LayoutIsTheDocumentedTables) {
   d.insert(d.end(), {5, 6, 0});  // Removed, incarnation 0
   Put(d, 0, 8);
   Put(d, "node-4");
+  d.insert(d.end(), {10, 6, 0});  // Leave
+  Put(d, 12, 8);
+  Put(d, "node-5");
   d.insert(d.end(), {6, 3, 9});           // Pull
   d.insert(d.end(), {7, 1, 0, 255});      // Census, a Welcome
   Put(d, 10000, 4);
@@ -79,6 +83,7 @@ TEST(GossipWireRecords, LayoutIsTheDocumentedTables) {
   EXPECT_EQ(out.gossip.joins, (std::vector<Alive>{{"node-9", 77, "c9"}}));
   EXPECT_EQ(out.gossip.members, (std::vector<Alive>{{"node-1", 5}}));
   EXPECT_EQ(out.gossip.removed, (std::vector<Alive>{{"node-4", 0}}));
+  EXPECT_EQ(out.gossip.leaves, (std::vector<Alive>{{"node-5", 12}}));
   EXPECT_EQ(out.gossip.pulls, (std::vector<Pull>{{3, 9}}));
   EXPECT_EQ(out.gossip.censuses, (std::vector<Census>{{true, 0, 255, 10000}}));
   EXPECT_EQ(out.gossip.digests, (std::vector<Digest>{{10000, 0x0123456789abcdefULL}}));
@@ -91,7 +96,7 @@ TEST(GossipWireRecords, RoundTripSplitsOnlyWhereTheyDoNotFit) {
   const Gossip g = Everything();
   auto datagrams = EncodeGossip(g, MembershipHeader{"node-3", 9, 1, 0}, nullptr);
   ASSERT_TRUE(datagrams.ok()) << datagrams.message();
-  // 38 + 17 bytes of header and trailer, 101 of small records and a 772-byte summary: 928
+  // 38 + 17 bytes of header and trailer, 118 of small records and a 772-byte summary: 945
   // bytes, one datagram.
   EXPECT_EQ(datagrams->size(), 1u);
   Gossip back;
@@ -105,6 +110,7 @@ TEST(GossipWireRecords, RoundTripSplitsOnlyWhereTheyDoNotFit) {
   EXPECT_EQ(back.joins, g.joins);
   EXPECT_EQ(back.members, g.members);
   EXPECT_EQ(back.removed, g.removed);
+  EXPECT_EQ(back.leaves, g.leaves);
   EXPECT_EQ(back.pulls, g.pulls);
   EXPECT_EQ(back.censuses, g.censuses);
   EXPECT_EQ(back.digests, g.digests);
@@ -156,6 +162,12 @@ TEST(GossipWireRecords, EachBadRecordIsRejected) {
       {"member of incarnation 0", {4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'y'},
        GossipReject::kBadRecord},
       {"removed id byte", {5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, '/'}, GossipReject::kBadRecord},
+      {"leave of incarnation 0", {10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'y'},
+       GossipReject::kBadRecord},
+      {"leave with a contact", {10, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 'y', 'c'},
+       GossipReject::kBadRecord},
+      {"leave cut short", {10, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'y'},
+       GossipReject::kLengthMismatch},
       {"join cut short", {3, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'y'}, GossipReject::kLengthMismatch},
       {"member contact of 33", {4, 1, 33, 0, 0, 0, 0, 0, 0, 0, 1, 'y'},
        GossipReject::kBadRecord},
@@ -196,13 +208,15 @@ TEST(GossipWireRecords, EachBadRecordIsRejected) {
 
 TEST(GossipWireRecords, EncodeRefusesWhatTheFormatCannotCarry) {
   const MembershipHeader h{"node-3", 9, 1, 0};
-  std::vector<Gossip> bad(6);
+  std::vector<Gossip> bad(8);
   bad[0].joins.push_back({"node-9", 0});
   bad[1].members.push_back({"no de", 1});
   bad[2].pulls.push_back({9, 3});
   bad[3].censuses.push_back({true, 1, 255, 0});
   bad[4].summaries.push_back({false, 0, {}});
   bad[5].summaries.push_back({false, 200, std::vector<Summary::Bucket>(57)});
+  bad[6].leaves.push_back({"node-9", 0});
+  bad[7].leaves.push_back({"node-9", 3, "c9"});
   for (std::size_t i = 0; i < bad.size(); ++i) {
     EXPECT_FALSE(EncodeGossip(bad[i], h, nullptr).ok()) << i;
   }

@@ -57,6 +57,37 @@ TEST(ClusterSimulation, ACrashedMemberIsTakenOutByEveryLiveMemberAndNobodyElseIs
   EXPECT_TRUE(c.readmissions().empty());
 }
 
+// docs/membership.md, "Leaving": members that leave are taken out by every live member, as
+// left, before any detector could have convicted them (a member that crashed at the same
+// moment is the yardstick), and nobody probes them back. Under loss too: the leave floods.
+TEST(ClusterSimulation, LeavingMembersAreTakenOutAsLeftEverywhereBeforeACrashIs) {
+  for (const double loss : {0.0, 0.05}) {
+    ClusterSimulation c(Options(64, loss, 2));
+    c.RunFor(seconds(60));
+    ASSERT_TRUE(c.removals().empty());
+    c.LeaveAt(17, c.now());
+    c.LeaveAt(40, c.now());
+    c.CrashAt(30, c.now());
+    c.RunFor(seconds(30));
+    for (const std::size_t gone : {17u, 30u, 40u}) {
+      EXPECT_EQ(TakenOutBy(c, gone).size(), 61u) << gone << " loss " << loss;
+    }
+    MonoTime first_crash_removal = kNever;
+    MonoTime last_leave_removal = MonoTime::min();
+    for (const auto& r : c.removals()) {
+      EXPECT_EQ(r.left, r.removed != 30u) << r.removed << " by " << r.by << " loss " << loss;
+      if (r.removed == 30u) {
+        first_crash_removal = std::min(first_crash_removal, r.at);
+      } else {
+        last_leave_removal = std::max(last_leave_removal, r.at);
+      }
+    }
+    EXPECT_LT(last_leave_removal, first_crash_removal) << "loss " << loss;
+    c.RunFor(seconds(30));
+    EXPECT_TRUE(c.readmissions().empty());
+  }
+}
+
 TEST(ClusterSimulation, NoLiveMemberIsTakenOutUnderLoss) {
   ClusterSimulation c(Options(48, 0.05, 2));
   c.RunFor(std::chrono::minutes(10));

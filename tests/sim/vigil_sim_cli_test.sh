@@ -21,6 +21,13 @@ echo "$out" | grep -Eq '^froze 1 live members for 10 s' || fail "no line about t
 echo "$out" | grep -Eq "^members taken out while alive and back in every live member's view: 1, .*still out at the end: 0$" ||
   fail "the frozen member did not come back everywhere"
 
+# Two members leave (as a stopping vigild does): every live member takes both out, as left.
+out=$("$sim" --nodes 40 --crash 2 --leave --warmup 30 --after 20 --seed 3) ||
+  fail "a run with leaves exited $?"
+echo "$out"
+echo "$out" | grep -Eq '^left 2 .*: ([0-9]+) of \1 \(live member, left\) pairs removed, \1 as left;' ||
+  fail "not every live member took the leaving ones out as left"
+
 # One member cut off for 10 s: taken out by the 39 others, then back everywhere.
 out=$("$sim" --nodes 40 --crash 0 --partition 0.025 --partition-for 10 --warmup 60 --after 20 \
   --seed 3) || fail "a partition run exited $?"

@@ -29,6 +29,7 @@ AdaptiveKnobs Observer() {
 struct Args {
   std::size_t nodes = 1000;
   std::size_t crash = 10;
+  bool leave = false;
   double warmup_s = 300, spread_s = 0, after_s = 60;
   double loss = 0, delay_ms = 1, jitter_ms = 1, interval_ms = 1000;
   int observers = 8, high = 5, low = 2;
@@ -112,9 +113,11 @@ void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterF
   PrintTraffic("steady (the second half of the warm-up)", steady);
   PrintTraffic("from the first crash to the end", f);
   if (healed != nullptr) PrintTraffic("from the end of the partition to the end", *healed);
-  std::printf("crashed %zu (%.0f..%.0f s): %zu of %zu (live member, crashed) pairs removed; "
-              "crash -> removal p50 %.2f s, p99 %.2f s, max %.2f s\n",
-              f.crashed, a.warmup_s, a.warmup_s + a.spread_s, f.pairs_removed, f.pairs_expected,
+  const char* gone = a.leave ? "left" : "crashed";
+  std::printf("%s %zu (%.0f..%.0f s): %zu of %zu (live member, %s) pairs removed, %zu as "
+              "left; %s -> removal p50 %.2f s, p99 %.2f s, max %.2f s\n",
+              gone, f.crashed, a.warmup_s, a.warmup_s + a.spread_s, f.pairs_removed,
+              f.pairs_expected, gone, f.pairs_left, a.leave ? "leave" : "crash",
               f.detection_s.p50, f.detection_s.p99, f.detection_s.max);
   const double hours = (a.warmup_s + a.spread_s + a.after_s) / 3600;
   if (a.freeze > 0) {
@@ -225,7 +228,12 @@ void Schedule(const Args& a, sim::ClusterSimulation& c) {
   std::uniform_real_distribution<double> when(0, a.spread_s);
   const MonoTime first = c.now() + seconds(a.warmup_s);
   for (std::size_t n = 0; n < a.crash; ++n) {
-    c.CrashAt(order[n], a.spread_s > 0 ? first + seconds(when(rng)) : first);
+    const MonoTime at = a.spread_s > 0 ? first + seconds(when(rng)) : first;
+    if (a.leave) {
+      c.LeaveAt(order[n], at);
+    } else {
+      c.CrashAt(order[n], at);
+    }
   }
   // Frozen, then starved: the next members of the shuffled order, so never a crashed one.
   // The partition's side: a share of the members drawn apart from that order.
@@ -252,6 +260,8 @@ int main(int argc, char** argv) {
   options.add_options()("help", "this help")
       ("nodes", po::value(&a.nodes)->default_value(a.nodes), "members")
       ("crash", po::value(&a.crash)->default_value(a.crash), "members crashed")
+      ("leave", po::bool_switch(&a.leave),
+       "the --crash members leave instead, as a stopping vigild does (they say so)")
       ("warmup", po::value(&a.warmup_s)->default_value(a.warmup_s), "seconds before crashes")
       ("spread", po::value(&a.spread_s)->default_value(a.spread_s),
        "crash times uniform over this many seconds after the warm-up (0: all at once)")
