@@ -130,12 +130,14 @@ void ClusterMember::Tick(MonoTime now) {
 }
 
 std::size_t ClusterMember::Leave(MonoTime now) {
-  std::size_t told = 0;
-  for (int copy = 0; copy < 2; ++copy) {
-    member_->Leave(out_);
-    told = out_.gossip.size();
-    Flush(now);
-  }
+  // One datagram to each neighbour per copy: those sent are the members told (not those
+  // whose address is not known, nor those the socket refused).
+  const std::uint64_t sent_before = counters_.datagrams_sent;
+  member_->Leave(out_);
+  Flush(now);
+  const auto told = static_cast<std::size_t>(counters_.datagrams_sent - sent_before);
+  member_->Leave(out_);
+  Flush(now);
   return told;
 }
 

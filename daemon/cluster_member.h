@@ -88,8 +88,8 @@ class ClusterMember {
   void Tick(MonoTime now);
   MonoTime NextWakeup() const { return member_->NextWakeup(); }
   // vigild stops: tells this member's neighbours that it leaves (twice, in case a copy is
-  // lost; docs/membership.md, "Leaving"). Returns how many members were told (0 while it
-  // still joins). Nothing else may be called after it.
+  // lost; docs/membership.md, "Leaving"). Returns how many members it sent the leave to (0
+  // while it still joins, or alone). Nothing else may be called after it.
   std::size_t Leave(MonoTime now);
   // This node did not run for a while (the local-health guard saw a stall): its observers'
   // silence is not learnt, and it reports nobody until `until`.

@@ -35,6 +35,7 @@ constexpr IdRecordKind kIdRecords[] = {
     {kMemberRecord, &Gossip::members, "member", false, true},
     {kRemovedRecord, &Gossip::removed, "removed", true, true},
     {kLeaveRecord, &Gossip::leaves, "leave", false, false},
+    {kLeftRecord, &Gossip::left, "left", false, false},
 };
 // The kind's entry in kIdRecords; null if `kind` has another layout.
 const IdRecordKind* IdRecordOf(std::uint8_t kind) {
@@ -129,7 +130,7 @@ void PutRecord(std::vector<std::uint8_t>& out, const Report& r) {
 }
 std::size_t RecordCount(const Gossip& g) {
   return g.reports.size() + g.alives.size() + g.joins.size() + g.members.size() +
-         g.removed.size() + g.leaves.size() + g.pulls.size() + g.censuses.size() + g.digests.size() +
+         g.removed.size() + g.leaves.size() + g.left.size() + g.pulls.size() + g.censuses.size() + g.digests.size() +
          g.summaries.size();
 }
 
@@ -153,6 +154,7 @@ std::vector<std::uint8_t> EncodePart(const GossipPart& part, const MembershipHea
   for (const Alive& a : part.gossip.members) PutRecord(out, a, kMemberRecord);
   for (const Alive& a : part.gossip.removed) PutRecord(out, a, kRemovedRecord);
   for (const Alive& a : part.gossip.leaves) PutRecord(out, a, kLeaveRecord);
+  for (const Alive& a : part.gossip.left) PutRecord(out, a, kLeftRecord);
   for (const Pull& p : part.gossip.pulls) PutRecord(out, p);
   for (const Census& c : part.gossip.censuses) PutRecord(out, c);
   for (const Digest& d : part.gossip.digests) PutRecord(out, d);
@@ -307,6 +309,7 @@ std::vector<GossipPart> SplitGossip(const Gossip& gossip, std::size_t sender_siz
   for (const Alive& a : gossip.members) room_for(RecordSize(a)).members.push_back(a);
   for (const Alive& a : gossip.removed) room_for(RecordSize(a)).removed.push_back(a);
   for (const Alive& a : gossip.leaves) room_for(RecordSize(a)).leaves.push_back(a);
+  for (const Alive& a : gossip.left) room_for(RecordSize(a)).left.push_back(a);
   for (const Pull& p : gossip.pulls) room_for(kPullRecordSize).pulls.push_back(p);
   for (const Census& c : gossip.censuses) room_for(kCensusRecordSize).censuses.push_back(c);
   for (const Digest& d : gossip.digests) room_for(kDigestRecordSize).digests.push_back(d);

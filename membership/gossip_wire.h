@@ -33,9 +33,9 @@ namespace vigil::membership {
 // Report record (15 + A + B bytes): 0x01, A, B, incarnation (8), round (4), observer (A
 // bytes), subject (B bytes). Alive record (11 + A + C bytes): 0x02, A, C (0..32), incarnation
 // (8), member (A bytes), contact (C bytes).
-// Join (0x03), Member (0x04), Removed (0x05) and Leave (0x0a) records have the Alive
-// record's layout (a Removed record may name incarnation 0, the others may not; a Leave
-// record has no contact, C = 0). Pull record (3 bytes):
+// Join (0x03), Member (0x04), Removed (0x05), Leave (0x0a) and Left (0x0b) records have the
+// Alive record's layout (a Removed record may name incarnation 0, the others may not; Leave
+// and Left records have no contact, C = 0). Pull record (3 bytes):
 // 0x06, first bucket, last bucket (first <= last). Census record (8 bytes): 0x07, flags
 // (bit 0: a Welcome, which must cover 0 .. 255; others zero), first, last (first <= last),
 // count (4). Digest record (14 bytes): 0x08, flags (zero), count (4), root (8). Summary
@@ -63,6 +63,7 @@ inline constexpr std::uint8_t kCensusRecord = 7;
 inline constexpr std::uint8_t kDigestRecord = 8;
 inline constexpr std::uint8_t kSummaryRecord = 9;
 inline constexpr std::uint8_t kLeaveRecord = 10;
+inline constexpr std::uint8_t kLeftRecord = 11;
 inline constexpr std::uint8_t kCensusWelcome = 1;  // the Census flag bit
 inline constexpr std::uint8_t kSummaryAnswerBack = 1;  // the Summary flag bit
 
@@ -111,7 +112,7 @@ struct GossipPart {
 };
 
 // Splits `gossip` into the datagrams EncodeGossip writes for a sender id of `sender_size`
-// bytes: refutations first, then reports, joins, members, removed, leaves, pulls, censuses, digests
+// bytes: refutations first, then reports, joins, members, removed, leaves, left, pulls, censuses, digests
 // and summaries, each
 // datagram filled in order until the next record would take it past kMaxMembershipDatagram
 // with a trailer, or past kMaxRecords records. `bytes`
@@ -123,8 +124,8 @@ std::vector<GossipPart> SplitGossip(const Gossip& gossip, std::size_t sender_siz
 // header.sequence + 1, ...; each signed with `key` unless it is null. On failure
 // InvalidArgument naming the field: an id outside protocol.md's rules (1..64 of
 // [A-Za-z0-9._-]), a zero sender incarnation or sequence, a sequence the datagrams would
-// take past 2^64 - 1, a refutation, join, member or leave of incarnation 0, a contact over
-// 32 bytes or on a leave, a report whose observer is its subject, a pull or census whose
+// take past 2^64 - 1, a refutation, join, member, leave or left of incarnation 0, a contact
+// over 32 bytes or on a leave or left, a report whose observer is its subject, a pull or census whose
 // first bucket is past its last, a welcome that does not cover 0 .. 255, a summary of no
 // bucket, of more than 128 or past bucket 255. (A report or a removed record may name
 // incarnation 0: its observer never heard the subject.)

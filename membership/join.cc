@@ -13,7 +13,7 @@ namespace {
 
 // Members sampled into a Welcome besides the welcoming member (pull targets for the joiner).
 constexpr std::size_t kWelcomeSample = 15;
-// At most this many Member records, and Removed records, in one answer to a Pull (for 9-byte
+// At most this many Member records, and Removed and Left records, in one answer to a Pull (for 9-byte
 // ids, about 9 and 5 datagrams without contacts, as in the simulator; vigild's 18-byte
 // contacts make the members about 17). A joiner plans ranges of about 200 members, and cuts
 // a range that comes back short in two.
@@ -181,7 +181,7 @@ void MembershipNode::OnPull(const Pull& pull, std::string_view from, MonoTime no
   Gossip& answer = out.To(std::string(from));
   // Limits of this answer alone: the outbox may hold others for the same member.
   const std::size_t most_members = answer.members.size() + kMostListed;
-  const std::size_t most_removed = answer.removed.size() + kMostRemovedListed;
+  std::size_t removed_listed = 0;
   std::uint32_t count = 0;
   auto list = [&](const std::string& id) {
     ++count;
@@ -198,9 +198,8 @@ void MembershipNode::OnPull(const Pull& pull, std::string_view from, MonoTime no
   // that none goes round for ever, each copy starting its lifetime again.
   tombstones_.ForEach([&](const std::string& id, const Tombstones::Entry& entry) {
     if (entry.learnt || entry.bucket < pull.first || entry.bucket > pull.last) return;
-    if (answer.removed.size() < most_removed) {
-      answer.removed.push_back(Alive{id, entry.incarnation});
-      if (entry.left) answer.leaves.push_back(Alive{id, entry.incarnation});
+    if (removed_listed++ < kMostRemovedListed) {
+      (entry.left ? answer.left : answer.removed).push_back(Alive{id, entry.incarnation});
     }
   });
   answer.censuses.push_back(Census{false, pull.first, pull.last, count});
@@ -218,7 +217,8 @@ void MembershipNode::OnListing(const Gossip& gossip, std::string_view from, Mono
     patience_until_ = kNever;
     sync_.Plan(census.count);
   }
-  for (const Alive& removed : gossip.removed) LearnRemoved(removed, now, out);
+  for (const Alive& removed : gossip.removed) LearnRemoved(removed, false, now, out);
+  for (const Alive& left : gossip.left) LearnRemoved(left, true, now, out);
   // A Welcome's sample (one datagram with its census) answers no pull.
   const bool welcome = std::any_of(gossip.censuses.begin(), gossip.censuses.end(),
                                    [](const Census& c) { return c.welcome; });
@@ -248,12 +248,16 @@ void MembershipNode::LearnListed(const Alive& member, std::string_view from, Mon
   Admit(member, from, !syncing_, now, out);
 }
 
-void MembershipNode::LearnRemoved(const Alive& removed, MonoTime now, Outbox& out) {
+void MembershipNode::LearnRemoved(const Alive& removed, bool left, MonoTime now,
+                                   Outbox& out) {
   // Nothing is newer than 2^64 - 1: such a tombstone could never be undone, by a refutation
   // or a restart. Only a forged record says it.
   if (removed.member == options_.self || removed.incarnation == UINT64_MAX) return;
   if (graph_->Find(removed.member)) {  // held here: a removal missed, or a stale one
     Dispute(removed, now, out);
+    // Not news (its leave went round when it left): only the label of the removal the
+    // dispute may end in.
+    if (left) RememberLeave(removed, now);
     return;
   }
   if (admitting_.contains(removed.member)) {
@@ -262,14 +266,18 @@ void MembershipNode::LearnRemoved(const Alive& removed, MonoTime now, Outbox& ou
     admissions_.erase(std::find(admissions_.begin(), admissions_.end(), removed.member));
     incarnations_.erase(removed.member);
   }
-  // A tombstone held is kept as it is (a listing must not keep one alive past its time),
-  // and learnt ones are bounded.
-  if (tombstones_.Find(removed.member) != nullptr) return;
+  // A tombstone held is kept as it is (a listing must not keep one alive past its time; a
+  // Left record of its incarnation labels it), and learnt ones are bounded.
+  if (tombstones_.Find(removed.member) != nullptr) {
+    if (left) tombstones_.MarkLeft(removed.member, removed.incarnation);
+    return;
+  }
   if (tombstones_.size() >= options_.most_tombstones) {
     ++tombstones_refused_;
     return;
   }
   tombstones_.Add(removed.member, removed.incarnation, false, now, true);
+  if (left) tombstones_.MarkLeft(removed.member, removed.incarnation);
 }
 
 }  // namespace vigil::membership

@@ -16,8 +16,8 @@ void MembershipNode::Leave(Outbox& out) {
   for (const std::string& to : neighbours_) out.To(to).leaves.push_back(leave);
 }
 
-void MembershipNode::LearnLeave(const Alive& leave, std::string_view from, bool listed,
-                                MonoTime now, Outbox& out) {
+void MembershipNode::LearnLeave(const Alive& leave, std::string_view from, MonoTime now,
+                                Outbox& out) {
   // A leave in this node's name is forged or stale: its observers report it, and it
   // refutes those reports as any others. Nothing is newer than 2^64 - 1: a leave there
   // could never be refuted (only a forged record says it).
@@ -26,20 +26,7 @@ void MembershipNode::LearnLeave(const Alive& leave, std::string_view from, bool 
   if (tombstones_.MarkLeft(leave.member, leave.incarnation)) return;
   if (tombstones_.Holds(leave.member) || !graph_->Find(leave.member)) return;
   if (leave.incarnation < NewestIncarnation(leave.member)) return;  // it came back since
-  // One leave per member per report_lifetime, unless the member has shown a newer
-  // incarnation since (it refuted a forged one): leaves of rising incarnations must not
-  // make one datagram flood the cluster again and again.
-  if (const auto it = leaving_.find(leave.member);
-      it != leaving_.end() && it->second.at + options_.cut.report_lifetime > now &&
-      NewestIncarnation(leave.member) <= it->second.incarnation) {
-    return;
-  }
-  leaving_[leave.member] = LeaveHeard{leave.incarnation, now};
-  leaving_order_.emplace_back(now, leave.member);
-  // A listing's leave (a Pull's answer) labels a removal the lister made; the member's own
-  // leave went round then. Here it only labels the removal this node makes in turn (by
-  // its dispute, or by its observers' reports).
-  if (listed) return;
+  if (!RememberLeave(leave, now)) return;
   for (const std::string& to : neighbours_) {
     if (to != from && to != leave.member) out.To(to).leaves.push_back(leave);
   }
@@ -51,6 +38,20 @@ void MembershipNode::LearnLeave(const Alive& leave, std::string_view from, bool 
   if (const auto it = subjects_.find(leave.member); it != subjects_.end()) {
     SendReport(leave.member, *it->second, leave.incarnation, now, out);
   }
+}
+
+bool MembershipNode::RememberLeave(const Alive& leave, MonoTime now) {
+  // One leave per member per report_lifetime, unless the member has shown a newer
+  // incarnation since (it refuted a forged one): leaves of rising incarnations must not
+  // make one datagram flood the cluster again and again.
+  if (const auto it = leaving_.find(leave.member);
+      it != leaving_.end() && it->second.at + options_.cut.report_lifetime > now &&
+      NewestIncarnation(leave.member) <= it->second.incarnation) {
+    return false;
+  }
+  leaving_[leave.member] = LeaveHeard{leave.incarnation, now};
+  leaving_order_.emplace_back(now, leave.member);
+  return true;
 }
 
 bool MembershipNode::Leaving(const std::string& id, std::uint64_t incarnation,

@@ -194,8 +194,7 @@ void MembershipNode::OnGossip(const Gossip& gossip, std::string_view from, MonoT
   for (const Summary& s : gossip.summaries) OnSummary(s, from, now, out);
   for (const Alive& a : gossip.alives) Learn(a, from, now, out);
   for (const Report& r : gossip.reports) Learn(r, from, now, out);
-  const bool listing = !gossip.censuses.empty();
-  for (const Alive& l : gossip.leaves) LearnLeave(l, from, listing, now, out);
+  for (const Alive& l : gossip.leaves) LearnLeave(l, from, now, out);
   ApplyCut(now, out);
 }
 

@@ -244,7 +244,8 @@ class MembershipNode {
   void OnPull(const Pull& pull, std::string_view from, MonoTime now, Outbox& out);
   void OnListing(const Gossip& gossip, std::string_view from, MonoTime now, Outbox& out);
   void LearnListed(const Alive& member, std::string_view from, MonoTime now, Outbox& out);
-  void LearnRemoved(const Alive& removed, MonoTime now, Outbox& out);
+  // `left`: a Left record (the member left), else a Removed one.
+  void LearnRemoved(const Alive& removed, bool left, MonoTime now, Outbox& out);
   // Whether a Welcome or a Pull's answer may go now (listings_per_second).
   bool ListingAllowed(MonoTime now);
   // `id` at `incarnation`, with its contact: how a member is listed.
@@ -269,9 +270,11 @@ class MembershipNode {
   void BeBusy(MonoTime now);
   // membership/leave.cc: a member's word that it leaves; whether `id` said it leaves at
   // `incarnation` or later, within report_lifetime; older leaves are forgotten.
-  // `listed`: from a listing (a Pull's answer), which labels a removal but is not news.
-  void LearnLeave(const Alive& leave, std::string_view from, bool listed, MonoTime now,
-                  Outbox& out);
+  void LearnLeave(const Alive& leave, std::string_view from, MonoTime now, Outbox& out);
+  // Remembers that `member`, in the view, left at `incarnation` (for the label of its
+  // removal), unless a leave of it heard within report_lifetime is remembered already and
+  // it has shown no newer incarnation since. Returns whether it did.
+  bool RememberLeave(const Alive& leave, MonoTime now);
   bool Leaving(const std::string& id, std::uint64_t incarnation, MonoTime now) const;
   void ForgetOldLeaves(MonoTime now);
   // membership/dispute.cc.

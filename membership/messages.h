@@ -94,9 +94,11 @@ struct Gossip {
   std::vector<Alive> joins = {};      // "admit me": the sender itself, at its incarnation
   std::vector<Alive> members = {};    // a listing (Welcome, Pull answer): not flooded on
   std::vector<Alive> removed = {};    // a listing's tombstones: taken out at that incarnation
-  // "`member` leaves at `incarnation`": said by the member itself as it stops, flooded; in
-  // a listing, which of its tombstones left. No contact.
+  // "`member` leaves at `incarnation`": said by the member itself as it stops; news,
+  // flooded. No contact.
   std::vector<Alive> leaves = {};
+  // A listing's tombstones of members that left (as `removed`, and they left). No contact.
+  std::vector<Alive> left = {};
   std::vector<Pull> pulls = {};
   std::vector<Census> censuses = {};
   std::vector<Digest> digests = {};
@@ -114,6 +116,7 @@ struct Gossip {
     append(members, other.members);
     append(removed, other.removed);
     append(leaves, other.leaves);
+    append(left, other.left);
     append(pulls, other.pulls);
     append(censuses, other.censuses);
     append(digests, other.digests);
@@ -121,7 +124,7 @@ struct Gossip {
   }
   bool empty() const {
     return reports.empty() && alives.empty() && joins.empty() && members.empty() &&
-           removed.empty() && leaves.empty() && pulls.empty() && censuses.empty() && digests.empty() &&
+           removed.empty() && leaves.empty() && left.empty() && pulls.empty() && censuses.empty() && digests.empty() &&
            summaries.empty();
   }
 };

@@ -138,7 +138,7 @@ TEST_F(Membership, AStoppedMemberIsTakenOutAndComesBackWhenItRunsAgain) {
 }
 
 // docs/membership.md, "Leaving".
-TEST_F(Membership, ASeedStoppedWithSigtermLeavesAndRejoinsWhenRestarted) {
+TEST_F(Membership, AMemberStoppedWithSigtermOrSigintLeavesAndRejoinsWhenRestarted) {
   SetUpCluster(3, 3);
   for (int i = 1; i <= 3; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
   ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
@@ -162,6 +162,11 @@ TEST_F(Membership, ASeedStoppedWithSigtermLeavesAndRejoinsWhenRestarted) {
   EXPECT_NE(out.find("left"), std::string::npos) << out;
   ASSERT_TRUE(n(1).Start()) << n(1).Log();
   ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
+      << Logs();
+  // SIGINT leaves as SIGTERM does.
+  n(3).Signal(SIGINT);
+  ASSERT_EQ(n(3).WaitExit(), 0) << n(3).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSay({1, 2}, "n3", "left"); }, kClusterDeadline))
       << Logs();
 }
 

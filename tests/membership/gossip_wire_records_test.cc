@@ -41,6 +41,7 @@ Gossip Everything() {
   g.members.push_back({"node-2", 6});
   g.removed.push_back({"node-4", 0});
   g.leaves.push_back({"node-5", 12});
+  g.left.push_back({"node-6", 13});
   g.pulls.push_back({3, 9});
   g.censuses.push_back({true, 0, 255, 10000});
   g.censuses.push_back({false, 3, 9, 240});
@@ -52,7 +53,7 @@ Gossip Everything() {
 }
 
 TEST(GossipWireRecords, LayoutIsTheDocumentedTables) {
-  Bytes d = Header(8);
+  Bytes d = Header(9);
   d.insert(d.end(), {3, 6, 2});  // Join, with a 2-byte contact
   Put(d, 77, 8);
   Put(d, "node-9");
@@ -66,6 +67,9 @@ TEST(GossipWireRecords, LayoutIsTheDocumentedTables) {
   d.insert(d.end(), {10, 6, 0});  // Leave
   Put(d, 12, 8);
   Put(d, "node-5");
+  d.insert(d.end(), {11, 6, 0});  // Left
+  Put(d, 13, 8);
+  Put(d, "node-6");
   d.insert(d.end(), {6, 3, 9});           // Pull
   d.insert(d.end(), {7, 1, 0, 255});      // Census, a Welcome
   Put(d, 10000, 4);
@@ -84,6 +88,7 @@ TEST(GossipWireRecords, LayoutIsTheDocumentedTables) {
   EXPECT_EQ(out.gossip.members, (std::vector<Alive>{{"node-1", 5}}));
   EXPECT_EQ(out.gossip.removed, (std::vector<Alive>{{"node-4", 0}}));
   EXPECT_EQ(out.gossip.leaves, (std::vector<Alive>{{"node-5", 12}}));
+  EXPECT_EQ(out.gossip.left, (std::vector<Alive>{{"node-6", 13}}));
   EXPECT_EQ(out.gossip.pulls, (std::vector<Pull>{{3, 9}}));
   EXPECT_EQ(out.gossip.censuses, (std::vector<Census>{{true, 0, 255, 10000}}));
   EXPECT_EQ(out.gossip.digests, (std::vector<Digest>{{10000, 0x0123456789abcdefULL}}));
@@ -96,7 +101,7 @@ TEST(GossipWireRecords, RoundTripSplitsOnlyWhereTheyDoNotFit) {
   const Gossip g = Everything();
   auto datagrams = EncodeGossip(g, MembershipHeader{"node-3", 9, 1, 0}, nullptr);
   ASSERT_TRUE(datagrams.ok()) << datagrams.message();
-  // 38 + 17 bytes of header and trailer, 118 of small records and a 772-byte summary: 945
+  // 38 + 17 bytes of header and trailer, 135 of small records and a 772-byte summary: 962
   // bytes, one datagram.
   EXPECT_EQ(datagrams->size(), 1u);
   Gossip back;
@@ -111,6 +116,7 @@ TEST(GossipWireRecords, RoundTripSplitsOnlyWhereTheyDoNotFit) {
   EXPECT_EQ(back.members, g.members);
   EXPECT_EQ(back.removed, g.removed);
   EXPECT_EQ(back.leaves, g.leaves);
+  EXPECT_EQ(back.left, g.left);
   EXPECT_EQ(back.pulls, g.pulls);
   EXPECT_EQ(back.censuses, g.censuses);
   EXPECT_EQ(back.digests, g.digests);
@@ -168,6 +174,10 @@ TEST(GossipWireRecords, EachBadRecordIsRejected) {
        GossipReject::kBadRecord},
       {"leave cut short", {10, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'y'},
        GossipReject::kLengthMismatch},
+      {"left of incarnation 0", {11, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'y'},
+       GossipReject::kBadRecord},
+      {"left with a contact", {11, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 'y', 'c'},
+       GossipReject::kBadRecord},
       {"join cut short", {3, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'y'}, GossipReject::kLengthMismatch},
       {"member contact of 33", {4, 1, 33, 0, 0, 0, 0, 0, 0, 0, 1, 'y'},
        GossipReject::kBadRecord},
@@ -208,7 +218,7 @@ TEST(GossipWireRecords, EachBadRecordIsRejected) {
 
 TEST(GossipWireRecords, EncodeRefusesWhatTheFormatCannotCarry) {
   const MembershipHeader h{"node-3", 9, 1, 0};
-  std::vector<Gossip> bad(8);
+  std::vector<Gossip> bad(10);
   bad[0].joins.push_back({"node-9", 0});
   bad[1].members.push_back({"no de", 1});
   bad[2].pulls.push_back({9, 3});
@@ -217,6 +227,8 @@ TEST(GossipWireRecords, EncodeRefusesWhatTheFormatCannotCarry) {
   bad[5].summaries.push_back({false, 200, std::vector<Summary::Bucket>(57)});
   bad[6].leaves.push_back({"node-9", 0});
   bad[7].leaves.push_back({"node-9", 3, "c9"});
+  bad[8].left.push_back({"node-9", 0});
+  bad[9].left.push_back({"node-9", 3, "c9"});
   for (std::size_t i = 0; i < bad.size(); ++i) {
     EXPECT_FALSE(EncodeGossip(bad[i], h, nullptr).ok()) << i;
   }

@@ -215,7 +215,7 @@ TEST(GossipWire, EachRejectionInItsOrder) {
        GossipReject::kLengthMismatch},
       {"id past the end", [](Bytes& d) { d[5] = 64; }, GossipReject::kLengthMismatch},
       {"sender id byte", [](Bytes& d) { d[33] = '/'; }, GossipReject::kBadId},
-      {"record kind 11", [](Bytes& d) { d[38] = 11; }, GossipReject::kBadRecord},
+      {"record kind 12", [](Bytes& d) { d[38] = 12; }, GossipReject::kBadRecord},
       {"record kind 0", [](Bytes& d) { d[38] = 0; }, GossipReject::kBadRecord},
       {"refuted id length 0", [](Bytes& d) { d[39] = 0; }, GossipReject::kBadRecord},
       {"refuted id length 65", [](Bytes& d) { d[39] = 65; }, GossipReject::kBadRecord},

@@ -175,14 +175,12 @@ TEST_F(RejoinTest, ALeaveHeardLongerThanReportLifetimeBeforeTheRemovalIsDown) {
   EXPECT_FALSE(node->left(subject));
 }
 
-TEST_F(RejoinTest, AListedLeaveLabelsTheRemovalItCausesButIsNotNews) {
+TEST_F(RejoinTest, AListedLeftLabelsTheRemovalItCausesButIsNotNews) {
   const std::string subject = "m3";
   auto node = Make("m20");
   Outbox out;
   // Another member's answer to a Pull: it took the subject out, as left.
-  const Gossip answer{.removed = {{subject, 1}},
-                      .leaves = {{subject, 1}},
-                      .censuses = {{false, 0, 255, 38}}};
+  const Gossip answer{.left = {{subject, 1}}, .censuses = {{false, 0, 255, 38}}};
   node->OnGossip(answer, "m21", kT0 + seconds(1), out);
   EXPECT_TRUE(LeaveDestinations(out).empty());
   EXPECT_TRUE(node->view().Find(subject).has_value());  // a dispute first
@@ -243,8 +241,9 @@ TEST_F(RejoinTest, APullIsAnsweredWithWhichTombstonesLeftAndAJoinerLearnsIt) {
   out.clear();
   node->OnGossip(Gossip{.pulls = {{0, 255}}}, "m30", kT0 + seconds(3), out);
   const Gossip& answer = out.To("m30");
-  EXPECT_EQ(answer.removed.size(), 2u);
-  EXPECT_EQ(answer.leaves, (std::vector<Alive>{{subject, 1}}));
+  EXPECT_EQ(answer.removed, (std::vector<Alive>{{"m4", 1}}));
+  EXPECT_EQ(answer.left, (std::vector<Alive>{{subject, 1}}));
+  EXPECT_TRUE(answer.leaves.empty());  // not news
   // A joiner that copies the list copies the label.
   MembershipOptions o;
   o.self = "joiner";
