@@ -111,9 +111,10 @@ bool IsWildcard(const Endpoint& e) {
   return std::all_of(std::begin(bytes), std::end(bytes), [](unsigned char b) { return b == 0; });
 }
 
-// A cluster member's addresses: the seeds it sends to and the one it advertises must be of
-// a family the socket node.bind opens speaks (IPv4, IPv6, or both for [::]), and it must
-// advertise a specific IP address.
+// A cluster member's addresses: the seeds it sends to (given as IP addresses: a host name's
+// addresses are taken at run time, those of a usable family) and the one it advertises
+// must be of a family the socket node.bind opens speaks (IPv4, IPv6, or both for [::]),
+// and it must advertise a specific IP address.
 void CheckClusterAddresses(YamlReader& r, const YAML::Node& seeds, const YAML::Node& root,
                            const Config& c) {
   const auto reaches = [&](const Endpoint& e) {
@@ -124,7 +125,7 @@ void CheckClusterAddresses(YamlReader& r, const YAML::Node& seeds, const YAML::N
     return std::string(e.kind == Endpoint::HostKind::kIPv6 ? "an IPv6" : "an IPv4");
   };
   for (std::size_t i = 0; i < c.cluster.seeds.size(); ++i) {
-    if (!reaches(c.cluster.seeds[i])) {
+    if (c.cluster.seeds[i].kind != Endpoint::HostKind::kName && !reaches(c.cluster.seeds[i])) {
       r.Error(seeds[i], "cluster.seeds[" + std::to_string(i) + "]",
               family(c.cluster.seeds[i]) + " address cannot be reached from node.bind " +
                   c.node.bind.ToString() + "; bind [::] to reach both");

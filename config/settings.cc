@@ -33,7 +33,8 @@ Parsed ParseAddress(YamlReader& r, const YAML::Node& n, const Setting& s, const 
 
 Parsed ParseAddressList(YamlReader& r, const YAML::Node& n, const std::string& key) {
   if (!n.IsSequence() || n.size() == 0) {
-    r.Error(n, key, "expected a list of IP addresses such as [\"10.0.0.1:7946\"], found " +
+    r.Error(n, key, "expected a list of addresses such as [\"10.0.0.1:7946\", "
+                    "\"seed-1.example.com\"], found " +
                         (n.IsSequence() ? std::string("an empty list") : Describe(n)));
     return {};
   }
@@ -42,11 +43,6 @@ Parsed ParseAddressList(YamlReader& r, const YAML::Node& n, const std::string& k
   for (std::size_t i = 0; i < n.size(); ++i) {
     const std::string item = fmt::format("{}[{}]", key, i);
     auto ep = r.EndpointValue(n[i], item);
-    if (ep && ep->kind == Endpoint::HostKind::kName) {
-      r.Error(n[i], item, fmt::format("expected an IP address, found host name '{}' (host "
-                                      "names are not supported here yet)", ep->host));
-      ep.reset();
-    }
     if (ep) list.push_back(*ep);
     ok = ok && ep.has_value();
   }
@@ -170,7 +166,7 @@ Parsed Parse(YamlReader& r, const YAML::Node& n, const Setting& s) {
       return ParseIds(r, n, s, key);
     case SettingType::kIdPattern:
       return ParseIdPattern(r, n, key);
-    case SettingType::kIpAddressList:
+    case SettingType::kAddressList:
       return ParseAddressList(r, n, key);
   }
   return {};
@@ -328,7 +324,7 @@ const Setting kSettings[] = {
     Entry<&C::enrollment, &EnrollmentConfig::retention>("enrollment.retention", T::kDuration, 1,
                                                         31536000),
     On(OnReload::kRestart, Entry<&C::cluster, &ClusterConfig::seeds>(
-                               "cluster.seeds", T::kIpAddressList, 0, 0, {},
+                               "cluster.seeds", T::kAddressList, 0, 0, {},
                                "unset: not a cluster member")),
 };
 
@@ -368,8 +364,8 @@ std::string Setting::TypeText() const {
       return "list of numeric ids";
     case T::kIdPattern:
       return "id pattern";
-    case T::kIpAddressList:
-      return "list of IP address[:port]";
+    case T::kAddressList:
+      return "list of address[:port]";
   }
   return "";
 }

@@ -33,7 +33,7 @@ enum class SettingType : std::uint8_t {
   kLogLevel,    // one of kLogLevels
   kNumericIds,  // a list of uids or gids
   kIdPattern,   // a glob of id characters and * ? [ ] !
-  kIpAddressList,  // a list of IP address[:port]
+  kAddressList,  // a list of address[:port]: IP addresses or host names
 };
 
 // What a reload (SIGHUP) does with a changed value.

@@ -94,6 +94,9 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
   family("vigil_cluster_left", "gauge",
          "Of those, the members that said they were leaving (left).");
   sample("vigil_cluster_left", m.left_count());
+  family("vigil_cluster_seeds_unresolved", "gauge",
+         "Seeds given as host names that have no address yet.");
+  sample("vigil_cluster_seeds_unresolved", cluster.unresolved_seeds());
   family("vigil_cluster_watched", "gauge", "Members this node observes.");
   sample("vigil_cluster_watched", m.subject_count());
   family("vigil_cluster_incarnation", "gauge", "This member's incarnation.");

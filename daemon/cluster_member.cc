@@ -35,6 +35,14 @@ std::optional<udp::endpoint> DecodeContact(std::string_view contact) {
   return udp::endpoint(v6, port);
 }
 
+udp::endpoint Unmapped(const udp::endpoint& at) {
+  const asio::ip::address a = at.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return udp::endpoint(asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()), at.port());
+  }
+  return at;
+}
+
 namespace {
 
 udp::endpoint ToUdp(const Endpoint& e) {
@@ -49,20 +57,22 @@ ClusterMember::ClusterMember(const Config& config, Keyring keyring, std::uint64_
       interval_(config.heartbeat.interval),
       keyring_(std::move(keyring)),
       send_(std::move(send)) {
-  const udp::endpoint own = ToUdp(config.node.advertise ? *config.node.advertise
-                                                        : config.node.bind);
-  const udp::endpoint bound = ToUdp(config.node.bind);
+  own_ = ToUdp(config.node.advertise ? *config.node.advertise : config.node.bind);
+  bound_ = ToUdp(config.node.bind);
   membership::MembershipOptions o;
   o.self = self_;
-  o.contact = EncodeContact(own);
+  o.contact = EncodeContact(own_);
   o.interval = interval_;
   o.incarnation = incarnation;
   for (const Endpoint& seed : config.cluster.seeds) {
-    const udp::endpoint at = ToUdp(seed);
-    if (at == own || at == bound) continue;  // this node itself
+    Seed s{seed, std::nullopt};
+    if (seed.kind != Endpoint::HostKind::kName) {
+      s.at = ToUdp(seed);
+      if (IsSelf(*s.at)) continue;
+    }
     std::string id = "seed:" + std::to_string(seeds_.size());
     o.seeds.push_back(id);
-    seeds_.emplace(std::move(id), at);
+    seeds_.emplace(std::move(id), std::move(s));
   }
   member_ = std::make_unique<membership::MembershipNode>(std::move(o), source_, now);
   member_->set_on_removed([this](const std::string& id, MonoTime at) {
@@ -118,6 +128,51 @@ std::optional<std::string_view> ClusterMember::OnHeartbeat(
                        EncodeContact(from));
   Flush(now);
   return std::nullopt;
+}
+
+bool ClusterMember::IsSelf(const udp::endpoint& at) const {
+  const udp::endpoint plain = Unmapped(at);  // a dual-stack socket's form of an IPv4 one
+  return plain == own_ || plain == bound_;
+}
+
+std::optional<udp::endpoint> ClusterMember::SeedAddress(const std::string& id) const {
+  const auto it = seeds_.find(id);
+  return it == seeds_.end() ? std::nullopt : it->second.at;
+}
+
+std::vector<std::pair<std::string, Endpoint>> ClusterMember::NamedSeeds() const {
+  std::vector<std::pair<std::string, Endpoint>> named;
+  for (const auto& [id, seed] : seeds_) {
+    if (seed.configured.kind == Endpoint::HostKind::kName) named.emplace_back(id, seed.configured);
+  }
+  std::sort(named.begin(), named.end(), [](const auto& a, const auto& b) {
+    return a.first.size() != b.first.size() ? a.first.size() < b.first.size()
+                                            : a.first < b.first;
+  });
+  return named;
+}
+
+ClusterMember::SeedChange ClusterMember::SetSeedAddress(const std::string& id,
+                                                        const udp::endpoint& at) {
+  const auto it = seeds_.find(id);
+  if (it == seeds_.end()) return SeedChange::kNone;
+  Seed& seed = it->second;
+  if (IsSelf(at)) {
+    const bool was = !seed.self;
+    seed.self = true;
+    seed.at.reset();  // never ask itself
+    return was ? SeedChange::kSelf : SeedChange::kNone;
+  }
+  seed.self = false;
+  if (seed.at == at) return SeedChange::kNone;
+  seed.at = at;
+  return SeedChange::kMoved;
+}
+
+std::size_t ClusterMember::unresolved_seeds() const {
+  return static_cast<std::size_t>(std::count_if(seeds_.begin(), seeds_.end(), [](const auto& s) {
+    return !s.second.at && !s.second.self;
+  }));
 }
 
 void ClusterMember::SetKeyring(Keyring keyring) { keyring_ = std::move(keyring); }
@@ -204,7 +259,7 @@ void ClusterMember::SendGossip(const std::string& to, const membership::Gossip& 
 void ClusterMember::Transmit(std::span<const std::uint8_t> bytes, std::string_view to) {
   std::optional<udp::endpoint> where;
   if (const auto seed = seeds_.find(std::string(to)); seed != seeds_.end()) {
-    where = seed->second;
+    where = seed->second.at;
   } else {
     where = Where(to);
   }

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/time.h"
@@ -33,6 +34,8 @@ inline constexpr std::size_t kContactSize = 18;
 std::string EncodeContact(const boost::asio::ip::udp::endpoint& where);
 // nullopt unless `contact` is kContactSize bytes; an IPv4-mapped address comes back as IPv4.
 std::optional<boost::asio::ip::udp::endpoint> DecodeContact(std::string_view contact);
+// `at` with an IPv4-mapped IPv6 address (what a dual-stack socket uses) as plain IPv4.
+boost::asio::ip::udp::endpoint Unmapped(const boost::asio::ip::udp::endpoint& at);
 
 // What the member's shell counts (metrics: vigil_cluster_*).
 struct ClusterCounters {
@@ -80,8 +83,20 @@ class ClusterMember {
                                               MonoTime now);
   // The heartbeat interval it runs at (heartbeat.interval when it started).
   Duration interval() const;
-  // Seeds this member asks (cluster.seeds less its own address).
+  // Seeds this member asks (cluster.seeds less its own address; a host name counts).
   std::size_t seed_count() const { return seeds_.size(); }
+  // The seeds given as host names, by the internal id they go by, in the config's order.
+  // The Daemon resolves them (again and again) and says where each is with SetSeedAddress;
+  // until then, what the member sends one is not sent (counted as no_contact).
+  std::vector<std::pair<std::string, Endpoint>> NamedSeeds() const;
+  enum class SeedChange : std::uint8_t { kNone, kMoved, kSelf };
+  // The named seed `id` is at `at` now: kMoved if that is news, kSelf if it is newly found
+  // to be this node's own address (then nothing is sent to it), else kNone.
+  SeedChange SetSeedAddress(const std::string& id, const boost::asio::ip::udp::endpoint& at);
+  // Where seed `id` is sent to now; nullopt if nowhere.
+  std::optional<boost::asio::ip::udp::endpoint> SeedAddress(const std::string& id) const;
+  // Named seeds with no address yet (never resolved; not counting one that is this node).
+  std::size_t unresolved_seeds() const;
   // A reload: signs with the new primary key and accepts the new ring's keys from now on.
   void SetKeyring(Keyring keyring);
   // Runs what is due (heartbeats to the observers, detectors, joins, anti-entropy).
@@ -110,13 +125,21 @@ class ClusterMember {
   void SendGossip(const std::string& to, const membership::Gossip& gossip);
   void Transmit(std::span<const std::uint8_t> bytes, std::string_view to);
   void NoteChange(const std::string& id, MonoTime now);
+  bool IsSelf(const boost::asio::ip::udp::endpoint& at) const;
 
   std::string self_;
   Duration interval_;
   Keyring keyring_;
   Send send_;
   // Seeds go by ids no member can have ("seed:0", ...): the member asks them by that name.
-  std::unordered_map<std::string, boost::asio::ip::udp::endpoint> seeds_;
+  struct Seed {
+    Endpoint configured;
+    std::optional<boost::asio::ip::udp::endpoint> at;  // where it is sent; none: not known
+    bool self = false;  // a name that resolved to this node's own address
+  };
+  std::unordered_map<std::string, Seed> seeds_;
+  boost::asio::ip::udp::endpoint own_;    // advertised (or bound) address
+  boost::asio::ip::udp::endpoint bound_;
   membership::GraphSource source_;
   std::unique_ptr<membership::MembershipNode> member_;  // refers to source_
   membership::Outbox out_;

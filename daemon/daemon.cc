@@ -35,6 +35,7 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
       state_timer_(io_),
       tick_timer_(io_),
       cluster_timer_(io_),
+      seed_timer_(io_),
       health_(LocalHealthOptions{}),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       reject_log_(std::chrono::seconds(10), 1024),
@@ -340,6 +341,7 @@ void Daemon::CloseEverything() {
   state_timer_.cancel();
   tick_timer_.cancel();
   cluster_timer_.cancel();
+  seed_timer_.cancel();
   deadline_timer_.cancel();
   send_timer_.cancel();
   watchdog_timer_.cancel();

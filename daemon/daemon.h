@@ -82,6 +82,12 @@ class Daemon {
   // daemon_cluster.cc: with cluster.seeds, makes the member and starts its loop.
   void StartCluster();
   boost::asio::awaitable<void> ClusterLoop();
+  // Resolves the seeds given as host names, again every 30 s (every 5 s while one has no
+  // address); daemon_cluster.cc.
+  boost::asio::awaitable<void> SeedResolveLoop();
+  boost::asio::awaitable<void> ResolveSeed(boost::asio::ip::udp::resolver& resolver,
+                                           const std::string& id, const Endpoint& seed,
+                                           std::set<std::string>& warned);
   // A stop: the member tells its neighbours it leaves (membership.md, "Leaving").
   void LeaveCluster();
   // Hands `d` to the cluster member if it is a membership datagram or a heartbeat from a
@@ -195,6 +201,7 @@ class Daemon {
   boost::asio::steady_timer state_timer_;
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer cluster_timer_;
+  boost::asio::steady_timer seed_timer_;
   std::unique_ptr<ClusterMember> cluster_;  // with cluster.seeds
   std::size_t status_members_ = 0;          // the member count STATUS= last showed
   LocalHealth health_;

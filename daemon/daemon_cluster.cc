@@ -9,6 +9,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "daemon/cluster_json.h"
 #include "membership/gossip_wire.h"
 
@@ -20,6 +23,16 @@ namespace {
 
 // The cluster loop wakes at least this often, whatever the member has due.
 constexpr Duration kClusterBeat = std::chrono::seconds(1);
+// Seeds given as host names are looked up again this often; while one has no address, at
+// the shorter interval.
+constexpr auto kSeedRefresh = std::chrono::seconds(30);
+constexpr auto kSeedRetry = std::chrono::seconds(5);
+
+// "a.b.c.d:port" or "[v6]:port".
+std::string ShowEndpoint(const asio::ip::udp::endpoint& at) {
+  return at.address().is_v6() ? fmt::format("[{}]:{}", at.address().to_string(), at.port())
+                              : fmt::format("{}:{}", at.address().to_string(), at.port());
+}
 
 }  // namespace
 
@@ -46,6 +59,60 @@ void Daemon::StartCluster() {
                  cluster_->seed_count());
   }
   asio::co_spawn(io_, ClusterLoop(), Supervise("cluster"));
+  if (!cluster_->NamedSeeds().empty()) {
+    asio::co_spawn(io_, SeedResolveLoop(), Supervise("seed resolve"));
+  }
+}
+
+asio::awaitable<void> Daemon::SeedResolveLoop() {
+  asio::ip::udp::resolver resolver(io_);
+  std::set<std::string> warned;  // seeds whose failure was logged, until they resolve
+  while (!stopping_) {
+    for (const auto& [id, seed] : cluster_->NamedSeeds()) {
+      if (stopping_) co_return;
+      co_await ResolveSeed(resolver, id, seed, warned);
+    }
+    seed_timer_.expires_after(cluster_->unresolved_seeds() > 0 ? kSeedRetry : kSeedRefresh);
+    co_await seed_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> Daemon::ResolveSeed(asio::ip::udp::resolver& resolver,
+                                          const std::string& id, const Endpoint& seed,
+                                          std::set<std::string>& warned) {
+  auto [ec, results] = co_await resolver.async_resolve(seed.host, std::to_string(seed.port),
+                                                       asio::as_tuple(asio::use_awaitable));
+  if (stopping_) co_return;
+  std::vector<asio::ip::udp::endpoint> usable;
+  for (const auto& r : results) {
+    if (ec) break;
+    asio::ip::udp::endpoint at = r.endpoint();  // Reachable may map it to the socket's family
+    if (udp_->Reachable(at)) usable.push_back(at);
+  }
+  if (usable.empty()) {
+    // The address known before, if any, serves until a lookup gives another.
+    if (warned.insert(id).second) {
+      spdlog::warn("cluster: cannot resolve seed {}: {}; trying again", seed.ToString(),
+                   ec ? ec.message() : "no address of a family node.bind speaks");
+    }
+    co_return;
+  }
+  warned.erase(id);
+  // A name with several addresses (round-robin DNS) keeps the one in use while it has it.
+  const auto current = cluster_->SeedAddress(id);
+  const bool kept = current && std::find(usable.begin(), usable.end(), *current) != usable.end();
+  const asio::ip::udp::endpoint at = kept ? *current : usable.front();
+  switch (cluster_->SetSeedAddress(id, at)) {
+    case ClusterMember::SeedChange::kMoved:
+      spdlog::info("cluster: seed {} is at {}", seed.ToString(), ShowEndpoint(Unmapped(at)));
+      break;
+    case ClusterMember::SeedChange::kSelf:
+      spdlog::info("cluster: seed {} is this node itself: nothing is sent to it",
+                   seed.ToString());
+      break;
+    case ClusterMember::SeedChange::kNone:
+      break;
+  }
 }
 
 asio::awaitable<void> Daemon::ClusterLoop() {

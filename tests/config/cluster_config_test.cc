@@ -1,5 +1,5 @@
 // cluster.seeds (docs/configuration.md, docs/membership.md "vigild as a member"): a list of
-// IP addresses, and the rules a member's config must meet, each reported at its key.
+// IP addresses or host names, and the rules a member's config must meet, each reported at its key.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -19,15 +19,17 @@ std::string FirstError(const std::string& yaml) {
   return r.errors.front().key + ": " + r.errors.front().message;
 }
 
-TEST(ClusterConfig, SeedsAreIpAddressesWithTheDefaultPort) {
-  const std::string yaml = std::string("node:\n  id: a\n  bind: \"[::]\"\n  advertise: "
-                                       "\"[fd00::1]\"\n") +
-                           kKeyed + "cluster:\n  seeds: [\"10.0.0.2\", \"[fd00::3]:8000\"]\n";
+TEST(ClusterConfig, SeedsAreAddressesOrHostNamesWithTheDefaultPort) {
+  const std::string yaml =
+      std::string("node:\n  id: a\n  bind: \"[::]\"\n  advertise: \"[fd00::1]\"\n") + kKeyed +
+      "cluster:\n  seeds: [\"10.0.0.2\", \"[fd00::3]:8000\", \"seed-1.example.com:7000\"]\n";
   const auto r = LoadConfigString(yaml, "c.yaml");
   ASSERT_TRUE(r.ok()) << r.errors.front().ToString();
-  ASSERT_EQ(r.config->cluster.seeds.size(), 2u);
+  ASSERT_EQ(r.config->cluster.seeds.size(), 3u);
   EXPECT_EQ(r.config->cluster.seeds[0].ToString(), "10.0.0.2:7946");
   EXPECT_EQ(r.config->cluster.seeds[1].ToString(), "[fd00::3]:8000");
+  EXPECT_EQ(r.config->cluster.seeds[2].ToString(), "seed-1.example.com:7000");
+  EXPECT_EQ(r.config->cluster.seeds[2].kind, Endpoint::HostKind::kName);
   // --print-config writes them back, and what it writes loads to the same.
   const auto again = LoadConfigString(ConfigYaml(*r.config), "printed.yaml");
   ASSERT_TRUE(again.ok()) << again.errors.front().ToString();
@@ -43,10 +45,14 @@ TEST(ClusterConfig, EachBrokenRuleIsReportedAtItsKey) {
     std::string expect;  // a part of the first error; empty: the config is valid
   };
   const Case cases[] = {
-      {bound + kKeyed + "cluster:\n  seeds: []\n", "cluster.seeds: expected a list of IP"},
+      {bound + kKeyed + "cluster:\n  seeds: []\n", "cluster.seeds: expected a list of addr"},
       {bound + kKeyed + "cluster:\n  seeds: 10.0.0.2\n", "cluster.seeds: expected a list"},
-      {bound + kKeyed + "cluster:\n  seeds: [\"seed.example\"]\n",
-       "cluster.seeds[0]: expected an IP address, found host name"},
+      {bound + kKeyed + "cluster:\n  seeds: [\"seed.example\", \"-bad-\"]\n",
+       "cluster.seeds[1]"},
+      // A host name may resolve to either family: nothing to check before it does.
+      {"node:\n  id: a\n  bind: \"[fd00::1]\"\n" + std::string(kKeyed) +
+           "cluster:\n  seeds: [\"seed.example\"]\n",
+       ""},
       {bound + kKeyed + "cluster:\n  seeds: [\"10.0.0.2:99999\"]\n", "cluster.seeds[0]"},
       {bound + seeds, "cluster.seeds: requires security.keyring"},
       {"node:\n  id: a\n" + std::string(kKeyed) + seeds, "node.advertise to this node's IP"},

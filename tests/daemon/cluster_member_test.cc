@@ -42,12 +42,14 @@ struct Datagram {
 // Members at 10.0.0.1.. on a lossless network with no delay; each "host" is an address.
 class ClusterMemberTest : public ::testing::Test {
  protected:
-  void Add(int n, const std::string& key) {
+  void Add(int n, const std::string& key,
+           std::vector<Endpoint> seeds = {Endpoint{"10.0.0.1", 7946,
+                                                   Endpoint::HostKind::kIPv4}}) {
     Config c;
     c.node.id = "m" + std::to_string(n);
     c.node.bind = Endpoint{"10.0.0." + std::to_string(n), 7946, Endpoint::HostKind::kIPv4};
     c.heartbeat.interval = milliseconds(100);
-    c.cluster.seeds = {Endpoint{"10.0.0.1", 7946, Endpoint::HostKind::kIPv4}};
+    c.cluster.seeds = std::move(seeds);
     const udp::endpoint self(make_address(c.node.bind.host), 7946);
     auto send = [this, self](std::span<const std::uint8_t> b, const udp::endpoint& to) {
       wire_.push_back({self, to, {b.begin(), b.end()}});
@@ -132,6 +134,71 @@ TEST_F(ClusterMemberTest, AMemberWithAnotherKeyIsRefusedAndCounted) {
   EXPECT_GT(rejected[static_cast<std::size_t>(membership::GossipReject::kUnknownKey)] +
                 rejected[static_cast<std::size_t>(membership::GossipReject::kBadMac)],
             0u);
+}
+
+// docs/membership.md, "vigild as a member": a seed given as a host name is not asked until
+// the daemon says where it is; one that is this node is never asked.
+TEST_F(ClusterMemberTest, ANamedSeedIsAskedOnceItHasAnAddress) {
+  const std::string key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  Add(1, key);
+  Add(2, key, {Endpoint{"m2.example", 7946, Endpoint::HostKind::kName},
+               Endpoint{"seed.example", 7946, Endpoint::HostKind::kName}});
+  Run(seconds(4));  // m1 starts the cluster alone
+  ClusterMember& m2 = *members_.at(udp::endpoint(make_address("10.0.0.2"), 7946));
+  const auto named = m2.NamedSeeds();
+  ASSERT_EQ(named.size(), 2u);
+  EXPECT_EQ(named[1].second.host, "seed.example");
+  EXPECT_EQ(m2.unresolved_seeds(), 2u);
+  EXPECT_GT(m2.counters().no_contact, 0u);  // its Joins had nowhere to go
+  EXPECT_EQ(m2.member().view().size(), 1u);
+  EXPECT_EQ(m2.SetSeedAddress(named[0].first, udp::endpoint(make_address("10.0.0.2"), 7946)),
+            ClusterMember::SeedChange::kSelf);
+  const udp::endpoint seed(make_address("10.0.0.1"), 7946);
+  EXPECT_EQ(m2.SetSeedAddress(named[1].first, seed), ClusterMember::SeedChange::kMoved);
+  EXPECT_EQ(m2.SetSeedAddress(named[1].first, seed), ClusterMember::SeedChange::kNone);
+  EXPECT_EQ(m2.unresolved_seeds(), 0u);
+  Run(seconds(10));
+  EXPECT_EQ(m2.member().view().size(), 2u);
+  EXPECT_EQ(members_.at(seed)->member().view().size(), 2u);
+}
+
+// A dual-stack socket ([::]) sees IPv4 addresses as ::ffff:a.b.c.d: a named seed that is
+// this node's own address is found all the same.
+TEST(ClusterMemberSeeds, ANamedSeedThatIsThisNodeIsFoundOnADualStackSocket) {
+  Config c;
+  c.node.id = "m2";
+  c.node.bind = Endpoint{"::", 7946, Endpoint::HostKind::kIPv6};
+  c.node.advertise = Endpoint{"10.0.0.2", 7946, Endpoint::HostKind::kIPv4};
+  c.cluster.seeds = {Endpoint{"m2.example", 7946, Endpoint::HostKind::kName}};
+  ClusterMember m(c, *Keyring::Parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"), 1,
+                  MonoTime{}, [](std::span<const std::uint8_t>, const udp::endpoint&) {
+                    return true;
+                  });
+  const std::string id = m.NamedSeeds().at(0).first;
+  EXPECT_EQ(m.SetSeedAddress(id, udp::endpoint(make_address("::ffff:10.0.0.2"), 7946)),
+            ClusterMember::SeedChange::kSelf);
+  EXPECT_FALSE(m.SeedAddress(id));
+  EXPECT_EQ(m.unresolved_seeds(), 0u);
+  EXPECT_EQ(m.SetSeedAddress(id, udp::endpoint(make_address("::ffff:10.0.0.9"), 7946)),
+            ClusterMember::SeedChange::kMoved);
+  EXPECT_EQ(Unmapped(*m.SeedAddress(id)), udp::endpoint(make_address("10.0.0.9"), 7946));
+}
+
+// docs/membership.md, "Leaving": a member that leaves is taken out as left by the others.
+TEST_F(ClusterMemberTest, AMemberThatLeavesIsTakenOutAsLeft) {
+  const std::string key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  for (int n = 1; n <= 3; ++n) Add(n, key);
+  Run(seconds(10));
+  ClusterMember& m3 = *members_.at(udp::endpoint(make_address("10.0.0.3"), 7946));
+  ASSERT_EQ(m3.member().view().size(), 3u);
+  EXPECT_EQ(m3.Leave(now_), 2u);
+  Run(seconds(2), "m3");
+  for (int n = 1; n <= 2; ++n) {
+    const ClusterMember& m =
+        *members_.at(udp::endpoint(make_address("10.0.0." + std::to_string(n)), 7946));
+    EXPECT_EQ(m.member().view().size(), 2u) << n;
+    EXPECT_TRUE(m.member().left("m3")) << n;
+  }
 }
 
 }  // namespace

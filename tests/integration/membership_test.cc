@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -168,6 +169,58 @@ TEST_F(Membership, AMemberStoppedWithSigtermOrSigintLeavesAndRejoinsWhenRestarte
   ASSERT_EQ(n(3).WaitExit(), 0) << n(3).Log();
   ASSERT_TRUE(WaitUntil([&] { return AllSay({1, 2}, "n3", "left"); }, kClusterDeadline))
       << Logs();
+}
+
+// docs/membership.md, "vigild as a member": seeds given as host names are resolved (and
+// again later); one that is this node itself is not asked; one that does not resolve is
+// logged and counted, and the others serve.
+TEST_F(Membership, SeedsGivenAsHostNamesAreResolved) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  const bool localhost = ::getaddrinfo("localhost", nullptr, &hints, &found) == 0;
+  if (found != nullptr) ::freeaddrinfo(found);
+  if (!localhost) GTEST_SKIP() << "localhost does not resolve to an IPv4 address here";
+  ClusterOptions o;
+  o.nodes = 3;
+  cluster = std::make_unique<Cluster>(o);
+  const std::string key = GenerateKeyBase64();
+  for (int i = 0; i < 3; ++i) {
+    WriteKeys(cluster->KeyFile(i), {key});
+    const std::string stray = i == 2 ? ", \"no-such-seed.invalid:9\"" : "";
+    cluster->WriteConfig(
+        i, {},
+        fmt::format("security:\n  keyring: {}\ncluster:\n  seeds: [\"localhost:{}\", "
+                    "\"localhost:{}\"{}]\n",
+                    cluster->KeyFile(i), cluster->port(0), cluster->port(1), stray));
+  }
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
+      << Logs();
+  EXPECT_NE(n(1).Log().find(fmt::format("cluster: seed localhost:{} is this node itself",
+                                        cluster->port(0))),
+            std::string::npos)
+      << n(1).Log();
+  EXPECT_NE(n(3).Log().find(fmt::format("cluster: seed localhost:{} is at 127.0.0.1:{}",
+                                        cluster->port(0), cluster->port(0))),
+            std::string::npos)
+      << n(3).Log();
+  // A name that does not resolve is logged and counted (where a resolver answers every
+  // name, it resolves like any other, and nothing is left unresolved).
+  bool failed = false;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const std::string log = n(3).Log();
+        failed = log.find("cluster: cannot resolve seed no-such-seed.invalid:9") !=
+                 std::string::npos;
+        return failed || log.find("cluster: seed no-such-seed.invalid:9 is at") !=
+                             std::string::npos;
+      },
+      kClusterDeadline))
+      << n(3).Log();
+  EXPECT_EQ(n(3).Metric("vigil_cluster_seeds_unresolved"), failed ? 1 : 0);
+  EXPECT_EQ(n(2).Metric("vigil_cluster_seeds_unresolved"), 0);
 }
 
 // Random bytes behind a membership header, from one socket, paced.
