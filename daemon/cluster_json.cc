@@ -83,32 +83,27 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name,
                    type);
   };
-  auto sample = [&](std::string_view name, std::uint64_t v) {
+  // A family of one sample without labels.
+  auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
+                    std::uint64_t v) {
+    family(name, type, help);
     fmt::format_to(std::back_inserter(out), "{} {}\n", name, v);
   };
-  family("vigil_cluster_members", "gauge", "Members in this node's view, itself included.");
-  sample("vigil_cluster_members", m.view().size());
-  family("vigil_cluster_taken_out", "gauge",
-         "Members this node took out (down or left) and still remembers.");
-  sample("vigil_cluster_taken_out", m.tombstone_count());
-  family("vigil_cluster_left", "gauge",
-         "Of those, the members that said they were leaving (left).");
-  sample("vigil_cluster_left", m.left_count());
-  family("vigil_cluster_seeds_unresolved", "gauge",
-         "Seeds given as host names that have no address yet.");
-  sample("vigil_cluster_seeds_unresolved", cluster.unresolved_seeds());
-  family("vigil_cluster_watched", "gauge", "Members this node observes.");
-  sample("vigil_cluster_watched", m.subject_count());
-  family("vigil_cluster_incarnation", "gauge", "This member's incarnation.");
-  sample("vigil_cluster_incarnation", m.incarnation());
-  family("vigil_cluster_convictions_total", "counter",
-         "Times this node's detectors convicted a member it observes.");
-  sample("vigil_cluster_convictions_total", m.convictions());
-  family("vigil_cluster_refutations_total", "counter",
-         "Times this node was reported and refuted with a higher incarnation.");
-  sample("vigil_cluster_refutations_total", m.refutations());
-  family("vigil_cluster_cuts_total", "counter", "View changes that took members out.");
-  sample("vigil_cluster_cuts_total", m.cuts());
+  metric("vigil_cluster_members", "gauge",
+         "Members in this node's view, itself included.", m.view().size());
+  metric("vigil_cluster_taken_out", "gauge",
+         "Members this node took out (down or left) and still remembers.", m.tombstone_count());
+  metric("vigil_cluster_left", "gauge",
+         "Of those, the members that said they were leaving (left).", m.left_count());
+  metric("vigil_cluster_seeds_unresolved", "gauge",
+         "Seeds given as host names that have no address yet.", cluster.unresolved_seeds());
+  metric("vigil_cluster_watched", "gauge", "Members this node observes.", m.subject_count());
+  metric("vigil_cluster_incarnation", "gauge", "This member's incarnation.", m.incarnation());
+  metric("vigil_cluster_convictions_total", "counter",
+         "Times this node's detectors convicted a member it observes.", m.convictions());
+  metric("vigil_cluster_refutations_total", "counter",
+         "Times this node was reported and refuted with a higher incarnation.", m.refutations());
+  metric("vigil_cluster_cuts_total", "counter", "View changes that took members out.", m.cuts());
   family("vigil_cluster_datagrams_received_total", "counter",
          "Cluster datagrams taken, by kind (heartbeat, membership).");
   fmt::format_to(std::back_inserter(out),
@@ -133,8 +128,8 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
                    membership::GossipRejectName(static_cast<membership::GossipReject>(r)),
                    c.gossip_rejected[r]);
   }
-  family("vigil_cluster_datagrams_sent_total", "counter", "Cluster datagrams sent.");
-  sample("vigil_cluster_datagrams_sent_total", c.datagrams_sent);
+  metric("vigil_cluster_datagrams_sent_total", "counter",
+         "Cluster datagrams sent.", c.datagrams_sent);
   family("vigil_cluster_send_failures_total", "counter",
          "Cluster datagrams not sent: refused by the socket, or to a member whose address "
          "is not known (reason).");
