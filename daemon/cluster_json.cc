@@ -104,6 +104,9 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
   metric("vigil_cluster_refutations_total", "counter",
          "Times this node was reported and refuted with a higher incarnation.", m.refutations());
   metric("vigil_cluster_cuts_total", "counter", "View changes that took members out.", m.cuts());
+  metric("vigil_cluster_unconfirmed_answered_total", "counter",
+         "Answers to unconfirmed datagrams: this node's incarnation, told to their sender.",
+         m.unconfirmed_answered());
   family("vigil_cluster_datagrams_received_total", "counter",
          "Cluster datagrams taken, by kind (heartbeat, membership).");
   fmt::format_to(std::back_inserter(out),
@@ -112,12 +115,18 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
                  c.heartbeats_received, c.gossip_received);
   family("vigil_cluster_datagrams_rejected_total", "counter",
          "Cluster datagrams refused, by reason.");
-  const std::pair<std::string_view, std::uint64_t> heartbeats[] = {
+  using membership::Freshness;
+  using membership::Stream;
+  const std::pair<std::string_view, std::uint64_t> refusals[] = {
       {"heartbeat_unauthenticated", c.heartbeats_unauthenticated},
       {"heartbeat_unknown_key", c.heartbeats_unknown_key},
       {"heartbeat_bad_mac", c.heartbeats_bad_mac},
-      {"heartbeat_old_sequence", m.heartbeats_refused()}};
-  for (const auto& [reason, count] : heartbeats) {
+      {"heartbeat_unconfirmed", m.refused(Stream::kHeartbeat, Freshness::kUnconfirmed)},
+      {"heartbeat_old_sequence",
+       m.heartbeats_refused() + m.refused(Stream::kHeartbeat, Freshness::kOldSequence)},
+      {"unconfirmed", m.refused(Stream::kGossip, Freshness::kUnconfirmed)},
+      {"old_sequence", m.refused(Stream::kGossip, Freshness::kOldSequence)}};
+  for (const auto& [reason, count] : refusals) {
     fmt::format_to(std::back_inserter(out),
                    "vigil_cluster_datagrams_rejected_total{{reason=\"{}\"}} {}\n", reason,
                    count);

@@ -49,6 +49,19 @@ udp::endpoint ToUdp(const Endpoint& e) {
   return udp::endpoint(asio::ip::make_address(e.host), e.port);
 }
 
+// The reason (a metric label value) a datagram the member did not take goes by.
+std::optional<std::string_view> RefusalReason(membership::Freshness verdict, bool heartbeat) {
+  switch (verdict) {
+    case membership::Freshness::kFresh:
+      return std::nullopt;
+    case membership::Freshness::kUnconfirmed:
+      return heartbeat ? "heartbeat_unconfirmed" : "unconfirmed";
+    case membership::Freshness::kOldSequence:
+      break;
+  }
+  return heartbeat ? "heartbeat_old_sequence" : "old_sequence";
+}
+
 }  // namespace
 
 ClusterMember::ClusterMember(const Config& config, Keyring keyring, std::uint64_t incarnation,
@@ -97,12 +110,12 @@ std::optional<std::string_view> ClusterMember::OnGossip(std::span<const std::uin
     ++counters_.gossip_rejected[static_cast<std::size_t>(why)];
     return membership::GossipRejectName(why);
   }
-  ++counters_.gossip_received;
-  const std::string sender(d.header.sender);
-  member_->LearnContact(sender, EncodeContact(from), d.header.incarnation);
-  member_->OnGossip(d.gossip, sender, now, out_);
-  Flush(now);
-  return std::nullopt;
+  const membership::Stamp stamp{d.header.incarnation, d.header.sequence, d.header.echo};
+  const membership::Freshness verdict =
+      member_->ReceiveGossip(d.gossip, d.header.sender, stamp, now, out_, EncodeContact(from));
+  Flush(now);  // an unconfirmed one is answered
+  if (verdict == membership::Freshness::kFresh) ++counters_.gossip_received;
+  return RefusalReason(verdict, false);
 }
 
 std::optional<std::string_view> ClusterMember::OnHeartbeat(
@@ -122,12 +135,12 @@ std::optional<std::string_view> ClusterMember::OnHeartbeat(
       ++counters_.heartbeats_bad_mac;
       return "heartbeat_bad_mac";
   }
-  ++counters_.heartbeats_received;
-  const std::string sender(message.sender_id);
-  member_->OnHeartbeat(sender, message.incarnation, message.sequence, now, out_,
-                       EncodeContact(from));
+  const membership::Stamp stamp{message.incarnation, message.sequence, message.echo};
+  const membership::Freshness verdict =
+      member_->ReceiveHeartbeat(message.sender_id, stamp, now, out_, EncodeContact(from));
   Flush(now);
-  return std::nullopt;
+  if (verdict == membership::Freshness::kFresh) ++counters_.heartbeats_received;
+  return RefusalReason(verdict, true);
 }
 
 bool ClusterMember::IsSelf(const udp::endpoint& at) const {
@@ -213,7 +226,7 @@ std::optional<udp::endpoint> ClusterMember::Where(std::string_view id) const {
 
 void ClusterMember::Flush(MonoTime now) {
   if (!out_.heartbeats.empty()) SendHeartbeats(now);
-  for (const auto& [to, gossip] : out_.gossip) SendGossip(to, gossip);
+  for (const auto& [to, gossip] : out_.gossip) SendGossip(to, gossip, now);
   out_.clear();
 }
 
@@ -228,31 +241,32 @@ void ClusterMember::SendHeartbeats(MonoTime now) {
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
   m.sender_id = self_;
   std::array<std::uint8_t, kMaxMessageSize> buffer{};
-  const std::size_t length = Encode(m, buffer);
-  const std::size_t signed_length = length > 0 ? Sign(buffer, length, keyring_.primary()) : 0;
-  if (signed_length == 0) {  // a valid config always encodes; never sent unsigned
-    ++counters_.send_failures;
-    return;
-  }
   for (const std::string& to : out_.heartbeats) {
+    // Each observer's copy echoes its incarnation: a copy recorded on the way to one is
+    // refused by every other, and by the same one once it has restarted.
+    m.echo = member_->EchoFor(to);
+    const std::size_t length = Encode(m, buffer);
+    const std::size_t signed_length = length > 0 ? Sign(buffer, length, keyring_.primary()) : 0;
+    if (signed_length == 0) {  // a valid config always encodes; never sent unsigned
+      ++counters_.send_failures;
+      continue;
+    }
     Transmit(std::span(buffer.data(), signed_length), to);
   }
 }
 
-void ClusterMember::SendGossip(const std::string& to, const membership::Gossip& gossip) {
-  if (gossip_incarnation_ != member_->incarnation()) {
-    gossip_incarnation_ = member_->incarnation();
-    gossip_sequence_ = 0;
-  }
-  const membership::MembershipHeader header{self_, gossip_incarnation_, gossip_sequence_ + 1,
-                                            0};
+void ClusterMember::SendGossip(const std::string& to, const membership::Gossip& gossip,
+                               MonoTime now) {
+  const membership::Stamp stamp = member_->StampFor(to);
+  const membership::MembershipHeader header{self_, stamp.incarnation, stamp.sequence,
+                                            stamp.echo};
   auto datagrams = membership::EncodeGossip(gossip, header, &keyring_.primary());
   if (!datagrams) {  // the member makes only valid records: a bug if it happens
     spdlog::error("cluster: cannot encode gossip to '{}': {}", to, datagrams.message());
     ++counters_.send_failures;
     return;
   }
-  gossip_sequence_ += datagrams->size();
+  member_->Sent(to, datagrams->size(), now);
   for (const auto& bytes : *datagrams) Transmit(bytes, to);
 }
 

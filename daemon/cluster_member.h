@@ -69,14 +69,17 @@ class ClusterMember {
   ~ClusterMember();
 
   // A membership datagram (type 3) from `from`: rejected unless it decodes and its
-  // trailer verifies; else the member takes it, and what it answers is sent. Returns the
-  // reason (a metric label value) if it was rejected; it is counted.
+  // trailer verifies, and refused unless it is fresh (membership::ReplayGuard:
+  // "unconfirmed", which is answered, or "old_sequence"); else the member takes it, and what
+  // it answers is sent. Returns the reason (a metric label value) if it was not taken; it is
+  // counted (a refusal by the member, MembershipNode::refused).
   std::optional<std::string_view> OnGossip(std::span<const std::uint8_t> datagram,
                                            const boost::asio::ip::udp::endpoint& from,
                                            MonoTime now);
   // A heartbeat `message`, decoded from `datagram`, from a sender that is not one of this
-  // node's peers: a member's. Rejected unless its trailer verifies: returns the reason
-  // (heartbeat_unauthenticated, heartbeat_unknown_key, heartbeat_bad_mac), counted.
+  // node's peers: a member's. Rejected unless its trailer verifies, refused unless it is
+  // fresh: returns the reason (heartbeat_unauthenticated, heartbeat_unknown_key,
+  // heartbeat_bad_mac, heartbeat_unconfirmed, heartbeat_old_sequence), counted.
   std::optional<std::string_view> OnHeartbeat(const Message& message,
                                               std::span<const std::uint8_t> datagram,
                                               const boost::asio::ip::udp::endpoint& from,
@@ -122,7 +125,7 @@ class ClusterMember {
  private:
   void Flush(MonoTime now);
   void SendHeartbeats(MonoTime now);
-  void SendGossip(const std::string& to, const membership::Gossip& gossip);
+  void SendGossip(const std::string& to, const membership::Gossip& gossip, MonoTime now);
   void Transmit(std::span<const std::uint8_t> bytes, std::string_view to);
   void NoteChange(const std::string& id, MonoTime now);
   bool IsSelf(const boost::asio::ip::udp::endpoint& at) const;
@@ -143,8 +146,6 @@ class ClusterMember {
   membership::GraphSource source_;
   std::unique_ptr<membership::MembershipNode> member_;  // refers to source_
   membership::Outbox out_;
-  std::uint64_t gossip_incarnation_ = 0;  // the incarnation gossip_sequence_ counts in
-  std::uint64_t gossip_sequence_ = 0;
   std::unordered_map<std::string, MonoTime> since_;
   ClusterCounters counters_;
 };

@@ -39,6 +39,7 @@ Daemon::Daemon(Config config, std::string config_path, const Clock& clock)
       health_(LocalHealthOptions{}),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       reject_log_(std::chrono::seconds(10), 1024),
+      unconfirmed_log_(std::chrono::seconds(10), 1024),
       rng_(std::random_device{}()) {
   // The incarnation is the start time in microseconds: a restart always raises it (unless
   // the wall clock went back by more than the downtime; issue 4's state file closes that).

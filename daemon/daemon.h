@@ -225,6 +225,7 @@ class Daemon {
   std::optional<HeartbeatComposer> composer_;  // made once the incarnation is known
   SystemdNotifier notifier_;
   LogRateLimiter reject_log_;
+  LogRateLimiter unconfirmed_log_;  // the cluster's unconfirmed datagrams (debug lines)
   std::mt19937_64 rng_;
   std::optional<Keyring> keyring_;  // signs what we send, when configured
   bool stopping_ = false;

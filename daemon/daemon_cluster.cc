@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "daemon/cluster_json.h"
+#include "daemon/peer_source_matcher.h"
 #include "membership/gossip_wire.h"
 
 namespace vigil {
@@ -172,12 +173,29 @@ bool Daemon::ToCluster(const ReceivedDatagram& d, MonoTime now) {
 
 void Daemon::LogClusterReject(const ReceivedDatagram& d, std::string_view reason,
                               MonoTime now) {
+  // Normal, so at debug level and with a budget of its own (it must not hold back the
+  // rejects' lines): every join starts with one, and the members echo a run that ended for
+  // a few seconds after it did.
+  if (reason == "unconfirmed" || reason == "heartbeat_unconfirmed") {
+    if (!spdlog::should_log(spdlog::level::debug)) return;
+    std::uint64_t suppressed = 0;
+    const auto host = HostKey(d.from);
+    const std::string_view key(reinterpret_cast<const char*>(host.data()), host.size());
+    if (!unconfirmed_log_.Allow(key, now, &suppressed)) return;
+    spdlog::debug("cluster: refused datagram from {}:{}: {} (it echoes no incarnation of this "
+                  "run of this node: a first contact, one sent before a restart, or a "
+                  "replay){}",
+                  d.from.address().to_string(), d.from.port(), reason,
+                  suppressed ? fmt::format("; {} more from this address suppressed", suppressed)
+                             : "");
+    return;
+  }
   std::uint64_t suppressed = 0;
   if (!AllowRejectLog(d, now, &suppressed)) return;
+  const std::string more =
+      suppressed ? fmt::format("; {} more from this address suppressed", suppressed) : "";
   spdlog::warn("cluster: rejected datagram from {}:{}: {} ({} bytes){}",
-               d.from.address().to_string(), d.from.port(), reason, d.data.size(),
-               suppressed ? fmt::format("; {} more from this address suppressed", suppressed)
-                          : "");
+               d.from.address().to_string(), d.from.port(), reason, d.data.size(), more);
 }
 
 std::optional<std::string> Daemon::ClusterReloadProblem(const Config& next) const {

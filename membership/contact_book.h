@@ -10,6 +10,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "base/string_hash.h"
+
 namespace vigil::membership {
 
 // Not thread-safe. Holds only members with a non-empty contact (the simulator gives none,
@@ -40,13 +42,7 @@ class ContactBook {
     std::uint64_t incarnation = 0;
     Source source = Source::kGuessed;
   };
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
+  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> entries_;
 };
 
 }  // namespace vigil::membership

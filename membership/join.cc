@@ -49,16 +49,26 @@ void MembershipNode::NoteContacts(const Gossip& gossip, std::string_view from) {
   for (const Alive& a : gossip.alives) note(a);
 }
 
-void MembershipNode::PruneContacts() {
+void MembershipNode::PruneContacts(MonoTime now) {
   // Between calls (Tick's start): the shell has sent what the last call asked, to
   // members this node may not keep (a puller it does not know, a Join it refused).
   const std::size_t held = graph_->size() + tombstones_.size() + admissions_.size();
-  if (!prune_contacts_ && contacts_.size() <= 4 * held + 1024) return;
+  const std::size_t most = 4 * held + 1024;
+  if (!prune_contacts_ && contacts_.size() <= most &&
+      guard_.size() <= std::max(most, prune_guard_at_)) {
+    return;
+  }
   prune_contacts_ = false;
-  contacts_.Prune([this](const std::string& id) {
+  const auto keep = [this](const std::string& id) {
     return graph_->Find(id).has_value() || tombstones_.Find(id) != nullptr ||
            admitting_.contains(id) || disputes_open_.contains(id);
-  });
+  };
+  contacts_.Prune(keep);
+  // The numbers seen of a member not held are kept for a tombstone's lifetime after it was
+  // last heard: a joiner not admitted yet, a member forgotten since, cannot be replayed to
+  // this node meanwhile.
+  guard_.Prune(keep, now, options_.tombstone_lifetime);
+  prune_guard_at_ = 2 * guard_.size();  // what was kept is not scanned again at every Tick
 }
 
 std::uint64_t MembershipNode::NextRandom() {

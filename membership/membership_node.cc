@@ -24,6 +24,7 @@ MembershipNode::MembershipNode(MembershipOptions options,
       graph_(std::move(view)),
       incarnation_(options_.incarnation),
       tombstones_(options_.tombstone_lifetime),
+      guard_(options_.incarnation),
       probe_state_(RingPosition(1, options_.self)),
       sync_(options_.sync) {
   assert(graph_->observers_per_member() == options_.observers);
@@ -299,7 +300,7 @@ void MembershipNode::Refute(const Report& report, MonoTime now, Outbox& out) {
 }
 
 void MembershipNode::Tick(MonoTime now, Outbox& out) {
-  PruneContacts();
+  PruneContacts(now);
   if (now >= next_heartbeat_) {
     for (MemberIndex o : graph_->ObserversOf(self_index_)) {
       out.heartbeats.push_back(graph_->id(o));

@@ -9,6 +9,7 @@
 // Tick at NextWakeup().
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -30,6 +31,7 @@
 #include "membership/membership_options.h"
 #include "membership/messages.h"
 #include "membership/observer_graph.h"
+#include "membership/replay_guard.h"
 #include "membership/tombstones.h"
 
 namespace vigil::membership {
@@ -41,10 +43,7 @@ struct Outbox {
   std::uint64_t heartbeat_incarnation = 0;   // ... and incarnation
   std::vector<std::pair<std::string, Gossip>> gossip;  // to, what
   Gossip& To(const std::string& to);
-  void clear() {
-    heartbeats.clear();
-    gossip.clear();
-  }
+  void clear() { heartbeats.clear(); gossip.clear(); }
 };
 
 // Not thread-safe; one owner. `source` must outlive the node. The `now` of successive calls
@@ -64,13 +63,41 @@ class MembershipNode {
   MembershipNode(MembershipOptions options, GraphSource& source, MonoTime now);
   ~MembershipNode();
 
-  // A heartbeat from `from` (already authenticated by the shell), sent from `contact`; from
+  // A membership datagram's records, from `from` with `stamp`, authenticated by the shell
+  // and sent from `contact`: taken (OnGossip) if fresh (ReplayGuard: its echo names this
+  // node's run and its number was not seen). An unconfirmed one is answered, twice a second
+  // per sender at most, with this node's own Alive record, so that the sender learns the
+  // incarnation to echo; one that echoes an incarnation above this node's (its clock went
+  // back) makes it refute above that. A joiner answered so asks that member to admit it at
+  // once. Returns the verdict.
+  Freshness ReceiveGossip(const Gossip& gossip, std::string_view from, const Stamp& stamp,
+                          MonoTime now, Outbox& out, std::string_view contact = {});
+  // A member's heartbeat, as ReceiveGossip: taken (OnHeartbeat) if fresh, answered if
+  // unconfirmed.
+  Freshness ReceiveHeartbeat(std::string_view from, const Stamp& stamp, MonoTime now,
+                             Outbox& out, std::string_view contact = {});
+  // The echo to stamp on what goes to `to`: the newest incarnation of it this node knows
+  // (held, taken out, or stamped on a datagram it sent); 1 for a member of the view never
+  // heard (a view given at the start holds members at their first incarnation); 0 if none
+  // (a seed not yet heard).
+  std::uint64_t EchoFor(const std::string& to) const;
+  // The stamp of the next membership datagram to `to`: this node's incarnation, the number
+  // (ReplayGuard::NextNumber) and EchoFor(to). The shell numbers the datagrams it sends `to`
+  // from stamp.sequence on, and says how many with Sent.
+  Stamp StampFor(const std::string& to) const;
+  void Sent(const std::string& to, std::size_t datagrams, MonoTime now) {
+    guard_.Numbered(to, datagrams, now);
+  }
+  // What ReceiveHeartbeat does with a fresh heartbeat (tests call it directly):
+  // a heartbeat from `from` (already authenticated by the shell), sent from `contact`; from
   // a subject, a number seen before in its incarnation is refused (heartbeats_refused), and
-  // only a new one says where it is. From a member this node took out: at a newer incarnation than it was taken out at, it comes back (and the whole
-  // cluster is told); at that one or older, it is told it is out (a notice: a report about
-  // itself, at most once per notice_repeat), so that it refutes.
+  // only a new one says where it is. From a member this node took out: at a newer
+  // incarnation than it was taken out at, it comes back (and the whole cluster is told); at
+  // that one or older, it is told it is out (a notice: a report about itself, at most once
+  // per notice_repeat), so that it refutes.
   void OnHeartbeat(std::string_view from, std::uint64_t incarnation, std::uint64_t sequence,
                    MonoTime now, Outbox& out, std::string_view contact = {});
+  // What ReceiveGossip does with a fresh datagram's records (tests call it directly).
   // Gossip received from `from`: a Join admits its sender (told to the whole cluster) and
   // is answered with a Welcome (a census and a sample of members); a Pull is answered with
   // the members and tombstones of its buckets and their census; a listing (Member, Removed,
@@ -135,7 +162,14 @@ class MembershipNode {
     return member == options_.self ? incarnation_ : NewestIncarnation(member);
   }
   std::uint64_t refutations() const { return refutations_; }
-  // Subjects' heartbeats refused: an older incarnation's, or a number seen (a replay).
+  // Datagrams refused by ReplayGuard, by stream and verdict, and the answers sent to
+  // unconfirmed ones.
+  std::uint64_t refused(Stream stream, Freshness why) const {
+    return refused_[static_cast<std::size_t>(stream)][static_cast<std::size_t>(why)];
+  }
+  std::uint64_t unconfirmed_answered() const { return unconfirmed_answered_; }
+  // Subjects' heartbeats refused by OnHeartbeat: an older incarnation's, or a number seen
+  // (a replay); ReceiveHeartbeat counts those it refuses itself under refused().
   std::uint64_t heartbeats_refused() const { return heartbeats_refused_; }
   // Times this node's detectors convicted one of its subjects (its suspicions).
   std::uint64_t convictions() const { return convictions_; }
@@ -156,17 +190,10 @@ class MembershipNode {
       f(id, e.incarnation, e.left);
     });
   }
-  std::size_t left_count() const {
-    std::size_t n = 0;
-    tombstones_.ForEach([&](const std::string&, const Tombstones::Entry& e) { n += e.left; });
-    return n;
-  }
+  std::size_t left_count() const;
   // Whether `id`, taken out and remembered, had said it was leaving (else it was taken out
   // as down). Known only where the leave was heard, or listed with the removal.
-  bool left(const std::string& id) const {
-    const Tombstones::Entry* e = tombstones_.Find(id);
-    return e != nullptr && e->left;
-  }
+  bool left(const std::string& id) const;
   // Joining: whether a member welcomed this one (always, for a node built with a view), and
   // whether it still copies the member list (it watches nobody meanwhile).
   bool welcomed() const { return welcomed_; }
@@ -253,8 +280,13 @@ class MembershipNode {
   // Keeps the contacts the Join, Member and Alive records of `gossip` name.
   void NoteContacts(const Gossip& gossip, std::string_view from);
   // After a view change, or once the book outgrew what is held several times over: forgets
-  // the contacts of members neither held, coming in, taken out nor disputed.
-  void PruneContacts();
+  // the contacts, and the numbers seen (ReplayGuard, idle for tombstone_lifetime), of
+  // members neither held, coming in, taken out nor disputed.
+  void PruneContacts(MonoTime now);
+  // membership/receive.cc: tells `sender`, whose datagram from `contact` was unconfirmed,
+  // this node's incarnation (twice a second at most), or refutes above the echo.
+  void Unconfirmed(const std::string& sender, const Stamp& stamp, MonoTime now, Outbox& out,
+                   std::string_view contact);
   // A member this node knows, drawn at random (not itself; "" if none): where to pull.
   std::string RandomMember();
   std::uint64_t NextRandom();
@@ -308,7 +340,12 @@ class MembershipNode {
   // Members taken out; members coming back at admit_at_ (ascending).
   Tombstones tombstones_;
   ContactBook contacts_;
+  ReplayGuard guard_;
+  // By Stream, by Freshness (kFresh unused).
+  std::array<std::array<std::uint64_t, kFreshnessCount>, kStreamCount> refused_{};
+  std::uint64_t unconfirmed_answered_ = 0;
   bool prune_contacts_ = false;  // a view change happened: PruneContacts at the next Tick
+  std::size_t prune_guard_at_ = 0;  // ... or once guard_ holds more (doubled at each prune)
   std::vector<std::string> admissions_;
   std::unordered_set<std::string> admitting_;  // admissions_, as a set
   std::deque<std::pair<MonoTime, Alive>> returned_;  // came back within report_lifetime

@@ -122,10 +122,11 @@ struct Gossip {
     append(digests, other.digests);
     append(summaries, other.summaries);
   }
-  bool empty() const {
-    return reports.empty() && alives.empty() && joins.empty() && members.empty() &&
-           removed.empty() && leaves.empty() && left.empty() && pulls.empty() && censuses.empty() && digests.empty() &&
-           summaries.empty();
+  bool empty() const { return records() == 0; }
+  std::size_t records() const {
+    return reports.size() + alives.size() + joins.size() + members.size() + removed.size() +
+           leaves.size() + left.size() + pulls.size() + censuses.size() + digests.size() +
+           summaries.size();
   }
 };
 

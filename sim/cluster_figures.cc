@@ -99,6 +99,11 @@ ClusterFigures Measure(const ClusterSimulation& c, std::size_t traffic_from,
     f.convictions += c.node(i).convictions();
     f.refutations += c.node(i).refutations();
     f.abstentions += c.node(i).abstentions();
+    for (const auto stream : {membership::Stream::kGossip, membership::Stream::kHeartbeat}) {
+      f.unconfirmed += c.node(i).refused(stream, membership::Freshness::kUnconfirmed);
+      f.old_sequence += c.node(i).refused(stream, membership::Freshness::kOldSequence);
+    }
+    f.unconfirmed_answered += c.node(i).unconfirmed_answered();
     const std::size_t cuts = c.node(i).cuts();
     if (f.cuts_histogram.size() <= cuts) f.cuts_histogram.resize(cuts + 1, 0);
     ++f.cuts_histogram[cuts];

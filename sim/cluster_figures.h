@@ -28,6 +28,11 @@ struct ClusterFigures {
   std::uint64_t convictions = 0;
   std::uint64_t refutations = 0;
   std::uint64_t abstentions = 0;  // reports held back by members in doubt of themselves
+  // Datagrams (both streams) the live members refused as unconfirmed, the answers they
+  // sent, and those refused as old_sequence (docs/membership.md, "Replays").
+  std::uint64_t unconfirmed = 0;
+  std::uint64_t unconfirmed_answered = 0;
+  std::uint64_t old_sequence = 0;
   // Removals, by anyone, of members that had not crashed (then), were never frozen or
   // starved and were never on the other side of a partition from the remover.
   std::size_t false_removals = 0;

@@ -31,9 +31,6 @@ struct ClusterSimulation::Node {
   MonoTime wake_at = kNever;  // the earliest queued wake-up
   Traffic traffic;
   Outbox out;
-  // Of the last membership datagram sent, numbered from 1 in each incarnation.
-  std::uint64_t gossip_sequence = 0;
-  std::uint64_t gossip_incarnation = 0;
 };
 
 std::size_t HeartbeatBytes(const std::string& sender) {
@@ -313,37 +310,37 @@ void ClusterSimulation::Receive(std::size_t i, std::span<const std::uint8_t> byt
     ++unusable_datagrams_;
     return;
   }
-  nodes_[i]->member->OnGossip(datagram.gossip, datagram.header.sender, sim_.now(),
-                              nodes_[i]->out);
+  const membership::Stamp stamp{datagram.header.incarnation, datagram.header.sequence,
+                                datagram.header.echo};
+  nodes_[i]->member->ReceiveGossip(datagram.gossip, datagram.header.sender, stamp, sim_.now(),
+                                   nodes_[i]->out);
 }
 
 void ClusterSimulation::Flush(std::size_t i, Outbox& out) {
   const std::string& self = nodes_[i]->member->self();
   for (const std::string& to : out.heartbeats) {
     const std::size_t j = index_.at(to);
-    const auto seq = out.heartbeat_sequence;
-    const auto inc = out.heartbeat_incarnation;
-    Deliver(i, j, HeartbeatBytes(self), [this, i, j, seq, inc] {
-      nodes_[j]->member->OnHeartbeat(IdOf(i), inc, seq, sim_.now(), nodes_[j]->out);
+    // Each observer's copy echoes its incarnation, as vigild's do.
+    const membership::Stamp stamp{out.heartbeat_incarnation, out.heartbeat_sequence,
+                                  nodes_[i]->member->EchoFor(to)};
+    Deliver(i, j, HeartbeatBytes(self), [this, i, j, stamp] {
+      nodes_[j]->member->ReceiveHeartbeat(IdOf(i), stamp, sim_.now(), nodes_[j]->out);
     });
   }
   // Gossip goes as real membership datagrams, signed and decoded: what the simulation counts
   // and delivers is what vigild would send.
-  Node& sender = *nodes_[i];
-  if (sender.gossip_incarnation != sender.member->incarnation()) {
-    sender.gossip_incarnation = sender.member->incarnation();
-    sender.gossip_sequence = 0;
-  }
+  MembershipNode& sender = *nodes_[i]->member;
   for (const auto& [to, gossip] : out.gossip) {
     const std::size_t j = index_.at(to);
-    const membership::MembershipHeader header{self, sender.member->incarnation(),
-                                              sender.gossip_sequence + 1, 0};
+    const membership::Stamp stamp = sender.StampFor(to);
+    const membership::MembershipHeader header{self, stamp.incarnation, stamp.sequence,
+                                              stamp.echo};
     auto datagrams = membership::EncodeGossip(gossip, header, &keyring_.primary());
     if (!datagrams) {
       ++unusable_datagrams_;
       continue;
     }
-    sender.gossip_sequence += datagrams->size();
+    sender.Sent(to, datagrams->size(), sim_.now());
     for (std::vector<std::uint8_t>& bytes : *datagrams) {
       const std::size_t size = bytes.size();
       Deliver(i, j, size, [this, j, bytes = std::move(bytes)] { Receive(j, bytes); });

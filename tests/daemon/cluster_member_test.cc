@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -44,7 +47,8 @@ class ClusterMemberTest : public ::testing::Test {
  protected:
   void Add(int n, const std::string& key,
            std::vector<Endpoint> seeds = {Endpoint{"10.0.0.1", 7946,
-                                                   Endpoint::HostKind::kIPv4}}) {
+                                                   Endpoint::HostKind::kIPv4}},
+           std::uint64_t incarnation = 0) {
     Config c;
     c.node.id = "m" + std::to_string(n);
     c.node.bind = Endpoint{"10.0.0." + std::to_string(n), 7946, Endpoint::HostKind::kIPv4};
@@ -56,7 +60,8 @@ class ClusterMemberTest : public ::testing::Test {
       return true;
     };
     members_[self] = std::make_unique<ClusterMember>(
-        c, *Keyring::Parse(key + "\n"), 1000 + static_cast<std::uint64_t>(n), now_, send);
+        c, *Keyring::Parse(key + "\n"),
+        incarnation > 0 ? incarnation : 1000 + static_cast<std::uint64_t>(n), now_, send);
   }
   // Runs the cluster for `d`, in steps of 10 ms; `dead` neither runs nor hears anything.
   void Run(Duration d, const std::string& dead = "") {
@@ -69,6 +74,7 @@ class ClusterMemberTest : public ::testing::Test {
       while (!wire_.empty()) {
         Datagram g = std::move(wire_.front());
         wire_.pop_front();
+        if (drop_ && drop_(g)) continue;
         auto it = members_.find(g.to);
         if (it == members_.end() || it->second->member().self() == dead) continue;
         if (g.bytes[3] != 3) last_heartbeat_[g.to] = g;
@@ -76,15 +82,16 @@ class ClusterMemberTest : public ::testing::Test {
       }
     }
   }
-  void Deliver(ClusterMember& m, const Datagram& g) {
+  // Returns why `m` did not take `g` (nullopt: taken).
+  std::optional<std::string_view> Deliver(ClusterMember& m, const Datagram& g) {
     if (g.bytes[3] == 3) {
-      m.OnGossip(g.bytes, g.from, now_);
-      return;
+      last_gossip_[g.to] = g;
+      return m.OnGossip(g.bytes, g.from, now_);
     }
     Message msg;
     RejectReason why{};
-    ASSERT_EQ(Decode(g.bytes, &msg, &why), DecodeStatus::kOk);
-    m.OnHeartbeat(msg, g.bytes, g.from, now_);
+    EXPECT_EQ(Decode(g.bytes, &msg, &why), DecodeStatus::kOk);
+    return m.OnHeartbeat(msg, g.bytes, g.from, now_);
   }
   ClusterMember& M(int n) {
     return *members_.at(udp::endpoint(make_address("10.0.0." + std::to_string(n)), 7946));
@@ -94,6 +101,8 @@ class ClusterMemberTest : public ::testing::Test {
   std::map<udp::endpoint, std::unique_ptr<ClusterMember>> members_;
   std::deque<Datagram> wire_;
   std::map<udp::endpoint, Datagram> last_heartbeat_;  // by receiver
+  std::map<udp::endpoint, Datagram> last_gossip_;     // by receiver
+  std::function<bool(const Datagram&)> drop_;         // lost on the way if it says so
 };
 
 TEST_F(ClusterMemberTest, JoinThroughTheSeedWatchAndTakeASilentMemberOut) {
@@ -111,9 +120,11 @@ TEST_F(ClusterMemberTest, JoinThroughTheSeedWatchAndTakeASilentMemberOut) {
   // A heartbeat delivered again (a replay, a duplicate) is refused, not taken for life.
   const udp::endpoint one(make_address("10.0.0.1"), 7946);
   ASSERT_TRUE(last_heartbeat_.contains(one));
-  const std::uint64_t refused = M(1).member().heartbeats_refused();
+  using membership::Freshness;
+  using membership::Stream;
+  const std::uint64_t refused = M(1).member().refused(Stream::kHeartbeat, Freshness::kOldSequence);
   Deliver(M(1), last_heartbeat_.at(one));
-  EXPECT_EQ(M(1).member().heartbeats_refused(), refused + 1);
+  EXPECT_EQ(M(1).member().refused(Stream::kHeartbeat, Freshness::kOldSequence), refused + 1);
   Run(seconds(15), "m3");
   for (int n = 1; n <= 2; ++n) {
     EXPECT_EQ(M(n).member().view().size(), 2u) << "m" << n;
@@ -199,6 +210,60 @@ TEST_F(ClusterMemberTest, AMemberThatLeavesIsTakenOutAsLeft) {
     EXPECT_EQ(m.member().view().size(), 2u) << n;
     EXPECT_TRUE(m.member().left("m3")) << n;
   }
+}
+
+// docs/membership.md, "Replays": a datagram recorded on the way is refused when sent again
+// to its receiver, to another member, or to its receiver after a restart; a restarted seed
+// that started alone is found again through its answers to the datagrams it refuses.
+TEST_F(ClusterMemberTest, RecordedDatagramsAreRefusedWhereverAndWheneverTheyAreSentAgain) {
+  const std::string key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  for (int n = 1; n <= 3; ++n) Add(n, key);
+  Run(seconds(10));
+  const udp::endpoint one(make_address("10.0.0.1"), 7946);
+  ASSERT_TRUE(last_gossip_.contains(one) && last_heartbeat_.contains(one));
+  const Datagram gossip = last_gossip_.at(one);
+  EXPECT_EQ(Deliver(M(1), gossip), "old_sequence");
+  // A heartbeat to m1, sent to the other member instead: it echoes m1's incarnation.
+  Datagram heartbeat = last_heartbeat_.at(one);
+  const int other = heartbeat.from == udp::endpoint(make_address("10.0.0.2"), 7946) ? 3 : 2;
+  heartbeat.to = udp::endpoint(make_address("10.0.0." + std::to_string(other)), 7946);
+  EXPECT_EQ(Deliver(M(other), heartbeat), "heartbeat_unconfirmed");
+  // m1, the seed, restarts (a newer incarnation): what was sent to its last run is
+  // refused; its seed is itself, so it starts alone, and the others find it again.
+  members_.erase(one);
+  Add(1, key, {Endpoint{"10.0.0.1", 7946, Endpoint::HostKind::kIPv4}}, 5000);
+  auto& restarted = M(1);
+  EXPECT_EQ(Deliver(restarted, gossip), "unconfirmed");
+  Run(seconds(15));
+  for (int n = 1; n <= 3; ++n) {
+    EXPECT_EQ(M(n).member().view().size(), 3u) << "m" << n;
+  }
+  EXPECT_EQ(M(2).member().IncarnationOf("m1"), restarted.member().incarnation());
+  EXPECT_GT(restarted.member().unconfirmed_answered(), 0u);
+  EXPECT_EQ(M(2).member().refused(membership::Stream::kGossip,
+                                  membership::Freshness::kOldSequence),
+            0u);
+}
+
+// docs/membership.md, "Replays": a Join to a seed known by its address is answered, and the
+// joiner asks again by the seed's id; with the first answer lost, the next retry does it,
+// well within join_patience (3 s): the joiner does not start a cluster of its own.
+TEST_F(ClusterMemberTest, AJoinWhoseAnswerIsLostIsWelcomedAtTheNextRetry) {
+  const std::string key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  Add(1, key);
+  Run(seconds(4));  // m1 starts the cluster alone
+  Add(2, key);
+  const udp::endpoint two(make_address("10.0.0.2"), 7946);
+  int dropped = 0;
+  drop_ = [&](const Datagram& g) { return g.to == two && g.bytes[3] == 3 && dropped++ == 0; };
+  Run(milliseconds(2500));
+  EXPECT_GT(dropped, 0);
+  EXPECT_TRUE(M(2).member().welcomed());
+  EXPECT_GE(M(1).member().joins_answered(), 1u);
+  EXPECT_GE(M(1).member().unconfirmed_answered(), 2u);  // the lost answer, and the next
+  Run(seconds(3));
+  EXPECT_EQ(M(1).member().view().size(), 2u);
+  EXPECT_EQ(M(2).member().view().size(), 2u);
 }
 
 }  // namespace

@@ -252,7 +252,8 @@ TEST(GossipWireRecords, DocumentedWelcomeIsWhatTheEncoderWrites) {
   welcome.members.push_back({"node-2", 1795887100000001ULL, contact(2)});
   welcome.censuses.push_back({true, 0, 255, 3});
   auto datagrams =
-      EncodeGossip(welcome, MembershipHeader{"node-1", 1795887100000000ULL, 1, 0},
+      EncodeGossip(welcome,
+                   MembershipHeader{"node-1", 1795887100000000ULL, 2, 1795887188481661ULL},
                    &ring.primary());
   ASSERT_TRUE(datagrams.ok());
   const Bytes documented = DocumentedWelcome();

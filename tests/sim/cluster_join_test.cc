@@ -1,6 +1,7 @@
 // Joining in simulated time (docs/membership.md, "Joining"): a cold start of members that
 // know only three seeds ends with every member in every view and nobody taken out; members
-// join a running cluster; a crashed member restarts and is back everywhere; a member whose
+// join a running cluster; a crashed member restarts and is back everywhere (what was sent to
+// its previous run refused); a member whose
 // seeds are not up yet waits for them; a cold start under 10 % loss converges too. Small and
 // fast: the figures at 1,000 to 10,000 come from vigil-sim (docs/benchmarks.md).
 #include <gtest/gtest.h>
@@ -108,6 +109,21 @@ TEST(ClusterJoin, ACrashedMemberThatRestartsIsBackEverywhere) {
   c.StartAt(9, c.now());
   c.RunFor(seconds(30));
   ExpectFullViews(c, 60);
+  // Members that knew its previous run went on echoing it (docs/membership.md, "Replays"):
+  // refused, and answered; one answer teaches a sender (a lossless network here), and
+  // nothing is ever refused as seen before (nobody replays, and nothing is reordered by 64).
+  using membership::Freshness;
+  using membership::Stream;
+  EXPECT_GT(c.node(9).refused(Stream::kGossip, Freshness::kUnconfirmed) +
+                c.node(9).refused(Stream::kHeartbeat, Freshness::kUnconfirmed),
+            0u);
+  EXPECT_GT(c.node(9).unconfirmed_answered(), 0u);
+  EXPECT_LE(c.node(9).unconfirmed_answered(), 59u);
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    for (const auto stream : {Stream::kGossip, Stream::kHeartbeat}) {
+      EXPECT_EQ(c.node(i).refused(stream, Freshness::kOldSequence), 0u) << i;
+    }
+  }
 }
 
 TEST(ClusterJoin, AMemberWhoseSeedsAreNotUpYetJoinsWhenTheyAre) {

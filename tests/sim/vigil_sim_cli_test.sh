@@ -15,6 +15,8 @@ echo "$out"
 echo "$out" | grep -Eq 'crashed 1 .*: ([0-9]+) of \1 \(live member, crashed\) pairs removed' ||
   fail "not every live member removed the crashed one"
 echo "$out" | grep -q '^false removals: 0;' || fail "a live member was removed"
+echo "$out" | grep -Eq '^datagrams refused by live members: [0-9]+ unconfirmed \([0-9]+ answers\), [0-9]+ old sequence$' ||
+  fail "no line about the datagrams refused"
 echo "$out" | grep -Eq '^starved 1 live members to 5 % of a core for 60 s' ||
   fail "no line about the starved member"
 echo "$out" | grep -Eq '^froze 1 live members for 10 s' || fail "no line about the frozen member"

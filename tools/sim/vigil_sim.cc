@@ -140,6 +140,11 @@ void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterF
                 "member) pairs still out at the end: %zu\n",
                 f.back_s.count, f.back_s.p50, f.back_s.max, f.still_out);
   }
+  std::printf("datagrams refused by live members: %llu unconfirmed (%llu answers), %llu old "
+              "sequence\n",
+              static_cast<unsigned long long>(f.unconfirmed),
+              static_cast<unsigned long long>(f.unconfirmed_answered),
+              static_cast<unsigned long long>(f.old_sequence));
   std::printf("false removals: %zu; convictions by observers %llu (%.1f per member-hour), "
               "refutations %llu, reports held back by members in doubt of themselves %llu\n"
               "cuts per live member:",
