@@ -195,6 +195,7 @@ asio::awaitable<void> ApiServer::Session(stream_protocol::socket socket) {
     ++counters_.api_requests;
     if (ec) {
       co_await RejectMalformed(stream, ec);
+      co_await DrainBeforeClose(stream);
       break;
     }
     auto& req = parser.get();

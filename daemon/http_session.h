@@ -20,7 +20,9 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <string>
@@ -50,6 +52,25 @@ HttpResponse ToHttpResponse(const ApiResponse& r, unsigned version, bool keep_al
 // Whether a failed read means the client closed, reset or idled out the connection (or the
 // server is closing it): nothing to answer, unlike a malformed request.
 bool ClientWentAway(const boost::system::error_code& ec);
+
+// After an error answer that ends the connection (a malformed request, a body over the
+// limit), the client may still be sending: closing with its bytes unread would reset the
+// connection, and the client might never read the answer. Stops this side's sending and
+// reads and drops what comes until the client closes, for at most 1 MiB and 1 s. `stream`
+// is a beast::basic_stream; it must outlive the returned awaitable.
+template <class Stream>
+boost::asio::awaitable<void> DrainBeforeClose(Stream& stream) {
+  boost::system::error_code ec;
+  stream.socket().shutdown(boost::asio::socket_base::shutdown_send, ec);
+  stream.expires_after(std::chrono::seconds(1));
+  std::array<char, 16 * 1024> sink;
+  for (std::size_t total = 0; total < (std::size_t{1} << 20);) {
+    auto [read_ec, n] = co_await stream.async_read_some(
+        boost::asio::buffer(sink), boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (read_ec) break;
+    total += n;
+  }
+}
 
 // A complete 503 response that says which setting caps the connections.
 std::string BusyResponse(std::string_view setting);

@@ -110,6 +110,7 @@ asio::awaitable<void> MetricsListener::Session(tcp::socket socket) {
       auto bad = ToHttpResponse(ErrorResponse(400, "malformed HTTP request: " + ec.message()), 11,
                                 false);
       co_await http::async_write(stream, bad, asio::as_tuple(asio::use_awaitable));
+      co_await DrainBeforeClose(stream);
       break;
     }
     const auto& req = parser.get();
