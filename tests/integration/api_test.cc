@@ -2,6 +2,7 @@
 // promtool on /metrics, the socket file's mode and lifecycle, connection limits.
 #include <gtest/gtest.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -168,7 +169,8 @@ TEST_F(ApiTest, AClientStillSendingAnOversizedBodyReadsThe413) {
   // Past the 16 KiB limit: the daemon answers 413 now, while the rest is still to come.
   const std::string chunk(20000, 'x');
   ASSERT_EQ(::write(fd, chunk.data(), chunk.size()), static_cast<ssize_t>(chunk.size()));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  pollfd answered{fd, POLLIN, 0};  // the 413 is there to read: the daemon has answered
+  ASSERT_EQ(::poll(&answered, 1, 10000), 1);
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(chunk.size()))
