@@ -70,7 +70,14 @@ int RunStatus(const CommandLine& c, std::ostream& out, std::ostream& err) {
   return CmdStatus(c.o, out, err);
 }
 int RunMembers(const CommandLine& c, std::ostream& out, std::ostream& err) {
-  return CmdMembers(c.o, out, err);
+  const std::string state = c.Value("state");
+  if (c.Given("state") && state != "up" && state != "suspect" && state != "down" &&
+      state != "left") {
+    err << "vigilctl members: --state must be up, suspect, down or left, found '" << state
+        << "'\n";
+    return kExitError;
+  }
+  return CmdMembers(c.o, state, out, err);
 }
 int RunGet(const CommandLine& c, std::ostream& out, std::ostream& err) {
   return CmdGet(c.o, c.args[0], out, err);
@@ -172,14 +179,17 @@ std::span<const CommandSpec> Commands() {
   static const std::vector<CommandSpec> commands = {
       {"status", "", 0, 0, "every peer: address, state, phi, last seen, since",
        "Prints every peer vigild watches: address, state, suspicion level, when it was last "
-       "heard and since when it is in its state.",
+       "heard and since when it is in its state. On a cluster member, a line about its view "
+       "of the cluster first (as 'members' prints it).",
        {}, RunStatus},
-      {"members", "", 0, 0, "a cluster member's view: every member, address, state, since",
-       "Prints the cluster as this node sees it (cluster.seeds): every member it holds (up) "
-       "and every one taken out that it remembers (down, or left if it said it was "
-       "leaving), with address and since. Exit 1 if "
-       "this vigild is not a cluster member.",
-       {}, RunMembers},
+      {"members", "", 0, 0, "a cluster member's view: every member, state, provenance, since",
+       "Prints the cluster as this node sees it (cluster.seeds): a line with the counts and "
+       "the share of the cluster this node holds (whether it is a majority), then every "
+       "member it holds (up, or suspect while its observers' reports add up) and every one "
+       "taken out that it remembers (down, or left if it said it was leaving), by id, with "
+       "address, how this node knows (provenance), last heartbeat it took and since. Exit 1 "
+       "if this vigild is not a cluster member.",
+       {{"state", "only the members in this state: up, suspect, down, left"}}, RunMembers},
       {"get", "PEER", 1, 1, "one peer in detail",
        "Prints everything vigild knows about PEER. Exit 1 if vigild does not watch it.", {},
        RunGet},

@@ -69,12 +69,38 @@ std::string Phi(const json::object& p) {
   return "-";
 }
 
+// An epoch-ms time as "local time (3s ago)"; "-" for a missing one (negative).
+std::string SinceText(std::int64_t since) {
+  return since < 0 ? "-" : FormatLocalTime(since) + " (" + AgoFromNow(since) + ")";
+}
+
 std::vector<std::string> PeerRow(const json::object& p) {
   const std::int64_t age = Int(p, "last_heartbeat_age_ms");
   const std::string last = age < 0 ? "never" : FormatAgo(age);
   const std::int64_t since = Int(p, "since");
-  return {Str(p, "id"), Str(p, "address"), Str(p, "state"), Phi(p), last,
-          since < 0 ? "-" : FormatLocalTime(since) + " (" + AgoFromNow(since) + ")"};
+  return {Str(p, "id"), Str(p, "address"), Str(p, "state"), Phi(p), last, SinceText(since)};
+}
+
+// One line on a cluster member's view, from the cluster object of /v1/self or
+// /v1/members: "cluster member n1: 9 members (0 suspect), 1 down, 0 left; it holds 90% of
+// the cluster (a majority)".
+std::string ClusterLine(const json::object& c) {
+  const auto* syncing = c.if_contains("syncing");
+  const bool joining = syncing && syncing->is_bool() && syncing->as_bool();
+  const auto* reach = c.if_contains("reach");
+  const double share = reach && reach->is_number() ? reach->to_number<double>() * 100 : -1;
+  const auto* majority = c.if_contains("majority");
+  const bool most = majority && majority->is_bool() && majority->as_bool();
+  std::string line = fmt::format(
+      "cluster member {}, incarnation {}: {} members ({} suspect), {} down, {} left",
+      Str(c, "self"), Str(c, "incarnation"), Str(c, "members"), Str(c, "suspect"),
+      Str(c, "down"), Str(c, "left"));
+  if (joining) return line + " (still joining)\n";
+  if (share < 0) return line + "\n";
+  return line + fmt::format("; it holds {:.0f}% of the cluster{}\n", share,
+                            most ? " (a majority)"
+                                 : ": NOT a majority (the minority side of a partition, or "
+                                   "most members are down)");
 }
 
 }  // namespace
@@ -98,38 +124,69 @@ int CmdStatus(const CtlOptions& o, std::ostream& out, std::ostream& err) {
   for (const auto& p : peers->as_array()) {
     if (p.is_object()) rows.push_back(PeerRow(p.as_object()));
   }
+  // A cluster member says so first: its members are not peers.
+  const auto self = GetJson(o, "/v1/self", err, &code);
+  if (!self) return code;
+  const auto* cluster = self->as_object().if_contains("cluster");
+  const bool member = cluster && cluster->is_object();
+  if (member) out << ClusterLine(cluster->as_object());
   out << FormatTable(rows);
-  if (rows.size() == 1) out << "(no peers configured)\n";
+  if (rows.size() == 1) {
+    out << (member ? "(no peers: 'vigilctl members' lists the members)\n"
+                   : "(no peers configured)\n");
+  }
   return kExitOk;
 }
 
-int CmdMembers(const CtlOptions& o, std::ostream& out, std::ostream& err) {
+namespace {
+
+std::vector<std::string> MemberRow(const json::object& e) {
+  const std::int64_t since = Int(e, "since");
+  const std::int64_t last = Int(e, "last_heartbeat");
+  std::string how = Str(e, "provenance");
+  if (Int(e, "reports", 0) > 0) how += " " + Str(e, "reports") + "/" + Str(e, "observers");
+  return {Str(e, "id"), Str(e, "address"), Str(e, "state"), how,
+          last < 0 ? "-" : AgoFromNow(last),
+          SinceText(since)};
+}
+
+}  // namespace
+
+int CmdMembers(const CtlOptions& o, const std::string& state, std::ostream& out,
+               std::ostream& err) {
   int code = kExitOk;
-  std::string raw;
-  const auto v = GetJson(o, "/v1/members", err, &code, &raw);
-  if (!v) return code;
+  json::object doc;
+  json::array list;
+  std::string cursor;
+  // Every page, in id order.
+  do {
+    std::string target = "/v1/members?limit=1000";
+    if (!state.empty()) target += "&state=" + state;
+    if (!cursor.empty()) target += "&cursor=" + cursor;
+    auto v = GetJson(o, target, err, &code);
+    if (!v) return code;
+    auto& page = v->as_object();
+    auto* entries = page.if_contains("list");
+    if (!entries || !entries->is_array()) {
+      err << "vigilctl: vigild's /v1/members has no \"list\"\n";
+      return kExitError;
+    }
+    for (auto& e : entries->as_array()) list.push_back(std::move(e));
+    const auto* next = page.if_contains("next_cursor");
+    cursor = next && next->is_string() ? std::string(next->as_string()) : std::string();
+    if (doc.empty()) doc = std::move(page);
+  } while (!cursor.empty());
+  doc["list"] = std::move(list);
+  doc["next_cursor"] = nullptr;
   if (o.json) {
-    out << raw;
+    out << ToJsonText(doc) << "\n";
     return kExitOk;
   }
-  const auto& doc = v->as_object();
-  const auto* list = doc.if_contains("list");
-  if (!list || !list->is_array()) {
-    err << "vigilctl: vigild's /v1/members has no \"list\"\n";
-    return kExitError;
-  }
-  const auto* syncing = doc.if_contains("syncing");
-  const bool joining = syncing && syncing->is_bool() && syncing->as_bool();
-  out << "member " << Str(doc, "self") << ", incarnation " << Str(doc, "incarnation") << ": "
-      << Str(doc, "members") << " members, " << Str(doc, "taken_out") << " taken out"
-      << (joining ? " (still joining)" : "") << "\n";
-  std::vector<std::vector<std::string>> rows = {{"MEMBER", "ADDRESS", "STATE", "SINCE"}};
-  for (const auto& m : list->as_array()) {
-    if (!m.is_object()) continue;
-    const auto& e = m.as_object();
-    const std::int64_t since = Int(e, "since");
-    rows.push_back({Str(e, "id"), Str(e, "address"), Str(e, "state"),
-                    since < 0 ? "-" : FormatLocalTime(since) + " (" + AgoFromNow(since) + ")"});
+  out << ClusterLine(doc);
+  std::vector<std::vector<std::string>> rows = {
+      {"MEMBER", "ADDRESS", "STATE", "PROVENANCE", "LAST SEEN", "SINCE"}};
+  for (const auto& m : doc["list"].as_array()) {
+    if (m.is_object()) rows.push_back(MemberRow(m.as_object()));
   }
   out << FormatTable(rows);
   return kExitOk;
@@ -151,7 +208,7 @@ int CmdGet(const CtlOptions& o, const std::string& peer, std::ostream& out, std:
   rows.push_back({"peer:", Str(p, "id")});
   rows.push_back({"address:", Str(p, "address")});
   rows.push_back({"state:", Str(p, "state")});
-  rows.push_back({"since:", since < 0 ? "-" : FormatLocalTime(since) + " (" + AgoFromNow(since) + ")"});
+  rows.push_back({"since:", SinceText(since)});
   rows.push_back({"last seen:", last < 0 ? "never"
                                          : FormatLocalTime(last) + " (" +
                                                FormatAgo(Int(p, "last_heartbeat_age_ms")) + ")"});

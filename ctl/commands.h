@@ -22,9 +22,11 @@ inline constexpr int kExitNo = 1;
 inline constexpr int kExitError = 2;
 
 int CmdStatus(const CtlOptions& o, std::ostream& out, std::ostream& err);
-// GET /v1/members: a cluster member's view (a line about this member, then a table); exit 1
-// if vigild is not a cluster member.
-int CmdMembers(const CtlOptions& o, std::ostream& out, std::ostream& err);
+// GET /v1/members, every page: a cluster member's view (a line about this member, then a
+// table), only the members in `state` if it is not empty; exit 1 if vigild is not a
+// cluster member.
+int CmdMembers(const CtlOptions& o, const std::string& state, std::ostream& out,
+               std::ostream& err);
 int CmdGet(const CtlOptions& o, const std::string& peer, std::ostream& out, std::ostream& err);
 int CmdIsUp(const CtlOptions& o, const std::string& peer, std::ostream& out, std::ostream& err);
 // Waits until `peer` is in `state`, across restarts of vigild, for at most `timeout`

@@ -102,9 +102,25 @@ ApiResponse SelfResponse(const ApiContext& ctx) {
   auto o = SelfJson(ctx.node, ctx.self, ctx.now);
   if (ctx.health) o["local_health"] = LocalHealthJson(*ctx.health, ctx.now);
   if (ctx.send_load) o["send"] = SendLoadJson(*ctx.send_load, ctx.now);
+  if (ctx.cluster) o["cluster"] = ctx.cluster();
   return Json(o);
 }
 
+// GET /v1/summary: the peers' counts, and the cluster's on a member.
+ApiResponse SummaryResponse(const ApiContext& ctx) {
+  auto o = SummaryJson(ctx.node);
+  if (ctx.cluster) o["cluster"] = ctx.cluster();
+  return Json(o);
+}
+
+// GET /v1/members: 404 on a node that is not a cluster member.
+ApiResponse MembersResponse(std::string_view query, const ApiContext& ctx) {
+  if (!ctx.members) {
+    return ErrorResponse(404, "this node is not a cluster member: cluster.seeds is not set "
+                              "(docs/membership.md)");
+  }
+  return ctx.members(query);
+}
 // GET /v1/health: "ok", "overloaded" or "degraded", and this daemon's id.
 ApiResponse HealthResponse(const ApiContext& ctx) {
   boost::json::object o;
@@ -184,7 +200,7 @@ ApiResponse Route(std::string_view method, std::string_view target,
     case Resource::kPeer:
       return PeerResponse(peer_id, ctx);
     case Resource::kSummary:
-      return Json(SummaryJson(ctx.node));
+      return SummaryResponse(ctx);
     case Resource::kSelf:
       return SelfResponse(ctx);
     case Resource::kHealth:
@@ -194,12 +210,7 @@ ApiResponse Route(std::string_view method, std::string_view target,
     case Resource::kEvents:
       return EventsResponse(query, last_event_id, ctx);
     case Resource::kMembers:
-      if (!ctx.members) {
-        return ErrorResponse(404, "this node is not a cluster member: cluster.seeds is not set "
-                                  "(docs/membership.md)");
-      }
-      if (!query.empty()) return ErrorResponse(400, "/v1/members takes no parameters");
-      return Json(ctx.members());
+      return MembersResponse(query, ctx);
     case Resource::kNone:
       break;
   }

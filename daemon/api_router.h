@@ -14,23 +14,6 @@
 
 namespace vigil {
 
-struct ApiContext {
-  const Node& node;
-  const DaemonCounters& counters;
-  const SelfInfo& self;
-  Timestamp now;
-  const LocalHealth* health = nullptr;  // the local-health guard, if running
-  const SendLoad* send_load = nullptr;  // the pacing of our own heartbeats, if running
-  // The time for each later piece of a streamed body; `now` throughout if empty (tests).
-  std::function<Timestamp()> clock = nullptr;
-  // metrics.peer_series_limit.
-  std::size_t peer_series_limit = MetricsConfig{}.peer_series_limit;
-  // A cluster member's (cluster.seeds): GET /v1/members, and its part of /metrics. Empty
-  // when this node is not a member.
-  std::function<boost::json::object()> members = nullptr;
-  std::function<std::string()> cluster_metrics = nullptr;
-};
-
 struct ApiResponse {
   int status = 200;
   std::string content_type = "application/json";
@@ -49,6 +32,25 @@ struct ApiResponse {
   // appends the next piece to its argument and returns true once the body is complete. It
   // reads the Node given to Route, which must outlive it; call it on the loop's thread.
   std::function<bool(std::string& out)> next_piece;
+};
+
+struct ApiContext {
+  const Node& node;
+  const DaemonCounters& counters;
+  const SelfInfo& self;
+  Timestamp now;
+  const LocalHealth* health = nullptr;  // the local-health guard, if running
+  const SendLoad* send_load = nullptr;  // the pacing of our own heartbeats, if running
+  // The time for each later piece of a streamed body; `now` throughout if empty (tests).
+  std::function<Timestamp()> clock = nullptr;
+  // metrics.peer_series_limit.
+  std::size_t peer_series_limit = MetricsConfig{}.peer_series_limit;
+  // A cluster member's (cluster.seeds), empty when this node is not a member: GET
+  // /v1/members for a query string (MembersResponse, daemon/member_page.h), the cluster
+  // object of /v1/self and /v1/summary, and its part of /metrics.
+  std::function<ApiResponse(std::string_view query)> members = nullptr;
+  std::function<boost::json::object()> cluster = nullptr;
+  std::function<std::string()> cluster_metrics = nullptr;
 };
 
 // `last_event_id` is the Last-Event-ID header, if any (it wins over ?last_event_id=).

@@ -1,4 +1,4 @@
-// The cluster member's API document and metrics (docs/api.md, "GET /v1/members" and
+// The cluster member's API objects and metrics (docs/api.md, "GET /v1/members" and
 // "GET /metrics"): what ClusterMember knows, as JSON and as Prometheus text.
 #pragma once
 
@@ -11,11 +11,15 @@
 
 namespace vigil {
 
-// {"self", "incarnation", "welcomed", "syncing", "members": N, "taken_out": N,
-//  "list": [{"id", "state": "up"|"down", "address", "incarnation", "since"}...]}: every
-// member in this node's view, then every member it took out and still remembers, each
-// sorted by id.
-boost::json::object MembersJson(const ClusterMember& cluster, Timestamp now);
+// The cluster object of /v1/self, /v1/summary and /v1/members: {"self", "incarnation",
+// "welcomed", "syncing", "members", "suspect", "down", "left", "taken_out", "watched",
+// "reach", "majority"}. Cost: the tombstones held.
+boost::json::object ClusterJson(const membership::MembershipNode& member);
+
+// One entry of /v1/members' list: {"id", "state", "address", "incarnation", "since",
+// "provenance", "reports", "observers", "last_heartbeat"}.
+boost::json::object MemberJson(const ClusterMember& cluster, const std::string& id,
+                               const membership::MemberStatus& status, Timestamp now);
 
 // The vigil_cluster_* metric families, Prometheus text format.
 std::string ClusterMetricsText(const ClusterMember& cluster);

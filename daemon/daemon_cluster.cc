@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "daemon/cluster_json.h"
+#include "daemon/member_page.h"
 #include "daemon/peer_source_matcher.h"
 #include "membership/gossip_wire.h"
 
@@ -230,7 +231,10 @@ ApiContext Daemon::MakeApiContext() {
   ApiContext ctx{*node_,    counters_,  self_, clock_.Now(), &health_, &send_load_,
                  [this] { return clock_.Now(); }, config_.metrics.peer_series_limit};
   if (cluster_) {
-    ctx.members = [this] { return MembersJson(*cluster_, clock_.Now()); };
+    ctx.members = [this](std::string_view query) {
+      return MembersResponse(*cluster_, query, [this] { return clock_.Now(); });
+    };
+    ctx.cluster = [this] { return ClusterJson(cluster_->member()); };
     ctx.cluster_metrics = [this] { return ClusterMetricsText(*cluster_); };
   }
   return ctx;

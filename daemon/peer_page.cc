@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/value_text.h"
+#include "daemon/query_string.h"
 #include "daemon/api_json.h"
 #include "json/json_text.h"
 
@@ -34,19 +35,13 @@ std::optional<std::string> Apply(std::string_view key, std::string_view value, P
       return fmt::format("state: expected unknown, up, suspect, down or left, found '{}'", value);
     }
   } else if (key == "prefix") {
-    if (value.find_first_not_of(kIdCharacters) != std::string_view::npos) {
-      return fmt::format("prefix: expected id characters (letters, digits, '.', '_', '-'), found '{}'",
-                         value);
-    }
-    q.prefix = std::string(value);
+    return ParsePrefixParameter(value, q.prefix);
   } else if (key == "not_seen_since") {
     const auto ms = ParseWholeIn(value, 0, std::numeric_limits<std::int64_t>::max());
     if (!ms) return "not_seen_since: " + ms.message() + " (epoch milliseconds)";
     q.not_seen_since_ms = *ms;
   } else if (key == "limit") {
-    const auto limit = ParseWholeIn(value, 1, 100000);
-    if (!limit) return "limit: " + limit.message();
-    q.limit = static_cast<std::size_t>(*limit);
+    return ParseLimitParameter(value, q.limit);
   } else if (key == "cursor") {
     q.after = ParseCursor(value);
     if (!q.after) return fmt::format("cursor: not a cursor this API returned: '{}'", value);
@@ -70,16 +65,9 @@ bool Matches(const PeerRecord& p, const PeerQuery& q) {
 
 Result<PeerQuery> ParsePeerQuery(std::string_view query) {
   PeerQuery q;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string_view key = pair.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    if (auto problem = Apply(key, value, q)) return Status::InvalidArgument(std::move(*problem));
-  }
+  auto problem = ForEachQueryPair(
+      query, [&](std::string_view key, std::string_view value) { return Apply(key, value, q); });
+  if (problem) return Status::InvalidArgument(std::move(*problem));
   return q;
 }
 

@@ -125,7 +125,7 @@ void CutDetector::Expire(MonoTime now) {
   }
 }
 
-std::vector<MemberIndex> CutDetector::TakeCut(MonoTime now) {
+std::vector<MemberIndex> CutDetector::TakeCut(MonoTime now, std::vector<int>* agreed) {
   Expire(now);
   std::vector<MemberIndex> cut;
   if (now_ < ReadyAt()) return cut;
@@ -133,6 +133,10 @@ std::vector<MemberIndex> CutDetector::TakeCut(MonoTime now) {
     if (tally.band == Band::kStable) cut.push_back(subject);
   }
   std::sort(cut.begin(), cut.end());
+  if (agreed != nullptr) {
+    agreed->clear();
+    for (MemberIndex subject : cut) agreed->push_back(EffectiveReports(subject));
+  }
   for (MemberIndex subject : cut) {
     SetBand(tallies_[subject], Band::kQuiet, now_);
     tallies_.erase(subject);
@@ -159,6 +163,11 @@ MonoTime CutDetector::ReadyAt() const {
 int CutDetector::ExplicitReports(MemberIndex subject) const {
   const auto it = tallies_.find(subject);
   return it == tallies_.end() ? 0 : std::popcount(it->second.mask);
+}
+
+bool CutDetector::Failing(MemberIndex subject) const {
+  const auto it = tallies_.find(subject);
+  return it != tallies_.end() && it->second.band != Band::kQuiet;
 }
 
 int CutDetector::EffectiveReports(MemberIndex subject) const {

@@ -66,8 +66,9 @@ class CutDetector {
   // The subjects that leave together, ascending, once the failures have settled at `now`:
   // some subject stable, none unstable and none newly unstable or stable for `settle`; or
   // max_hold after the first became stable (then only the stable ones). They are removed
-  // from the tally. Empty while nothing is ready. Expires old reports first.
-  std::vector<MemberIndex> TakeCut(MonoTime now);
+  // from the tally. Empty while nothing is ready. Expires old reports first. If `agreed`
+  // is given, it receives EffectiveReports of each subject taken, in the same order.
+  std::vector<MemberIndex> TakeCut(MonoTime now, std::vector<int>* agreed = nullptr);
 
   // The next time TakeCut or Expire may give a different answer with no new report:
   // a past time when a cut is ready, kNever when nothing is pending.
@@ -77,6 +78,8 @@ class CutDetector {
   int ExplicitReports(MemberIndex subject) const;
   // Observers counted for `subject`, implicit ones included ("k of K agree").
   int EffectiveReports(MemberIndex subject) const;
+  // Whether `subject`'s failure is in progress or stable: at least L observers count.
+  bool Failing(MemberIndex subject) const;
   std::size_t stable_count() const { return stable_; }
   std::size_t unstable_count() const { return unstable_; }
   int high() const { return high_; }

@@ -75,12 +75,6 @@ void MembershipNode::ForgetOldLeaves(MonoTime now) {
   }
 }
 
-std::size_t MembershipNode::left_count() const {
-  std::size_t n = 0;
-  tombstones_.ForEach([&](const std::string&, const Tombstones::Entry& e) { n += e.left; });
-  return n;
-}
-
 bool MembershipNode::left(const std::string& id) const {
   const Tombstones::Entry* e = tombstones_.Find(id);
   return e != nullptr && e->left;

@@ -14,6 +14,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@
 #include "membership/contact_book.h"
 #include "membership/cut_detector.h"
 #include "membership/graph_source.h"
+#include "membership/member_status.h"
 #include "membership/member_sync.h"
 #include "membership/membership_options.h"
 #include "membership/messages.h"
@@ -147,13 +149,10 @@ class MembershipNode {
                     std::uint64_t incarnation);
   std::size_t contact_count() const { return contacts_.size(); }
   // Called with each member this node takes out, when it does, and with each it adds back.
-  void set_on_removed(std::function<void(const std::string&, MonoTime)> f) {
-    on_removed_ = std::move(f);
-  }
-  void set_on_readmitted(std::function<void(const std::string&, MonoTime)> f) {
-    on_readmitted_ = std::move(f);
-  }
-  // Subjects this node watches now, and the number of cuts it applied.
+  using MemberCallback = std::function<void(const std::string&, MonoTime)>;
+  void set_on_removed(MemberCallback f) { on_removed_ = std::move(f); }
+  void set_on_readmitted(MemberCallback f) { on_readmitted_ = std::move(f); }
+  // Subjects this node watches now, cuts it applied, its incarnation.
   std::size_t subject_count() const { return subjects_.size(); }
   std::uint64_t cuts() const { return cuts_; }
   std::uint64_t incarnation() const { return incarnation_; }
@@ -179,21 +178,22 @@ class MembershipNode {
   // Members this node added back, and the times it told a member taken out that it is out.
   std::uint64_t readmissions() const { return readmissions_; }
   std::uint64_t notices_sent() const { return notices_sent_; }
-  // Members taken out and still remembered; whether `id` is one.
+  // Members taken out and still remembered; whether `id` is one; f(id, incarnation taken
+  // out at, whether it left) for each.
   std::size_t tombstone_count() const { return tombstones_.size(); }
   bool taken_out(const std::string& id) const { return tombstones_.Holds(id); }
-  // Calls f(id, incarnation taken out at, whether it left) for each member taken out and
-  // remembered.
   template <typename F>
   void ForEachTakenOut(F&& f) const {
     tombstones_.ForEach([&](const std::string& id, const Tombstones::Entry& e) {
       f(id, e.incarnation, e.left);
     });
   }
-  std::size_t left_count() const;
-  // Whether `id`, taken out and remembered, had said it was leaving (else it was taken out
-  // as down). Known only where the leave was heard, or listed with the removal.
+  // Whether `id`, taken out and remembered, had said it was leaving (where that was heard).
   bool left(const std::string& id) const;
+  // membership/member_status.cc: what this node holds of `id` (nullopt: neither held nor
+  // remembered as taken out), and of all (cost: the tombstones held).
+  std::optional<MemberStatus> StatusOf(const std::string& id) const;
+  ClusterCounts Counts() const;
   // Joining: whether a member welcomed this one (always, for a node built with a view), and
   // whether it still copies the member list (it watches nobody meanwhile).
   bool welcomed() const { return welcomed_; }
@@ -206,10 +206,10 @@ class MembershipNode {
   std::uint64_t listings_refused() const { return listings_refused_; }
   std::uint64_t tombstones_refused() const { return tombstones_refused_; }
   const MemberSync& sync() const { return sync_; }
-  // Anti-entropy: digests sent, and digests received that differed from this node's.
+  // Anti-entropy: digests sent, and digests received that differed from this node's;
+  // disputes (see dispute_wait) opened, and those that ended with the member taken out here.
   std::uint64_t digests_sent() const { return digests_sent_; }
   std::uint64_t digest_mismatches() const { return digest_mismatches_; }
-  // Disputes (see dispute_wait): opened, and those that ended with the member taken out here.
   std::uint64_t disputes() const { return disputes_; }
   std::uint64_t disputes_lost() const { return disputes_lost_; }
 
@@ -236,8 +236,12 @@ class MembershipNode {
   std::uint64_t KnownIncarnation(const std::string& member) const;
   // ... or has heard in a heartbeat, if it watches `member`.
   std::uint64_t NewestIncarnation(const std::string& member) const;
-  // Applies a ready cut and the admissions that are due: one graph change.
+  // Applies a ready cut and the admissions that are due: one graph change; TakeOut, the
+  // members it takes out (with the reports that agreed of each: agreed, of observers).
   void ApplyCut(MonoTime now, Outbox& out);
+  using Agreement = std::unordered_map<std::string_view, std::pair<int, int>>;
+  void TakeOut(const std::vector<std::string>& gone, const Agreement& agreement,
+               const std::vector<Alive>& lost, MonoTime now);
   // membership/rejoin.cc: members taken out, and coming back.
   void HeartbeatFromStranger(const std::string& from, std::uint64_t incarnation, MonoTime now,
                              Outbox& out);
@@ -385,15 +389,12 @@ class MembershipNode {
   std::uint64_t disputes_ = 0;
   std::uint64_t disputes_lost_ = 0;
   // Members in the view that said they leave: at what incarnation, and when it was heard.
-  struct LeaveHeard {
-    std::uint64_t incarnation = 0;
-    MonoTime at{};
-  };
+  struct LeaveHeard { std::uint64_t incarnation = 0; MonoTime at{}; };
   std::unordered_map<std::string, LeaveHeard> leaving_;
   std::deque<std::pair<MonoTime, std::string>> leaving_order_;
   EventIdSource event_ids_;
-  std::function<void(const std::string&, MonoTime)> on_removed_;
-  std::function<void(const std::string&, MonoTime)> on_readmitted_;
+  MemberCallback on_removed_;
+  MemberCallback on_readmitted_;
 };
 
 }  // namespace vigil::membership

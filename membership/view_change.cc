@@ -3,17 +3,22 @@
 #include <algorithm>
 
 #include "membership/membership_node.h"
+#include "membership/watched_subject.h"
 
 namespace vigil::membership {
 
 void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
-  const std::vector<MemberIndex> cut = cut_->TakeCut(now);
+  std::vector<int> agreed;
+  const std::vector<MemberIndex> cut = cut_->TakeCut(now, &agreed);
   std::vector<std::string> gone;
-  for (MemberIndex m : cut) {
+  Agreement agreement;
+  for (std::size_t i = 0; i < cut.size(); ++i) {
     // A node never takes itself out of its own view: it refutes instead, and the others
     // take it back at its new incarnation.
-    if (m == self_index_) continue;
-    gone.push_back(graph_->id(m));
+    if (cut[i] == self_index_) continue;
+    gone.push_back(graph_->id(cut[i]));
+    agreement.emplace(graph_->id(cut[i]),
+                      std::pair(agreed[i], static_cast<int>(graph_->ObserversOf(cut[i]).size())));
   }
   const std::vector<Alive> lost = std::move(lost_disputes_);
   lost_disputes_.clear();
@@ -32,28 +37,7 @@ void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
     added.erase(std::unique(added.begin(), added.end()), added.end());
   }
   if (gone.empty() && added.empty()) return;
-  auto incarnations = RemovedIncarnations(gone);
-  for (const Alive& a : lost) {
-    if (auto it = incarnations.find(a.member); it != incarnations.end()) {
-      it->second = std::max(it->second, a.incarnation);
-    }
-  }
-  for (const std::string& id : gone) {
-    // Its neighbours when it was taken out probe it: about 2K members, whatever N. Not one
-    // that left: nobody is there to come back.
-    const std::uint64_t incarnation = incarnations.at(id);
-    const bool left = Leaving(id, incarnation, now);
-    const bool probe =
-        !left && std::find(neighbours_.begin(), neighbours_.end(), id) != neighbours_.end();
-    tombstones_.Add(id, incarnation, probe, now);
-    if (left) tombstones_.MarkLeft(id, incarnation);
-    leaving_.erase(id);
-    incarnations_.erase(id);  // the tombstone holds it now
-    if (on_removed_) on_removed_(id, now);
-  }
-  if (!gone.empty() && next_probe_ == kNever) {
-    next_probe_ = AddSaturated(now, options_.probe_interval);
-  }
+  TakeOut(gone, agreement, lost, now);
   const std::unordered_set<std::string> removed(gone.begin(), gone.end());
   cut_.reset();  // it refers to the graph about to be replaced
   graph_ = source_.Changed(graph_, added, gone);
@@ -84,6 +68,45 @@ void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
   }
   held_ = std::move(held);
   Rewatch(now);
+}
+
+void MembershipNode::TakeOut(const std::vector<std::string>& gone, const Agreement& agreement,
+                             const std::vector<Alive>& lost, MonoTime now) {
+  auto incarnations = RemovedIncarnations(gone);
+  std::unordered_set<std::string_view> disputed;
+  for (const Alive& a : lost) {
+    disputed.insert(a.member);
+    if (auto it = incarnations.find(a.member); it != incarnations.end()) {
+      it->second = std::max(it->second, a.incarnation);
+    }
+  }
+  for (const std::string& id : gone) {
+    // Its neighbours when it was taken out probe it: about 2K members, whatever N. Not one
+    // that left: nobody is there to come back.
+    const std::uint64_t incarnation = incarnations.at(id);
+    const bool left = Leaving(id, incarnation, now);
+    const bool probe =
+        !left && std::find(neighbours_.begin(), neighbours_.end(), id) != neighbours_.end();
+    tombstones_.Add(id, incarnation, probe, now);
+    if (left) tombstones_.MarkLeft(id, incarnation);
+    // How it went, for the API: by agreement (a cut), or a dispute lost (or both).
+    Tombstones::Entry& entry = *tombstones_.Find(id);
+    if (const auto it = agreement.find(id); it != agreement.end()) {
+      entry.agreed = static_cast<std::uint8_t>(it->second.first);
+      entry.observers = static_cast<std::uint8_t>(it->second.second);
+    }
+    entry.disputed = disputed.contains(id);
+    if (const auto it = subjects_.find(id); it != subjects_.end()) {
+      entry.last_heartbeat =
+          it->second->monitor->detector().last_heartbeat().value_or(MonoTime::min());
+    }
+    leaving_.erase(id);
+    incarnations_.erase(id);  // the tombstone holds it now
+    if (on_removed_) on_removed_(id, now);
+  }
+  if (!gone.empty() && next_probe_ == kNever) {
+    next_probe_ = AddSaturated(now, options_.probe_interval);
+  }
 }
 
 }  // namespace vigil::membership

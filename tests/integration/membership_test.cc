@@ -98,14 +98,34 @@ TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
             fmt::format("127.0.0.1:{}", cluster->port(3)));
   const std::uint64_t first_run = four.as_object().at("incarnation").to_number<std::uint64_t>();
   EXPECT_GT(n(1).Metric("vigil_cluster_datagrams_received_total{kind=\"heartbeat\"}"), 0);
+  // Pages of two, by id, through the cursor.
+  std::vector<std::string> ids;
+  std::string cursor;
+  for (int page = 0; page < 5; ++page) {
+    const std::string more = cursor.empty() ? "" : "&cursor=" + cursor;
+    const auto doc = n(1).GetJson("/v1/members?limit=2" + more);
+    ASSERT_TRUE(doc && doc->is_object());
+    for (const auto& e : doc->as_object().at("list").as_array()) {
+      ids.emplace_back(e.as_object().at("id").as_string());
+    }
+    const auto& next = doc->as_object().at("next_cursor");
+    if (next.is_null()) break;
+    cursor = std::string(next.as_string());
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"n1", "n2", "n3", "n4", "n5"}));
   int status = 0;
-  n(1).GetJson("/v1/members?limit=2", &status);
+  n(1).GetJson("/v1/members?limit=0", &status);
   EXPECT_EQ(status, 400);
+  EXPECT_EQ(Entry(1, "n1").as_object().at("provenance").as_string(), "self");
+  EXPECT_EQ(Entry(1, "n2").as_object().at("provenance").as_string(), "watched");
   std::string out;
   ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(2).socket() + " members", &out), 0)
       << out;
-  EXPECT_NE(out.find("member n2, incarnation "), std::string::npos) << out;
-  EXPECT_NE(out.find(": 5 members, 0 taken out"), std::string::npos) << out;
+  EXPECT_NE(out.find("cluster member n2, incarnation "), std::string::npos) << out;
+  EXPECT_NE(out.find(": 5 members (0 suspect), 0 down, 0 left; it holds 100% of the cluster "
+                     "(a majority)"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find(fmt::format("127.0.0.1:{}", cluster->port(3))), std::string::npos) << out;
 
   n(4).Signal(SIGKILL);
@@ -113,8 +133,39 @@ TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
   ASSERT_TRUE(WaitUntil([&] { return AllSay({1, 2, 3, 5}, "n4", "down"); }, kClusterDeadline))
       << Logs();
   for (int i : {1, 2, 3, 5}) EXPECT_EQ(Members(i), 4) << "n" << i;
-  ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(1).socket() + " members", &out), 0);
-  EXPECT_NE(out.find(": 4 members, 1 taken out"), std::string::npos) << out;
+  // Each survivor took it out itself, when its 4 observers (all of them) agreed.
+  for (int i : {1, 2, 3, 5}) {
+    const json::object e = Entry(i, "n4").as_object();
+    EXPECT_EQ(e.at("provenance").as_string(), "agreement") << "n" << i;
+    EXPECT_EQ(e.at("reports").as_int64(), 4) << "n" << i;
+    EXPECT_EQ(e.at("observers").as_int64(), 4) << "n" << i;
+    EXPECT_LT(e.at("last_heartbeat").as_int64(), e.at("since").as_int64()) << "n" << i;
+  }
+  const auto self = n(1).GetJson("/v1/self");
+  ASSERT_TRUE(self && self->is_object());
+  const json::object& c = self->as_object().at("cluster").as_object();
+  EXPECT_EQ(c.at("members").as_int64(), 4);
+  EXPECT_EQ(c.at("down").as_int64(), 1);
+  EXPECT_DOUBLE_EQ(c.at("reach").as_double(), 0.8);
+  EXPECT_TRUE(c.at("majority").as_bool());
+  EXPECT_DOUBLE_EQ(n(1).Metric("vigil_cluster_reach_ratio"), 0.8);
+  EXPECT_EQ(n(1).Metric("vigil_cluster_majority"), 1);
+  EXPECT_EQ(n(1).Metric("vigil_cluster_suspect"), 0);
+  const auto summary = n(2).GetJson("/v1/summary");
+  ASSERT_TRUE(summary && summary->is_object());
+  EXPECT_EQ(summary->as_object().at("cluster").as_object().at("taken_out").as_int64(), 1);
+  ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(1).socket() + " members --state down",
+                       &out),
+            0);
+  EXPECT_NE(out.find(": 4 members (0 suspect), 1 down, 0 left; it holds 80% of the cluster"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("agreement 4/4"), std::string::npos) << out;
+  EXPECT_EQ(out.find("n2"), std::string::npos) << out;  // up: not asked for
+  ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(1).socket() + " status", &out), 0);
+  EXPECT_NE(out.find("cluster member n1, incarnation "), std::string::npos) << out;
+  EXPECT_NE(out.find("(no peers: 'vigilctl members' lists the members)"), std::string::npos)
+      << out;
   EXPECT_TRUE(AllSay({1, 2, 3, 5}, "n2", "up"));
 
   // Restarted, it is a newer incarnation of itself: back everywhere.
@@ -159,7 +210,9 @@ TEST_F(Membership, AMemberStoppedWithSigtermOrSigintLeavesAndRejoinsWhenRestarte
   }
   std::string out;
   ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(2).socket() + " members", &out), 0);
-  EXPECT_NE(out.find(": 2 members, 1 taken out"), std::string::npos) << out;
+  EXPECT_NE(out.find(": 2 members (0 suspect), 0 down, 1 left; it holds 100% of the cluster"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("left"), std::string::npos) << out;
   ASSERT_TRUE(n(1).Start()) << n(1).Log();
   ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
@@ -328,6 +381,9 @@ TEST_F(Membership, ANodeThatIsNotAMemberSaysSo) {
   EXPECT_EQ(status, 404);
   ASSERT_TRUE(doc);
   EXPECT_NE(json::serialize(*doc).find("cluster.seeds"), std::string::npos);
+  const auto self = n(1).GetJson("/v1/self");
+  ASSERT_TRUE(self && self->is_object());
+  EXPECT_FALSE(self->as_object().contains("cluster"));  // only on a member
   std::string out;
   EXPECT_EQ(RunCommand(VigilctlPath() + " --socket " + n(1).socket() + " members", &out, true),
             1);

@@ -79,7 +79,7 @@ TEST_F(RejoinTest, AMemberThatSaidItLeavesIsTakenOutAsLeftAndNotProbed) {
   TakeOut(*missed, subject, 1, kT0 + seconds(2));
   EXPECT_TRUE(heard->left(subject));
   EXPECT_FALSE(missed->left(subject));  // it did not hear it: down
-  EXPECT_EQ(heard->left_count(), 1u);
+  EXPECT_EQ(heard->Counts().left, 1u);
   std::vector<std::tuple<std::string, std::uint64_t, bool>> listed;
   heard->ForEachTakenOut([&](const std::string& id, std::uint64_t incarnation, bool left) {
     listed.emplace_back(id, incarnation, left);
@@ -253,6 +253,15 @@ TEST_F(RejoinTest, APullIsAnsweredWithWhichTombstonesLeftAndAJoinerLearnsIt) {
   joiner.OnGossip(answer, "m20", kT0 + seconds(3), joiner_out);
   EXPECT_TRUE(joiner.taken_out(subject) && joiner.left(subject));
   EXPECT_TRUE(joiner.taken_out("m4") && !joiner.left("m4"));
+  // Learnt from the list, not decided here (docs/api.md, provenance "listing").
+  const auto learnt = joiner.StatusOf("m4");
+  ASSERT_TRUE(learnt);
+  EXPECT_EQ(learnt->state, MemberState::kDown);
+  EXPECT_EQ(learnt->provenance, Provenance::kListing);
+  EXPECT_EQ(learnt->observers, 0);
+  EXPECT_EQ(joiner.StatusOf(subject)->state, MemberState::kLeft);
+  // This node's own removals are by agreement.
+  EXPECT_EQ(node->StatusOf("m4")->provenance, Provenance::kAgreement);
 }
 
 }  // namespace
