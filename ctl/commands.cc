@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <cmath>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -82,13 +83,16 @@ std::vector<std::string> PeerRow(const json::object& p) {
 }
 
 // One line on a cluster member's view, from the cluster object of /v1/self or
-// /v1/members: "cluster member n1: 9 members (0 suspect), 1 down, 0 left; it holds 90% of
-// the cluster (a majority)".
+// /v1/members: "cluster member n1, incarnation I: 9 members (0 suspect), 1 down, 0 left; it
+// holds 90.0% of the cluster (a majority)".
 std::string ClusterLine(const json::object& c) {
   const auto* syncing = c.if_contains("syncing");
   const bool joining = syncing && syncing->is_bool() && syncing->as_bool();
   const auto* reach = c.if_contains("reach");
-  const double share = reach && reach->is_number() ? reach->to_number<double>() * 100 : -1;
+  // Rounded down: a cluster short of one member never reads 100.0 %.
+  const double share = reach && reach->is_number()
+                           ? std::floor(reach->to_number<double>() * 1000) / 10
+                           : -1;
   const auto* majority = c.if_contains("majority");
   const bool most = majority && majority->is_bool() && majority->as_bool();
   std::string line = fmt::format(
@@ -97,10 +101,10 @@ std::string ClusterLine(const json::object& c) {
       Str(c, "down"), Str(c, "left"));
   if (joining) return line + " (still joining)\n";
   if (share < 0) return line + "\n";
-  return line + fmt::format("; it holds {:.0f}% of the cluster{}\n", share,
+  return line + fmt::format("; it holds {:.1f}% of the cluster{}\n", share,
                             most ? " (a majority)"
                                  : ": NOT a majority (the minority side of a partition, or "
-                                   "most members are down)");
+                                   "half of the cluster or more is down)");
 }
 
 }  // namespace
@@ -143,10 +147,12 @@ namespace {
 std::vector<std::string> MemberRow(const json::object& e) {
   const std::int64_t since = Int(e, "since");
   const std::int64_t last = Int(e, "last_heartbeat");
-  std::string how = Str(e, "provenance");
-  if (Int(e, "reports", 0) > 0) how += " " + Str(e, "reports") + "/" + Str(e, "observers");
-  return {Str(e, "id"), Str(e, "address"), Str(e, "state"), how,
-          last < 0 ? "-" : AgoFromNow(last),
+  const std::string how = Str(e, "provenance");
+  const std::string counted =
+      Int(e, "reports", 0) > 0 ? " " + Str(e, "reports") + "/" + Str(e, "observers") : "";
+  // Only a member's K observers hear it: elsewhere nothing is "last seen".
+  const std::string seen = last >= 0 ? AgoFromNow(last) : how == "view" ? "not watched" : "-";
+  return {Str(e, "id"), Str(e, "address"), Str(e, "state"), how + counted, seen,
           SinceText(since)};
 }
 
@@ -155,37 +161,25 @@ std::vector<std::string> MemberRow(const json::object& e) {
 int CmdMembers(const CtlOptions& o, const std::string& state, std::ostream& out,
                std::ostream& err) {
   int code = kExitOk;
-  json::object doc;
-  json::array list;
-  std::string cursor;
-  // Every page, in id order.
-  do {
-    std::string target = "/v1/members?limit=1000";
-    if (!state.empty()) target += "&state=" + state;
-    if (!cursor.empty()) target += "&cursor=" + cursor;
-    auto v = GetJson(o, target, err, &code);
-    if (!v) return code;
-    auto& page = v->as_object();
-    auto* entries = page.if_contains("list");
-    if (!entries || !entries->is_array()) {
-      err << "vigilctl: vigild's /v1/members has no \"list\"\n";
-      return kExitError;
-    }
-    for (auto& e : entries->as_array()) list.push_back(std::move(e));
-    const auto* next = page.if_contains("next_cursor");
-    cursor = next && next->is_string() ? std::string(next->as_string()) : std::string();
-    if (doc.empty()) doc = std::move(page);
-  } while (!cursor.empty());
-  doc["list"] = std::move(list);
-  doc["next_cursor"] = nullptr;
+  // One request: the body is streamed, and this is the whole list at one moment.
+  std::string raw;
+  auto v = GetJson(o, state.empty() ? "/v1/members" : "/v1/members?state=" + state, err, &code,
+                   &raw);
+  if (!v) return code;
+  json::object& doc = v->as_object();
+  const auto* list = doc.if_contains("list");
+  if (!list || !list->is_array()) {
+    err << "vigilctl: vigild's /v1/members has no \"list\"\n";
+    return kExitError;
+  }
   if (o.json) {
-    out << ToJsonText(doc) << "\n";
+    out << raw;
     return kExitOk;
   }
   out << ClusterLine(doc);
   std::vector<std::vector<std::string>> rows = {
       {"MEMBER", "ADDRESS", "STATE", "PROVENANCE", "LAST SEEN", "SINCE"}};
-  for (const auto& m : doc["list"].as_array()) {
+  for (const auto& m : list->as_array()) {
     if (m.is_object()) rows.push_back(MemberRow(m.as_object()));
   }
   out << FormatTable(rows);

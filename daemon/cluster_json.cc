@@ -69,8 +69,9 @@ boost::json::object ClusterJson(const membership::MembershipNode& member) {
   o["left"] = c.left;
   o["taken_out"] = c.down + c.left;
   o["watched"] = c.watched;
-  o["reach"] = c.reach();
-  o["majority"] = c.majority();
+  // A member still copying the list holds only itself, and may know removals already.
+  o["reach"] = OrNull(!member.syncing(), c.reach());
+  o["majority"] = OrNull(!member.syncing(), c.majority());
   return o;
 }
 
@@ -85,8 +86,11 @@ boost::json::object MemberJson(const ClusterMember& cluster, const std::string& 
   const auto since = cluster.Since(id);
   o["since"] = OrNull(since.has_value(), since ? WallMillis(*since, now) : 0);
   o["provenance"] = membership::ProvenanceName(status.provenance);
-  o["reports"] = OrNull(status.observers > 0, status.reports);
-  o["observers"] = OrNull(status.observers > 0, status.observers);
+  using membership::Provenance;
+  const bool counted = status.provenance != Provenance::kDispute &&
+                       status.provenance != Provenance::kListing;
+  o["reports"] = OrNull(counted, status.reports);
+  o["observers"] = OrNull(counted, status.observers);
   const auto& heard = status.last_heartbeat;
   o["last_heartbeat"] = OrNull(heard.has_value(), heard ? WallMillis(*heard, now) : 0);
   return o;
@@ -117,12 +121,14 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
          counts.down + counts.left);
   metric("vigil_cluster_left", "gauge",
          "Of those, the members that said they were leaving (left).", counts.left);
-  family("vigil_cluster_reach_ratio", "gauge",
-         "members / (members + down): the share of the cluster this node still holds.");
-  fmt::format_to(std::back_inserter(out), "vigil_cluster_reach_ratio {}\n", counts.reach());
-  metric("vigil_cluster_majority", "gauge",
-         "1 if this node holds more than half of the cluster (members > down), else 0.",
-         counts.majority() ? 1 : 0);
+  if (!m.syncing()) {  // as in ClusterJson
+    family("vigil_cluster_reach_ratio", "gauge",
+           "members / (members + down): the share of the cluster this node still holds.");
+    fmt::format_to(std::back_inserter(out), "vigil_cluster_reach_ratio {}\n", counts.reach());
+    metric("vigil_cluster_majority", "gauge",
+           "1 if this node holds more than half of the cluster (members > down), else 0.",
+           counts.majority() ? 1 : 0);
+  }
   metric("vigil_cluster_seeds_unresolved", "gauge",
          "Seeds given as host names that have no address yet.", cluster.unresolved_seeds());
   metric("vigil_cluster_watched", "gauge", "Members this node observes.", m.subject_count());

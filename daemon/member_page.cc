@@ -1,6 +1,7 @@
 #include "daemon/member_page.h"
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 #include <utility>
 
@@ -63,18 +64,28 @@ MemberListWriter::MemberListWriter(MemberQuery query, const ClusterMember& clust
   const auto wanted = [&](const std::string& id) {
     return id.starts_with(query_.prefix) && (!query_.after || id > *query_.after);
   };
-  for (const std::string& id : member.view().members()) {
-    if (wanted(id)) ids_.push_back(id);
+  // The view is sorted by id: its matches are one run, from the cursor or the prefix on.
+  const auto view = member.view().members();
+  const std::string_view from =
+      query_.after && *query_.after > query_.prefix ? *query_.after : query_.prefix;
+  std::vector<std::string> held;
+  for (auto it = std::lower_bound(view.begin(), view.end(), from);
+       it != view.end() && it->starts_with(query_.prefix); ++it) {
+    if (wanted(*it)) held.push_back(*it);
   }
+  std::vector<std::string> out;
   member.ForEachTakenOut([&](const std::string& id, std::uint64_t, bool) {
-    if (wanted(id)) ids_.push_back(id);
+    if (wanted(id)) out.push_back(id);
   });
-  std::sort(ids_.begin(), ids_.end());
+  std::sort(out.begin(), out.end());
+  ids_.reserve(held.size() + out.size());
+  std::merge(held.begin(), held.end(), out.begin(), out.end(), std::back_inserter(ids_));
   ids_.erase(std::unique(ids_.begin(), ids_.end()), ids_.end());
 }
 
 bool MemberListWriter::WriteNext(const ClusterMember& cluster, Timestamp now,
-                                 std::string& out, std::size_t max_members) {
+                                 std::string& out, std::size_t max_members,
+                                 std::size_t max_scan) {
   if (done_) return true;
   if (!started_) {
     // The cluster object, its closing brace replaced by the list.
@@ -85,8 +96,9 @@ bool MemberListWriter::WriteNext(const ClusterMember& cluster, Timestamp now,
     started_ = true;
   }
   const auto full = [&] { return query_.limit != 0 && written_ == query_.limit; };
-  for (std::size_t emitted = 0; next_ < ids_.size() && emitted < max_members && !full();
-       ++next_) {
+  for (std::size_t emitted = 0, scanned = 0;
+       next_ < ids_.size() && emitted < max_members && scanned < max_scan && !full();
+       ++next_, ++scanned) {
     const std::string& id = ids_[next_];
     const auto status = cluster.member().StatusOf(id);
     if (!status || (query_.state && status->state != *query_.state)) continue;

@@ -32,20 +32,25 @@ Result<MemberQuery> ParseMemberQuery(std::string_view query);
 // The body of GET /v1/members: the cluster object (ClusterJson), then "list": the members
 // held or remembered as taken out that match the query, sorted by id, after the cursor, at
 // most `limit`; then "next_cursor", set when the page is full. The ids are taken when the
-// writer is made; each entry is written as it is when its piece is (a member gone by then,
-// neither held nor remembered, is skipped; one whose state no longer matches too), so a
-// member present throughout is listed once, and pages continue in id order whatever comes
-// and goes. Not thread-safe; the ClusterMember must outlive the writer's use of it.
+// writer is made (cost: the matching ids of the view, which is sorted, and a sort of the
+// matching members taken out); each entry is written as it is when its piece is (a member
+// gone by then, neither held nor remembered, is skipped; one whose state no longer matches
+// too), so a member present throughout is listed once, and pages continue in id order
+// whatever comes and goes. Not thread-safe; the ClusterMember must outlive the writer's use
+// of it.
 class MemberListWriter {
  public:
   MemberListWriter(MemberQuery query, const ClusterMember& cluster);
 
-  // Appends the next piece to `out`: at most `max_members` entries (the first piece opens
-  // the document, the last closes it). Returns true once the body is complete.
+  // Appends the next piece to `out`: at most `max_members` entries, of at most `max_scan`
+  // ids looked at (the first piece opens the document, the last closes it). Returns true
+  // once the body is complete.
   bool WriteNext(const ClusterMember& cluster, Timestamp now, std::string& out,
-                 std::size_t max_members = kMembersPerPiece);
+                 std::size_t max_members = kMembersPerPiece,
+                 std::size_t max_scan = kScanPerPiece);
 
   static constexpr std::size_t kMembersPerPiece = 256;
+  static constexpr std::size_t kScanPerPiece = 8192;
 
  private:
   MemberQuery query_;

@@ -28,12 +28,11 @@ class Tombstones {
     bool learnt = false;  // from another member's listing: not this node's removal
     bool left = false;    // it said it was leaving (docs/membership.md, "Leaving")
     // How this node took it out, for the API (docs/api.md, "GET /v1/members"): the
-    // observers whose reports made the cut, of how many it had (0 of 0: not by a cut),
-    // and whether a dispute it lost did; the last heartbeat this node took from it as its
-    // observer (min: none).
+    // observers whose reports made the cut, of how many it had (0 of 0: not by a cut: a
+    // dispute it lost); the last heartbeat this node took from it as its observer (min:
+    // none).
     std::uint8_t agreed = 0;
     std::uint8_t observers = 0;
-    bool disputed = false;
     MonoTime last_heartbeat = MonoTime::min();
   };
 

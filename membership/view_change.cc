@@ -11,7 +11,7 @@ void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
   std::vector<int> agreed;
   const std::vector<MemberIndex> cut = cut_->TakeCut(now, &agreed);
   std::vector<std::string> gone;
-  Agreement agreement;
+  Agreement agreement;  // keys view graph_'s ids: used (TakeOut) before graph_ changes
   for (std::size_t i = 0; i < cut.size(); ++i) {
     // A node never takes itself out of its own view: it refutes instead, and the others
     // take it back at its new incarnation.
@@ -73,9 +73,7 @@ void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
 void MembershipNode::TakeOut(const std::vector<std::string>& gone, const Agreement& agreement,
                              const std::vector<Alive>& lost, MonoTime now) {
   auto incarnations = RemovedIncarnations(gone);
-  std::unordered_set<std::string_view> disputed;
   for (const Alive& a : lost) {
-    disputed.insert(a.member);
     if (auto it = incarnations.find(a.member); it != incarnations.end()) {
       it->second = std::max(it->second, a.incarnation);
     }
@@ -89,13 +87,13 @@ void MembershipNode::TakeOut(const std::vector<std::string>& gone, const Agreeme
         !left && std::find(neighbours_.begin(), neighbours_.end(), id) != neighbours_.end();
     tombstones_.Add(id, incarnation, probe, now);
     if (left) tombstones_.MarkLeft(id, incarnation);
-    // How it went, for the API: by agreement (a cut), or a dispute lost (or both).
+    // How it went, for the API: by agreement (a cut; also when a dispute was lost), else
+    // a dispute lost.
     Tombstones::Entry& entry = *tombstones_.Find(id);
     if (const auto it = agreement.find(id); it != agreement.end()) {
       entry.agreed = static_cast<std::uint8_t>(it->second.first);
       entry.observers = static_cast<std::uint8_t>(it->second.second);
     }
-    entry.disputed = disputed.contains(id);
     if (const auto it = subjects_.find(id); it != subjects_.end()) {
       entry.last_heartbeat =
           it->second->monitor->detector().last_heartbeat().value_or(MonoTime::min());

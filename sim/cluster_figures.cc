@@ -66,6 +66,7 @@ void MeasureComebacks(const ClusterSimulation& c, ClusterFigures& f) {
 ClusterFigures Measure(const ClusterSimulation& c, std::size_t traffic_from,
                        std::size_t traffic_to) {
   ClusterFigures f;
+  f.sides_at_heal = c.sides_at_heal();
   std::size_t live = 0;
   for (std::size_t i = 0; i < c.size(); ++i) live += c.crashed(i) ? 0 : 1;
   for (std::size_t i = 0; i < c.size(); ++i) {

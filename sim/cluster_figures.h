@@ -2,6 +2,7 @@
 // delay of crashed members at every live member, false removals, cuts per member and traffic.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,6 +54,8 @@ struct ClusterFigures {
   // run: one value per live member and second, from the second in which it last started.
   Distribution bytes_per_second;
   Distribution datagrams_per_second;
+  // Whether each side's members said they held a majority, just before the heal.
+  std::array<ClusterSimulation::SideAtHeal, 2> sides_at_heal{};
 };
 
 // Crashes are the simulation's own (ClusterSimulation::crash_time). Traffic is taken over

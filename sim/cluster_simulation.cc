@@ -245,10 +245,24 @@ void ClusterSimulation::PartitionAt(std::vector<std::size_t> side, MonoTime at, 
     for (std::size_t i : side) side_[i] = true;
     partitioned_ = ever_partitioned_ = true;
     sim_.After(length, [this] {
+      NoteSidesAtHeal();
       partitioned_ = false;
       healed_at_ = sim_.now();
     });
   });
+}
+
+void ClusterSimulation::NoteSidesAtHeal() {
+  sides_at_heal_ = {};
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i]->started || !nodes_[i]->alive) continue;
+    const membership::ClusterCounts c = nodes_[i]->member->Counts();
+    SideAtHeal& side = sides_at_heal_[side_[i] ? 1 : 0];
+    ++side.members;
+    side.majority += c.majority();
+    side.reach_min = std::min(side.reach_min, c.reach());
+    side.reach_max = std::max(side.reach_max, c.reach());
+  }
 }
 
 bool ClusterSimulation::Apart(std::size_t a, std::size_t b) const {

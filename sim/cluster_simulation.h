@@ -3,6 +3,7 @@
 // the same options give the same run. The first slice of issue 15's vigil-sim.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -101,6 +102,14 @@ class ClusterSimulation {
   bool ever_apart(std::size_t a, std::size_t b) const;
   // When the last partition ended; kNever if none has.
   MonoTime healed_at() const { return healed_at_; }
+  // Each side's live members just before the last partition healed, and how many of them
+  // said they held a majority of the cluster (MembershipNode::Counts; [1]: `side`).
+  struct SideAtHeal {
+    std::size_t members = 0;
+    std::size_t majority = 0;
+    double reach_min = 1, reach_max = 0;
+  };
+  const std::array<SideAtHeal, 2>& sides_at_heal() const { return sides_at_heal_; }
 
   struct Removal {
     std::size_t by;  // the node that took it out
@@ -139,6 +148,7 @@ class ClusterSimulation {
                     Duration period);
   void Thaw(std::size_t i);
   bool Apart(std::size_t a, std::size_t b) const;
+  void NoteSidesAtHeal();
   void Schedule(std::size_t i);
   void Flush(std::size_t i, membership::Outbox& out);
   // A membership datagram reaches node i: decoded and verified, then handed to it.
@@ -160,6 +170,7 @@ class ClusterSimulation {
   bool partitioned_ = false;
   bool ever_partitioned_ = false;
   MonoTime healed_at_ = kNever;
+  std::array<SideAtHeal, 2> sides_at_heal_{};
   std::vector<std::vector<Second>> per_second_;
   std::vector<Second> this_second_;
   std::bernoulli_distribution lost_;

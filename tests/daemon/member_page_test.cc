@@ -148,6 +148,23 @@ TEST_F(MemberPageTest, WrittenInPiecesAsWholeAndSkipsAMemberGoneMeanwhile) {
   EXPECT_EQ(Find(page, "m3").at("state").as_string(), "down");
 }
 
+// While it copies the list, a member cannot say what share of the cluster it holds; the
+// only member of a cluster has no observers, and no report about it.
+TEST_F(MemberPageTest, AJoiningMemberSaysNothingOfAMajorityAndALoneOneHasNoObservers) {
+  ASSERT_TRUE(InitCrypto());
+  Add(1, GenerateKeyBase64());
+  const json::value joining = ClusterJson(M(1).member());
+  EXPECT_TRUE(joining.at("syncing").as_bool());
+  EXPECT_TRUE(joining.at("reach").is_null());
+  EXPECT_TRUE(joining.at("majority").is_null());
+  Run(seconds(4));  // welcomed by nobody: a cluster of its own
+  const json::object page = Page(1, "");
+  EXPECT_FALSE(page.at("syncing").as_bool());
+  EXPECT_TRUE(page.at("majority").as_bool());
+  EXPECT_EQ(Find(page, "m1").at("observers").as_int64(), 0);
+  EXPECT_EQ(Find(page, "m1").at("reports").as_int64(), 0);
+}
+
 // Half of the cluster gone: the survivors hold half of what they knew, not a majority.
 TEST_F(MemberPageTest, SurvivorsOfHalfTheClusterSayTheyAreNoMajority) {
   ASSERT_TRUE(InitCrypto());

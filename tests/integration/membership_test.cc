@@ -122,7 +122,7 @@ TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
   ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(2).socket() + " members", &out), 0)
       << out;
   EXPECT_NE(out.find("cluster member n2, incarnation "), std::string::npos) << out;
-  EXPECT_NE(out.find(": 5 members (0 suspect), 0 down, 0 left; it holds 100% of the cluster "
+  EXPECT_NE(out.find(": 5 members (0 suspect), 0 down, 0 left; it holds 100.0% of the cluster "
                      "(a majority)"),
             std::string::npos)
       << out;
@@ -157,7 +157,7 @@ TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
   ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(1).socket() + " members --state down",
                        &out),
             0);
-  EXPECT_NE(out.find(": 4 members (0 suspect), 1 down, 0 left; it holds 80% of the cluster"),
+  EXPECT_NE(out.find(": 4 members (0 suspect), 1 down, 0 left; it holds 80.0% of the cluster"),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("agreement 4/4"), std::string::npos) << out;
@@ -210,7 +210,7 @@ TEST_F(Membership, AMemberStoppedWithSigtermOrSigintLeavesAndRejoinsWhenRestarte
   }
   std::string out;
   ASSERT_EQ(RunCommand(VigilctlPath() + " --socket " + n(2).socket() + " members", &out), 0);
-  EXPECT_NE(out.find(": 2 members (0 suspect), 0 down, 1 left; it holds 100% of the cluster"),
+  EXPECT_NE(out.find(": 2 members (0 suspect), 0 down, 1 left; it holds 100.0% of the cluster"),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("left"), std::string::npos) << out;

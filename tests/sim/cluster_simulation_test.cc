@@ -178,6 +178,13 @@ TEST(ClusterSimulation, BothSidesOfAHealedPartitionTakeEachOtherBack) {
   EXPECT_EQ(c.removals().size(), 2u * 50 * 50);  // each side took the whole other side out
   for (const auto& r : c.removals()) EXPECT_NE(r.by % 2, r.removed % 2);
   ASSERT_EQ(c.healed_at(), c.now());
+  // Neither half held a majority (docs/api.md, "majority"): each member holds half.
+  for (const auto& half : c.sides_at_heal()) {
+    EXPECT_EQ(half.members, 50u);
+    EXPECT_EQ(half.majority, 0u);
+    EXPECT_DOUBLE_EQ(half.reach_min, 0.5);
+    EXPECT_DOUBLE_EQ(half.reach_max, 0.5);
+  }
   c.RunFor(seconds(5));
   std::uint64_t refutations = 0;
   for (std::size_t i = 0; i < c.size(); ++i) {
@@ -189,6 +196,24 @@ TEST(ClusterSimulation, BothSidesOfAHealedPartitionTakeEachOtherBack) {
   c.RunFor(seconds(30));  // and it stays whole
   EXPECT_EQ(c.removals().size(), 2u * 50 * 50);
   EXPECT_EQ(c.unusable_datagrams(), 0u);
+}
+
+// In a 70/30 split, every member of the 70 says it holds a majority, none of the 30 does.
+TEST(ClusterSimulation, OnlyTheLargerSideOfAPartitionHoldsAMajority) {
+  ClusterSimulation c(Options(100, 0.0, 12));
+  c.RunFor(seconds(60));
+  std::vector<std::size_t> side;
+  for (std::size_t i = 0; i < 30; ++i) side.push_back(i * 3);
+  c.PartitionAt(side, c.now(), seconds(20));
+  c.RunFor(seconds(20));
+  ASSERT_EQ(c.healed_at(), c.now());
+  const auto& sides = c.sides_at_heal();
+  EXPECT_EQ(sides[0].members, 70u);
+  EXPECT_EQ(sides[0].majority, 70u);
+  EXPECT_DOUBLE_EQ(sides[0].reach_min, 0.7);
+  EXPECT_EQ(sides[1].members, 30u);
+  EXPECT_EQ(sides[1].majority, 0u);
+  EXPECT_DOUBLE_EQ(sides[1].reach_max, 0.3);
 }
 
 // A member held to 2 % of a core for a minute (a 2 ms slice every 100 ms) is slow, not

@@ -133,6 +133,11 @@ void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterF
     std::printf("partition of %g %% of the members from %.0f s for %.0f s: %zu removals "
                 "across it\n",
                 a.partition * 100, a.warmup_s, a.partition_for_s, f.across_partition_removals);
+    for (const auto& side : f.sides_at_heal) {
+      std::printf("  before the heal, a side of %zu live members: %zu said they held a "
+                  "majority (reach %.3f..%.3f)\n",
+                  side.members, side.majority, side.reach_min, side.reach_max);
+    }
   }
   if (a.freeze + a.starve > 0 || a.partition > 0) {
     std::printf("members taken out while alive and back in every live member's view: %zu, "
