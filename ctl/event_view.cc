@@ -29,6 +29,14 @@ std::string TransitionLine(const json::object& e) {
                      Str(e, "phi"));
 }
 
+std::string MemberLine(const json::object& e) {
+  std::string why = Str(e, "reason");
+  if (Int(e, "observers") >= 0) why += " " + Str(e, "reports") + "/" + Str(e, "observers");
+  return fmt::format("{}  #{}  member {}  {} -> {}  ({}, incarnation {})",
+                     FormatLocalTime(Int(e, "time")), Str(e, "id"), Str(e, "member"),
+                     Str(e, "from"), Str(e, "to"), why, Str(e, "incarnation"));
+}
+
 std::string GapLine(const json::object& gap) {
   const std::string after = Str(gap, "after");
   const std::string reason = Str(gap, "reason");
@@ -67,11 +75,12 @@ std::optional<std::string> WatchText(const SseEvent& e) {
   if (!o) return std::nullopt;
   if (e.event == "gap") return GapLine(*o);
   if (e.event == "state") return StateLine(*o);
+  if (e.event == "member") return MemberLine(*o);
   return TransitionLine(*o);
 }
 
 std::optional<std::string> WatchJson(const SseEvent& e) {
-  if (e.event != "gap" && e.event != "state") return e.data;
+  if (e.event != "gap" && e.event != "state" && e.event != "member") return e.data;
   auto o = ParseObject(e.data);
   if (!o) return std::nullopt;
   json::object tagged;

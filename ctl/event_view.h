@@ -14,6 +14,8 @@ namespace vigil {
 
 // "2026-12-03 08:40:01  #17  n3  up -> down  (silence, phi 8)"
 std::string TransitionLine(const boost::json::object& e);
+// "2026-12-03 08:40:01  #18  member n4  suspect -> down  (agreement 4/4, incarnation 9)"
+std::string MemberLine(const boost::json::object& e);
 // "gap: vigild restarted ...; current state follows"
 std::string GapLine(const boost::json::object& gap);
 // "2026-12-03 08:39:58  state  n3  up  (since 3s ago; last heartbeat now; incarnation 7)"
@@ -21,8 +23,8 @@ std::string StateLine(const boost::json::object& state);
 
 // watch's line for one event; nullopt for an event that is not JSON.
 std::optional<std::string> WatchText(const SseEvent& e);
-// watch --json's line: a transition's data as sent; the data of `gap` and `state` events
-// with "event":"gap" / "event":"state" added, since their fields alone do not say.
+// watch --json's line: a transition's data as sent; the data of `gap`, `state` and `member`
+// events with "event":"gap" / "state" / "member" added, since their fields alone do not say.
 std::optional<std::string> WatchJson(const SseEvent& e);
 
 // What `vigilctl wait PEER --state STATE` waits for.

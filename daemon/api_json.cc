@@ -190,6 +190,18 @@ json::object SendLoadJson(const SendLoad& load, Timestamp now) {
 json::object EventJson(const EventRecord& e) {
   json::object o;
   o["id"] = e.id;
+  if (e.member) {
+    const auto or_null = [](int v) { return v < 0 ? json::value(nullptr) : json::value(v); };
+    o["member"] = e.peer;
+    o["from"] = PeerStateName(e.from);
+    o["to"] = PeerStateName(e.to);
+    o["reason"] = e.member_reason;
+    o["time"] = e.wall_ms;
+    o["incarnation"] = e.incarnation > 0 ? json::value(e.incarnation) : json::value(nullptr);
+    o["reports"] = or_null(e.reports);
+    o["observers"] = or_null(e.observers);
+    return o;
+  }
   o["peer"] = e.peer;
   o["from"] = PeerStateName(e.from);
   o["to"] = PeerStateName(e.to);

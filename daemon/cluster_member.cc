@@ -88,15 +88,46 @@ ClusterMember::ClusterMember(const Config& config, Keyring keyring, std::uint64_
     seeds_.emplace(std::move(id), std::move(s));
   }
   member_ = std::make_unique<membership::MembershipNode>(std::move(o), source_, now);
-  member_->set_on_removed([this](const std::string& id, MonoTime at) {
-    spdlog::info("cluster: member '{}' taken out ({})", id,
-                 member_->left(id) ? "left" : "down");
-    NoteChange(id, at);
-  });
-  member_->set_on_readmitted([this](const std::string& id, MonoTime at) {
-    spdlog::debug("cluster: member '{}' in this node's view", id);
-    NoteChange(id, at);
-  });
+  member_->set_on_removed([this](const std::string& id, MonoTime at) { Removed(id, at); });
+  member_->set_on_readmitted([this](const std::string& id, MonoTime at) { Added(id, at); });
+}
+
+void ClusterMember::Removed(const std::string& id, MonoTime now) {
+  spdlog::info("cluster: member '{}' taken out ({})", id, member_->left(id) ? "left" : "down");
+  NoteChange(id, now);
+  const auto status = member_->StatusOf(id);
+  if (!status) return;
+  EventRecord e;
+  e.member = true;
+  e.peer = id;
+  // A cut takes out members whose failure was stable (shown as suspect); a dispute lost,
+  // a member that stayed up in this node's view.
+  const bool agreed = status->provenance == membership::Provenance::kAgreement;
+  e.from = agreed ? PeerState::kSuspect : PeerState::kUp;
+  e.to = status->state == membership::MemberState::kLeft ? PeerState::kLeft : PeerState::kDown;
+  e.member_reason = membership::ProvenanceName(status->provenance);
+  e.incarnation = status->incarnation;
+  if (agreed) {
+    e.reports = status->reports;
+    e.observers = status->observers;
+  }
+  taken_out_[id] = e.to;
+  if (on_event_) on_event_(std::move(e));
+}
+
+void ClusterMember::Added(const std::string& id, MonoTime now) {
+  spdlog::debug("cluster: member '{}' in this node's view", id);
+  NoteChange(id, now);
+  EventRecord e;
+  e.member = true;
+  e.peer = id;
+  const auto out = taken_out_.find(id);
+  e.from = out == taken_out_.end() ? PeerState::kUnknown : out->second;
+  if (out != taken_out_.end()) taken_out_.erase(out);
+  e.to = PeerState::kUp;
+  e.member_reason = "admitted";
+  e.incarnation = member_->IncarnationOf(id);
+  if (on_event_) on_event_(std::move(e));
 }
 
 ClusterMember::~ClusterMember() = default;
@@ -293,9 +324,11 @@ void ClusterMember::NoteChange(const std::string& id, MonoTime now) {
   // Members neither held nor remembered as taken out are forgotten, in a pass now and then.
   const std::size_t known = member_->view().size() + member_->tombstone_count();
   if (since_.size() <= 2 * known + 64) return;
-  std::erase_if(since_, [this](const auto& entry) {
+  const auto forgotten = [this](const auto& entry) {
     return !member_->view().Find(entry.first) && !member_->taken_out(entry.first);
-  });
+  };
+  std::erase_if(since_, forgotten);
+  std::erase_if(taken_out_, forgotten);
 }
 
 }  // namespace vigil

@@ -21,6 +21,7 @@
 
 #include "base/time.h"
 #include "config/config.h"
+#include "daemon/event_ring.h"
 #include "membership/gossip_wire.h"
 #include "membership/membership_node.h"
 #include "transport/keyring.h"
@@ -121,6 +122,10 @@ class ClusterMember {
   std::optional<MonoTime> Since(const std::string& id) const;
   // Where `id` is, as its contact says; nullopt if not known.
   std::optional<boost::asio::ip::udp::endpoint> Where(std::string_view id) const;
+  // Called with each change of this node's view (EventRecord::member; id and time unset):
+  // a member taken out (to down or left, reason agreement or dispute), or added (to up,
+  // reason admitted; from down or left if this node took it out in this run, else unknown).
+  void set_event_listener(std::function<void(EventRecord)> f) { on_event_ = std::move(f); }
 
  private:
   void Flush(MonoTime now);
@@ -128,6 +133,8 @@ class ClusterMember {
   void SendGossip(const std::string& to, const membership::Gossip& gossip, MonoTime now);
   void Transmit(std::span<const std::uint8_t> bytes, std::string_view to);
   void NoteChange(const std::string& id, MonoTime now);
+  void Removed(const std::string& id, MonoTime now);
+  void Added(const std::string& id, MonoTime now);
   bool IsSelf(const boost::asio::ip::udp::endpoint& at) const;
 
   std::string self_;
@@ -147,6 +154,8 @@ class ClusterMember {
   std::unique_ptr<membership::MembershipNode> member_;  // refers to source_
   membership::Outbox out_;
   std::unordered_map<std::string, MonoTime> since_;
+  std::unordered_map<std::string, PeerState> taken_out_;  // in this run, and the state then
+  std::function<void(EventRecord)> on_event_;
   ClusterCounters counters_;
 };
 

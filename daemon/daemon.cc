@@ -208,8 +208,11 @@ void Daemon::StartLoops() {
 }
 
 void Daemon::OnEvent(const EventRecord& e) {
-  spdlog::info("peer {} {} -> {} ({}, phi {:.2f}, incarnation {})", e.peer, PeerStateName(e.from),
-               PeerStateName(e.to), TransitionReasonName(e.reason), e.level, e.incarnation);
+  if (!e.member) {  // a member's change is logged by ClusterMember
+    spdlog::info("peer {} {} -> {} ({}, phi {:.2f}, incarnation {})", e.peer,
+                 PeerStateName(e.from), PeerStateName(e.to), TransitionReasonName(e.reason),
+                 e.level, e.incarnation);
+  }
   if (api_) api_->Broadcast(e);
   WriteStateSoon();
   UpdateStatus();

@@ -49,6 +49,9 @@ void Daemon::StartCluster() {
   // A validated config with seeds has a keyring (security.require_auth).
   cluster_ = std::make_unique<ClusterMember>(config_, *keyring_, incarnation_,
                                              clock_.Now().mono, std::move(send));
+  // Its view's changes go into the event stream, with ids from the same source as peers'.
+  cluster_->set_event_listener(
+      [this](EventRecord e) { node_->Publish(std::move(e), EpochMillis(clock_.Now().wall)); });
   const auto own = cluster_->Where(config_.node.id);
   const std::string at = own ? fmt::format("{}:{}", own->address().to_string(), own->port())
                              : "?";

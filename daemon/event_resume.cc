@@ -40,8 +40,8 @@ GapReason ResumeGap(const Node& node, std::uint64_t last_id) {
 }
 
 std::string FormatSseEvent(const EventRecord& event) {
-  return fmt::format("id: {}\nevent: transition\ndata: {}\n\n", event.id,
-                     ToJsonText(EventJson(event)));
+  return fmt::format("id: {}\nevent: {}\ndata: {}\n\n", event.id,
+                     event.member ? "member" : "transition", ToJsonText(EventJson(event)));
 }
 
 ResumePreambleWriter::ResumePreambleWriter(const Node& node, std::uint64_t last_id)

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "detector/peer_state.h"
@@ -20,6 +21,12 @@ struct EventRecord {
   std::int64_t wall_ms = 0;  // when, in epoch milliseconds (display only)
   double level = 0;
   std::uint64_t incarnation = 0;
+  // A change of this cluster member's view (docs/api.md, "event: member"): `peer` names the
+  // member, `level` is unused; false: a peer's transition.
+  bool member = false;
+  std::string_view member_reason;  // "agreement", "dispute", "admitted": a static string
+  int reports = -1;                // -1: null
+  int observers = -1;
 };
 
 // Keeps the newest `capacity` events; ids are those of the transitions (strictly

@@ -242,6 +242,13 @@ void Node::OnTransition(const Transition& t) {
   if (listener_) listener_(e);
 }
 
+void Node::Publish(EventRecord event, std::int64_t wall_ms) {
+  event.id = event_ids_.Next();
+  event.wall_ms = wall_ms;
+  ring_.Push(event);
+  if (listener_) listener_(event);
+}
+
 void Node::SetAuthentication(std::optional<Keyring> keyring, bool require_auth,
                              bool require_echo) {
   keyring_ = std::move(keyring);

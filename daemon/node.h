@@ -245,6 +245,9 @@ class Node final : private TransitionSink {
   void SetAuthentication(std::optional<Keyring> keyring, bool require_auth,
                          bool require_echo = false);
 
+  // Records `event` (a cluster member's, EventRecord::member) in the ring with the next id
+  // and `wall_ms`, and calls the listener, as for a peer's transition.
+  void Publish(EventRecord event, std::int64_t wall_ms);
   // Called for every transition, after it is recorded in the ring.
   void set_event_listener(EventListener listener) { listener_ = std::move(listener); }
   // Called for every accepted heartbeat (for trace recording); unset: nothing is called.

@@ -51,12 +51,11 @@ std::string_view ProvenanceName(Provenance provenance) {
 }
 
 std::optional<MemberStatus> MembershipNode::StatusOf(const std::string& id) const {
+  // A member is held or taken out, never both, but for the moment between its removal and
+  // the new graph (ApplyCut's callbacks): the removal is the news then.
+  if (const Tombstones::Entry* e = tombstones_.Find(id)) return TakenOut(*e);
   const auto index = graph_->Find(id);
-  if (!index) {
-    const Tombstones::Entry* e = tombstones_.Find(id);
-    if (e == nullptr) return std::nullopt;
-    return TakenOut(*e);
-  }
+  if (!index) return std::nullopt;
   MemberStatus s;
   s.incarnation = IncarnationOf(id);
   s.reports = cut_->EffectiveReports(*index);

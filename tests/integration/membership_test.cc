@@ -16,6 +16,7 @@
 #include <random>
 #include <thread>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "tests/integration/cluster.h"
@@ -83,6 +84,16 @@ class Membership : public ::testing::Test {
     return true;
   }
   std::string Logs() { return cluster->Logs(); }
+  // The data of the `event: member` events about `id` that `c` collected, in order.
+  static std::vector<json::object> MemberEvents(const EventCollector& c, const std::string& id) {
+    std::vector<json::object> out;
+    for (const auto& e : c.Events()) {
+      if (e.event != "member") continue;
+      json::value v = json::parse(e.data);
+      if (v.as_object().at("member").as_string() == id) out.push_back(v.as_object());
+    }
+    return out;
+  }
 
   std::unique_ptr<Cluster> cluster;
 };
@@ -128,11 +139,22 @@ TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
       << out;
   EXPECT_NE(out.find(fmt::format("127.0.0.1:{}", cluster->port(3))), std::string::npos) << out;
 
+  EventCollector events(n(1).socket());
+  ASSERT_TRUE(events.WaitOpen());
   n(4).Signal(SIGKILL);
   n(4).WaitExit();
   ASSERT_TRUE(WaitUntil([&] { return AllSay({1, 2, 3, 5}, "n4", "down"); }, kClusterDeadline))
       << Logs();
   for (int i : {1, 2, 3, 5}) EXPECT_EQ(Members(i), 4) << "n" << i;
+  // The removal is an event of n1's stream, with the agreement behind it.
+  ASSERT_TRUE(WaitUntil([&] { return !MemberEvents(events, "n4").empty(); })) << Logs();
+  const json::object removed = MemberEvents(events, "n4").front();
+  EXPECT_EQ(removed.at("from").as_string(), "suspect");
+  EXPECT_EQ(removed.at("to").as_string(), "down");
+  EXPECT_EQ(removed.at("reason").as_string(), "agreement");
+  EXPECT_EQ(removed.at("reports").as_int64(), 4);
+  EXPECT_EQ(removed.at("observers").as_int64(), 4);
+  EXPECT_EQ(removed.at("incarnation").to_number<std::uint64_t>(), first_run);
   // Each survivor took it out itself, when its 4 observers (all of them) agreed.
   for (int i : {1, 2, 3, 5}) {
     const json::object e = Entry(i, "n4").as_object();
@@ -173,6 +195,21 @@ TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
   ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3, 4, 5}); }, kClusterDeadline))
       << Logs();
   EXPECT_GT(Entry(2, "n4").as_object().at("incarnation").to_number<std::uint64_t>(), first_run);
+  ASSERT_TRUE(WaitUntil([&] { return MemberEvents(events, "n4").size() >= 2; })) << Logs();
+  const json::object back = MemberEvents(events, "n4")[1];
+  EXPECT_EQ(back.at("from").as_string(), "down");
+  EXPECT_EQ(back.at("to").as_string(), "up");
+  EXPECT_EQ(back.at("reason").as_string(), "admitted");
+  EXPECT_GT(back.at("id").to_number<std::uint64_t>(), removed.at("id").to_number<std::uint64_t>());
+  // From the start of n1's ring: every other member came into its view once.
+  EventCollector replay(n(1).socket(), "0");
+  ASSERT_TRUE(WaitUntil([&] { return MemberEvents(replay, "n4").size() >= 3; })) << Logs();
+  for (const char* id : {"n2", "n3", "n5"}) {
+    const auto seen = MemberEvents(replay, id);
+    ASSERT_EQ(seen.size(), 1u) << id;
+    EXPECT_EQ(seen[0].at("from").as_string(), "unknown") << id;
+    EXPECT_EQ(seen[0].at("to").as_string(), "up") << id;
+  }
 }
 
 TEST_F(Membership, AStoppedMemberIsTakenOutAndComesBackWhenItRunsAgain) {

@@ -109,5 +109,25 @@ TEST(WatchJson, TagsGapAndStateEventsAndLeavesTransitionsAsSent) {
   EXPECT_EQ(*WatchJson(t), t.data);
 }
 
+// docs/api.md's example of a member's removal, as vigilctl watch prints it.
+TEST(WatchText, ShowsAMembersChangeWithTheAgreementBehindIt) {
+  SseEvent m;
+  m.event = "member";
+  m.data = R"({"id":1796432087123490,"member":"n4","from":"suspect","to":"down",)"
+           R"("reason":"agreement","time":1796432150420,"incarnation":1796432089000000,)"
+           R"("reports":3,"observers":3})";
+  const std::string line = *WatchText(m);
+  EXPECT_NE(line.find("  #1796432087123490  member n4  suspect -> down  (agreement 3/3, "
+                      "incarnation 1796432089000000)"),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(WatchJson(m)->rfind("{\"event\":\"member\",\"id\":1796432087123490", 0), 0u);
+  m.data = R"({"id":7,"member":"n5","from":"unknown","to":"up","reason":"admitted",)"
+           R"("time":1796432150420,"incarnation":null,"reports":null,"observers":null})";
+  EXPECT_NE(WatchText(m)->find("member n5  unknown -> up  (admitted, incarnation -)"),
+            std::string::npos)
+      << *WatchText(m);
+}
+
 }  // namespace
 }  // namespace vigil
