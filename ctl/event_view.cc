@@ -42,17 +42,17 @@ std::string GapLine(const json::object& gap) {
   const std::string reason = Str(gap, "reason");
   if (reason == "restart") {
     return fmt::format("gap: vigild restarted and does not keep the events of its previous run "
-                       "after #{}; current state follows",
+                       "after #{}; current state of every peer follows",
                        after);
   }
   if (reason == "evicted") {
     return fmt::format("gap: some events after #{} were already dropped from vigild's ring "
-                       "(events.ring_size); current state follows",
+                       "(events.ring_size); current state of every peer follows",
                        after);
   }
   if (reason == "unknown") {
     return fmt::format("gap: vigild never issued event #{} (another daemon on this socket?); "
-                       "current state follows",
+                       "current state of every peer follows",
                        after);
   }
   // An older vigild: a bare gap, no state events after it.

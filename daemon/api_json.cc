@@ -191,11 +191,13 @@ json::object EventJson(const EventRecord& e) {
   json::object o;
   o["id"] = e.id;
   if (e.member) {
-    const auto or_null = [](int v) { return v < 0 ? json::value(nullptr) : json::value(v); };
+    const auto or_null = [](std::uint8_t v) {
+      return v == EventRecord::kNoCount ? json::value(nullptr) : json::value(v);
+    };
     o["member"] = e.peer;
     o["from"] = PeerStateName(e.from);
     o["to"] = PeerStateName(e.to);
-    o["reason"] = e.member_reason;
+    o["reason"] = MemberReasonName(e.member_reason);
     o["time"] = e.wall_ms;
     o["incarnation"] = e.incarnation > 0 ? json::value(e.incarnation) : json::value(nullptr);
     o["reports"] = or_null(e.reports);

@@ -87,6 +87,7 @@ ClusterMember::ClusterMember(const Config& config, Keyring keyring, std::uint64_
     o.seeds.push_back(id);
     seeds_.emplace(std::move(id), std::move(s));
   }
+  tombstone_lifetime_ = o.tombstone_lifetime;
   member_ = std::make_unique<membership::MembershipNode>(std::move(o), source_, now);
   member_->set_on_removed([this](const std::string& id, MonoTime at) { Removed(id, at); });
   member_->set_on_readmitted([this](const std::string& id, MonoTime at) { Added(id, at); });
@@ -105,27 +106,34 @@ void ClusterMember::Removed(const std::string& id, MonoTime now) {
   const bool agreed = status->provenance == membership::Provenance::kAgreement;
   e.from = agreed ? PeerState::kSuspect : PeerState::kUp;
   e.to = status->state == membership::MemberState::kLeft ? PeerState::kLeft : PeerState::kDown;
-  e.member_reason = membership::ProvenanceName(status->provenance);
+  e.member_reason = agreed ? MemberReason::kAgreement : MemberReason::kDispute;
   e.incarnation = status->incarnation;
-  if (agreed) {
-    e.reports = status->reports;
-    e.observers = status->observers;
+  if (agreed) {  // at most kMaxObservers (64)
+    e.reports = static_cast<std::uint8_t>(status->reports);
+    e.observers = static_cast<std::uint8_t>(status->observers);
   }
-  taken_out_[id] = e.to;
+  taken_out_[id] = {e.to, now};
   if (on_event_) on_event_(std::move(e));
 }
 
 void ClusterMember::Added(const std::string& id, MonoTime now) {
   spdlog::debug("cluster: member '{}' in this node's view", id);
   NoteChange(id, now);
+  // The list copied when joining is not news of the members: a client reads /v1/members.
+  if (copying_) return;
   EventRecord e;
   e.member = true;
   e.peer = id;
-  const auto out = taken_out_.find(id);
-  e.from = out == taken_out_.end() ? PeerState::kUnknown : out->second;
-  if (out != taken_out_.end()) taken_out_.erase(out);
+  // As this node took it out, while it would still remember that (tombstone_lifetime).
+  e.from = PeerState::kUnknown;
+  if (const auto out = taken_out_.find(id); out != taken_out_.end()) {
+    if (now - out->second.second < tombstone_lifetime_) {
+      e.from = out->second.first;
+    }
+    taken_out_.erase(out);
+  }
   e.to = PeerState::kUp;
-  e.member_reason = "admitted";
+  e.member_reason = MemberReason::kAdmitted;
   e.incarnation = member_->IncarnationOf(id);
   if (on_event_) on_event_(std::move(e));
 }
@@ -224,7 +232,11 @@ void ClusterMember::SetKeyring(Keyring keyring) { keyring_ = std::move(keyring);
 Duration ClusterMember::interval() const { return interval_; }
 
 void ClusterMember::Tick(MonoTime now) {
+  // The Tick that ends the copy of the member list applies it (MembershipNode's SyncStep,
+  // then ApplyCut).
+  copying_ = member_->syncing();
   member_->Tick(now, out_);
+  copying_ = false;
   Flush(now);
 }
 

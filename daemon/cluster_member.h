@@ -124,7 +124,9 @@ class ClusterMember {
   std::optional<boost::asio::ip::udp::endpoint> Where(std::string_view id) const;
   // Called with each change of this node's view (EventRecord::member; id and time unset):
   // a member taken out (to down or left, reason agreement or dispute), or added (to up,
-  // reason admitted; from down or left if this node took it out in this run, else unknown).
+  // reason admitted; from down or left if this node took it out in this run within
+  // tombstone_lifetime, else unknown). Not for the members of the list copied when this
+  // node joins (for the first member of a cluster: those admitted when it starts alone).
   void set_event_listener(std::function<void(EventRecord)> f) { on_event_ = std::move(f); }
 
  private:
@@ -154,7 +156,10 @@ class ClusterMember {
   std::unique_ptr<membership::MembershipNode> member_;  // refers to source_
   membership::Outbox out_;
   std::unordered_map<std::string, MonoTime> since_;
-  std::unordered_map<std::string, PeerState> taken_out_;  // in this run, and the state then
+  // Members taken out in this run: as what, and when.
+  std::unordered_map<std::string, std::pair<PeerState, MonoTime>> taken_out_;
+  bool copying_ = false;  // in the Tick that applies the list copied when joining
+  Duration tombstone_lifetime_{};
   std::function<void(EventRecord)> on_event_;
   ClusterCounters counters_;
 };

@@ -4,6 +4,18 @@
 
 namespace vigil {
 
+std::string_view MemberReasonName(MemberReason reason) {
+  switch (reason) {
+    case MemberReason::kAgreement:
+      return "agreement";
+    case MemberReason::kDispute:
+      return "dispute";
+    case MemberReason::kAdmitted:
+      break;
+  }
+  return "admitted";
+}
+
 void EventRing::Push(EventRecord event) {
   events_.push_back(std::move(event));
   while (events_.size() > capacity_) {

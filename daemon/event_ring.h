@@ -11,22 +11,27 @@
 
 namespace vigil {
 
-// A transition as the API reports it.
+// Why a cluster member's view changed (docs/api.md, "event: member").
+enum class MemberReason : std::uint8_t { kAgreement, kDispute, kAdmitted };
+std::string_view MemberReasonName(MemberReason reason);  // "agreement", ...
+
+// A transition as the API reports it: a peer's, or a change of this cluster member's view
+// (`member`: then `peer` names the member and `level` is unused). The member's fields sit in
+// the padding after `reason`: a million peers' ring costs no more for them.
 struct EventRecord {
+  static constexpr std::uint8_t kNoCount = 0xff;  // reports, observers: null
   std::uint64_t id = 0;
   std::string peer;
   PeerState from = PeerState::kUnknown;
   PeerState to = PeerState::kUnknown;
   TransitionReason reason = TransitionReason::kHeartbeat;
+  bool member = false;
+  MemberReason member_reason = MemberReason::kAdmitted;
+  std::uint8_t reports = kNoCount;
+  std::uint8_t observers = kNoCount;
   std::int64_t wall_ms = 0;  // when, in epoch milliseconds (display only)
   double level = 0;
   std::uint64_t incarnation = 0;
-  // A change of this cluster member's view (docs/api.md, "event: member"): `peer` names the
-  // member, `level` is unused; false: a peer's transition.
-  bool member = false;
-  std::string_view member_reason;  // "agreement", "dispute", "admitted": a static string
-  int reports = -1;                // -1: null
-  int observers = -1;
 };
 
 // Keeps the newest `capacity` events; ids are those of the transitions (strictly

@@ -248,7 +248,7 @@ class Node final : private TransitionSink {
   // Records `event` (a cluster member's, EventRecord::member) in the ring with the next id
   // and `wall_ms`, and calls the listener, as for a peer's transition.
   void Publish(EventRecord event, std::int64_t wall_ms);
-  // Called for every transition, after it is recorded in the ring.
+  // Called for every transition, and every event Publish records, after the ring has it.
   void set_event_listener(EventListener listener) { listener_ = std::move(listener); }
   // Called for every accepted heartbeat (for trace recording); unset: nothing is called.
   void set_arrival_listener(ArrivalListener listener) { arrival_listener_ = std::move(listener); }

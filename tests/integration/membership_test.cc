@@ -201,15 +201,13 @@ TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
   EXPECT_EQ(back.at("to").as_string(), "up");
   EXPECT_EQ(back.at("reason").as_string(), "admitted");
   EXPECT_GT(back.at("id").to_number<std::uint64_t>(), removed.at("id").to_number<std::uint64_t>());
-  // From the start of n1's ring: every other member came into its view once.
+  // From the start of n1's ring, the same two events of n4, replayed in order. (n4's
+  // first admission may or may not be there: n1 may have copied it with the list.)
   EventCollector replay(n(1).socket(), "0");
-  ASSERT_TRUE(WaitUntil([&] { return MemberEvents(replay, "n4").size() >= 3; })) << Logs();
-  for (const char* id : {"n2", "n3", "n5"}) {
-    const auto seen = MemberEvents(replay, id);
-    ASSERT_EQ(seen.size(), 1u) << id;
-    EXPECT_EQ(seen[0].at("from").as_string(), "unknown") << id;
-    EXPECT_EQ(seen[0].at("to").as_string(), "up") << id;
-  }
+  ASSERT_TRUE(WaitUntil([&] { return MemberEvents(replay, "n4").size() >= 2; })) << Logs();
+  const auto replayed = MemberEvents(replay, "n4");
+  EXPECT_EQ(replayed[replayed.size() - 2], removed);
+  EXPECT_EQ(replayed.back(), back);
 }
 
 TEST_F(Membership, AStoppedMemberIsTakenOutAndComesBackWhenItRunsAgain) {

@@ -76,7 +76,7 @@ TEST(WatchText, ShowsTheGapAndThenEachCurrentState) {
   const auto events = Parse(kResumedPreamble);
   EXPECT_EQ(*WatchText(events[0]),
             "gap: vigild restarted and does not keep the events of its previous run after "
-            "#1796293506648529; current state follows");
+            "#1796293506648529; current state of every peer follows");
   const std::string n2 = *WatchText(events[1]);
   EXPECT_NE(n2.find("  state  n2  up  (since "), std::string::npos) << n2;
   EXPECT_NE(n2.find("incarnation 7)"), std::string::npos) << n2;

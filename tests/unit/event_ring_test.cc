@@ -2,6 +2,10 @@
 
 #include "daemon/event_ring.h"
 
+#include "daemon/api_json.h"
+#include "daemon/event_resume.h"
+#include "json/json_text.h"
+
 namespace vigil {
 namespace {
 
@@ -42,6 +46,47 @@ TEST(EventRing, IsBoundedAndReportsGaps) {
   ring.set_capacity(1);
   EXPECT_EQ(Ids(ring.After(0, &gap)), (std::vector<std::uint64_t>{10}));
   EXPECT_TRUE(gap);
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// docs/api.md, "event: member": a member's removal and admission as the stream sends them
+// (nulls where nothing is known), and no bigger a record than a peer's transition needs.
+TEST(MemberEvent, IsSentAsDocumentedWithItsNulls) {
+  EventRecord e;
+  e.id = 1796432087123490;
+  e.member = true;
+  e.peer = "n4";
+  e.from = PeerState::kSuspect;
+  e.to = PeerState::kDown;
+  e.member_reason = MemberReason::kAgreement;
+  e.reports = 3;
+  e.observers = 3;
+  e.wall_ms = 1796432150420;
+  e.incarnation = 1796432089000000;
+  EXPECT_EQ(FormatSseEvent(e),
+            "id: 1796432087123490\nevent: member\ndata: {\"id\":1796432087123490,"
+            "\"member\":\"n4\",\"from\":\"suspect\",\"to\":\"down\",\"reason\":\"agreement\","
+            "\"time\":1796432150420,\"incarnation\":1796432089000000,\"reports\":3,"
+            "\"observers\":3}\n\n");
+  EventRecord back;
+  back.id = 7;
+  back.member = true;
+  back.peer = "n5";
+  back.to = PeerState::kUp;
+  back.wall_ms = 5;
+  EXPECT_EQ(ToJsonText(EventJson(back)),
+            "{\"id\":7,\"member\":\"n5\",\"from\":\"unknown\",\"to\":\"up\",\"reason\":"
+            "\"admitted\",\"time\":5,\"incarnation\":null,\"reports\":null,\"observers\":null}");
+  // A peer's transition is still a transition.
+  EventRecord peer;
+  peer.peer = "node3";
+  EXPECT_EQ(FormatSseEvent(peer).rfind("id: 0\nevent: transition\n", 0), 0u);
+  EXPECT_LE(sizeof(EventRecord), 72u);
 }
 
 }  // namespace
