@@ -14,6 +14,10 @@ namespace vigil {
 // The characters of a peer or node id (docs/protocol.md: `A-Za-z0-9._-`).
 inline constexpr std::string_view kIdCharacters =
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+// Whether `s` holds id characters only (true for "").
+inline bool IsIdText(std::string_view s) {
+  return s.find_first_not_of(kIdCharacters) == std::string_view::npos;
+}
 
 // A decimal number (optional sign, fraction, exponent) in (low, high], or [low, high] with
 // `low_inclusive`. InvalidArgument: "expected a number, found 'x'" or "expected a number >

@@ -159,8 +159,7 @@ std::optional<std::string> YamlReader::AbsolutePath(const YAML::Node& n,
 }
 
 bool YamlReader::ValidId(const YAML::Node& n, const std::string& path, const std::string& id) {
-  const bool ok = !id.empty() && id.size() <= 64 &&
-                  id.find_first_not_of(kIdCharacters) == std::string::npos;
+  const bool ok = !id.empty() && id.size() <= 64 && IsIdText(id);
   if (!ok) {
     Error(n, path,
           fmt::format("expected 1-64 characters of letters, digits, '.', '_' or '-', found '{}'",

@@ -94,9 +94,8 @@ ClusterMember::ClusterMember(const Config& config, Keyring keyring, std::uint64_
 }
 
 void ClusterMember::Removed(const std::string& id, MonoTime now) {
-  spdlog::info("cluster: member '{}' taken out ({})", id, member_->left(id) ? "left" : "down");
   NoteChange(id, now);
-  const auto status = member_->StatusOf(id);
+  const auto status = member_->StatusOf(id);  // its tombstone: just made
   if (!status) return;
   EventRecord e;
   e.member = true;
@@ -106,6 +105,7 @@ void ClusterMember::Removed(const std::string& id, MonoTime now) {
   const bool agreed = status->provenance == membership::Provenance::kAgreement;
   e.from = agreed ? PeerState::kSuspect : PeerState::kUp;
   e.to = status->state == membership::MemberState::kLeft ? PeerState::kLeft : PeerState::kDown;
+  spdlog::info("cluster: member '{}' taken out ({})", id, PeerStateName(e.to));
   e.member_reason = agreed ? MemberReason::kAgreement : MemberReason::kDispute;
   e.incarnation = status->incarnation;
   if (agreed) {  // at most kMaxObservers (64)

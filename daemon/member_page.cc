@@ -17,10 +17,6 @@ namespace {
 
 constexpr std::string_view kParameters = "state, prefix, limit or cursor";
 
-bool IsIdText(std::string_view s) {
-  return s.find_first_not_of(kIdCharacters) == std::string_view::npos;
-}
-
 // A cursor is "m" and the id of the last member returned: opaque to clients.
 std::optional<std::string> ParseCursor(std::string_view text) {
   if (text.size() < 2 || text.front() != 'm' || !IsIdText(text.substr(1))) return std::nullopt;
@@ -41,9 +37,9 @@ std::optional<std::string> Apply(std::string_view key, std::string_view value,
     return ParseLimitParameter(value, q.limit);
   } else if (key == "cursor") {
     q.after = ParseCursor(value);
-    if (!q.after) return fmt::format("cursor: not a cursor this API returned: '{}'", value);
+    if (!q.after) return BadCursor(value);
   } else {
-    return fmt::format("unknown query parameter '{}'; expected {}", key, kParameters);
+    return UnknownParameter(key, kParameters);
   }
   return std::nullopt;
 }

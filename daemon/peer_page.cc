@@ -44,9 +44,9 @@ std::optional<std::string> Apply(std::string_view key, std::string_view value, P
     return ParseLimitParameter(value, q.limit);
   } else if (key == "cursor") {
     q.after = ParseCursor(value);
-    if (!q.after) return fmt::format("cursor: not a cursor this API returned: '{}'", value);
+    if (!q.after) return BadCursor(value);
   } else {
-    return fmt::format("unknown query parameter '{}'; expected {}", key, kParameters);
+    return UnknownParameter(key, kParameters);
   }
   return std::nullopt;
 }

@@ -7,7 +7,7 @@
 namespace vigil {
 
 std::optional<std::string> ParsePrefixParameter(std::string_view value, std::string& prefix) {
-  if (value.find_first_not_of(kIdCharacters) != std::string_view::npos) {
+  if (!IsIdText(value)) {
     return fmt::format(
         "prefix: expected id characters (letters, digits, '.', '_', '-'), found '{}'", value);
   }
@@ -20,6 +20,14 @@ std::optional<std::string> ParseLimitParameter(std::string_view value, std::size
   if (!parsed) return "limit: " + parsed.message();
   limit = static_cast<std::size_t>(*parsed);
   return std::nullopt;
+}
+
+std::string BadCursor(std::string_view value) {
+  return fmt::format("cursor: not a cursor this API returned: '{}'", value);
+}
+
+std::string UnknownParameter(std::string_view key, std::string_view expected) {
+  return fmt::format("unknown query parameter '{}'; expected {}", key, expected);
 }
 
 }  // namespace vigil

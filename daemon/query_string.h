@@ -29,5 +29,9 @@ std::optional<std::string> ForEachQueryPair(std::string_view query, Apply&& appl
 // that names it: prefix= (id characters only), limit= (1–100000).
 std::optional<std::string> ParsePrefixParameter(std::string_view value, std::string& prefix);
 std::optional<std::string> ParseLimitParameter(std::string_view value, std::size_t& limit);
+// The messages for a cursor=`value` this API did not return, and for a parameter `key` that
+// is none of `expected` ("state, prefix, limit or cursor").
+std::string BadCursor(std::string_view value);
+std::string UnknownParameter(std::string_view key, std::string_view expected);
 
 }  // namespace vigil
