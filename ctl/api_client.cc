@@ -195,10 +195,15 @@ StreamOutcome ApiClient::Stream(const StreamRequest& request,
   bool stop = false;
   std::array<char, 4096> chunk{};
   auto last_byte = std::chrono::steady_clock::now();
+  auto next_tick = last_byte + std::chrono::seconds(1);
   while (!stop) {
     if (request.cancel && request.cancel->load()) {
       out.end = StreamEnd::kCancelled;
       return out;
+    }
+    if (handlers.on_tick && std::chrono::steady_clock::now() >= next_tick) {
+      next_tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      if (!handlers.on_tick()) return out;  // kStopped
     }
     bool timed_out = false;
     const int wait_ms = PollBudget(request, &timed_out);

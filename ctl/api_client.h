@@ -53,6 +53,9 @@ struct StreamHandlers {
   std::function<bool()> on_open;
   // Runs per event; returning false stops.
   std::function<bool(const SseEvent&)> on_event;
+  // If set, runs about once a second while the stream is open, events or not (a poll of
+  // what has no event); returning false stops.
+  std::function<bool()> on_tick;
 };
 
 enum class StreamEnd {

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "base/value_text.h"
 #include "ctl/commands.h"
 #include "ctl/event_follow.h"
 #include "ctl/event_view.h"
@@ -26,26 +27,68 @@ std::string Seconds(std::chrono::milliseconds d) {
 // What reading the peer's current state found.
 enum class PeerRead { kReached, kNotYet, kUnreachable, kError };
 
-// GETs /v1/peers/{peer}. kUnreachable when the daemon went away meanwhile (the stream will
-// notice and reconnect); kError, with *error, for answers no retry changes (no such peer).
+// Parses an answer of vigild as a JSON object; kError, with *error, if it is not one.
+std::optional<json::object> ObjectOf(const HttpResult& r, std::string* error) {
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (ec || !v.is_object()) {
+    *error = fmt::format("vigild sent a response that is not JSON ({})", ec.message());
+    return std::nullopt;
+  }
+  return std::move(v.as_object());
+}
+
+// A cluster member in this node's view (GET /v1/members): one that is not there is
+// `unknown` (it may join yet). On a node that is not a member, the peer's *not_a_peer.
+PeerRead ReadMember(const ApiClient& client, const std::string& id, const WaitCondition& want,
+                    const std::string& not_a_peer, std::string* error) {
+  const auto r = client.Get("/v1/members?limit=1&prefix=" + id);
+  if (!r) {
+    *error = r.message();
+    return r.status().IsUnavailable() ? PeerRead::kUnreachable : PeerRead::kError;
+  }
+  const auto o = ObjectOf(*r, error);
+  if (!o) return PeerRead::kError;
+  if (r->status != 200) {
+    *error = r->status == 404 ? not_a_peer : Str(*o, "error");
+    return r->status == 503 ? PeerRead::kUnreachable : PeerRead::kError;
+  }
+  if (want.state() == "suspect") {
+    *error = "a member's suspicion has no event to wait for (docs/api.md); see vigilctl "
+             "members --state suspect";
+    return PeerRead::kError;
+  }
+  const auto* list = o->if_contains("list");
+  if (list && list->is_array() && !list->as_array().empty() &&
+      list->as_array()[0].is_object() && Str(list->as_array()[0].as_object(), "id") == id) {
+    return want.ReachedBy(list->as_array()[0].as_object()) ? PeerRead::kReached
+                                                            : PeerRead::kNotYet;
+  }
+  return want.state() == "unknown" ? PeerRead::kReached : PeerRead::kNotYet;
+}
+
+// GETs /v1/peers/{peer}, or on a cluster member the member of that id. kUnreachable when
+// the daemon went away meanwhile (the stream will notice and reconnect); kError, with
+// *error, for answers no retry changes (no such peer on a node that is not a member).
 PeerRead ReadPeer(const ApiClient& client, const std::string& peer, const WaitCondition& want,
-                  std::string* error) {
+                  bool* member, std::string* error) {
   const auto r = client.Get("/v1/peers/" + peer);
   if (!r) {
     *error = r.message();
     return r.status().IsUnavailable() ? PeerRead::kUnreachable : PeerRead::kError;
   }
-  boost::system::error_code ec;
-  const json::value v = json::parse(r->body, ec);
-  if (ec || !v.is_object()) {
-    *error = fmt::format("vigild sent a response that is not JSON ({})", ec.message());
-    return PeerRead::kError;
+  const auto o = ObjectOf(*r, error);
+  if (!o) return PeerRead::kError;
+  if (r->status == 404) {
+    const PeerRead m = ReadMember(client, peer, want, Str(*o, "error"), error);
+    if (m != PeerRead::kError && m != PeerRead::kUnreachable) *member = true;
+    return m;
   }
   if (r->status != 200) {
-    *error = Str(v.as_object(), "error");
+    *error = Str(*o, "error");
     return r->status == 503 ? PeerRead::kUnreachable : PeerRead::kError;
   }
-  return want.ReachedBy(v.as_object()) ? PeerRead::kReached : PeerRead::kNotYet;
+  return want.ReachedBy(*o) ? PeerRead::kReached : PeerRead::kNotYet;
 }
 
 // The id of the newest event vigild has now (0 if none), so watch can resume after it.
@@ -73,9 +116,14 @@ int CmdWait(const CtlOptions& o, const std::string& peer, const std::string& sta
     err << "vigilctl: --state must be one of unknown, up, suspect, down, left\n";
     return kExitError;
   }
+  if (peer.empty() || peer.size() > 64 || !IsIdText(peer)) {
+    err << "vigilctl: '" << peer << "' is not an id (1 to 64 of A-Za-z0-9._-)\n";
+    return kExitError;
+  }
   const ApiClient client(o.socket);
   const WaitCondition want(peer, state);
   bool reached = false;
+  bool member = false;
   std::string problem;
   FollowOptions f;
   f.deadline = std::chrono::steady_clock::now() + timeout;
@@ -85,11 +133,14 @@ int CmdWait(const CtlOptions& o, const std::string& peer, const std::string& sta
   // after each reconnect: the peer may have got there while vigild was away.
   h.on_open = [&](bool) {
     std::string error;
-    const PeerRead r = ReadPeer(client, peer, want, &error);
+    const PeerRead r = ReadPeer(client, peer, want, &member, &error);
     reached = r == PeerRead::kReached;
     if (r == PeerRead::kError) problem = error;
     return r == PeerRead::kNotYet || r == PeerRead::kUnreachable;
   };
+  // A member's view changes without events too (a suspicion cleared, the list copied on
+  // joining, a late leave, a tombstone forgotten): read it again every second.
+  h.on_tick = [&] { return !member || h.on_open(true); };
   h.on_event = [&](const SseEvent& e) {
     reached = want.ReachedBy(e);
     return !reached;

@@ -59,6 +59,7 @@ FollowResult FollowEvents(const ApiClient& client, const FollowOptions& options,
     if (!e.id.empty()) last_id = e.id;  // what to resume after
     return handlers.on_event(e);
   };
+  stream_handlers.on_tick = handlers.on_tick;
   while (true) {
     StreamRequest request;
     if (!last_id.empty()) request.last_event_id = last_id;

@@ -56,6 +56,8 @@ struct FollowHandlers {
   std::function<bool(bool reconnected)> on_open;
   // Runs per event (including the `gap` and `state` events of a resumed stream).
   std::function<bool(const SseEvent&)> on_event;
+  // If set, runs about once a second while connected (StreamHandlers::on_tick).
+  std::function<bool()> on_tick;
 };
 
 // Follows /v1/events. The first connection must succeed (a wrong --socket fails at once,

@@ -91,7 +91,9 @@ std::optional<std::string> WatchJson(const SseEvent& e) {
 
 bool WaitCondition::ReachedBy(const SseEvent& e) const {
   const auto o = ParseObject(e.data);
-  if (!o || Str(*o, "peer") != peer_) return false;
+  if (!o) return false;
+  if (e.event == "member") return Str(*o, "member") == peer_ && Str(*o, "to") == state_;
+  if (Str(*o, "peer") != peer_) return false;
   if (e.event == "state") return Str(*o, "state") == state_;
   if (e.event == "gap") return false;
   return Str(*o, "to") == state_;

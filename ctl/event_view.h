@@ -32,12 +32,13 @@ class WaitCondition {
  public:
   WaitCondition(std::string peer, std::string state)
       : peer_(std::move(peer)), state_(std::move(state)) {}
-  // True when `e` shows the peer in the state: a transition into it, or the `state` event
-  // a resumed stream sends for it (after a restart the peer may already be there, with no
-  // transition to come).
+  // True when `e` shows the peer in the state: a transition into it, the `state` event a
+  // resumed stream sends for it (after a restart the peer may already be there, with no
+  // transition to come), or a cluster member's `member` event into it.
   bool ReachedBy(const SseEvent& e) const;
-  // True when a /v1/peers/{id} object is in the state.
+  // True when a /v1/peers/{id} object, or a /v1/members entry, is in the state.
   bool ReachedBy(const boost::json::object& peer) const;
+  const std::string& state() const { return state_; }
 
  private:
   std::string peer_, state_;

@@ -194,5 +194,65 @@ TEST_F(ClusterMemberTest, AJoinWhoseAnswerIsLostIsWelcomedAtTheNextRetry) {
   EXPECT_EQ(M(2).member().view().size(), 2u);
 }
 
+
+// docs/api.md, "event: member": a member that leaves is suspect -> left by agreement, and a
+// new run of it is admitted from left.
+TEST_F(ClusterMemberTest, AMemberThatLeavesIsAnEventToLeftAndItsReturnOneFromLeft) {
+  const std::string key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  for (int n = 1; n <= 3; ++n) Add(n, key);
+  Run(seconds(10));
+  std::vector<EventRecord> events;
+  M(1).set_event_listener([&](EventRecord e) { events.push_back(std::move(e)); });
+  EXPECT_EQ(M(3).Leave(now_), 2u);
+  Run(seconds(2), "m3");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].member);
+  EXPECT_EQ(events[0].peer, "m3");
+  EXPECT_EQ(events[0].from, PeerState::kSuspect);
+  EXPECT_EQ(events[0].to, PeerState::kLeft);
+  EXPECT_EQ(events[0].member_reason, MemberReason::kAgreement);
+  EXPECT_EQ(events[0].incarnation, 1003u);
+  EXPECT_NE(events[0].reports, EventRecord::kNoCount);
+  members_.erase(udp::endpoint(make_address("10.0.0.3"), 7946));
+  Add(3, key, {Endpoint{"10.0.0.1", 7946, Endpoint::HostKind::kIPv4}}, 5000);
+  Run(seconds(10));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].peer, "m3");
+  EXPECT_EQ(events[1].from, PeerState::kLeft);
+  EXPECT_EQ(events[1].to, PeerState::kUp);
+  EXPECT_EQ(events[1].member_reason, MemberReason::kAdmitted);
+  EXPECT_EQ(events[1].incarnation, 5000u);
+  EXPECT_EQ(events[1].reports, EventRecord::kNoCount);  // null: no agreement behind it
+}
+
+// A member that missed the agreement (every report to it lost) learns of the removal from
+// another member's list, disputes it, and takes the silent member out itself: up -> down,
+// reason dispute, with no counts.
+TEST_F(ClusterMemberTest, AMemberThatMissedTheAgreementTakesItOutAfterADispute) {
+  const std::string key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  for (int n = 1; n <= 3; ++n) Add(n, key);
+  Run(seconds(10));
+  std::vector<EventRecord> events;
+  M(1).set_event_listener([&](EventRecord e) { events.push_back(std::move(e)); });
+  const udp::endpoint one(make_address("10.0.0.1"), 7946);
+  // Gossip to m1 is lost for longer than a report lives (report_lifetime, 10 s).
+  drop_ = [&](const Datagram& g) { return g.to == one && g.bytes[3] == 3; };
+  Run(seconds(12), "m3");
+  EXPECT_TRUE(M(2).member().taken_out("m3"));
+  EXPECT_FALSE(M(1).member().taken_out("m3"));
+  EXPECT_TRUE(events.empty());
+  drop_ = nullptr;
+  Run(seconds(15), "m3");
+  EXPECT_TRUE(M(1).member().taken_out("m3"));
+  EXPECT_GE(M(1).member().disputes_lost(), 1u);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].peer, "m3");
+  EXPECT_EQ(events[0].from, PeerState::kUp);
+  EXPECT_EQ(events[0].to, PeerState::kDown);
+  EXPECT_EQ(events[0].member_reason, MemberReason::kDispute);
+  EXPECT_EQ(events[0].reports, EventRecord::kNoCount);
+  EXPECT_EQ(events[0].observers, EventRecord::kNoCount);
+}
+
 }  // namespace
 }  // namespace vigil

@@ -304,7 +304,8 @@ EventCollector::EventCollector(std::string socket, std::optional<std::string> la
                                     std::lock_guard lock(s->mu);
                                     s->events.push_back(e);
                                     return !s->stop.load();
-                                  }};
+                                  },
+                                  nullptr};
     (void)ApiClient(socket).Stream(request, handlers);
   });
 }

@@ -212,16 +212,49 @@ TEST_F(Membership, MembersJoinThroughSeedsAndAgreeThatAKilledOneIsDown) {
 
 TEST_F(Membership, AStoppedMemberIsTakenOutAndComesBackWhenItRunsAgain) {
   SetUpCluster(4, 4);
-  for (int i = 1; i <= 4; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
+      << Logs();
+  // Started while n4 copies the member list, which has no events: wait reads it again.
+  ASSERT_TRUE(n(4).Start()) << n(4).Log();
+  std::string text;
+  EXPECT_EQ(RunCommand(VigilctlPath() + " --socket " + n(4).socket() +
+                           " wait n2 --state up --timeout 60s",
+                       &text),
+            0)
+      << text << Logs();
   ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3, 4}); }, kClusterDeadline))
       << Logs();
+  // vigilctl wait follows a member through the event stream (docs/vigilctl.md).
+  const std::string wait = VigilctlPath() + " --socket " + n(1).socket() + " wait n3 ";
+  EXPECT_EQ(RunCommand(wait + "--state suspect --timeout 1s", &text, true), 2) << text;
+  EXPECT_NE(text.find("a member's suspicion has no event to wait for"), std::string::npos)
+      << text;
   n(3).Signal(SIGSTOP);
+  const int status = RunCommand(wait + "--state down --timeout 60s", &text);
   const bool out = WaitUntil([&] { return AllSay({1, 2, 4}, "n3", "down"); }, kClusterDeadline);
   n(3).Signal(SIGCONT);
   ASSERT_TRUE(out) << Logs();
+  EXPECT_EQ(status, 0) << text;
+  EXPECT_EQ(text, "n3 is down\n");
+  EXPECT_EQ(RunCommand(wait + "--state up --timeout 60s", &text), 0) << text << Logs();
   ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3, 4}); }, kClusterDeadline))
       << Logs();
   EXPECT_GE(n(3).Metric("vigil_cluster_refutations_total"), 1);
+  // A member this node has never seen may join yet: waited for, not refused.
+  EXPECT_EQ(RunCommand(VigilctlPath() + " --socket " + n(1).socket() +
+                           " wait n9 --state up --timeout 1s",
+                       &text, true),
+            1)
+      << text;
+  EXPECT_NE(text.find("timed out after 1000 ms waiting for n9 to be up"), std::string::npos)
+      << text;
+  EXPECT_EQ(RunCommand(VigilctlPath() + " --socket " + n(1).socket() +
+                           " wait 'n3&state=up' --state up --timeout 1s",
+                       &text, true),
+            2)
+      << text;
+  EXPECT_NE(text.find("'n3&state=up' is not an id"), std::string::npos) << text;
 }
 
 // docs/membership.md, "Leaving".

@@ -72,6 +72,17 @@ TEST(WaitCondition, IsMetByATransitionIntoTheState) {
   EXPECT_FALSE(WaitCondition("n3", "down").ReachedBy(events[0]));
 }
 
+
+TEST(WaitCondition, IsMetByAMemberEventIntoTheState) {
+  const auto events = Parse(
+      "id: 7\nevent: member\ndata: {\"id\":7,\"member\":\"n4\",\"from\":\"suspect\",\"to\":"
+      "\"down\",\"reason\":\"agreement\",\"time\":1796432150420,\"incarnation\":1,"
+      "\"reports\":3,\"observers\":3}\n\n");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(WaitCondition("n4", "down").ReachedBy(events[0]));
+  EXPECT_FALSE(WaitCondition("n4", "suspect").ReachedBy(events[0]));  // from is not to
+  EXPECT_FALSE(WaitCondition("n5", "down").ReachedBy(events[0]));     // another member
+}
 TEST(WatchText, ShowsTheGapAndThenEachCurrentState) {
   const auto events = Parse(kResumedPreamble);
   EXPECT_EQ(*WatchText(events[0]),
