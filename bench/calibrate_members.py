@@ -218,23 +218,23 @@ def scenario(cluster, name, crashed, spread, after, rng):
     return fig
 
 
-SIM_FIGURES = [  # (figure, regex on vigil-sim's output, group)
-    ("datagrams/s", r"^steady .* datagrams mean ([\d.]+)/s", 1),
-    ("crash->removal p50", r"crash -> removal p50 ([\d.]+) s", 1),
-    ("crash->removal p99", r"crash -> removal p50 [\d.]+ s, p99 ([\d.]+) s", 1),
-    ("crash->removal max", r"crash -> removal .* max ([\d.]+) s", 1),
-    ("pairs never removed", r"crashed \d+ .*: (\d+) of (\d+) \(live", None),
-    ("false removals", r"false removals: (\d+)", 1),
-    ("convictions", r"convictions by observers (\d+)", 1),
-    ("refutations", r"refutations (\d+)", 1),
-    ("cuts per member", r"cuts per live member: (.*)", None),
-    ("removals of the frozen", r"froze \d+ .*: (\d+) removals of them", 1),
-    ("removals of the starved", r"starved \d+ .*: (\d+) removals of them", 1),
-    ("removals across", r"partition of .*: (\d+) removals across it", 1),
-    ("majority claimed before heal", r"before the heal, a side", None),
-    ("back everywhere p50", r"back in every live member's view: \d+, p50 ([\d.]+) s", 1),
-    ("back everywhere max", r"back in every live member's view: .* max ([\d.]+) s after", 1),
-    ("pairs still out", r"pairs still out at the end: (\d+)", 1),
+SIM_FIGURES = [  # (figure, regex on vigil-sim's output)
+    ("datagrams/s", r"^steady .* datagrams mean ([\d.]+)/s"),
+    ("crash->removal p50", r"crash -> removal p50 ([\d.]+) s"),
+    ("crash->removal p99", r"crash -> removal p50 [\d.]+ s, p99 ([\d.]+) s"),
+    ("crash->removal max", r"crash -> removal .* max ([\d.]+) s"),
+    ("pairs never removed", r"crashed \d+ .*: (\d+) of (\d+) \(live"),
+    ("false removals", r"false removals: (\d+)"),
+    ("convictions", r"convictions by observers (\d+)"),
+    ("refutations", r"refutations (\d+)"),
+    ("cuts per member", r"cuts per live member: (.*)"),
+    ("removals of the frozen", r"froze \d+ .*: (\d+) removals of them"),
+    ("removals of the starved", r"starved \d+ .*: (\d+) removals of them"),
+    ("removals across", r"partition of .*: (\d+) removals across it"),
+    ("majority claimed before heal", r"before the heal, a side"),
+    ("back everywhere p50", r"back in every live member's view: \d+, p50 ([\d.]+) s"),
+    ("back everywhere max", r"back in every live member's view: .* max ([\d.]+) s after"),
+    ("pairs still out", r"pairs still out at the end: (\d+)"),
 ]
 
 
@@ -249,7 +249,7 @@ def sim_run(args, name, jitter):
             str(jitter), "--seed", str(args.seed)] + extra
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     fig = {}
-    for figure, pattern, group in SIM_FIGURES:
+    for figure, pattern in SIM_FIGURES:
         found = re.findall(pattern, out, re.M)
         if not found:
             continue
@@ -314,7 +314,7 @@ def main():
               f"{f'sim, {jitter} ms':>12} {'ratio':>26}")
         for figure in REAL_ONLY:
             print(f"   {figure:30} {show(real[figure]):>12}")
-        for figure, _, _ in SIM_FIGURES:
+        for figure, _ in SIM_FIGURES:
             if figure in real:
                 a, b = sim1.get(figure, "-"), simj.get(figure, "-")
                 print(f"   {figure:30} {show(real[figure]):>12} {show(a):>12} "

@@ -58,11 +58,12 @@ PeerRead ReadMember(const ApiClient& client, const std::string& id, const WaitCo
              "members --state suspect";
     return PeerRead::kError;
   }
+  // limit=1: the first id with that prefix, which is the id itself if it is held.
   const auto* list = o->if_contains("list");
-  if (list && list->is_array() && !list->as_array().empty() &&
-      list->as_array()[0].is_object() && Str(list->as_array()[0].as_object(), "id") == id) {
-    return want.ReachedBy(list->as_array()[0].as_object()) ? PeerRead::kReached
-                                                            : PeerRead::kNotYet;
+  const json::value* first =
+      list && list->is_array() && !list->as_array().empty() ? &list->as_array()[0] : nullptr;
+  if (first && first->is_object() && Str(first->as_object(), "id") == id) {
+    return want.ReachedBy(first->as_object()) ? PeerRead::kReached : PeerRead::kNotYet;
   }
   return want.state() == "unknown" ? PeerRead::kReached : PeerRead::kNotYet;
 }
