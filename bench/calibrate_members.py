@@ -20,7 +20,8 @@ from real_cluster import RealCluster
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COUNTERS = ["vigil_cluster_datagrams_sent_total", "vigil_cluster_convictions_total",
             "vigil_cluster_refutations_total", "vigil_cluster_cuts_total",
-            "vigil_receive_buffer_drops_total", "vigil_local_stalls_total"]
+            "vigil_receive_buffer_drops_total", "vigil_local_stalls_total",
+            "vigil_cluster_reports_held_total", "vigil_cluster_receive_overflows_total"]
 SCENARIOS = {  # name: (warm-up s, crashed, spread s, after s, extra vigil-sim options)
     "crash": (60, 5, 20, 30, []),
     "loss": (120, 10, 60, 30, ["--loss", "0.1"]),
@@ -132,11 +133,13 @@ def real_run(args, name):
         live = [m for m in cluster.live() if m in c1]
         fig["convictions"] = round(sum(delta(c0, c1, COUNTERS[1], live)))
         fig["refutations"] = round(sum(delta(c0, c1, COUNTERS[2], live)))
+        fig["reports held back"] = round(sum(delta(c0, c1, COUNTERS[6], live)))
         cuts = delta(c0, c1, COUNTERS[3], live)
         fig["cuts per member"] = f"{min(cuts):.0f}..{max(cuts):.0f}"
         # Real only: what one machine running them all adds (the simulator has no CPU).
         fig["receive-buffer drops"] = round(sum(delta(c0, c1, COUNTERS[4], live)))
         fig["local stalls"] = round(sum(delta(c0, c1, COUNTERS[5], live)))
+        fig["receive overflows"] = round(sum(delta(c0, c1, COUNTERS[7], live)))
         until = fig.pop("until")
         fig.setdefault("false removals",
                        sum(1 for _, kind, member, _ in cluster.log_events(t_warm, until)
@@ -227,6 +230,7 @@ SIM_FIGURES = [  # (figure, regex on vigil-sim's output)
     ("false removals", r"false removals: (\d+)"),
     ("convictions", r"convictions by observers (\d+)"),
     ("refutations", r"refutations (\d+)"),
+    ("reports held back", r"reports held back by members in doubt of themselves (\d+)"),
     ("cuts per member", r"cuts per live member: (.*)"),
     ("removals of the frozen", r"froze \d+ .*: (\d+) removals of them"),
     ("removals of the starved", r"starved \d+ .*: (\d+) removals of them"),
@@ -238,7 +242,7 @@ SIM_FIGURES = [  # (figure, regex on vigil-sim's output)
 ]
 
 
-REAL_ONLY = ["receive-buffer drops", "local stalls"]
+REAL_ONLY = ["receive-buffer drops", "local stalls", "receive overflows"]
 
 
 def sim_run(args, name, jitter):

@@ -33,9 +33,10 @@ void SseParser::Feed(std::string_view bytes,
       continue;
     }
     if (line_.empty()) {
+      if (has_id_) last_event_id_ = current_.id;
       if (has_data_) on_event(current_);
       current_ = SseEvent{};
-      has_data_ = false;
+      has_data_ = has_id_ = false;
       continue;
     }
     if (line_.front() != ':') {
@@ -45,6 +46,7 @@ void SseParser::Feed(std::string_view bytes,
       if (!value.empty() && value.front() == ' ') value.erase(0, 1);
       if (field == "id") {
         current_.id = value;
+        has_id_ = true;
       } else if (field == "event") {
         current_.event = value;
       } else if (field == "data") {
@@ -242,6 +244,7 @@ StreamOutcome ApiClient::Stream(const StreamRequest& request,
     sse.Feed(std::string_view(chunk.data(), got), [&](const SseEvent& e) {
       if (!stop && !handlers.on_event(e)) stop = true;
     });
+    out.last_event_id = sse.last_event_id();
   }
   return out;
 }

@@ -29,13 +29,20 @@ struct SseEvent {
 // features vigild does not use). Feed it bytes as they arrive.
 class SseParser {
  public:
-  // Calls `on_event` for each complete event; comments and `retry:` lines are skipped.
+  // Calls `on_event` for each complete event; comments and `retry:` lines are skipped, and
+  // so is an event with no data (but for its id).
   void Feed(std::string_view bytes, const std::function<void(const SseEvent&)>& on_event);
+  // The standard's last event ID string: the id of the last complete event that had an
+  // `id:` line, one with no data included (vigild ends a resume preamble with such an
+  // event when the peers it would have carried the id went away). Empty if none yet.
+  const std::string& last_event_id() const { return last_event_id_; }
 
  private:
   std::string line_;
   SseEvent current_;
   bool has_data_ = false;
+  bool has_id_ = false;
+  std::string last_event_id_;
 };
 
 // One attempt at following /v1/events.
@@ -71,6 +78,8 @@ struct StreamOutcome {
   // For kFailed: one line, without the "vigilctl: " prefix; IsUnavailable() when it may go
   // away by itself (vigild restarting, a connection slot freeing up).
   Status error;
+  // SseParser::last_event_id at the end: what to resume after.
+  std::string last_event_id;
 };
 
 class ApiClient {

@@ -66,6 +66,8 @@ FollowResult FollowEvents(const ApiClient& client, const FollowOptions& options,
     request.deadline = options.deadline;
     request.silence_limit = kSilenceLimit;
     const StreamOutcome out = client.Stream(request, stream_handlers);
+    // An event with an id but no data moved it too (on_event never saw it).
+    if (!out.last_event_id.empty()) last_id = out.last_event_id;
     if (outage_since) result.outage = Since(*outage_since);
     if (out.end == StreamEnd::kStopped || out.end == StreamEnd::kCancelled) {
       result.end = FollowEnd::kStopped;

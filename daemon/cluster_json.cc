@@ -56,7 +56,8 @@ void AppendRejectedSamples(const ClusterMember& cluster, std::string& out) {
 
 }  // namespace
 
-boost::json::object ClusterJson(const membership::MembershipNode& member) {
+boost::json::object ClusterJson(const ClusterMember& cluster, MonoTime now) {
+  const membership::MembershipNode& member = cluster.member();
   const membership::ClusterCounts c = member.Counts();
   boost::json::object o;
   o["self"] = member.self();
@@ -72,6 +73,21 @@ boost::json::object ClusterJson(const membership::MembershipNode& member) {
   // A member still copying the list holds only itself, and may know removals already.
   o["reach"] = OrNull(!member.syncing(), c.reach());
   o["majority"] = OrNull(!member.syncing(), c.majority());
+  o["receive_overflow"] = ReceiveOverflowJson(cluster.overflow(), now);
+  return o;
+}
+
+boost::json::object ReceiveOverflowJson(const ReceiveOverflow& overflow, MonoTime now) {
+  boost::json::object o;
+  const bool holding = overflow.Holding(now);
+  o["state"] = holding ? "abstaining"
+               : overflow.Overflowing(now) ? "reporting_anyway"
+                                           : "ok";
+  o["episodes"] = overflow.episodes();
+  o["capped_episodes"] = overflow.capped_episodes();
+  o["last_episode_drops"] = overflow.episode_drops();
+  o["holding_reports_ms"] =
+      holding ? static_cast<std::int64_t>(MillisBetween(now, overflow.hold_until())) : 0;
   return o;
 }
 
@@ -135,6 +151,16 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
   metric("vigil_cluster_incarnation", "gauge", "This member's incarnation.", m.incarnation());
   metric("vigil_cluster_convictions_total", "counter",
          "Times this node's detectors convicted a member it observes.", m.convictions());
+  metric("vigil_cluster_reports_held_total", "counter",
+         "Reports this node held back while abstaining (after a stall or a bulk addition, "
+         "or while its receive buffer overflows).", m.abstentions());
+  const ReceiveOverflow& overflow = cluster.overflow();
+  metric("vigil_cluster_receive_overflows_total", "counter",
+         "Episodes in which the kernel dropped datagrams for this node and it abstained.",
+         overflow.episodes());
+  metric("vigil_cluster_receive_overflows_capped_total", "counter",
+         "Of those, episodes that went on so long that this node reported again during them.",
+         overflow.capped_episodes());
   metric("vigil_cluster_refutations_total", "counter",
          "Times this node was reported and refuted with a higher incarnation.", m.refutations());
   metric("vigil_cluster_cuts_total", "counter", "View changes that took members out.", m.cuts());

@@ -13,8 +13,12 @@ namespace vigil {
 
 // The cluster object of /v1/self, /v1/summary and /v1/members: {"self", "incarnation",
 // "welcomed", "syncing", "members", "suspect", "down", "left", "taken_out", "watched",
-// "reach", "majority"}. Cost: the tombstones held.
-boost::json::object ClusterJson(const membership::MembershipNode& member);
+// "reach", "majority", "receive_overflow"}. Cost: the tombstones held.
+boost::json::object ClusterJson(const ClusterMember& cluster, MonoTime now);
+
+// The receive-overflow guard's object: {"state": "ok" | "abstaining" | "reporting_anyway",
+// "episodes", "capped_episodes", "last_episode_drops", "holding_reports_ms"}.
+boost::json::object ReceiveOverflowJson(const ReceiveOverflow& overflow, MonoTime now);
 
 // One entry of /v1/members' list: {"id", "state", "address", "incarnation", "since",
 // "provenance", "reports", "observers", "last_heartbeat"}.

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/local_health.h"
 
 namespace vigil {
 
@@ -69,7 +70,8 @@ ClusterMember::ClusterMember(const Config& config, Keyring keyring, std::uint64_
     : self_(config.node.id),
       interval_(config.heartbeat.interval),
       keyring_(std::move(keyring)),
-      send_(std::move(send)) {
+      send_(std::move(send)),
+      overflow_({.listen_window = LocalHealthOptionsFor(interval_).listen_window}) {
   own_ = ToUdp(config.node.advertise ? *config.node.advertise : config.node.bind);
   bound_ = ToUdp(config.node.bind);
   membership::MembershipOptions o;
@@ -255,6 +257,32 @@ std::size_t ClusterMember::Leave(MonoTime now) {
 void ClusterMember::Abstain(MonoTime until) {
   member_->MarkObservationGap();
   member_->AbstainUntil(until);
+}
+
+ReceiveOverflow::Change ClusterMember::ObserveKernelDrops(MonoTime now, std::uint64_t drops) {
+  const std::uint64_t before = overflow_.episode_drops();
+  const auto change = overflow_.Observe(now, drops);
+  // Each rise: the heartbeats lost with it are not learnt as silence, and no report yet.
+  if (overflow_.Holding(now) && (change != ReceiveOverflow::Change::kNone ||
+                                 overflow_.episode_drops() != before)) {
+    Abstain(overflow_.hold_until());
+  }
+  using Change = ReceiveOverflow::Change;
+  const auto ms = [](Duration d) { return static_cast<std::int64_t>(ToMillis(d)); };
+  if (change == Change::kStarted) {
+    spdlog::warn("cluster: the kernel dropped {} datagram(s) for this node (receive buffer "
+                 "full); reporting no member until it has listened for {} ms without a drop",
+                 overflow_.episode_drops(), ms(overflow_.hold_until() - now));
+  } else if (change == Change::kCapped) {
+    spdlog::warn("cluster: datagrams dropped for {} ms without a pause ({} so far): reporting "
+                 "members again although some heartbeats are lost; look for a flood, or raise "
+                 "net.core.rmem_max", ms(overflow_.episode_length()), overflow_.episode_drops());
+  } else if (change == Change::kEnded) {
+    spdlog::info("cluster: no datagram dropped for {} ms: reporting members again ({} dropped "
+                 "in {} ms)", ms(overflow_.listen_window()), overflow_.episode_drops(),
+                 ms(overflow_.episode_length()));
+  }
+  return change;
 }
 
 std::optional<MonoTime> ClusterMember::Since(const std::string& id) const {

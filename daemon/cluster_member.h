@@ -22,6 +22,7 @@
 #include "base/time.h"
 #include "config/config.h"
 #include "daemon/event_ring.h"
+#include "daemon/receive_overflow.h"
 #include "membership/gossip_wire.h"
 #include "membership/membership_node.h"
 #include "transport/keyring.h"
@@ -113,6 +114,12 @@ class ClusterMember {
   // This node did not run for a while (the local-health guard saw a stall): its observers'
   // silence is not learnt, and it reports nobody until `until`.
   void Abstain(MonoTime until);
+  // The socket's kernel drop count (SO_MEMINFO), read at `now`: while it rises this member
+  // reports nobody (ReceiveOverflow), for max_hold at most; logged when an episode starts,
+  // when it reaches max_hold, and when it ends.
+  // Returns what changed, so the caller can update what it shows.
+  ReceiveOverflow::Change ObserveKernelDrops(MonoTime now, std::uint64_t drops);
+  const ReceiveOverflow& overflow() const { return overflow_; }
 
   const membership::MembershipNode& member() const { return *member_; }
   const ClusterCounters& counters() const { return counters_; }
@@ -162,6 +169,7 @@ class ClusterMember {
   Duration tombstone_lifetime_{};
   std::function<void(EventRecord)> on_event_;
   ClusterCounters counters_;
+  ReceiveOverflow overflow_;
 };
 
 }  // namespace vigil

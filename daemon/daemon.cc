@@ -87,6 +87,13 @@ void Daemon::CheckLocalHealth(Timestamp now) {
   }
 }
 
+void Daemon::ObserveKernelDrops(MonoTime now) {
+  if (cluster_->ObserveKernelDrops(now, counters_.receive_buffer_drops) !=
+      ReceiveOverflow::Change::kNone) {
+    UpdateStatus();
+  }
+}
+
 asio::awaitable<void> Daemon::TickLoop() {
   // Keeps the guard's notion of "the loop ran" fresh, so a stall is measured from its start.
   while (!stopping_) {
@@ -96,6 +103,8 @@ asio::awaitable<void> Daemon::TickLoop() {
     const Timestamp now = clock_.Now();
     counters_.loop_lag.Record(TimerPoint(now.mono) - tick_timer_.expiry());
     CheckLocalHealth(now);
+    // Ends an overflow episode on time when no datagram comes (the count is read on receive).
+    if (cluster_) ObserveKernelDrops(now.mono);
   }
 }
 
@@ -232,6 +241,12 @@ void Daemon::UpdateStatus() {
   if (cluster_) {
     status_members_ = cluster_->member().view().size();
     status += fmt::format("; cluster: {} members", status_members_);
+    const ReceiveOverflow& overflow = cluster_->overflow();
+    const MonoTime now = clock_.Now().mono;
+    if (overflow.Overflowing(now)) {
+      status += overflow.Holding(now) ? "; receive buffer overflowing: reporting no member"
+                                      : "; receive buffer overflowing too long: reporting anyway";
+    }
   }
   if (!health_note_.empty()) status += "; " + health_note_;
   if (!overload_note_.empty()) status += "; " + overload_note_;

@@ -160,6 +160,8 @@ class Daemon {
   Duration ProgressGrace() const;
   // Runs first in every event-loop handler: notices that the loop did not run for a while.
   void CheckLocalHealth(Timestamp now);
+  // A cluster member's receive-overflow guard, fed the drops counted so far.
+  void ObserveKernelDrops(MonoTime now);
   LocalHealthOptions HealthOptions() const;
   // Writes the state file now, on this thread, after stopping the writer thread: the
   // final write of a run (clean or after a loop failed).

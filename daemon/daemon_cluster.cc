@@ -237,7 +237,7 @@ ApiContext Daemon::MakeApiContext() {
     ctx.members = [this](std::string_view query) {
       return MembersResponse(*cluster_, query, [this] { return clock_.Now(); });
     };
-    ctx.cluster = [this] { return ClusterJson(cluster_->member()); };
+    ctx.cluster = [this] { return ClusterJson(*cluster_, clock_.Now().mono); };
     ctx.cluster_metrics = [this] { return ClusterMetricsText(*cluster_); };
   }
   return ctx;

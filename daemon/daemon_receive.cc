@@ -81,6 +81,7 @@ void Daemon::OnBatch(std::span<const ReceivedDatagram> batch) {
   const Timestamp now = clock_.Now();
   CheckLocalHealth(now);
   counters_.receive_buffer_drops = udp_->kernel_drops();
+  if (cluster_) ObserveKernelDrops(now.mono);
   // The batch's cache misses on peer state, overlapped before it is judged (Node::Prefetch).
   static_assert(UdpEndpoint::kBatchSize <= Node::kPrefetchBatch);
   std::array<std::span<const std::uint8_t>, Node::kPrefetchBatch> views;

@@ -85,7 +85,7 @@ bool MemberListWriter::WriteNext(const ClusterMember& cluster, Timestamp now,
   if (done_) return true;
   if (!started_) {
     // The cluster object, its closing brace replaced by the list.
-    std::string head = ToJsonText(ClusterJson(cluster.member()));
+    std::string head = ToJsonText(ClusterJson(cluster, now.mono));
     head.pop_back();
     out += head;
     out += ",\"list\":[";

@@ -86,9 +86,7 @@ void MembershipNode::Admit(const Alive& alive, std::string_view from, bool flood
   // A member still copying the list applies it whole, when it has it (SyncStep).
   if (!syncing_ && admit_at_ == kNever) admit_at_ = AddSaturated(now, options_.admission_batch);
   if (!flood) return;
-  comebacks_.emplace_back(alive, std::string(from));
-  if (pass_on_at_ == kNever) pass_on_at_ = AddSaturated(now, options_.comeback_gather);
-  PassOnComebacks(now, out);
+  PassOn(alive, from, now, out);
 }
 
 void MembershipNode::AskToJoin(MonoTime now, Outbox& out) {
@@ -243,7 +241,11 @@ void MembershipNode::LearnListed(const Alive& member, std::string_view from, Mon
                                  Outbox& out) {
   if (member.member == options_.self) return;
   if (Tombstones::Entry* removed = tombstones_.Find(member.member)) {
-    if (member.incarnation <= removed->incarnation) return;
+    // A listing names a member whose incarnation its sender does not know as 1 (OnPull, the
+    // Welcome): not newer than a member taken out at an incarnation unknown here (0). Else a
+    // member that had not taken it out yet, listing it a moment after this one did, would
+    // bring it back; a real comeback comes with a refutation's higher incarnation.
+    if (member.incarnation <= std::max<std::uint64_t>(1, removed->incarnation)) return;
     if (!syncing_) {  // a comeback, as any other (passed on, and told to those added back)
       Readmit(member, from, now, out);
       return;

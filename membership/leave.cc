@@ -13,6 +13,7 @@ void MembershipNode::Leave(Outbox& out) {
   // A member still copying the list has no neighbours; the members that welcomed it will
   // find it gone the usual way.
   const Alive leave{options_.self, incarnation_};
+  if (pass_on_at_ != kNever) SendPassedOn(out);  // what it gathered is not lost with it
   for (const std::string& to : neighbours_) out.To(to).leaves.push_back(leave);
 }
 

@@ -34,7 +34,7 @@ MembershipNode::MembershipNode(MembershipOptions options,
          options_.digest_interval_busy > Duration::zero());
   assert(options_.probe_interval > Duration::zero());
   assert(options_.admission_batch >= Duration::zero() &&
-         options_.comeback_gather >= Duration::zero() &&
+         options_.pass_on_gather >= Duration::zero() &&
          options_.notice_repeat >= Duration::zero());
   assert(options_.report_repeat > Duration::zero() &&
          options_.report_repeat < options_.cut.report_lifetime);
@@ -115,21 +115,6 @@ std::unordered_map<std::string_view, std::uint64_t> MembershipNode::RemovedIncar
     }
   }
   return newest;
-}
-
-template <typename T>
-void MembershipNode::Forward(const T& what, std::string_view from, std::string_view skip,
-                             Outbox& out) {
-  // Both ways along the observer edges: along observers alone, a member all of whose
-  // subjects are across a partition (1 in 2^K at 50/50) would hear nothing.
-  for (const std::string& to : neighbours_) {
-    if (to == from || to == skip) continue;
-    if constexpr (std::is_same_v<T, Report>) {
-      out.To(to).reports.push_back(what);
-    } else {
-      out.To(to).alives.push_back(what);
-    }
-  }
 }
 
 void MembershipNode::Rewatch(MonoTime now) {
@@ -220,7 +205,7 @@ void MembershipNode::Learn(const Alive& alive, std::string_view from, MonoTime n
     if (held.subject != alive.member || held.incarnation < alive.incarnation) continue;
     if (const auto o = graph_->Find(held.observer)) cut_->Report(*m, *o, now);
   }
-  if (passed_on) Forward(alive, from, alive.member, out);
+  if (passed_on) PassOn(alive, from, now, out);
   // A sign of life of the new incarnation for an observer that convicted the old one: it
   // starts over from now, so that if the subject dies before its next heartbeat, the
   // silence convicts the new incarnation. (An observer that did not convict waits for the
@@ -260,12 +245,12 @@ void MembershipNode::Learn(const Report& report, std::string_view from, MonoTime
   // this report and the ones held before. Beyond H, this node's neighbours have had H.
   const int count = cut_->ExplicitReports(*subject);
   if (count < cut_->low() || count > cut_->high()) return;
-  Forward(report, from, report.observer, out);
+  PassOn(report, from, now, out);
   if (count != cut_->low() || outcome != CutDetector::ReportOutcome::kCounted) return;
   const std::uint64_t known = KnownIncarnation(report.subject);
   for (const auto& [held, at] : held_) {
     if (held.subject == report.subject && held.incarnation >= known && !(held == report)) {
-      Forward(held, "", held.observer, out);
+      PassOn(held, "", now, out);
     }
   }
 }
@@ -331,7 +316,7 @@ void MembershipNode::Tick(MonoTime now, Outbox& out) {
   AntiEntropy(now, out);
   SettleDisputes(now, out);
   Probe(now, out);
-  PassOnComebacks(now, out);
+  if (now >= pass_on_at_) SendPassedOn(out);
   ApplyCut(now, out);
   ForgetOldSeen(now);
 }

@@ -54,7 +54,7 @@ class MembershipNode {
  public:
   // Starts from `view`, which must hold options.self and have options.observers per member.
   // Requires options.interval > 0, probe_interval > 0, tombstone_lifetime > 0,
-  // admission_batch, comeback_gather and notice_repeat >= 0, and 0 < report_repeat <
+  // admission_batch, pass_on_gather and notice_repeat >= 0, and 0 < report_repeat <
   // cut.report_lifetime.
   MembershipNode(MembershipOptions options, std::shared_ptr<const ObserverGraph> view,
                  GraphSource& source, MonoTime now);
@@ -103,15 +103,15 @@ class MembershipNode {
   // Gossip received from `from`: a Join admits its sender (told to the whole cluster) and
   // is answered with a Welcome (a census and a sample of members); a Pull is answered with
   // the members and tombstones of its buckets and their census; a listing (Member, Removed,
-  // Census) feeds this node's own join. New reports are counted and forwarded; a report about this
-  // node is refuted (answered with the current incarnation if refuted already, and its
+  // Census) feeds this node's own join. New reports are counted and passed on; a report about
+  // this node is refuted (answered with the current incarnation if refuted already, and its
   // reporter, if this node took it out, told so); new refutations withdraw the reports they
-  // void and are forwarded. A newer incarnation also counts, for an observer that had
+  // void and are passed on. A newer incarnation also counts, for an observer that had
   // convicted that member, as a sign of life; of a member this node took out, newer than it
   // was taken out at, it brings it back.
   void OnGossip(const Gossip& gossip, std::string_view from, MonoTime now, Outbox& out);
   // Sends the heartbeats that are due, evaluates the subjects, sends a probe if one is due,
-  // passes on the gathered news of comebacks, applies a ready cut and the members coming
+  // passes on the news gathered (pass_on_gather), applies a ready cut and the members coming
   // back whose batch is due.
   void Tick(MonoTime now, Outbox& out);
   // When Tick next has something to do.
@@ -229,9 +229,10 @@ class MembershipNode {
   void Learn(const Report& report, std::string_view from, MonoTime now, Outbox& out);
   void Learn(const Alive& alive, std::string_view from, MonoTime now, Outbox& out);
   void Refute(const Report& report, MonoTime now, Outbox& out);
-  // Sends `what` to every neighbour but `from` and `skip`.
-  template <typename T>
-  void Forward(const T& what, std::string_view from, std::string_view skip, Outbox& out);
+  // membership/pass_on.cc, the flood: news gathered for pass_on_gather, then sent.
+  void PassOn(const Report& report, std::string_view from, MonoTime now, Outbox& out);
+  void PassOn(const Alive& alive, std::string_view from, MonoTime now, Outbox& out);
+  void SendPassedOn(Outbox& out);  // now: one Gossip per neighbour
   // The highest incarnation of `member` this node knows of; 0 if none.
   std::uint64_t KnownIncarnation(const std::string& member) const;
   // ... or has heard in a heartbeat, if it watches `member`.
@@ -252,8 +253,6 @@ class MembershipNode {
   // Every probe_interval, notifies at random a member taken out that this node probes (it
   // neighboured it when it took it out).
   void Probe(MonoTime now, Outbox& out);
-  // Sends the news of members coming back gathered since comeback_gather ago, if due.
-  void PassOnComebacks(MonoTime now, Outbox& out);
   // An Alive about a member this node may have taken out: false if it did not (the caller
   // goes on); else true, and the member comes back if the incarnation is newer.
   bool AliveAfterRemoval(const Alive& alive, std::string_view from, MonoTime now,
@@ -353,7 +352,8 @@ class MembershipNode {
   std::vector<std::string> admissions_;
   std::unordered_set<std::string> admitting_;  // admissions_, as a set
   std::deque<std::pair<MonoTime, Alive>> returned_;  // came back within report_lifetime
-  std::vector<std::pair<Alive, std::string>> comebacks_;  // to pass on (what, heard from)
+  std::vector<std::pair<Alive, std::string>> alives_to_pass_;  // to pass on: what, from whom
+  std::vector<std::pair<Report, std::string>> reports_to_pass_;
   MonoTime pass_on_at_ = kNever;
   MonoTime admit_at_ = kNever;
   std::uint64_t readmissions_ = 0;

@@ -47,10 +47,11 @@ struct MembershipOptions {
   // them at random this often and tells it that it is out (unless it probed that one within
   // notice_repeat): one cut off by a partition that has healed hears it, and comes back.
   Duration probe_interval = std::chrono::seconds(1);
-  // A member passes on the news of members coming back gathered over this long, in one
-  // datagram per neighbour rather than one per member (a healed partition brings back
-  // thousands at once).
-  Duration comeback_gather = std::chrono::milliseconds(20);
+  // A member passes on the news it floods (reports, refutations, members coming back)
+  // gathered over this long, in one datagram per neighbour rather than one per news: a
+  // mass failure brings hundreds of reports at once, a healed partition thousands of
+  // comebacks. Each hop of the flood waits this long at most.
+  Duration pass_on_gather = std::chrono::milliseconds(20);
   // How long a member taken out is remembered (its incarnation, against stale messages).
   Duration tombstone_lifetime = std::chrono::hours(24);
   // This member's incarnation when it starts: higher than any it had before (vigild takes

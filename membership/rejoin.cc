@@ -74,19 +74,6 @@ void MembershipNode::Readmit(const Alive& alive, std::string_view from, MonoTime
   Admit(alive, from, true, now, out);
 }
 
-void MembershipNode::PassOnComebacks(MonoTime now, Outbox& out) {
-  if (now < pass_on_at_) return;
-  // To the neighbours of now (the graph may have changed meanwhile), each news but to the
-  // neighbour it came from.
-  for (const std::string& to : neighbours_) {
-    for (const auto& [alive, from] : comebacks_) {
-      if (to != from && to != alive.member) out.To(to).alives.push_back(alive);
-    }
-  }
-  comebacks_.clear();
-  pass_on_at_ = kNever;
-}
-
 void MembershipNode::TellReturning(const std::vector<std::string>& added, MonoTime now,
                                    Outbox& out) {
   // Members that were out together (stopped at once, say) miss each other's floods, which

@@ -37,6 +37,7 @@ void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
     added.erase(std::unique(added.begin(), added.end()), added.end());
   }
   if (gone.empty() && added.empty()) return;
+  if (pass_on_at_ != kNever) SendPassedOn(out);  // to the neighbours it was gathered for
   TakeOut(gone, agreement, lost, now);
   const std::unordered_set<std::string> removed(gone.begin(), gone.end());
   cut_.reset();  // it refers to the graph about to be replaced

@@ -153,7 +153,7 @@ TEST_F(MemberPageTest, WrittenInPiecesAsWholeAndSkipsAMemberGoneMeanwhile) {
 TEST_F(MemberPageTest, AJoiningMemberSaysNothingOfAMajorityAndALoneOneHasNoObservers) {
   ASSERT_TRUE(InitCrypto());
   Add(1, GenerateKeyBase64());
-  const json::value joining = ClusterJson(M(1).member());
+  const json::value joining = ClusterJson(M(1), now_);
   EXPECT_TRUE(joining.at("syncing").as_bool());
   EXPECT_TRUE(joining.at("reach").is_null());
   EXPECT_TRUE(joining.at("majority").is_null());
@@ -177,7 +177,7 @@ TEST_F(MemberPageTest, SurvivorsOfHalfTheClusterSayTheyAreNoMajority) {
   };
   Run(seconds(20));
   for (int n : {1, 2}) {
-    const json::value self = ClusterJson(M(n).member());
+    const json::value self = ClusterJson(M(n), now_);
     EXPECT_EQ(self.at("members").to_number<std::int64_t>(), 2) << n;
     EXPECT_EQ(self.at("down").to_number<std::int64_t>(), 2) << n;
     EXPECT_DOUBLE_EQ(self.at("reach").as_double(), 0.5) << n;

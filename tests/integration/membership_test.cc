@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <random>
@@ -393,6 +394,56 @@ TEST_F(Membership, AStrangerWithAnotherKeyAndAFloodOfGarbageChangeNothing) {
   EXPECT_TRUE(n(1).running());
   EXPECT_NE(n(1).Log().find("cluster: rejected datagram from 127.0.0.1"), std::string::npos)
       << n(1).Log();
+}
+
+// n1's receive buffer overflows: a flood goes on while n1 is stopped for half a second, so
+// the kernel drops what does not fit, members' heartbeats among it. Once it runs again n1
+// finds the drops, says it abstains and logs it; once they stop, it reports again.
+TEST_F(Membership, AMemberWhoseSocketOverflowsAbstainsAndSaysSo) {
+  SetUpCluster(3, 3);
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(n(i).Start()) << n(i).Log();
+  ASSERT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
+      << Logs();
+  auto overflow = [&]() -> json::object {
+    const auto self = n(1).GetJson("/v1/self");
+    if (!self || !self->is_object()) return {};
+    return self->as_object().at("cluster").as_object().at("receive_overflow").as_object();
+  };
+  auto state = [&] {
+    const json::object o = overflow();
+    return o.empty() ? std::string() : std::string(o.at("state").as_string());
+  };
+  EXPECT_EQ(state(), "ok");
+  std::string out;
+  std::thread flood([&] {
+    RunCommand(fmt::format("{} --to 127.0.0.1:{} --rate 0 --seconds 4", VIGIL_UDPFLOOD_PATH,
+                           cluster->port(0)),
+               &out);
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  n(1).Signal(SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  n(1).Signal(SIGCONT);
+  // Polled while the flood goes on (the API stays up under it).
+  const bool abstained =
+      WaitUntil([&] { return state() == "abstaining"; }, std::chrono::seconds(20));
+  flood.join();
+  ASSERT_TRUE(abstained) << out << n(1).Log();
+  EXPECT_GT(n(1).Metric("vigil_receive_buffer_drops_total"), 0);
+  // A listen window after the last drop, n1 reports again.
+  ASSERT_TRUE(WaitUntil([&] { return state() == "ok"; }, kClusterDeadline)) << n(1).Log();
+  const json::object o = overflow();
+  EXPECT_GE(o.at("episodes").as_int64(), 1);
+  EXPECT_GT(o.at("last_episode_drops").as_int64(), 0);
+  EXPECT_EQ(o.at("capped_episodes").as_int64(), 0);  // 4 s is well short of 30 s
+  EXPECT_EQ(o.at("holding_reports_ms").as_int64(), 0);
+  EXPECT_GE(n(1).Metric("vigil_cluster_receive_overflows_total"), 1);
+  EXPECT_NE(n(1).Log().find("reporting no member until it has listened for"),
+            std::string::npos) << n(1).Log();
+  EXPECT_NE(n(1).Log().find("reporting members again ("), std::string::npos) << n(1).Log();
+  EXPECT_TRUE(WaitUntil([&] { return AllSeeEachOther({1, 2, 3}); }, kClusterDeadline))
+      << Logs();
+  EXPECT_TRUE(n(1).running());
 }
 
 TEST_F(Membership, AReloadRotatesTheKeyAndRefusesToAddPeers) {

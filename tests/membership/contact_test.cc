@@ -80,7 +80,7 @@ TEST_F(ContactTest, AJoinersContactIsKeptListedAndFlooded) {
     EXPECT_EQ(welcome.members[i].contact, "") << welcome.members[i].member;
   }
   out.clear();
-  member->Tick(kT0 + MembershipOptions{}.comeback_gather, out);
+  member->Tick(kT0 + MembershipOptions{}.pass_on_gather, out);
   std::size_t told = 0;
   for (const auto& [to, g] : out.gossip) {
     for (const Alive& a : g.alives) told += a == Alive{"new", 77, "at-new"} ? 1 : 0;

@@ -90,7 +90,7 @@ TEST_F(JoinTest, AJoinIsWelcomedAndFloodedAndAdmittedAfterTheBatch) {
   EXPECT_EQ(sampled.size(), 16u);
   EXPECT_FALSE(sampled.contains("new"));
   out.clear();
-  member->Tick(kT0 + MembershipOptions{}.comeback_gather, out);
+  member->Tick(kT0 + MembershipOptions{}.pass_on_gather, out);
   std::size_t told = 0;
   for (const auto& [to, g] : out.gossip) {
     told += std::count(g.alives.begin(), g.alives.end(), Alive{"new", 77}) > 0 ? 1 : 0;
@@ -284,7 +284,7 @@ TEST_F(JoinTest, AHeartbeatFromAnUnknownMemberAdmitsItAndTellsTheCluster) {
   auto member = Member("m0", Ids(10));
   Outbox out;
   member->OnHeartbeat("stranger", 9, 1, kT0, out);
-  member->Tick(kT0 + MembershipOptions{}.comeback_gather, out);
+  member->Tick(kT0 + MembershipOptions{}.pass_on_gather, out);
   std::size_t told = 0;
   for (const auto& [to, g] : out.gossip) {
     told += std::count(g.alives.begin(), g.alives.end(), Alive{"stranger", 9}) > 0 ? 1 : 0;

@@ -219,9 +219,12 @@ TEST_F(MembershipNodeTest, FloodsReportsOnceLObserversAgreeAndCutsAtH) {
   EXPECT_TRUE(out.gossip.empty());  // one report: not passed on
   const Report two{ObserverOf(subject, 1), subject, 1, 1};
   node->OnGossip(Gossip{{two}, {}}, two.observer, kT0 + milliseconds(20), out);
+  EXPECT_TRUE(out.gossip.empty());  // gathered for pass_on_gather first
+  node->Tick(kT0 + milliseconds(20) + MembershipOptions{}.pass_on_gather, out);
+  DropDigests(out);
   std::set<std::string> expected;
   for (MemberIndex n : graph_->NeighboursOf(*graph_->Find(self))) expected.insert(graph_->id(n));
-  EXPECT_EQ(Destinations(out), expected);  // every neighbour hears of one or both
+  EXPECT_EQ(Destinations(out), expected);  // every neighbour hears of one or both, together
   for (const auto& [id, gossip] : out.gossip) {
     for (const Report& r : gossip.reports) EXPECT_NE(id, r.observer);  // not back to its author
     const std::size_t want = id == one.observer || id == two.observer ? 1 : 2;
@@ -230,10 +233,10 @@ TEST_F(MembershipNodeTest, FloodsReportsOnceLObserversAgreeAndCutsAtH) {
   out.clear();
   for (int slot = 2; slot < 5; ++slot) {
     const Report r{ObserverOf(subject, slot), subject, 1, 1};
-    node->OnGossip(Gossip{{r}, {}}, r.observer, kT0 + milliseconds(30), out);
+    node->OnGossip(Gossip{{r}, {}}, r.observer, kT0 + milliseconds(50), out);
   }
   EXPECT_TRUE(removed_.empty());  // settling
-  node->Tick(kT0 + milliseconds(30) + CutOptions{}.settle, out);
+  node->Tick(kT0 + milliseconds(50) + CutOptions{}.settle, out);
   EXPECT_EQ(removed_, std::vector<std::string>{subject});
   EXPECT_EQ(node->view().size(), 39u);
   EXPECT_FALSE(node->view().Find(subject).has_value());
@@ -248,9 +251,16 @@ TEST_F(MembershipNodeTest, ARefutationWithdrawsTheReportsAndFollowsThem) {
     const Report r{ObserverOf(subject, slot), subject, 1, 1};
     node->OnGossip(Gossip{{r}, {}}, r.observer, kT0, out);
   }
+  const Duration gather = MembershipOptions{}.pass_on_gather;
+  node->Tick(kT0 + gather, out);
   out.clear();
-  node->OnGossip(Gossip{{}, {{subject, 2}}}, subject, kT0 + milliseconds(5), out);
-  EXPECT_FALSE(out.gossip.empty());  // it had passed the reports on: the refutation follows
+  node->OnGossip(Gossip{{}, {{subject, 2}}}, subject, kT0 + gather, out);
+  node->Tick(kT0 + 2 * gather, out);
+  // It had passed the reports on: the refutation follows.
+  const bool refutation_sent = std::any_of(out.gossip.begin(), out.gossip.end(), [&](auto& g) {
+    return g.second.alives == std::vector<Alive>{{subject, 2}};
+  });
+  EXPECT_TRUE(refutation_sent);
   out.clear();
   // A late report of the refuted incarnation counts for nothing.
   const Report late{ObserverOf(subject, 4), subject, 1, 1};

@@ -35,6 +35,25 @@ TEST_F(RejoinTest, AHeartbeatAtTheIncarnationTakenOutIsAnsweredWithAReportAtMost
   EXPECT_TRUE(out.gossip.empty());
 }
 
+// Reports at an incarnation unknown to their observers (0, as in a list every member starts
+// from) take a member out at 0. A listing names such a member at 1 (the least incarnation),
+// which is not newer: a member that had not taken it out yet, listing it a moment later,
+// does not bring it back. A listing at a real, higher incarnation does.
+TEST_F(RejoinTest, AListingAtTheLeastIncarnationDoesNotBringBackAMemberTakenOutAtAnUnknownOne) {
+  const std::string subject = "m9";
+  auto node = Make(ObserverOf(subject, 7));
+  TakeOut(*node, subject, 0, kT0 + seconds(2));
+  Outbox out;
+  node->OnGossip(Gossip{.members = {{subject, 1, "listed"}}}, "m3", kT0 + seconds(3), out);
+  node->Tick(kT0 + seconds(4), out);
+  EXPECT_TRUE(readmitted_.empty());
+  EXPECT_EQ(node->tombstone_count(), 1u);
+  node->OnGossip(Gossip{.members = {{subject, 2, "listed"}}}, "m3", kT0 + seconds(5), out);
+  node->Tick(kT0 + seconds(6), out);
+  ASSERT_EQ(readmitted_.size(), 1u);
+  EXPECT_EQ(readmitted_[0].first, subject);
+}
+
 TEST_F(RejoinTest, AHeartbeatAtANewerIncarnationBringsItBackEverywhere) {
   const std::string subject = "m5";
   const std::string self = ObserverOf(subject, 6);
@@ -44,9 +63,9 @@ TEST_F(RejoinTest, AHeartbeatAtANewerIncarnationBringsItBackEverywhere) {
   Outbox out;
   const MonoTime t = kT0 + seconds(4);
   node->OnHeartbeat(subject, 2, 1, t, out);
-  EXPECT_TRUE(out.gossip.empty());  // gathered for comeback_gather first
-  EXPECT_LE(node->NextWakeup(), t + MembershipOptions{}.comeback_gather);
-  node->Tick(t + MembershipOptions{}.comeback_gather, out);
+  EXPECT_TRUE(out.gossip.empty());  // gathered for pass_on_gather first
+  EXPECT_LE(node->NextWakeup(), t + MembershipOptions{}.pass_on_gather);
+  node->Tick(t + MembershipOptions{}.pass_on_gather, out);
   DropDigests(out);
   // The whole cluster took it out: every neighbour hears it is back.
   auto neighbours = NeighboursOf(self);
@@ -109,7 +128,7 @@ TEST_F(RejoinTest, OnlyARefutationNewerThanTheIncarnationTakenOutBringsItBack) {
   // Before kT0 + 5 s, when the node's silent subjects would be convicted.
   const MonoTime t = kT0 + milliseconds(4500);
   node->OnGossip(Gossip{{}, {{subject, 4}}}, from, t, out);
-  node->Tick(t + MembershipOptions{}.comeback_gather, out);
+  node->Tick(t + MembershipOptions{}.pass_on_gather, out);
   auto expected = NeighboursOf(self);
   expected.erase(from);  // not back to where it came from
   expected.erase(subject);
@@ -211,7 +230,7 @@ TEST_F(RejoinTest, AToldMemberThatTookTheTellerOutTellsItInTurn) {
   }
 }
 
-// News of comebacks is gathered for comeback_gather (20 ms), then sent in one go.
+// News of comebacks is gathered for pass_on_gather (20 ms), then sent in one go.
 TEST_F(RejoinTest, NewsOfComebacksIsGatheredThenPassedOnTogether) {
   auto node = Make("m0");
   for (int slot = 0; slot < 5; ++slot) ASSERT_NE(ObserverOf("m21", slot), "m20");

@@ -38,6 +38,21 @@ TEST(SseParser, ParsesEventsAcrossChunkBoundaries) {
   EXPECT_EQ(got[1].id, "8");
   EXPECT_EQ(got[1].event, "message");
   EXPECT_EQ(got[1].data, "x\ny");
+  EXPECT_EQ(p.last_event_id(), "8");
+}
+
+// An event with an id and no data is not an event to handle, but its id is where to resume.
+TEST(SseParser, AnEventWithOnlyAnIdMovesTheLastEventId) {
+  SseParser p;
+  std::vector<SseEvent> got;
+  auto sink = [&](const SseEvent& e) { got.push_back(e); };
+  p.Feed("id: 4\nevent: state\ndata: {}\n\nevent: state\ndata: {}\n\n", sink);
+  EXPECT_EQ(p.last_event_id(), "4");  // an event without an id line leaves it
+  p.Feed("id: 12\n", sink);
+  EXPECT_EQ(p.last_event_id(), "4");  // not before the event is complete
+  p.Feed("\n", sink);
+  EXPECT_EQ(got.size(), 2u);
+  EXPECT_EQ(p.last_event_id(), "12");
 }
 
 }  // namespace

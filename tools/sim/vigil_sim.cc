@@ -34,6 +34,7 @@ struct Args {
   double loss = 0, delay_ms = 1, jitter_ms = 1, interval_ms = 1000;
   int observers = 8, high = 5, low = 2;
   double max_hold_s = 2, settle_s = 0.5, lifetime_s = 10;
+  double gather_ms = ToMillis(membership::MembershipOptions().pass_on_gather);
   double target_mistakes = Observer().target_mistakes_per_hour;
   double margin = Observer().margin;
   std::size_t freeze = 0;
@@ -187,6 +188,7 @@ const char* Invalid(const Args& a) {
     return "need every duration >= 0";
   }
   if (!(a.settle_s >= 0 && a.max_hold_s > 0)) return "need --settle >= 0 and --max-hold > 0";
+  if (!(a.gather_ms >= 0)) return "need --pass-on-gather >= 0 (milliseconds)";
   if (!(a.lifetime_s > 4)) return "need --report-lifetime > 4 (seconds)";
   return nullptr;
 }
@@ -211,6 +213,7 @@ sim::ClusterOptions ClusterOptionsOf(const Args& a) {
   o.member.cut.max_hold = seconds(a.max_hold_s);
   o.member.cut.settle = seconds(a.settle_s);
   o.member.cut.report_lifetime = seconds(a.lifetime_s);
+  o.member.pass_on_gather = seconds(a.gather_ms / 1000);
   AdaptiveKnobs knobs;
   knobs.target_mistakes_per_hour = a.target_mistakes;
   knobs.margin = a.margin;
@@ -262,10 +265,8 @@ void Schedule(const Args& a, sim::ClusterSimulation& c) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Args a;
+// vigil-sim's options, bound to `a`.
+po::options_description Describe(Args& a) {
   po::options_description options("vigil-sim [options]");
   options.add_options()("help", "this help")
       ("nodes", po::value(&a.nodes)->default_value(a.nodes), "members")
@@ -287,6 +288,8 @@ int main(int argc, char** argv) {
       ("settle", po::value(&a.settle_s)->default_value(a.settle_s), "seconds")
       ("report-lifetime", po::value(&a.lifetime_s)->default_value(a.lifetime_s),
        "seconds; more than the 4 s between an observer's repeated reports")
+      ("pass-on-gather", po::value(&a.gather_ms)->default_value(a.gather_ms),
+       "ms a member gathers the news it floods before passing it on (0: at once)")
       ("freeze", po::value(&a.freeze)->default_value(a.freeze),
        "members (never crashed) frozen at the end of the warm-up")
       ("freeze-for", po::value(&a.freeze_for_s)->default_value(a.freeze_for_s), "seconds")
@@ -310,6 +313,14 @@ int main(int argc, char** argv) {
        "joining members ask the first this many members")
       ("start-spread", po::value(&a.start_spread_s)->default_value(a.start_spread_s), "seconds")
       ("seed", po::value(&a.seed)->default_value(a.seed), "random seed");
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  const po::options_description options = Describe(a);
   if (auto status = ParseToolOptions(argc, argv, options, "vigil-sim")) return *status;
   if (const char* problem = Invalid(a)) {
     std::fprintf(stderr, "vigil-sim: %s\n", problem);
