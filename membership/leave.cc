@@ -28,9 +28,7 @@ void MembershipNode::LearnLeave(const Alive& leave, std::string_view from, MonoT
   if (tombstones_.Holds(leave.member) || !graph_->Find(leave.member)) return;
   if (leave.incarnation < NewestIncarnation(leave.member)) return;  // it came back since
   if (!RememberLeave(leave, now)) return;
-  for (const std::string& to : neighbours_) {
-    if (to != from && to != leave.member) out.To(to).leaves.push_back(leave);
-  }
+  PassOn(leave, from, now, out, /*leave=*/true);
   // Its word is enough for its observers: no detector to wait for, and nothing to doubt in
   // this node's own health (so no abstaining). Reported once: the cut comes within
   // max_hold, well inside the report's lifetime; if it does not (too few observers heard

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -117,24 +118,22 @@ class MembershipNode {
   // When Tick next has something to do.
   MonoTime NextWakeup() const;
   // This member leaves the cluster (vigild stops): it tells its neighbours (observers and
-  // subjects) that it leaves at its incarnation, and they flood that on. Each of its
-  // observers reports it at once, so that it is taken out as soon as H agree, without
-  // waiting for a detector, and every member that heard it marks it left
-  // (docs/membership.md, "Leaving"). The shell sends `out` (a second time is harmless: a
-  // repeat is ignored) and then calls nothing else. A member still joining, with no
-  // neighbours, says nothing.
+  // subjects) that it leaves at its incarnation, and they flood that on. Its observers
+  // report it at once, so it is taken out as soon as H agree, without waiting for a
+  // detector, and every member that heard it marks it left (docs/membership.md, "Leaving").
+  // The shell sends `out` (a second time is harmless: a repeat is ignored) and then calls
+  // nothing else. A member still joining, with no neighbours, says nothing.
   void Leave(Outbox& out);
   // This node was not running for a while (stopped, starved): the silence of its subjects
   // until their next heartbeats is not learnt as an interval (PeerMonitor's).
   void MarkObservationGap();
-  // This node's own health is in doubt until `until` (the local-health guard saw a stall):
-  // it abstains, as in Lifeguard. Its detectors go on, but it reports nobody; a subject
-  // still convicted at `until` is reported then. An earlier `until` than one already set
-  // changes nothing.
+  // This node's own health is in doubt until `until` (a stall, an overflowing socket): it
+  // abstains, as in Lifeguard. Its detectors go on, but it reports nobody; a subject still
+  // convicted at `until` is reported then. An earlier `until` changes nothing.
   void AbstainUntil(MonoTime until);
 
-  // The current member list and graph. The reference is valid until the next call that
-  // may apply a cut (OnGossip, Tick); hold view_shared() to keep it longer.
+  // The current member list and graph, valid until a call that may apply a cut (OnGossip,
+  // Tick); hold view_shared() to keep it longer.
   const ObserverGraph& view() const { return *graph_; }
   std::shared_ptr<const ObserverGraph> view_shared() const { return graph_; }
   const std::string& self() const { return options_.self; }
@@ -231,7 +230,8 @@ class MembershipNode {
   void Refute(const Report& report, MonoTime now, Outbox& out);
   // membership/pass_on.cc, the flood: news gathered for pass_on_gather, then sent.
   void PassOn(const Report& report, std::string_view from, MonoTime now, Outbox& out);
-  void PassOn(const Alive& alive, std::string_view from, MonoTime now, Outbox& out);
+  void PassOn(const Alive& alive, std::string_view from, MonoTime now, Outbox& out,
+              bool leave = false);
   void SendPassedOn(Outbox& out);  // now: one Gossip per neighbour
   // The highest incarnation of `member` this node knows of; 0 if none.
   std::uint64_t KnownIncarnation(const std::string& member) const;
@@ -352,7 +352,7 @@ class MembershipNode {
   std::vector<std::string> admissions_;
   std::unordered_set<std::string> admitting_;  // admissions_, as a set
   std::deque<std::pair<MonoTime, Alive>> returned_;  // came back within report_lifetime
-  std::vector<std::pair<Alive, std::string>> alives_to_pass_;  // to pass on: what, from whom
+  std::vector<std::tuple<Alive, std::string, bool>> alives_to_pass_;  // what, from, a leave
   std::vector<std::pair<Report, std::string>> reports_to_pass_;
   MonoTime pass_on_at_ = kNever;
   MonoTime admit_at_ = kNever;

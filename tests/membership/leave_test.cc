@@ -48,10 +48,8 @@ TEST_F(RejoinTest, AnObserverReportsALeaveAtOnceAndFloodsItOnce) {
   node->AbstainUntil(kT0 + seconds(30));  // its own doubt does not hold back the subject's word
   Outbox out;
   const Gossip leave{.leaves = {{subject, 4}}};
+  const Duration gather = MembershipOptions{}.pass_on_gather;
   node->OnGossip(leave, subject, kT0 + seconds(1), out);
-  auto neighbours = NeighboursOf(self);
-  neighbours.erase(subject);
-  EXPECT_EQ(LeaveDestinations(out), neighbours);
   // Its report (at the leave's incarnation) goes to the subject's other observers at once.
   std::set<std::string> reported_to;
   for (const auto& [to, gossip] : out.gossip) {
@@ -61,12 +59,18 @@ TEST_F(RejoinTest, AnObserverReportsALeaveAtOnceAndFloodsItOnce) {
     }
   }
   for (int slot = 1; slot < 8; ++slot) EXPECT_TRUE(reported_to.contains(ObserverOf(subject, slot)));
+  // The leave itself is passed on gathered with the rest, for pass_on_gather.
+  EXPECT_TRUE(LeaveDestinations(out).empty());
+  node->Tick(kT0 + seconds(1) + gather, out);
+  auto neighbours = NeighboursOf(self);
+  neighbours.erase(subject);
+  EXPECT_EQ(LeaveDestinations(out), neighbours);
   // A second copy (vigild sends two) and the same leave from elsewhere change nothing.
   out.clear();
-  node->OnGossip(leave, subject, kT0 + seconds(1), out);
-  node->OnGossip(leave, ObserverOf(subject, 3), kT0 + seconds(1), out);
-  DropDigests(out);
-  EXPECT_TRUE(out.gossip.empty());
+  node->OnGossip(leave, subject, kT0 + seconds(2), out);
+  node->OnGossip(leave, ObserverOf(subject, 3), kT0 + seconds(2), out);
+  node->Tick(kT0 + seconds(2) + gather, out);
+  EXPECT_TRUE(LeaveDestinations(out).empty());
 }
 
 TEST_F(RejoinTest, AMemberThatSaidItLeavesIsTakenOutAsLeftAndNotProbed) {
@@ -142,6 +146,7 @@ TEST_F(RejoinTest, AMemberThatDoesNotWatchItFloodsTheLeaveButReportsNothing) {
   const std::string from = *neighbours.begin();
   Outbox out;
   node->OnGossip(Gossip{.leaves = {{subject, 1}}}, from, kT0 + seconds(1), out);
+  node->Tick(kT0 + seconds(1) + MembershipOptions{}.pass_on_gather, out);
   neighbours.erase(from);  // not back to where it came from
   neighbours.erase(subject);
   EXPECT_EQ(LeaveDestinations(out), neighbours);
@@ -152,17 +157,21 @@ TEST_F(RejoinTest, LeavesOfRisingIncarnationsFloodOncePerReportLifetime) {
   const std::string subject = "m3";
   auto node = Make("m20");
   Outbox out;
+  const Duration gather = MembershipOptions{}.pass_on_gather;
   node->OnGossip(Gossip{.leaves = {{subject, 1}}}, "m21", kT0 + seconds(1), out);
+  node->Tick(kT0 + seconds(1) + gather, out);
   EXPECT_FALSE(LeaveDestinations(out).empty());
   out.clear();
   node->OnGossip(Gossip{.leaves = {{subject, 2}, {subject, 3}}}, "m21", kT0 + seconds(2),
                  out);
+  node->Tick(kT0 + seconds(2) + gather, out);
   EXPECT_TRUE(LeaveDestinations(out).empty());
   // Once the member shows a newer incarnation (it refuted a forged leave), its leave of
   // that incarnation is news again.
   node->OnGossip(Gossip{.alives = {{subject, 4}}}, "m21", kT0 + seconds(3), out);
   out.clear();
   node->OnGossip(Gossip{.leaves = {{subject, 4}}}, "m21", kT0 + seconds(3), out);
+  node->Tick(kT0 + seconds(3) + gather, out);
   EXPECT_FALSE(LeaveDestinations(out).empty());
 }
 
