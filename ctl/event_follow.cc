@@ -55,10 +55,7 @@ FollowResult FollowEvents(const ApiClient& client, const FollowOptions& options,
     }
     return handlers.on_open(reconnected);
   };
-  stream_handlers.on_event = [&](const SseEvent& e) {
-    if (!e.id.empty()) last_id = e.id;  // what to resume after
-    return handlers.on_event(e);
-  };
+  stream_handlers.on_event = handlers.on_event;
   stream_handlers.on_tick = handlers.on_tick;
   while (true) {
     StreamRequest request;
@@ -66,7 +63,7 @@ FollowResult FollowEvents(const ApiClient& client, const FollowOptions& options,
     request.deadline = options.deadline;
     request.silence_limit = kSilenceLimit;
     const StreamOutcome out = client.Stream(request, stream_handlers);
-    // An event with an id but no data moved it too (on_event never saw it).
+    // What to resume after: the stream's last event ID (an event with no data included).
     if (!out.last_event_id.empty()) last_id = out.last_event_id;
     if (outage_since) result.outage = Since(*outage_since);
     if (out.end == StreamEnd::kStopped || out.end == StreamEnd::kCancelled) {
