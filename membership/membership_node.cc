@@ -223,10 +223,16 @@ void MembershipNode::Learn(const Alive& alive, std::string_view from, MonoTime n
 
 void MembershipNode::Learn(const Report& report, std::string_view from, MonoTime now,
                            Outbox& out) {
-  std::string key = report.observer + '\n' + report.subject + '\n' +
-                    std::to_string(report.incarnation) + '\n' + std::to_string(report.round);
-  if (!seen_.insert(key).second) return;
-  seen_order_.emplace_back(now, std::move(key));
+  // A fingerprint, not the key: a mass failure's flood brings thousands of reports, each
+  // held for report_lifetime. Two reports collide with probability about 2^-64 (the later
+  // would be taken for seen); one who could make them collide holds the key and could
+  // forge a refutation instead.
+  const std::uint64_t fingerprint =
+      std::hash<std::string>{}(report.observer + '\n' + report.subject + '\n' +
+                               std::to_string(report.incarnation) + '\n' +
+                               std::to_string(report.round));
+  if (!seen_.insert(fingerprint).second) return;
+  seen_order_.emplace_back(now, fingerprint);
   if (report.subject == options_.self) {
     Refute(report, now, out);
     return;

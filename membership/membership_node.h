@@ -326,8 +326,8 @@ class MembershipNode {
   std::unordered_map<std::string, std::unique_ptr<Subject>> subjects_;
   // Reports counted under the current graph, to count again under the next one.
   std::deque<std::pair<Report, MonoTime>> held_;
-  std::unordered_set<std::string> seen_;  // observer, subject and round of reports seen
-  std::deque<std::pair<MonoTime, std::string>> seen_order_;
+  std::unordered_set<std::uint64_t> seen_;  // reports seen (Learn's fingerprints)
+  std::deque<std::pair<MonoTime, std::uint64_t>> seen_order_;
   MonoTime next_heartbeat_ = kNever;
   std::uint64_t sequence_ = 0;
   std::uint64_t incarnation_ = 1;

@@ -243,6 +243,35 @@ TEST_F(MembershipNodeTest, FloodsReportsOnceLObserversAgreeAndCutsAtH) {
   EXPECT_EQ(node->cuts(), 1u);
 }
 
+// The flood brings a report back over other paths: a member passes each report on once
+// (it remembers a fingerprint of each for report_lifetime), and takes a new round for news.
+TEST_F(MembershipNodeTest, AReportHeardAgainIsNotPassedOnAgain) {
+  const std::string subject = "m11";
+  auto node = Make(ObserverOf(subject, 7));
+  const Report one{ObserverOf(subject, 0), subject, 1, 1};
+  const Report two{ObserverOf(subject, 1), subject, 1, 1};
+  const std::string other = ObserverOf(subject, 2);
+  // Reports about `subject` by others that `node` sent between `from` and `to`.
+  const auto passed_on = [&](const Gossip& in, MonoTime from, MonoTime to) {
+    Outbox out;
+    node->OnGossip(in, other, from, out);
+    node->Tick(to, out);
+    int count = 0;
+    for (const auto& [id, gossip] : out.gossip) {
+      for (const Report& r : gossip.reports) count += r.subject == subject;
+    }
+    return count;
+  };
+  EXPECT_GT(passed_on(Gossip{{one, two}, {}}, kT0, kT0 + milliseconds(100)), 0);
+  EXPECT_EQ(passed_on(Gossip{{two, one}, {}}, kT0 + milliseconds(200), kT0 + milliseconds(300)),
+            0)
+      << "a report seen was passed on again";
+  const Report next_round{one.observer, subject, 1, 2};
+  EXPECT_GT(passed_on(Gossip{{next_round}, {}}, kT0 + milliseconds(400), kT0 + milliseconds(500)),
+            0)
+      << "a new round was taken for a report seen";
+}
+
 TEST_F(MembershipNodeTest, ARefutationWithdrawsTheReportsAndFollowsThem) {
   const std::string subject = "m13";
   auto node = Make(ObserverOf(subject, 6));
