@@ -7,6 +7,7 @@
 
 #include "membership/gossip_wire.h"
 #include "membership/membership_node.h"
+#include "membership/mix64.h"
 
 namespace vigil::membership {
 namespace {
@@ -73,10 +74,7 @@ void MembershipNode::PruneContacts(MonoTime now) {
 
 std::uint64_t MembershipNode::NextRandom() {
   // splitmix64: a fixed sequence per node, so that runs repeat.
-  std::uint64_t z = (probe_state_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  return Mix64(probe_state_ += 0x9e3779b97f4a7c15ULL);
 }
 
 void MembershipNode::Admit(const Alive& alive, std::string_view from, bool flood, MonoTime now,

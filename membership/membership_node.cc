@@ -4,6 +4,7 @@
 #include <cassert>
 #include <type_traits>
 
+#include "membership/mix64.h"
 #include "membership/watched_subject.h"
 
 namespace vigil::membership {
@@ -224,13 +225,14 @@ void MembershipNode::Learn(const Alive& alive, std::string_view from, MonoTime n
 void MembershipNode::Learn(const Report& report, std::string_view from, MonoTime now,
                            Outbox& out) {
   // A fingerprint, not the key: a mass failure's flood brings thousands of reports, each
-  // held for report_lifetime. Two reports collide with probability about 2^-64 (the later
+  // held for report_lifetime, and most arrive more than once. Its fields are hashed as they
+  // are, with no string built. Two reports collide with probability about 2^-64 (the later
   // would be taken for seen); one who could make them collide holds the key and could
   // forge a refutation instead.
-  const std::uint64_t fingerprint =
-      std::hash<std::string>{}(report.observer + '\n' + report.subject + '\n' +
-                               std::to_string(report.incarnation) + '\n' +
-                               std::to_string(report.round));
+  std::uint64_t fingerprint = Mix64(std::hash<std::string_view>{}(report.observer));
+  fingerprint = Mix64(fingerprint ^ std::hash<std::string_view>{}(report.subject));
+  fingerprint = Mix64(fingerprint ^ report.incarnation);
+  fingerprint = Mix64(fingerprint ^ report.round);
   if (!seen_.insert(fingerprint).second) return;
   seen_order_.emplace_back(now, fingerprint);
   if (report.subject == options_.self) {

@@ -1,7 +1,7 @@
 // MembershipNode: the flood (docs/membership.md, "Flooding from L"). What a member passes on
 // waits up to pass_on_gather with the rest, then goes out in one Gossip per neighbour, so
-// that a burst of news (a mass failure's reports or leaves, a healed partition's comebacks) costs a
-// few full datagrams per neighbour instead of one datagram per news and neighbour.
+// that a burst of news (a mass failure's reports or leaves, a healed partition's comebacks)
+// costs a few full datagrams per neighbour instead of one datagram per news and neighbour.
 #include "membership/membership_node.h"
 
 namespace vigil::membership {
