@@ -151,6 +151,9 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
   metric("vigil_cluster_incarnation", "gauge", "This member's incarnation.", m.incarnation());
   metric("vigil_cluster_convictions_total", "counter",
          "Times this node's detectors convicted a member it observes.", m.convictions());
+  metric("vigil_cluster_corroborated_convictions_total", "counter",
+         "Of those, convictions on less silence because L other observers reported the member.",
+         m.corroborated_convictions());
   metric("vigil_cluster_reports_held_total", "counter",
          "Reports this node held back while abstaining (after a stall or a bulk addition, "
          "or while its receive buffer overflows).", m.abstentions());

@@ -39,8 +39,15 @@ void MembershipNode::OnHeartbeat(std::string_view from, std::uint64_t incarnatio
     contacts_.Note(sender, contact, incarnation, ContactBook::Source::kHeard);
   }
   Sink sink;
-  watched.monitor->OnHeartbeat(now, incarnation, event_ids_, sink, sequence);
-  if (std::find(sink.moves.begin(), sink.moves.end(), PeerState::kUp) != sink.moves.end()) {
+  if (watched.monitor->OnHeartbeat(now, incarnation, event_ids_, sink, sequence) !=
+      Verdict::kAccepted) {
+    return;
+  }
+  // Heard: the silence another observer reported is broken here (docs/membership.md,
+  // "Corroboration").
+  watched.corroborated_until = MonoTime::min();
+  // Back up, or never down (convicted on corroboration, then heard): it is not convicted.
+  if (watched.monitor->state() != PeerState::kDown) {
     watched.convicted = false;
     watched.repeat_at = kNever;
   }

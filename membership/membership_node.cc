@@ -34,6 +34,8 @@ MembershipNode::MembershipNode(MembershipOptions options,
   assert(options_.digest_interval > Duration::zero() &&
          options_.digest_interval_busy > Duration::zero());
   assert(options_.probe_interval > Duration::zero());
+  assert(options_.corroborated_level > 0 && options_.corroborated_level <= 1 &&
+         options_.corroboration_wait >= Duration::zero());
   assert(options_.admission_batch >= Duration::zero() &&
          options_.pass_on_gather >= Duration::zero() &&
          options_.notice_repeat >= Duration::zero());
@@ -212,13 +214,18 @@ void MembershipNode::Learn(const Alive& alive, std::string_view from, MonoTime n
   // silence convicts the new incarnation. (An observer that did not convict waits for the
   // heartbeats of the new incarnation, which carry their sequence numbers.)
   const auto it = subjects_.find(alive.member);
-  if (it != subjects_.end() && it->second->monitor->state() == PeerState::kDown) {
+  if (it == subjects_.end()) return;
+  Subject& watched = *it->second;
+  if (watched.monitor->state() == PeerState::kDown) {
     Sink sink;
-    it->second->monitor->OnHeartbeat(now, alive.incarnation, event_ids_, sink, 0);
-    if (it->second->monitor->state() != PeerState::kDown) {
-      it->second->convicted = false;
-      it->second->repeat_at = kNever;
-    }
+    watched.monitor->OnHeartbeat(now, alive.incarnation, event_ids_, sink, 0);
+  }
+  // The reports of older incarnations no longer corroborate. Back up, or convicted on
+  // corroboration that no longer holds: it is not convicted.
+  Corroborate(alive.member, now);
+  if (watched.monitor->state() != PeerState::kDown && now >= watched.corroborated_until) {
+    watched.convicted = false;
+    watched.repeat_at = kNever;
   }
 }
 
@@ -249,6 +256,7 @@ void MembershipNode::Learn(const Report& report, std::string_view from, MonoTime
     return;
   }
   held_.emplace_back(report, now);
+  Corroborate(report, now);
   // Below L it stays among the subject's observers. At L the whole cluster must hear of it:
   // this report and the ones held before. Beyond H, this node's neighbours have had H.
   const int count = cut_->ExplicitReports(*subject);
@@ -305,10 +313,16 @@ void MembershipNode::Tick(MonoTime now, Outbox& out) {
   for (auto& [id, watched] : subjects_) {
     Sink sink;
     watched->monitor->Evaluate(now, event_ids_, sink);
-    const bool down =
+    // Expired: its deadline, if it was missed (a late tick), must not be woken for again.
+    if (now >= watched->corroborated_until) watched->corroborated_until = MonoTime::min();
+    // Convicted afresh: by its detector alone, or on less silence once corroborated.
+    const bool alone =
         std::find(sink.moves.begin(), sink.moves.end(), PeerState::kDown) != sink.moves.end();
-    if (down) ++convictions_;
-    if (!down && !(watched->convicted && now >= watched->repeat_at)) continue;
+    const bool fresh =
+        !watched->convicted && (alone || watched->ConvictsCorroborated(options_, now));
+    if (fresh) ++convictions_;
+    if (fresh && !alone) ++corroborated_convictions_;
+    if (!fresh && !(watched->convicted && now >= watched->repeat_at)) continue;
     if (now < abstain_until_) {
       // Lifeguard: a node that may itself have been the slow one votes for nobody. If the
       // subject is still convicted when the doubt ends, it is reported then.
@@ -350,6 +364,9 @@ MonoTime MembershipNode::NextWakeup() const {
   if (syncing_ && !welcomed_) next = std::min(next, patience_until_);
   for (const auto& [id, watched] : subjects_) {
     if (const auto d = watched->monitor->NextDeadline()) next = std::min(next, *d);
+    if (const auto d = watched->CorroboratedDeadline(options_)) {
+      next = std::min(next, *d);
+    }
     if (watched->convicted) next = std::min(next, watched->repeat_at);
   }
   if (!seen_order_.empty()) {

@@ -55,8 +55,8 @@ class MembershipNode {
  public:
   // Starts from `view`, which must hold options.self and have options.observers per member.
   // Requires options.interval > 0, probe_interval > 0, tombstone_lifetime > 0,
-  // admission_batch, pass_on_gather and notice_repeat >= 0, and 0 < report_repeat <
-  // cut.report_lifetime.
+  // admission_batch, pass_on_gather and notice_repeat >= 0, 0 < report_repeat <
+  // cut.report_lifetime, 0 < corroborated_level <= 1 and corroboration_wait >= 0.
   MembershipNode(MembershipOptions options, std::shared_ptr<const ObserverGraph> view,
                  GraphSource& source, MonoTime now);
   // Joins through options.seeds: starts as the only member of its view, asks the seeds to
@@ -169,8 +169,9 @@ class MembershipNode {
   // Subjects' heartbeats refused by OnHeartbeat: an older incarnation's, or a number seen
   // (a replay); ReceiveHeartbeat counts those it refuses itself under refused().
   std::uint64_t heartbeats_refused() const { return heartbeats_refused_; }
-  // Times this node's detectors convicted one of its subjects (its suspicions).
+  // Times this node's detectors convicted one of its subjects; of those, on corroboration.
   std::uint64_t convictions() const { return convictions_; }
+  std::uint64_t corroborated_convictions() const { return corroborated_convictions_; }
   // Reports this node held back while abstaining: each conviction or repeat that fell due
   // in the doubt (one held past an extended doubt counts again).
   std::uint64_t abstentions() const { return abstentions_; }
@@ -197,9 +198,8 @@ class MembershipNode {
   // whether it still copies the member list (it watches nobody meanwhile).
   bool welcomed() const { return welcomed_; }
   bool syncing() const { return syncing_; }
-  // Members this node admitted on their Join, Joins and Pulls it answered, and those it
-  // dropped over listings_per_second; tombstones it did not learn from a listing, over
-  // most_tombstones.
+  // Joins and Pulls answered; listings dropped over listings_per_second; tombstones not
+  // learnt from a listing, over most_tombstones.
   std::uint64_t joins_answered() const { return joins_answered_; }
   std::uint64_t pulls_answered() const { return pulls_answered_; }
   std::uint64_t listings_refused() const { return listings_refused_; }
@@ -219,14 +219,17 @@ class MembershipNode {
   void Rewatch(MonoTime now);
   // Takes this node's neighbours from the current graph (once per graph, not per message).
   void SetNeighbours();
-  // Its detector convicts `subject`: reported now, and again every report_repeat while it
-  // does.
+  // Its detector convicts `subject`: reported now, and every report_repeat while it does.
   void Convict(const std::string& subject, Subject& watched, MonoTime now, Outbox& out);
   // Reports `subject` once, at the newest incarnation known and at least `at_least`.
   void SendReport(const std::string& subject, Subject& watched, std::uint64_t at_least,
                   MonoTime now, Outbox& out);
   void Learn(const Report& report, std::string_view from, MonoTime now, Outbox& out);
   void Learn(const Alive& alive, std::string_view from, MonoTime now, Outbox& out);
+  // membership/corroboration.cc: notes `report`; counts what corroborates `subject`, or all.
+  void Corroborate(const Report& report, MonoTime now);
+  void Corroborate(const std::string& subject, MonoTime now);
+  void Recorroborate(MonoTime now);
   void Refute(const Report& report, MonoTime now, Outbox& out);
   // membership/pass_on.cc, the flood: news gathered for pass_on_gather, then sent.
   void PassOn(const Report& report, std::string_view from, MonoTime now, Outbox& out);
@@ -246,12 +249,10 @@ class MembershipNode {
   // membership/rejoin.cc: members taken out, and coming back.
   void HeartbeatFromStranger(const std::string& from, std::uint64_t incarnation, MonoTime now,
                              Outbox& out);
-  // Tells `member`, taken out, that it is: a report about itself, at most once per
-  // notice_repeat for each cause.
+  // Tells `member`, taken out, that it is, at most once per notice_repeat for each cause.
   enum class NoticeCause { kHeard, kProbe };
   void Notify(const std::string& member, NoticeCause cause, MonoTime now, Outbox& out);
-  // Every probe_interval, notifies at random a member taken out that this node probes (it
-  // neighboured it when it took it out).
+  // Every probe_interval, notifies at random one taken out that it neighboured then.
   void Probe(MonoTime now, Outbox& out);
   // An Alive about a member this node may have taken out: false if it did not (the caller
   // goes on); else true, and the member comes back if the incarnation is newer.
@@ -306,9 +307,8 @@ class MembershipNode {
   // membership/leave.cc: a member's word that it leaves; whether `id` said it leaves at
   // `incarnation` or later, within report_lifetime; older leaves are forgotten.
   void LearnLeave(const Alive& leave, std::string_view from, MonoTime now, Outbox& out);
-  // Remembers that `member`, in the view, left at `incarnation` (for the label of its
-  // removal), unless a leave of it heard within report_lifetime is remembered already and
-  // it has shown no newer incarnation since. Returns whether it did.
+  // Remembers that `member` left at `incarnation` (to label its removal) unless a leave
+  // heard within report_lifetime is remembered and it showed no newer one since; whether so.
   bool RememberLeave(const Alive& leave, MonoTime now);
   bool Leaving(const std::string& id, std::uint64_t incarnation, MonoTime now) const;
   void ForgetOldLeaves(MonoTime now);
@@ -334,7 +334,7 @@ class MembershipNode {
   std::uint64_t refuted_below_ = 0;  // reports of older incarnations are refuted already
   std::uint64_t cuts_ = 0;
   std::uint64_t refutations_ = 0;
-  std::uint64_t convictions_ = 0;
+  std::uint64_t convictions_ = 0, corroborated_convictions_ = 0;
   std::uint64_t heartbeats_refused_ = 0;
   std::uint64_t abstentions_ = 0;
   MonoTime abstain_until_ = MonoTime::min();

@@ -52,6 +52,13 @@ struct MembershipOptions {
   // mass failure brings hundreds of reports at once, a healed partition thousands of
   // comebacks. Each hop of the flood waits this long at most.
   Duration pass_on_gather = std::chrono::milliseconds(20);
+  // Corroboration: an observer that holds reports of its subject from L other observers
+  // convicts it once its own detector's level reaches this fraction of the detector's
+  // threshold (docs/membership.md, "Corroboration"). 1 = no sooner than alone. In (0, 1].
+  double corroborated_level = 0.5;
+  // ... but not before this long after the L-th report came: a live subject, told at the
+  // same time, refutes to its observers first. >= 0.
+  Duration corroboration_wait = std::chrono::milliseconds(250);
   // How long a member taken out is remembered (its incarnation, against stale messages).
   Duration tombstone_lifetime = std::chrono::hours(24);
   // This member's incarnation when it starts: higher than any it had before (vigild takes

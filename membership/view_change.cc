@@ -69,6 +69,7 @@ void MembershipNode::ApplyCut(MonoTime now, Outbox& out) {
   }
   held_ = std::move(held);
   Rewatch(now);
+  Recorroborate(now);  // reports from members taken out, or no longer observers, stop counting
 }
 
 void MembershipNode::TakeOut(const std::vector<std::string>& gone, const Agreement& agreement,

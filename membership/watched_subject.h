@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "detector/peer_monitor.h"
@@ -28,6 +30,25 @@ struct MembershipNode::Subject {
   // replay, a duplicate) never reaches the detector, whose Rebase would take it for life.
   SequenceTracker sequences;
   std::uint64_t sequence_incarnation = 0;
+  // The latest report of it from each other member (membership/corroboration.cc); at most
+  // K long, as only its observers' reports are counted.
+  struct HeardReport {
+    std::string observer;
+    std::uint64_t incarnation = 0;
+    MonoTime at;
+  };
+  std::vector<HeardReport> reports;
+  // L of those reports count (MembershipNode::Corroborate) until corroborated_until; they
+  // corroborate from corroborated_from (corroboration_wait after the L-th came).
+  MonoTime corroborated_from = MonoTime::min();
+  MonoTime corroborated_until = MonoTime::min();
+
+  // Whether, corroborated at `now` (from corroborated_from), its detector's level has
+  // reached corroborated_level x its threshold and it has been silent for two intervals.
+  bool ConvictsCorroborated(const MembershipOptions& options, MonoTime now) const;
+  // When ConvictsCorroborated becomes true without another heartbeat (perhaps past);
+  // nullopt if it will not before corroborated_until.
+  std::optional<MonoTime> CorroboratedDeadline(const MembershipOptions& options) const;
 };
 
 }  // namespace vigil::membership

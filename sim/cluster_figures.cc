@@ -98,6 +98,7 @@ ClusterFigures Measure(const ClusterSimulation& c, std::size_t traffic_from,
   for (std::size_t i = 0; i < c.size(); ++i) {
     if (c.crashed(i)) continue;
     f.convictions += c.node(i).convictions();
+    f.corroborated += c.node(i).corroborated_convictions();
     f.refutations += c.node(i).refutations();
     f.abstentions += c.node(i).abstentions();
     for (const auto stream : {membership::Stream::kGossip, membership::Stream::kHeartbeat}) {

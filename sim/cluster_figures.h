@@ -27,6 +27,7 @@ struct ClusterFigures {
   std::size_t pairs_left = 0;  // of those, removed as left (ClusterSimulation::LeaveAt)
   // Over all live members: their detectors' convictions of a subject, and refutations.
   std::uint64_t convictions = 0;
+  std::uint64_t corroborated = 0;  // of those, on corroboration
   std::uint64_t refutations = 0;
   std::uint64_t abstentions = 0;  // reports held back by members in doubt of themselves
   // Datagrams (both streams) the live members refused as unconfirmed, the answers they

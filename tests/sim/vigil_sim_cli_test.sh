@@ -15,6 +15,8 @@ echo "$out"
 echo "$out" | grep -Eq 'crashed 1 .*: ([0-9]+) of \1 \(live member, crashed\) pairs removed' ||
   fail "not every live member removed the crashed one"
 echo "$out" | grep -q '^false removals: 0;' || fail "a live member was removed"
+echo "$out" | grep -Eq '^false removals: 0; convictions by observers [0-9]+ \([0-9.]+ per member-hour, [0-9]+ on corroboration\)' ||
+  fail "no count of convictions on corroboration"
 echo "$out" | grep -Eq '^datagrams refused by live members: [0-9]+ unconfirmed \([0-9]+ answers\), [0-9]+ old sequence$' ||
   fail "no line about the datagrams refused"
 echo "$out" | grep -Eq '^starved 1 live members to 5 % of a core for 60 s' ||
@@ -71,4 +73,7 @@ refused '--cold-start and --join exclude each other' --cold-start --join 3
 refused 'need 1 <= --seeds <= the members started first' --join 3 --seeds 0
 refused 'need --start-spread >= 0' --join 3 --start-spread -1
 refused 'need every duration >= 0' --starve-for -1
+refused 'need 0 < --corroborated-level <= 1' --corroborated-level 0
+refused 'need 0 < --corroborated-level <= 1' --corroborated-level 1.5
+refused 'need --pass-on-gather >= 0 (milliseconds)' --pass-on-gather -1
 echo "PASS"

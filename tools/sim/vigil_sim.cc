@@ -35,6 +35,7 @@ struct Args {
   int observers = 8, high = 5, low = 2;
   double max_hold_s = 2, settle_s = 0.5, lifetime_s = 10;
   double gather_ms = ToMillis(membership::MembershipOptions().pass_on_gather);
+  double corroborated_level = membership::MembershipOptions().corroborated_level;
   double target_mistakes = Observer().target_mistakes_per_hour;
   double margin = Observer().margin;
   std::size_t freeze = 0;
@@ -151,11 +152,12 @@ void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterF
               static_cast<unsigned long long>(f.unconfirmed),
               static_cast<unsigned long long>(f.unconfirmed_answered),
               static_cast<unsigned long long>(f.old_sequence));
-  std::printf("false removals: %zu; convictions by observers %llu (%.1f per member-hour), "
-              "refutations %llu, reports held back by members in doubt of themselves %llu\n"
-              "cuts per live member:",
+  std::printf("false removals: %zu; convictions by observers %llu (%.1f per member-hour, "
+              "%llu on corroboration), refutations %llu, reports held back by members in doubt "
+              "of themselves %llu\ncuts per live member:",
               f.false_removals, static_cast<unsigned long long>(f.convictions),
               static_cast<double>(f.convictions) / (static_cast<double>(a.nodes) * hours),
+              static_cast<unsigned long long>(f.corroborated),
               static_cast<unsigned long long>(f.refutations),
               static_cast<unsigned long long>(f.abstentions));
   for (std::size_t cuts = 0; cuts < f.cuts_histogram.size(); ++cuts) {
@@ -189,6 +191,9 @@ const char* Invalid(const Args& a) {
   }
   if (!(a.settle_s >= 0 && a.max_hold_s > 0)) return "need --settle >= 0 and --max-hold > 0";
   if (!(a.gather_ms >= 0)) return "need --pass-on-gather >= 0 (milliseconds)";
+  if (!(a.corroborated_level > 0 && a.corroborated_level <= 1)) {
+    return "need 0 < --corroborated-level <= 1";
+  }
   if (!(a.lifetime_s > 4)) return "need --report-lifetime > 4 (seconds)";
   return nullptr;
 }
@@ -214,6 +219,7 @@ sim::ClusterOptions ClusterOptionsOf(const Args& a) {
   o.member.cut.settle = seconds(a.settle_s);
   o.member.cut.report_lifetime = seconds(a.lifetime_s);
   o.member.pass_on_gather = seconds(a.gather_ms / 1000);
+  o.member.corroborated_level = a.corroborated_level;
   AdaptiveKnobs knobs;
   knobs.target_mistakes_per_hour = a.target_mistakes;
   knobs.margin = a.margin;
@@ -290,6 +296,8 @@ po::options_description Describe(Args& a) {
        "seconds; more than the 4 s between an observer's repeated reports")
       ("pass-on-gather", po::value(&a.gather_ms)->default_value(a.gather_ms),
        "ms a member gathers the news it floods before passing it on (0: at once)")
+      ("corroborated-level", po::value(&a.corroborated_level)->default_value(a.corroborated_level),
+       "fraction of its threshold at which an observer convicts once L others reported (1: alone)")
       ("freeze", po::value(&a.freeze)->default_value(a.freeze),
        "members (never crashed) frozen at the end of the warm-up")
       ("freeze-for", po::value(&a.freeze_for_s)->default_value(a.freeze_for_s), "seconds")
