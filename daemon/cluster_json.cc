@@ -150,7 +150,8 @@ std::string ClusterMetricsText(const ClusterMember& cluster) {
   metric("vigil_cluster_watched", "gauge", "Members this node observes.", m.subject_count());
   metric("vigil_cluster_incarnation", "gauge", "This member's incarnation.", m.incarnation());
   metric("vigil_cluster_convictions_total", "counter",
-         "Times this node's detectors convicted a member it observes.", m.convictions());
+         "Times this node convicted a member it observes (by its detector, or on corroboration).",
+         m.convictions());
   metric("vigil_cluster_corroborated_convictions_total", "counter",
          "Of those, convictions on less silence because L other observers reported the member.",
          m.corroborated_convictions());

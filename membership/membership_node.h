@@ -169,7 +169,7 @@ class MembershipNode {
   // Subjects' heartbeats refused by OnHeartbeat: an older incarnation's, or a number seen
   // (a replay); ReceiveHeartbeat counts those it refuses itself under refused().
   std::uint64_t heartbeats_refused() const { return heartbeats_refused_; }
-  // Times this node's detectors convicted one of its subjects; of those, on corroboration.
+  // Times this node convicted a subject (by detector or corroboration); of those, the latter.
   std::uint64_t convictions() const { return convictions_; }
   std::uint64_t corroborated_convictions() const { return corroborated_convictions_; }
   // Reports this node held back while abstaining: each conviction or repeat that fell due
