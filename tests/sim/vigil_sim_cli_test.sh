@@ -14,6 +14,8 @@ echo "$out"
 # Every live member removed the crashed one: "N of N (live member, crashed) pairs removed".
 echo "$out" | grep -Eq 'crashed 1 .*: ([0-9]+) of \1 \(live member, crashed\) pairs removed' ||
   fail "not every live member removed the crashed one"
+echo "$out" | grep -Eq '^vigil-sim: 40 members, K 8, H 5, L 2, .*, corroborated level 0.5, seed 3$' ||
+  fail "the first line does not give the settings"
 echo "$out" | grep -q '^false removals: 0;' || fail "a live member was removed"
 echo "$out" | grep -Eq '^false removals: 0; convictions by observers [0-9]+ \([0-9.]+ per member-hour, [0-9]+ on corroboration\)' ||
   fail "no count of convictions on corroboration"

@@ -109,9 +109,9 @@ void PrintTraffic(const char* what, const sim::ClusterFigures& f) {
 void Print(const Args& a, const sim::ClusterFigures& steady, const sim::ClusterFigures& f,
            const sim::ClusterFigures* healed, double real_s) {
   std::printf("vigil-sim: %zu members, K %d, H %d, L %d, interval %.0f ms, loss %.1f %%, "
-              "delay %.1f ms + U(0, %.1f ms), seed %llu\n",
+              "delay %.1f ms + U(0, %.1f ms), corroborated level %g, seed %llu\n",
               a.nodes, a.observers, a.high, a.low, a.interval_ms, a.loss * 100, a.delay_ms,
-              a.jitter_ms, static_cast<unsigned long long>(a.seed));
+              a.jitter_ms, a.corroborated_level, static_cast<unsigned long long>(a.seed));
   PrintTraffic("steady (the second half of the warm-up)", steady);
   PrintTraffic("from the first crash to the end", f);
   if (healed != nullptr) PrintTraffic("from the end of the partition to the end", *healed);
