@@ -3,8 +3,7 @@
 // its subject on less silence than it would alone, so the H-th observer of a crashed member
 // is not much later than the first, while a live subject refutes the reports first.
 #include <algorithm>
-#include <functional>
-#include <vector>
+#include <cstddef>
 
 #include "membership/watched_subject.h"
 
@@ -48,16 +47,16 @@ void MembershipNode::Corroborate(const std::string& subject, MonoTime now) {
     watched.corroborated_until = MonoTime::min();
     return;
   }
-  std::vector<MonoTime> times;
-  for (const auto& r : watched.reports) times.push_back(r.at);
-  std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(needed - 1),
-                   times.end(), std::greater<>());
+  // The L-th most recent report first among the L most recent (the order is of no use).
+  const auto lth = watched.reports.begin() + static_cast<std::ptrdiff_t>(needed - 1);
+  std::nth_element(watched.reports.begin(), lth, watched.reports.end(),
+                   [](const auto& a, const auto& b) { return a.at > b.at; });
   // A live subject got the same reports and refutes them to its observers: that goes first.
   if (now >= watched.corroborated_until) {
     watched.corroborated_from = now + options_.corroboration_wait;
   }
   // Corroborated while L of those reports live.
-  watched.corroborated_until = times[needed - 1] + lifetime;
+  watched.corroborated_until = lth->at + lifetime;
 }
 
 void MembershipNode::Recorroborate(MonoTime now) {

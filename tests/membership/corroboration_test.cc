@@ -90,8 +90,20 @@ class CorroborationTest : public ::testing::Test {
 
   // When `node` first reports dead_, given OthersReports() at `report_at`.
   std::optional<MonoTime> Told(MembershipNode& node, MonoTime report_at) {
+    return Delivered(node, {{report_at, OthersReports(), other_observer_}});
+  }
+
+  // When `node` first reports dead_, given each gossip at its time (from its sender).
+  struct Delivery {
+    MonoTime at;
+    Gossip gossip;
+    std::string from;
+  };
+  std::optional<MonoTime> Delivered(MembershipNode& node, const std::vector<Delivery>& plan) {
     return FirstReport(node, kSilentFrom, kEnd, [&](MembershipNode& n, MonoTime t, Outbox& out) {
-      if (t == report_at) n.OnGossip(OthersReports(), other_observer_, t, out);
+      for (const Delivery& d : plan) {
+        if (t == d.at) n.OnGossip(d.gossip, d.from, t, out);
+      }
     });
   }
 
@@ -159,12 +171,9 @@ TEST_F(CorroborationTest, ARefutationVoidsIt) {
   auto told = Make();
   const MonoTime report_at = kSilentFrom + milliseconds(500);
   const auto told_at =
-      FirstReport(*told, kSilentFrom, kEnd, [&](MembershipNode& n, MonoTime t, Outbox& out) {
-        if (t == report_at) n.OnGossip(OthersReports(), other_observer_, t, out);
-        if (t == report_at + milliseconds(50)) {
-          n.OnGossip(Gossip{{}, {Alive{dead_, 2}}}, other_observer_, t, out);
-        }
-      });
+      Delivered(*told, {{report_at, OthersReports(), other_observer_},
+                        {report_at + milliseconds(50), Gossip{{}, {Alive{dead_, 2}}},
+                         other_observer_}});
   ASSERT_TRUE(told_at);
   EXPECT_EQ(*told_at, alone_at);
 }
@@ -189,11 +198,7 @@ TEST_F(CorroborationTest, OneOtherObserversReportIsNotEnough) {
   auto told = Make();
   const MonoTime report_at = kSilentFrom + milliseconds(500);
   const auto told_at =
-      FirstReport(*told, kSilentFrom, kEnd, [&](MembershipNode& n, MonoTime t, Outbox& out) {
-        if (t == report_at) {
-          n.OnGossip(Gossip{{Report{others_[0], dead_, 1, 1}}, {}}, others_[0], t, out);
-        }
-      });
+      Delivered(*told, {{report_at, Gossip{{Report{others_[0], dead_, 1, 1}}}, others_[0]}});
   ASSERT_TRUE(told_at);
   EXPECT_EQ(*told_at, alone_at);
 }
@@ -260,14 +265,8 @@ TEST_F(CorroborationTest, AReportFromBeforeTheLastHeartbeatCountsNoMore) {
   const MonoTime early_at = kSilentFrom - milliseconds(1500);  // before the one at 300 s
   const MonoTime late_at = kSilentFrom + milliseconds(500);
   const auto told_at =
-      FirstReport(*told, kSilentFrom, kEnd, [&](MembershipNode& n, MonoTime t, Outbox& out) {
-        if (t == early_at) {
-          n.OnGossip(Gossip{{Report{others_[0], dead_, 1, 1}}}, others_[0], t, out);
-        }
-        if (t == late_at) {
-          n.OnGossip(Gossip{{Report{others_[1], dead_, 1, 1}}}, others_[1], t, out);
-        }
-      });
+      Delivered(*told, {{early_at, Gossip{{Report{others_[0], dead_, 1, 1}}}, others_[0]},
+                        {late_at, Gossip{{Report{others_[1], dead_, 1, 1}}}, others_[1]}});
   ASSERT_TRUE(told_at);
   EXPECT_EQ(*told_at, alone_at);
 }
@@ -289,12 +288,9 @@ TEST_F(CorroborationTest, AReportFromANonObserverCorroboratesNothing) {
   auto told = Make();
   const MonoTime report_at = kSilentFrom + milliseconds(500);
   const auto told_at =
-      FirstReport(*told, kSilentFrom, kEnd, [&](MembershipNode& n, MonoTime t, Outbox& out) {
-        if (t == report_at) {
-          const Report mine{others_[0], dead_, 1, 1};
-          n.OnGossip(Gossip{{mine, Report{stranger, dead_, 1, 1}}, {}}, stranger, t, out);
-        }
-      });
+      Delivered(*told, {{report_at,
+                         Gossip{{Report{others_[0], dead_, 1, 1}, Report{stranger, dead_, 1, 1}}},
+                         stranger}});
   ASSERT_TRUE(told_at);
   EXPECT_EQ(*told_at, alone_at);
 }
@@ -316,10 +312,8 @@ TEST_F(CorroborationTest, ReportsOfMembersTakenOutCountNoMore) {
     }
   }
   const auto told_at =
-      FirstReport(*told, kSilentFrom, kEnd, [&](MembershipNode& n, MonoTime t, Outbox& out) {
-        if (t == report_at) n.OnGossip(OthersReports(), other_observer_, t, out);
-        if (t == report_at + milliseconds(10)) n.OnGossip(against, other_observer_, t, out);
-      });
+      Delivered(*told, {{report_at, OthersReports(), other_observer_},
+                        {report_at + milliseconds(10), against, other_observer_}});
   ASSERT_FALSE(told->view().Find(others_[0]) || told->view().Find(others_[1]))
       << "the reporters were not taken out";
   ASSERT_EQ(told->cuts(), 1u);
